@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Every test: the signaling server's (Node) and the engine's (Rust), plus format and lints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+(cd signaling-server && npm test)
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked

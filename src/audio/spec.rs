@@ -1,0 +1,263 @@
+//! What the user asked to use as microphone and speaker.
+//!
+//! Text form (command line, settings file): `default`, `silence` / `discard`,
+//! `wav:PATH`, `wav-loop:PATH` (input only), `device:NAME`; a bare path ending in `.wav`
+//! means that file, and any other text is taken as a device id or name.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::error::{AudioError, Direction};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum InputSpec {
+    /// The system's default microphone (cpal).
+    #[default]
+    Default,
+    /// A cpal device by id (as in `DeviceInfo::id`) or name.
+    Device(String),
+    /// A WAV file played in real time as if a microphone heard it; after its end, silence
+    /// or, with `repeat`, the file again.
+    Wav { path: PathBuf, repeat: bool },
+    /// A microphone that hears nothing, at real-time pace.
+    Silence,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OutputSpec {
+    /// The system's default speaker (cpal).
+    #[default]
+    Default,
+    /// A cpal device by id (as in `DeviceInfo::id`) or name.
+    Device(String),
+    /// Records what a speaker would have played, at real-time pace, into a 48 kHz mono
+    /// 16-bit WAV file.
+    Wav(PathBuf),
+    /// Plays at real-time pace into nothing.
+    Discard,
+}
+
+impl InputSpec {
+    /// `--input FILE` style option: a file plays once, no file means the default device.
+    pub fn from_cli(wav: Option<PathBuf>) -> Self {
+        match wav {
+            Some(path) => InputSpec::Wav {
+                path,
+                repeat: false,
+            },
+            None => InputSpec::Default,
+        }
+    }
+
+    pub fn is_headless(&self) -> bool {
+        matches!(self, InputSpec::Wav { .. } | InputSpec::Silence)
+    }
+}
+
+impl OutputSpec {
+    /// `--output FILE` style option: record to the file, or no file means the default
+    /// device.
+    pub fn from_cli(wav: Option<PathBuf>) -> Self {
+        match wav {
+            Some(path) => OutputSpec::Wav(path),
+            None => OutputSpec::Default,
+        }
+    }
+
+    pub fn is_headless(&self) -> bool {
+        matches!(self, OutputSpec::Wav(_) | OutputSpec::Discard)
+    }
+}
+
+fn looks_like_wav(text: &str) -> bool {
+    text.to_ascii_lowercase().ends_with(".wav")
+}
+
+fn empty_spec(direction: Direction, text: &str) -> AudioError {
+    AudioError::InvalidSpec {
+        direction,
+        spec: text.to_owned(),
+        reason: "nothing after the prefix",
+    }
+}
+
+impl FromStr for InputSpec {
+    type Err = AudioError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let direction = Direction::Input;
+        let non_empty = |rest: &str| {
+            if rest.is_empty() {
+                Err(empty_spec(direction, text))
+            } else {
+                Ok(rest.to_owned())
+            }
+        };
+        Ok(match text.trim() {
+            "" => {
+                return Err(AudioError::InvalidSpec {
+                    direction,
+                    spec: text.to_owned(),
+                    reason: "empty; use `default`, `silence`, `wav:PATH` or `device:NAME`",
+                });
+            }
+            "default" => InputSpec::Default,
+            "silence" | "none" => InputSpec::Silence,
+            t => {
+                if let Some(path) = t.strip_prefix("wav-loop:") {
+                    InputSpec::Wav {
+                        path: non_empty(path)?.into(),
+                        repeat: true,
+                    }
+                } else if let Some(path) = t.strip_prefix("wav:") {
+                    InputSpec::Wav {
+                        path: non_empty(path)?.into(),
+                        repeat: false,
+                    }
+                } else if let Some(name) = t.strip_prefix("device:") {
+                    InputSpec::Device(non_empty(name)?)
+                } else if looks_like_wav(t) {
+                    InputSpec::Wav {
+                        path: t.into(),
+                        repeat: false,
+                    }
+                } else {
+                    InputSpec::Device(t.to_owned())
+                }
+            }
+        })
+    }
+}
+
+impl FromStr for OutputSpec {
+    type Err = AudioError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let direction = Direction::Output;
+        let non_empty = |rest: &str| {
+            if rest.is_empty() {
+                Err(empty_spec(direction, text))
+            } else {
+                Ok(rest.to_owned())
+            }
+        };
+        Ok(match text.trim() {
+            "" => {
+                return Err(AudioError::InvalidSpec {
+                    direction,
+                    spec: text.to_owned(),
+                    reason: "empty; use `default`, `discard`, `wav:PATH` or `device:NAME`",
+                });
+            }
+            "default" => OutputSpec::Default,
+            "discard" | "none" => OutputSpec::Discard,
+            t => {
+                if let Some(path) = t.strip_prefix("wav:") {
+                    OutputSpec::Wav(non_empty(path)?.into())
+                } else if let Some(name) = t.strip_prefix("device:") {
+                    OutputSpec::Device(non_empty(name)?)
+                } else if looks_like_wav(t) {
+                    OutputSpec::Wav(t.into())
+                } else {
+                    OutputSpec::Device(t.to_owned())
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for InputSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputSpec::Default => f.write_str("default"),
+            InputSpec::Device(name) => write!(f, "device:{name}"),
+            InputSpec::Wav {
+                path,
+                repeat: false,
+            } => write!(f, "wav:{}", path.display()),
+            InputSpec::Wav { path, repeat: true } => write!(f, "wav-loop:{}", path.display()),
+            InputSpec::Silence => f.write_str("silence"),
+        }
+    }
+}
+
+impl fmt::Display for OutputSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutputSpec::Default => f.write_str("default"),
+            OutputSpec::Device(name) => write!(f, "device:{name}"),
+            OutputSpec::Wav(path) => write!(f, "wav:{}", path.display()),
+            OutputSpec::Discard => f.write_str("discard"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_round_trip() {
+        let inputs = [
+            InputSpec::Default,
+            InputSpec::Silence,
+            InputSpec::Device("alsa:hw:0,0".into()),
+            InputSpec::Wav {
+                path: "a b/c.wav".into(),
+                repeat: false,
+            },
+            InputSpec::Wav {
+                path: "x.wav".into(),
+                repeat: true,
+            },
+        ];
+        for spec in inputs {
+            assert_eq!(
+                spec.to_string().parse::<InputSpec>().ok(),
+                Some(spec.clone())
+            );
+        }
+        let outputs = [
+            OutputSpec::Default,
+            OutputSpec::Discard,
+            OutputSpec::Device("Speakers".into()),
+            OutputSpec::Wav("out.wav".into()),
+        ];
+        for spec in outputs {
+            assert_eq!(
+                spec.to_string().parse::<OutputSpec>().ok(),
+                Some(spec.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn shorthand_and_bad_text() {
+        assert_eq!(
+            "speech.WAV".parse::<InputSpec>().ok(),
+            Some(InputSpec::Wav {
+                path: "speech.WAV".into(),
+                repeat: false
+            })
+        );
+        assert_eq!(
+            "hw:1,0".parse::<OutputSpec>().ok(),
+            Some(OutputSpec::Device("hw:1,0".into()))
+        );
+        let err = "wav:".parse::<InputSpec>().expect_err("empty path");
+        assert!(err.to_string().contains("wav:"), "{err}");
+        assert!("  ".parse::<OutputSpec>().is_err());
+    }
+
+    #[test]
+    fn cli_helpers() {
+        assert_eq!(InputSpec::from_cli(None), InputSpec::Default);
+        assert_eq!(
+            OutputSpec::from_cli(Some("o.wav".into())),
+            OutputSpec::Wav("o.wav".into())
+        );
+        assert!(InputSpec::from_cli(Some("i.wav".into())).is_headless());
+        assert!(!OutputSpec::Default.is_headless());
+    }
+}

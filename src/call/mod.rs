@@ -1,0 +1,21 @@
+//! The call state machine, sans-IO: inputs and `now` go in, commands come out.
+//!
+//! Idle → Outgoing → Connecting → InCall → Ended(reason), and
+//! Idle → Incoming (ringing) → Connecting (accepted) / Ended(declined).
+//! The controller (`crate::controller`) owns the sockets, the peer connection, the audio
+//! devices and the clock; this module owns every decision about the call.
+
+mod command;
+mod input;
+mod machine;
+mod phase;
+mod timings;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{Command, Event, Tone};
+pub use input::{Input, RtcState};
+pub use machine::CallMachine;
+pub use phase::{EndReason, Phase, Role};
+pub use timings::CallTimings;

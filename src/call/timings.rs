@@ -1,0 +1,22 @@
+use std::time::Duration;
+
+/// How long each phase may last. Defaults are what a person expects of a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTimings {
+    /// Caller gives up (and the callee stops ringing) after this long unanswered.
+    pub ring_timeout: Duration,
+    /// From accept/answer to a working media path.
+    pub connect_timeout: Duration,
+    /// After ICE reports `disconnected` in a call, wait this long for it to come back.
+    pub reconnect_grace: Duration,
+}
+
+impl Default for CallTimings {
+    fn default() -> Self {
+        Self {
+            ring_timeout: Duration::from_secs(45),
+            connect_timeout: Duration::from_secs(20),
+            reconnect_grace: Duration::from_secs(4),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Opus voice codec for the engine's one internal format (48 kHz mono, 20 ms frames, see
+//! `crate::format`), plus the little packet inspection the receive path needs.
+
+mod decoder;
+mod encoder;
+mod error;
+mod packet;
+
+#[cfg(test)]
+mod round_trip_tests;
+
+pub use decoder::Decoder;
+pub use encoder::{Encoder, EncoderSettings};
+pub use error::CodecError;
+pub use packet::carries_fec;
+
+/// Room for any 20 ms Opus packet (at most 1 + 1275 bytes) that also fits one Ethernet MTU;
+/// size encoder output buffers and receive slots with it.
+pub const MAX_PACKET_BYTES: usize = 1500;

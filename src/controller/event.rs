@@ -1,0 +1,47 @@
+use crate::call::{EndReason, Phase, Tone};
+use crate::id::PeerId;
+use crate::media::MediaSummary;
+use crate::rtc::RtcStats;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingState {
+    Connected,
+    Reconnecting,
+    Offline,
+}
+
+/// Everything a shell (GUI or CLI) may show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// Our ID on the server (again after every reconnect), and the token that lets us
+    /// reclaim it later. The token is a secret: shells store it, never print it.
+    Registered {
+        id: PeerId,
+        token: String,
+        reclaimed: bool,
+    },
+    Signaling {
+        state: SignalingState,
+        detail: String,
+    },
+    Phase(Phase),
+    /// Play (or stop) a call-progress tone; the shell owns the speaker for tones.
+    Tone(Option<Tone>),
+    /// The media path is up and audio flows both ways.
+    MediaStarted,
+    /// Periodic numbers while in a call.
+    Stats {
+        rtc: RtcStats,
+        media: MediaSummary,
+    },
+    Ended {
+        reason: EndReason,
+        media: Option<MediaSummary>,
+    },
+    /// A second caller was turned away because we were busy.
+    RejectedBusy {
+        peer: PeerId,
+    },
+    /// Something went wrong that did not end a call (a malformed message, a server error).
+    Warning(String),
+}

@@ -1,0 +1,43 @@
+//! Receive side of the call: a sans-IO jitter buffer that turns packets arriving at
+//! irregular times, out of order, duplicated or not at all into one decision per 20 ms
+//! (`Playout`), and `ReceivePath`, which turns those decisions into PCM with the decoder.
+
+mod buffer;
+mod estimator;
+mod playout;
+mod receive;
+mod ring;
+mod sequence;
+mod stats;
+
+#[cfg(test)]
+mod buffer_tests;
+#[cfg(test)]
+mod receive_tests;
+
+use std::time::Duration;
+
+pub use buffer::JitterBuffer;
+pub use playout::{InsertOutcome, Playout};
+pub use receive::{FrameSource, ReceivePath};
+pub use ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES};
+pub use stats::JitterStats;
+
+/// Bounds of the adaptive playout delay. `max_delay` is capped at half the ring (640 ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JitterConfig {
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Target before there are enough packets to measure jitter.
+    pub start_delay: Duration,
+}
+
+impl Default for JitterConfig {
+    fn default() -> Self {
+        Self {
+            min_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+            start_delay: Duration::from_millis(40),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The audio of one call: microphone → Opus → track, and track → jitter buffer → speaker.
+
+mod session;
+mod summary;
+
+pub use session::{MediaConfig, MediaError, MediaSession};
+pub use summary::{MediaCounters, MediaSummary};

@@ -1,0 +1,49 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Live counters, readable while the call runs (the UI's meters and stats).
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    pub frames_captured: AtomicU64,
+    pub frames_sent: AtomicU64,
+    pub packets_received: AtomicU64,
+    pub frames_decoded: AtomicU64,
+    pub frames_fec: AtomicU64,
+    pub frames_concealed: AtomicU64,
+    pub frames_silent: AtomicU64,
+    pub send_errors: AtomicU64,
+}
+
+impl MediaCounters {
+    pub fn snapshot(&self) -> MediaSummary {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        MediaSummary {
+            frames_captured: get(&self.frames_captured),
+            frames_sent: get(&self.frames_sent),
+            packets_received: get(&self.packets_received),
+            frames_decoded: get(&self.frames_decoded),
+            frames_fec: get(&self.frames_fec),
+            frames_concealed: get(&self.frames_concealed),
+            frames_silent: get(&self.frames_silent),
+            send_errors: get(&self.send_errors),
+        }
+    }
+
+    pub(super) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What one call's audio did, in 20 ms frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MediaSummary {
+    pub frames_captured: u64,
+    pub frames_sent: u64,
+    pub packets_received: u64,
+    pub frames_decoded: u64,
+    pub frames_fec: u64,
+    pub frames_concealed: u64,
+    pub frames_silent: u64,
+    pub send_errors: u64,
+}

@@ -1,0 +1,40 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A STUN or TURN server, as configured by the user or issued by the signaling server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtcConfig {
+    pub ice_servers: Vec<IceServer>,
+    /// Only use TURN relays (hides our addresses from the peer).
+    pub relay_only: bool,
+    /// Local addresses to gather host candidates on. `0.0.0.0` means every interface;
+    /// tests pin `127.0.0.1` so nothing leaves the machine.
+    pub bind: Vec<IpAddr>,
+    /// How long ICE may go without traffic before reporting `disconnected`.
+    pub disconnected_timeout: Duration,
+    /// How long after `disconnected` before `failed`.
+    pub failed_timeout: Duration,
+}
+
+impl Default for RtcConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            relay_only: false,
+            bind: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+            disconnected_timeout: Duration::from_secs(3),
+            failed_timeout: Duration::from_secs(6),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The WebRTC side of a call (webrtc-rs): one Opus track each way, trickle ICE,
+//! connection-state events and stats. The call machine decides; this module just does.
+
+mod config;
+mod events;
+mod peer;
+mod stats;
+
+pub use config::{IceServer, RtcConfig};
+pub use events::{RemoteRtp, RtcEvent};
+pub use peer::{AudioTrackWriter, RtcError, RtcPeer};
+pub use stats::{CandidateKind, RtcStats};

@@ -1,0 +1,303 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use thiserror::Error;
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry,
+    SettingEngineBuilder, StatsSelector, register_default_interceptors,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+use super::config::RtcConfig;
+use super::events::{Handler, RemoteRtp, RtcEvent};
+use super::stats::{self, RtcStats};
+use crate::format::FRAME_DURATION;
+use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RtcError {
+    #[error("WebRTC setup failed: {0}")]
+    Setup(String),
+    #[error("the peer's {what} was rejected: {reason}")]
+    Remote { what: &'static str, reason: String },
+    #[error("WebRTC operation failed: {0}")]
+    Operation(String),
+}
+
+fn setup(e: impl std::fmt::Display) -> RtcError {
+    RtcError::Setup(e.to_string())
+}
+
+fn op(e: impl std::fmt::Display) -> RtcError {
+    RtcError::Operation(e.to_string())
+}
+
+/// Queue depth for received audio before the receive path drains it (~5 s of 20 ms frames).
+const REMOTE_AUDIO_QUEUE: usize = 256;
+
+/// One peer connection carrying one Opus track each way.
+pub struct RtcPeer {
+    pc: Arc<dyn PeerConnection>,
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    /// Candidates that arrived before the remote description; adding them earlier fails.
+    pending_remote: Vec<RTCIceCandidateInit>,
+    remote_applied: bool,
+    remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
+}
+
+impl RtcPeer {
+    pub async fn new(
+        config: &RtcConfig,
+        events: mpsc::UnboundedSender<RtcEvent>,
+    ) -> Result<Self, RtcError> {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().map_err(setup)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(setup)?;
+        let settings = SettingEngineBuilder::new()
+            // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
+            // default; a call should connect as soon as a pair answers.
+            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(80))
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+            .with_ice_timeouts(
+                Some(config.disconnected_timeout),
+                Some(config.failed_timeout),
+                Some(Duration::from_millis(20)),
+            )
+            .build();
+        let ice_servers = config
+            .ice_servers
+            .iter()
+            .map(|s| RTCIceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect();
+        let policy = if config.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        };
+        let (audio_tx, audio_rx) = mpsc::channel(REMOTE_AUDIO_QUEUE);
+        let handler = Arc::new(Handler {
+            events,
+            audio: audio_tx,
+            mid: "0".into(),
+        });
+        let udp_addrs: Vec<String> = config
+            .bind
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, 0).to_string())
+            .collect();
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(
+                RTCConfigurationBuilder::new()
+                    .with_ice_servers(ice_servers)
+                    .with_ice_transport_policy(policy)
+                    .build(),
+            )
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(handler)
+            .with_udp_addrs(udp_addrs)
+            .build()
+            .await
+            .map_err(setup)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(
+            TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "voicecall".to_owned(),
+                    "voice".to_owned(),
+                    "voice".to_owned(),
+                    RtpCodecKind::Audio,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: RTCRtpCodec {
+                            mime_type: MIME_TYPE_OPUS.to_owned(),
+                            clock_rate: 48_000,
+                            // SDP always declares opus/48000/2, even for a mono encoder.
+                            channels: 2,
+                            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                            rtcp_feedback: vec![],
+                        },
+                        ..Default::default()
+                    }],
+                ),
+            )
+            .map_err(setup)?,
+        );
+        let sender = pc
+            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(setup)?;
+        Ok(Self {
+            pc,
+            track,
+            sender,
+            ssrc,
+            pending_remote: Vec::new(),
+            remote_applied: false,
+            remote_audio: Some(audio_rx),
+        })
+    }
+
+    /// Creates our offer and applies it locally; candidates then trickle as events.
+    pub async fn create_offer(&self) -> Result<SessionDescription, RtcError> {
+        let offer = self.pc.create_offer(None).await.map_err(op)?;
+        self.pc
+            .set_local_description(offer.clone())
+            .await
+            .map_err(op)?;
+        Ok(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: offer.sdp,
+        })
+    }
+
+    /// An offer with fresh ICE credentials, to recover a broken path without redialling.
+    pub async fn create_restart_offer(&self) -> Result<SessionDescription, RtcError> {
+        self.pc.restart_ice().await.map_err(op)?;
+        self.create_offer().await
+    }
+
+    /// Applies the peer's description. For an offer, returns our answer.
+    pub async fn apply_remote(
+        &mut self,
+        desc: &SessionDescription,
+    ) -> Result<Option<SessionDescription>, RtcError> {
+        let remote = match desc.kind {
+            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
+            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
+        }
+        .map_err(|e| RtcError::Remote {
+            what: "session description",
+            reason: e.to_string(),
+        })?;
+        self.pc
+            .set_remote_description(remote)
+            .await
+            .map_err(|e| RtcError::Remote {
+                what: "session description",
+                reason: e.to_string(),
+            })?;
+        self.remote_applied = true;
+        for candidate in std::mem::take(&mut self.pending_remote) {
+            self.add_candidate_now(candidate).await;
+        }
+        if desc.kind == SdpKind::Answer {
+            return Ok(None);
+        }
+        let answer = self.pc.create_answer(None).await.map_err(op)?;
+        self.pc
+            .set_local_description(answer.clone())
+            .await
+            .map_err(op)?;
+        Ok(Some(SessionDescription {
+            kind: SdpKind::Answer,
+            sdp: answer.sdp,
+        }))
+    }
+
+    /// Adds a trickled remote candidate, or holds it until the remote description is set.
+    pub async fn add_remote_candidate(&mut self, candidate: &IceCandidate) {
+        if candidate.candidate.is_empty() {
+            return; // end-of-candidates: webrtc-rs needs no notice
+        }
+        let init = RTCIceCandidateInit {
+            candidate: candidate.candidate.clone(),
+            sdp_mid: candidate.mid.clone(),
+            sdp_mline_index: candidate.mline_index,
+            ..Default::default()
+        };
+        if self.remote_applied {
+            self.add_candidate_now(init).await;
+        } else {
+            self.pending_remote.push(init);
+        }
+    }
+
+    async fn add_candidate_now(&self, init: RTCIceCandidateInit) {
+        // A bad candidate from the peer costs that candidate only, never the call.
+        if let Err(err) = self.pc.add_ice_candidate(init.clone()).await {
+            tracing::warn!(candidate = %init.candidate, error = %err, "ignoring remote candidate");
+        }
+    }
+
+    /// The received-audio queue; the receive path takes it once.
+    pub fn take_remote_audio(&mut self) -> Option<mpsc::Receiver<RemoteRtp>> {
+        self.remote_audio.take()
+    }
+
+    /// A handle the media pipeline writes encoded frames through.
+    pub async fn audio_writer(&self) -> Result<AudioTrackWriter, RtcError> {
+        let params = self.sender.get_parameters().await.map_err(op)?;
+        let payload_type = params
+            .rtp_parameters
+            .codecs
+            .first()
+            .map(|c| c.payload_type)
+            .ok_or_else(|| RtcError::Operation("no audio codec was negotiated".into()))?;
+        Ok(AudioTrackWriter {
+            track: Arc::clone(&self.track),
+            ssrc: self.ssrc,
+            payload_type,
+        })
+    }
+
+    pub async fn stats(&self) -> RtcStats {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        stats::summarise(&report)
+    }
+
+    pub async fn close(&self) {
+        if let Err(err) = self.pc.close().await {
+            tracing::debug!(error = %err, "closing peer connection");
+        }
+    }
+}
+
+/// Sends encoded Opus frames on our track.
+#[derive(Clone)]
+pub struct AudioTrackWriter {
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    payload_type: u8,
+}
+
+impl AudioTrackWriter {
+    pub async fn write(&self, frame: Bytes, captured_at: Instant) -> Result<(), RtcError> {
+        let sample = Sample {
+            data: frame,
+            duration: FRAME_DURATION,
+            ..Sample::new(captured_at)
+        };
+        self.track
+            .sample_writer(self.ssrc, self.payload_type)
+            .write_sample(&sample)
+            .await
+            .map_err(op)
+    }
+}

@@ -1,0 +1,85 @@
+use serde::Serialize;
+use webrtc::peer_connection::{RTCIceCandidateType, RTCStatsReport, RTCStatsReportEntry};
+
+/// How the media path reaches the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CandidateKind {
+    Host,
+    Srflx,
+    Prflx,
+    Relay,
+    Unknown,
+}
+
+impl From<RTCIceCandidateType> for CandidateKind {
+    fn from(t: RTCIceCandidateType) -> Self {
+        match t {
+            RTCIceCandidateType::Host => Self::Host,
+            RTCIceCandidateType::Srflx => Self::Srflx,
+            RTCIceCandidateType::Prflx => Self::Prflx,
+            RTCIceCandidateType::Relay => Self::Relay,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The numbers a call screen or a `--json` consumer wants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RtcStats {
+    pub local_candidate: Option<CandidateKind>,
+    pub remote_candidate: Option<CandidateKind>,
+    pub rtt_ms: Option<f64>,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub packets_received: u64,
+    pub bytes_received: u64,
+    pub packets_lost: i64,
+    /// Interarrival jitter in milliseconds (webrtc-rs reports RTP clock units).
+    pub jitter_ms: f64,
+}
+
+pub(super) fn summarise(report: &RTCStatsReport) -> RtcStats {
+    let mut out = RtcStats::default();
+    let selected = report
+        .transport()
+        .map(|t| t.selected_candidate_pair_id.clone())
+        .unwrap_or_default();
+    for pair in report.candidate_pairs() {
+        if pair.stats.id != selected && !pair.nominated {
+            continue;
+        }
+        if pair.current_round_trip_time > 0.0 {
+            out.rtt_ms = Some(pair.current_round_trip_time * 1000.0);
+        }
+        // Candidate ids differ in form between the pair and the candidate entries
+        // ("candidate:X" vs "RTCLocalIceCandidate_candidate:X"), so match on the suffix.
+        for entry in report.iter() {
+            match entry {
+                RTCStatsReportEntry::LocalCandidate(c)
+                    if c.stats.id.ends_with(&pair.local_candidate_id) =>
+                {
+                    out.local_candidate = Some(c.candidate_type.into());
+                }
+                RTCStatsReportEntry::RemoteCandidate(c)
+                    if c.stats.id.ends_with(&pair.remote_candidate_id) =>
+                {
+                    out.remote_candidate = Some(c.candidate_type.into());
+                }
+                _ => {}
+            }
+        }
+    }
+    for inbound in report.inbound_rtp_streams() {
+        let received = &inbound.received_rtp_stream_stats;
+        out.packets_received += received.packets_received;
+        out.bytes_received += inbound.bytes_received;
+        out.packets_lost += received.packets_lost;
+        out.jitter_ms = out.jitter_ms.max(received.jitter / 48.0);
+    }
+    for outbound in report.outbound_rtp_streams() {
+        out.packets_sent += outbound.sent_rtp_stream_stats.packets_sent;
+        out.bytes_sent += outbound.sent_rtp_stream_stats.bytes_sent;
+    }
+    out
+}

@@ -1,0 +1,7 @@
+//! Talking to the signaling server: typed messages, their wire form, and the socket.io client.
+
+mod client;
+pub mod message;
+pub mod wire;
+
+pub use client::{SignalingClient, SignalingConfig, SignalingError, SignalingEvent};

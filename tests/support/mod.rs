@@ -1,0 +1,254 @@
+//! Shared by the end-to-end tests: the real signaling server, the real `voicecall` binary,
+//! and audio comparison.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn asset(name: &str) -> PathBuf {
+    repo().join("assets/audio").join(name)
+}
+
+/// A folder for one test's files, kept under target/ so failures can be inspected.
+pub fn output_dir(test: &str) -> PathBuf {
+    let dir = repo().join("target/test-output").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test output dir");
+    dir
+}
+
+/// The bundled Node signaling server on a free loopback port; killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
+        let dir = std::env::var_os("VOICECALL_TEST_SERVER_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("signaling-server"));
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "signaling-server/node_modules is missing: run `npm ci` in signaling-server/ (the README's test command does)"
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg("src/index.js")
+            .current_dir(&dir)
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start node signaling server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("signaling server did not report listening");
+        let value: Value = serde_json::from_str(&line).expect("listening line is JSON");
+        let port = value["port"].as_u64().expect("port in listening line") as u16;
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One run of the `voicecall` binary with its stdout parsed line by line.
+pub struct Client {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    pub id: String,
+    pub events: Vec<Value>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Client {
+    /// Spawns `voicecall <args> --json` and waits for the ID line.
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
+            .args(args)
+            .arg("--json")
+            .env("VOICECALL_CONFIG_DIR", temp_config_dir())
+            .env("RUST_LOG", "warn,webrtc=error,rtc=error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn voicecall");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let err_buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = err_buf.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[voicecall stderr] {line}");
+                if let Ok(mut buf) = sink.lock() {
+                    buf.push_str(&line);
+                    buf.push('\n');
+                }
+            }
+        });
+        let mut client = Self {
+            child,
+            lines: rx,
+            id: String::new(),
+            events: Vec::new(),
+            stderr: err_buf,
+        };
+        match client.lines.recv_timeout(Duration::from_secs(20)) {
+            Ok(id) => client.id = id.trim().to_owned(),
+            Err(_) => {
+                let status = client.child.try_wait().ok().flatten();
+                panic!(
+                    "voicecall printed no ID (status {status:?}); stderr:\n{}",
+                    client.stderr()
+                );
+            }
+        }
+        client
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Reads events until one matches `pred`, or panics after `timeout`.
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                        panic!("non-JSON line from voicecall --json: {line}");
+                    };
+                    self.events.push(value.clone());
+                    if pred(&value) {
+                        return value;
+                    }
+                }
+                Err(_) => panic!(
+                    "timed out waiting for an event; saw {:#?}\nstderr:\n{}",
+                    self.events,
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to exit and collects the remaining events.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Collect what is left on stdout.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+                    if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                        self.events.push(value);
+                    }
+                }
+                return status;
+            }
+            while let Ok(line) = self.lines.try_recv() {
+                if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                    self.events.push(value);
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "voicecall did not exit in time; events {:#?}\nstderr:\n{}",
+                    self.events,
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn event(&self, name: &str) -> Option<&Value> {
+        self.events.iter().find(|e| e["event"] == name)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_config_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "voicecall-test-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// Compares a recording with the WAV the other side played, prints the numbers, and
+/// returns them.
+pub fn compare_with_reference(
+    reference: &Path,
+    recorded: &Path,
+) -> voicecall::analysis::Comparison {
+    let reference = voicecall::audio::load_wav_48k_mono(reference).expect("load reference");
+    let (recorded, rate) = voicecall::analysis::load_wav_mono(recorded).expect("load recording");
+    assert_eq!(rate, 48_000, "recordings are 48 kHz");
+    let result = voicecall::analysis::compare(&reference, &recorded, 48_000);
+    println!("comparison: {result:?}");
+    result
+}
