@@ -81,7 +81,7 @@ fn to_text(event: &EngineEvent) -> Option<String> {
             }
         },
         EngineEvent::Tone(_) | EngineEvent::Stats { .. } => return None,
-        EngineEvent::MediaStarted => "audio flowing".into(),
+        EngineEvent::MediaStarted { .. } => "audio flowing".into(),
         EngineEvent::Ended { reason, media } => match media {
             Some(m) => format!(
                 "call ended: {reason} (sent {} frames, received {}, concealed {})",
@@ -128,7 +128,7 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
         EngineEvent::Tone(tone) => {
             json!({ "event": "tone", "tone": tone.map(|t| format!("{t:?}").to_lowercase()) })
         }
-        EngineEvent::MediaStarted => json!({ "event": "media_started" }),
+        EngineEvent::MediaStarted { .. } => json!({ "event": "media_started" }),
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
         }

@@ -4,9 +4,9 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::event::EngineEvent;
+use super::event::{EngineEvent, SignalingState};
 use super::executor::Executor;
-use crate::call::CallTimings;
+use crate::call::{CallTimings, EndReason};
 use crate::id::PeerId;
 use crate::media::MediaConfig;
 use crate::rtc::RtcConfig;
@@ -51,6 +51,25 @@ pub enum StartError {
     Signaling(#[from] SignalingError),
 }
 
+/// Answers a command while there is no server: calls fail at once with the reason.
+/// Returns false when the engine should stop.
+fn offline_command(
+    command: Option<UserCommand>,
+    events: &mpsc::UnboundedSender<EngineEvent>,
+) -> bool {
+    match command {
+        None | Some(UserCommand::Shutdown) => false,
+        Some(UserCommand::Call(_)) => {
+            let _ = events.send(EngineEvent::Ended {
+                reason: EndReason::Failed("not connected to the signaling server".into()),
+                media: None,
+            });
+            true
+        }
+        Some(_) => true,
+    }
+}
+
 /// Sends commands to a running engine. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
@@ -66,7 +85,86 @@ impl EngineHandle {
 
 pub struct Engine;
 
+/// Waits between connection attempts while the server is unreachable (GUI mode).
+const RETRY_DELAYS: [Duration; 5] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(10),
+];
+
 impl Engine {
+    /// Starts at once and keeps trying to reach the signaling server in the background,
+    /// reporting `Signaling { Offline, .. }` while it cannot. For the desktop app, which
+    /// must open (and say why it cannot call) even when the server is down.
+    pub fn spawn(
+        config: EngineConfig,
+    ) -> (
+        EngineHandle,
+        mpsc::UnboundedReceiver<EngineEvent>,
+        JoinHandle<()>,
+    ) {
+        let (commands_tx, mut commands_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let mut attempt = 0usize;
+            loop {
+                let connect = SignalingClient::connect(config.signaling.clone());
+                tokio::pin!(connect);
+                let connected = loop {
+                    tokio::select! {
+                        result = &mut connect => break result,
+                        command = commands_rx.recv() => {
+                            if !offline_command(command, &events_tx) {
+                                return;
+                            }
+                        }
+                    }
+                };
+                match connected {
+                    Ok((signaling, signaling_events)) => {
+                        let executor = Executor::new(config, signaling, events_tx);
+                        executor.run(commands_rx, signaling_events).await;
+                        return;
+                    }
+                    Err(err) => {
+                        let _ = events_tx.send(EngineEvent::Signaling {
+                            state: SignalingState::Offline,
+                            detail: err.to_string(),
+                        });
+                        if let SignalingError::Rejected { .. } = err {
+                            // Retrying with the same ID would be refused again.
+                            while offline_command(commands_rx.recv().await, &events_tx) {}
+                            return;
+                        }
+                        let delay = RETRY_DELAYS[attempt.min(RETRY_DELAYS.len() - 1)];
+                        attempt += 1;
+                        let wait = tokio::time::sleep(delay);
+                        tokio::pin!(wait);
+                        loop {
+                            tokio::select! {
+                                _ = &mut wait => break,
+                                command = commands_rx.recv() => {
+                                    if !offline_command(command, &events_tx) {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        (
+            EngineHandle {
+                commands: commands_tx,
+            },
+            events_rx,
+            task,
+        )
+    }
+
     /// Connects to the signaling server and starts the controller task. The first event is
     /// always `Registered`.
     pub async fn start(

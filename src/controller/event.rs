@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use crate::audio::Levels;
 use crate::call::{EndReason, Phase, Tone};
 use crate::id::PeerId;
 use crate::media::MediaSummary;
@@ -27,8 +30,11 @@ pub enum EngineEvent {
     Phase(Phase),
     /// Play (or stop) a call-progress tone; the shell owns the speaker for tones.
     Tone(Option<Tone>),
-    /// The media path is up and audio flows both ways.
-    MediaStarted,
+    /// The media path is up and audio flows both ways. The meters update live while the
+    /// call lasts; a UI polls them at its frame rate.
+    MediaStarted {
+        meters: Meters,
+    },
     /// Periodic numbers while in a call.
     Stats {
         rtc: RtcStats,
@@ -44,4 +50,14 @@ pub enum EngineEvent {
     },
     /// Something went wrong that did not end a call (a malformed message, a server error).
     Warning(String),
+}
+
+/// Live microphone and speaker levels of the running call.
+#[derive(Debug, Clone)]
+pub struct Meters(pub Arc<Levels>);
+
+impl PartialEq for Meters {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }

@@ -7,7 +7,9 @@ use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::engine::{EngineConfig, UserCommand};
-use super::event::{EngineEvent, SignalingState};
+use std::sync::Arc;
+
+use super::event::{EngineEvent, Meters, SignalingState};
 use crate::call::{CallMachine, Command, Event, Input, Role};
 use crate::id::CallId;
 use crate::media::{MediaSession, MediaSummary};
@@ -286,8 +288,9 @@ impl Executor {
         };
         match MediaSession::start(&self.config.media, remote, writer) {
             Ok(media) => {
+                let meters = Meters(Arc::clone(media.levels()));
                 self.media = Some(media);
-                self.emit(EngineEvent::MediaStarted);
+                self.emit(EngineEvent::MediaStarted { meters });
             }
             Err(err) => self.feedback.push_back(Input::Failure(err.to_string())),
         }

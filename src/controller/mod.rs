@@ -9,4 +9,4 @@ mod event;
 mod executor;
 
 pub use engine::{Engine, EngineConfig, EngineHandle, StartError, UserCommand};
-pub use event::{EngineEvent, SignalingState};
+pub use event::{EngineEvent, Meters, SignalingState};
