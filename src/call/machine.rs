@@ -296,6 +296,7 @@ impl CallMachine {
                 }
                 let why = match (&self.phase, reason.as_str()) {
                     (Phase::Outgoing { .. }, "no_answer") => EndReason::NoAnswer,
+                    (Phase::Outgoing { .. }, "failed") => EndReason::ConnectFailed,
                     (Phase::Outgoing { .. }, _) => EndReason::Declined,
                     (Phase::Incoming { .. }, _) => EndReason::Missed,
                     (_, "connection_lost") => EndReason::ConnectionLost,
@@ -580,7 +581,11 @@ impl CallMachine {
             Phase::Incoming { .. } => self.send(Body::Decline {
                 reason: Some("failed".into()),
             }),
-            Phase::Outgoing { .. } | Phase::Connecting { .. } | Phase::InCall { .. } => {
+            // Past the offer the peer knows about the call and must hear that it failed.
+            Phase::Connecting { .. } | Phase::InCall { .. } => self.send(Body::Hangup {
+                reason: "failed".into(),
+            }),
+            Phase::Outgoing { .. } => {
                 if self.call.as_ref().is_some_and(|c| c.description_sent) {
                     self.send(Body::Hangup {
                         reason: "failed".into(),

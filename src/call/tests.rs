@@ -888,6 +888,25 @@ fn local_failure_hangs_up_and_reports_why() {
 }
 
 #[test]
+fn failure_after_accepting_tells_the_caller() {
+    let mut h = Harness::new();
+    h.incoming();
+    h.run(Input::Accept);
+    // Our answer never went out (the offer was unusable), yet the caller must hear of it.
+    let cmds = h.run(Input::Failure("bad offer".into()));
+    assert_eq!(cmds[0], send(PEER, Some("inc1"), hangup("failed")));
+    assert_eq!(h.ended_with(), Some(&EndReason::Failed("bad offer".into())));
+}
+
+#[test]
+fn caller_hears_that_the_callee_failed() {
+    let mut h = Harness::new();
+    h.dial();
+    h.run(from(PEER, Some("call1"), hangup("failed")));
+    assert_eq!(h.ended_with(), Some(&EndReason::ConnectFailed));
+}
+
+#[test]
 fn failure_while_ringing_declines() {
     let mut h = Harness::new();
     h.incoming();

@@ -58,7 +58,7 @@ pub enum SignalingError {
     Unreachable { url: String, reason: String },
     #[error("signaling server {url} did not register us within {secs} s")]
     Timeout { url: String, secs: u64 },
-    #[error("signaling server refused us ({code:?}): {message}")]
+    #[error("signaling server refused us: {message}")]
     Rejected { code: ErrorCode, message: String },
 }
 
@@ -130,7 +130,7 @@ impl SignalingClient {
                 Ok(connected) => return Ok(connected),
                 Err(err @ SignalingError::Rejected { .. }) => return Err(err),
                 Err(err) => {
-                    tracing::warn!(server = %url, error = %err, "signaling server failed");
+                    tracing::info!(server = %url, error = %err, "signaling server failed");
                     last_error = err;
                 }
             }
@@ -352,13 +352,14 @@ fn register_handlers(
     let out = outbox.clone();
     builder = builder.on("server_error", move |payload, _| {
         if let Some(err) = text_args(&payload).and_then(wire::decode_server_error) {
-            if matches!(err.code, ErrorCode::IdTaken | ErrorCode::SessionReplaced) {
-                let _ = out.send(OutboxCmd::Offline);
-                let _ = tx.send(SignalingEvent::Closed {
-                    reason: err.message.clone(),
-                });
-            }
+            let fatal = matches!(err.code, ErrorCode::IdTaken | ErrorCode::SessionReplaced);
+            let reason = err.message.clone();
+            // The error first: a waiting `connect` must see why before it sees the close.
             let _ = tx.send(SignalingEvent::ServerError(err));
+            if fatal {
+                let _ = out.send(OutboxCmd::Offline);
+                let _ = tx.send(SignalingEvent::Closed { reason });
+            }
         }
         async {}.boxed()
     });
