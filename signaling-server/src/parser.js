@@ -1,0 +1,69 @@
+// socket.io packet decoder with the abuse checks that must happen *before*
+// a frame is parsed: socket.io builds one Decoder per connection (the
+// documented `parser` server option), so it is the cheapest place to
+//   - rate-limit: a dropped frame costs a token-bucket update, not a
+//     JSON.parse, and
+//   - refuse frames nested deeper than any payload may be, before V8's
+//     parser spends tens of milliseconds on them.
+//
+// The decoder cannot reach the socket, so it reports rate limiting in-band:
+// it emits a decoded EVENT whose name is a Symbol. Symbols cannot travel
+// over the wire, so no client can forge the signal. The session turns it
+// into a RATE_LIMITED error or a disconnect.
+
+import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
+import { MAX_PAYLOAD_DEPTH, exceedsDepth } from './json_limits.js';
+import { createFloodGuard } from './rate_limit.js';
+
+export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
+
+// The event array around the payload adds one level.
+const MAX_FRAME_DEPTH = MAX_PAYLOAD_DEPTH + 1;
+
+/**
+ * @param {{ ratePerSec: number, burst: number }} limits
+ * @returns a module-like object for `new Server(…, { parser })`
+ */
+export function createGuardedParser({ ratePerSec, burst }) {
+  class GuardedDecoder extends Decoder {
+    constructor(opts) {
+      super(opts);
+      this.guard = createFloodGuard({ ratePerSec, burst });
+      // Attachments still to come for a binary packet we dropped.
+      this.skipAttachments = 0;
+    }
+
+    add(frame) {
+      if (typeof frame !== 'string') {
+        // A binary attachment: paid for by its packet (at most
+        // maxAttachments of them). Those of a dropped packet are dropped
+        // too, or the base decoder would fail on an unexpected attachment.
+        if (this.skipAttachments > 0) {
+          this.skipAttachments--;
+          return undefined;
+        }
+        return super.add(frame);
+      }
+      const verdict = this.guard.admit();
+      if (verdict === 'ok') {
+        // Throwing makes socket.io close the connection ("parse error"),
+        // as for any other malformed packet.
+        if (typeof frame === 'string' && exceedsDepth(frame, MAX_FRAME_DEPTH)) {
+          throw new Error(`packet nested deeper than ${MAX_FRAME_DEPTH} levels`);
+        }
+        return super.add(frame);
+      }
+      this.skipAttachments = declaredAttachments(frame);
+      if (verdict === 'drop') return undefined;
+      const info = { dropped: this.guard.takeDropped(), disconnect: verdict === 'disconnect' };
+      return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
+    }
+  }
+  return { Encoder, Decoder: GuardedDecoder, PacketType, protocol };
+}
+
+// "51-[…]" / "61-[…]": a BINARY_EVENT/BINARY_ACK followed by 1 attachment.
+function declaredAttachments(frame) {
+  const m = /^[56](\d{1,2})-/.exec(frame);
+  return m ? Math.min(Number(m[1]), 10) : 0;
+}

@@ -1,0 +1,162 @@
+// Two chromium pages call each other through the server with the web client
+// in public/: ring, accept by click, connected, audio flows (RTP stats and a
+// recording of the received tone), hang up; and a declined call.
+//
+// npm run test:browser (not part of npm test: needs chromium, ~10 s).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../helpers.js';
+import { launchChromium, writeToneWav } from './chromium.js';
+
+const TONE_HZ = 440;
+
+let server;
+let url;
+let chromium;
+let dir;
+const foreignRequests = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vc-browser-'));
+  const wav = join(dir, 'tone.wav');
+  writeToneWav(wav, { frequency: TONE_HZ, seconds: 3 });
+  ({ server, url } = await startServer());
+  chromium = await launchChromium({ wav });
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A page in its own browser context (own localStorage = own identity). */
+async function openClient(name) {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`${name} console: ${msg.text()}`);
+  });
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(url) && !u.startsWith(url.replace('http', 'ws')) && !u.startsWith('data:') && !u.startsWith('blob:')) foreignRequests.push(u);
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.voicecallTest?.state === 'idle', { timeout: 10_000 });
+  const id = await page.evaluate(() => window.voicecallTest.id);
+  assert.equal(await page.$eval('#my-id', (el) => el.textContent), id);
+  return { page, id, errors, context };
+}
+
+const phase = (c) => c.page.evaluate(() => window.voicecallTest.state);
+const waitPhase = (c, want, timeout = 10_000) =>
+  c.page.waitForFunction((w) => window.voicecallTest.state === w, { timeout }, want);
+
+/** Goertzel power of `freq` in the samples, relative to total power. */
+function toneShare(samples, sampleRate, freq) {
+  const k = (2 * Math.PI * freq) / sampleRate;
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (const x of samples) {
+    const s0 = x + 2 * Math.cos(k) * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += x * x;
+  }
+  const power = s1 * s1 + s2 * s2 - 2 * Math.cos(k) * s1 * s2;
+  return power / (energy * samples.length / 2 || 1);
+}
+
+function decodeWav(base64) {
+  const buf = Buffer.from(base64, 'base64');
+  assert.equal(buf.toString('ascii', 0, 4), 'RIFF');
+  const sampleRate = buf.readUInt32LE(24);
+  const samples = new Float32Array((buf.length - 44) / 2);
+  for (let i = 0; i < samples.length; i++) samples[i] = buf.readInt16LE(44 + i * 2) / 32768;
+  return { sampleRate, samples, buf };
+}
+
+test('A calls B: ringing, accept by click, connected, audio flows both ways, End returns both to idle', async () => {
+  const a = await openClient('A');
+  const b = await openClient('B');
+  assert.notEqual(a.id, b.id);
+
+  await a.page.type('#peer-id', b.id);
+  await a.page.click('#call');
+  await waitPhase(b, 'ringing');
+  assert.equal(await b.page.$eval('#caller', (el) => el.textContent), a.id);
+  assert.equal(await b.page.$eval('#incoming', (el) => el.hidden), false);
+  // No auto-answer: B keeps ringing until someone clicks.
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await phase(b), 'ringing');
+  await a.page.waitForFunction(() => /Ringing/.test(document.getElementById('status').textContent), { timeout: 5000 });
+
+  await b.page.click('#accept');
+  await Promise.all([waitPhase(a, 'in-call'), waitPhase(b, 'in-call')]);
+  for (const c of [a, b]) {
+    assert.equal(await c.page.evaluate(async () => (await window.voicecallTest.stats()).connectionState), 'connected');
+  }
+
+  // RTP arrives on both sides, as Opus.
+  for (const c of [a, b]) {
+    await c.page.waitForFunction(async () => ((await window.voicecallTest.stats()).inbound?.packetsReceived ?? 0) > 0, { timeout: 10_000, polling: 200 });
+    const s = await c.page.evaluate(() => window.voicecallTest.stats());
+    assert.ok(s.inbound.packetsReceived > 0);
+    assert.ok(s.outbound.packetsSent > 0);
+    assert.equal(s.codec?.toLowerCase(), 'audio/opus');
+  }
+
+  // What B hears is A's microphone: the 440 Hz test tone.
+  await b.page.evaluate(() => window.voicecallTest.startRecording());
+  await new Promise((r) => setTimeout(r, 1500));
+  const rec = await b.page.evaluate(() => window.voicecallTest.stopRecording());
+  assert.ok(rec.seconds > 1, `recorded ${rec.seconds} s`);
+  assert.ok(rec.rms > 0.02, `received audio rms ${rec.rms}`);
+  const { sampleRate, samples, buf } = decodeWav(rec.wavBase64);
+  assert.equal(sampleRate, rec.sampleRate);
+  writeFileSync(join(dir, 'b-received.wav'), buf);
+  // The sender's noise suppression/AGC reshape a steady tone, so compare
+  // the tone's share with other frequencies instead of expecting a pure sine.
+  const atTone = toneShare(samples, sampleRate, TONE_HZ);
+  for (const other of [250, 330, 600, 1000, 2000]) {
+    const share = toneShare(samples, sampleRate, other);
+    assert.ok(atTone > 50 * share, `share at ${TONE_HZ} Hz ${atTone} vs ${other} Hz ${share}`);
+  }
+
+  await a.page.click('#end');
+  await Promise.all([waitPhase(a, 'idle'), waitPhase(b, 'idle')]);
+  assert.match(await b.page.$eval('#status', (el) => el.textContent), /ended the call/);
+  assert.equal(await b.page.evaluate(() => window.voicecallTest.stats().then((s) => s.connectionState)), null);
+
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await a.context.close();
+  await b.context.close();
+});
+
+test('B declines: A returns to idle and is told; identity survives a reload', async () => {
+  const a = await openClient('A2');
+  const b = await openClient('B2');
+  await a.page.evaluate((id) => window.voicecallTest.call(id), b.id);
+  await waitPhase(b, 'ringing');
+  await b.page.click('#decline');
+  await Promise.all([waitPhase(a, 'idle'), waitPhase(b, 'idle')]);
+  assert.match(await a.page.$eval('#status', (el) => el.textContent), /declined/);
+
+  // localStorage + socket.io auth: same ID after a reload.
+  await a.page.reload({ waitUntil: 'load' });
+  await waitPhase(a, 'idle');
+  assert.equal(await a.page.evaluate(() => window.voicecallTest.id), a.id);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await a.context.close();
+  await b.context.close();
+});
+
+test('the pages contacted nothing but the loopback server', () => {
+  assert.deepEqual(foreignRequests, []);
+});

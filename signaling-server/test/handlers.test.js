@@ -1,0 +1,58 @@
+// Handler modules in isolation: each builds the right outgoing payload.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { handlers } from '../src/handlers/index.js';
+import { validate } from '../src/schema.js';
+
+function run(event, data) {
+  const sent = [];
+  const ctx = { relay: { send: async (m) => sent.push(m) } };
+  const h = handlers.get(event);
+  return h.handle(ctx, { from: 'me1', value: validate(h.schema, data), bytes: 99, receivedAt: 5 }).then(() => sent[0]);
+}
+
+test('map covers exactly the protocol events and nothing inherited', () => {
+  assert.deepEqual([...handlers.keys()].sort(), ['answer_sdp', 'busy', 'call_decline', 'call_hangup', 'get_ice_servers', 'offer_sdp', 'ringing', 'send_ice']);
+  assert.equal(handlers.get('__proto__'), undefined);
+  assert.equal(handlers.get('constructor'), undefined);
+  for (const h of handlers.values()) assert.equal(typeof h.handle, 'function');
+});
+
+test('offer_sdp / answer_sdp pass sdp through untouched', async () => {
+  const sdpObj = { type: 'offer', sdp: 'v=0', extra: true };
+  assert.deepEqual(await run('offer_sdp', { targetClientId: 'you', sdp: sdpObj, callId: 'c' }), {
+    event: 'offer_sdp',
+    from: 'me1',
+    to: 'you',
+    payload: { from: 'me1', sdp: sdpObj, callId: 'c' },
+    bytes: 99,
+    receivedAt: 5,
+  });
+  const m = await run('answer_sdp', { targetClientId: 'you', sdp: '{"type":"answer","sdp":"v=0"}' });
+  assert.deepEqual(m.payload, { from: 'me1', sdp: '{"type":"answer","sdp":"v=0"}' });
+  assert.equal(m.event, 'answer_sdp');
+});
+
+test('send_ice always carries mid', async () => {
+  assert.deepEqual((await run('send_ice', { targetClientId: 'you', candidate: '' })).payload, { from: 'me1', candidate: '', mid: null });
+  assert.deepEqual((await run('send_ice', { targetClientId: 'you', candidate: 'c', mid: '0', mLineIndex: 0, callId: 'k' })).payload, {
+    from: 'me1',
+    candidate: 'c',
+    mid: '0',
+    mLineIndex: 0,
+    callId: 'k',
+  });
+});
+
+test('call control events', async () => {
+  assert.deepEqual((await run('ringing', { targetClientId: 'you', callId: 'k' })).payload, { from: 'me1', callId: 'k' });
+  assert.deepEqual((await run('busy', { targetClientId: 'you' })).payload, { from: 'me1' });
+  assert.deepEqual((await run('call_decline', { targetClientId: 'you', reason: 'nope' })).payload, { from: 'me1', reason: 'nope' });
+  assert.deepEqual((await run('call_decline', { targetClientId: 'you' })).payload, { from: 'me1' });
+  assert.deepEqual((await run('call_hangup', { targetClientId: 'you' })).payload, { from: 'me1', reason: 'hangup' });
+  assert.deepEqual((await run('call_hangup', { targetClientId: 'you', callId: 'k', reason: 'bye' })).payload, {
+    from: 'me1',
+    callId: 'k',
+    reason: 'bye',
+  });
+});

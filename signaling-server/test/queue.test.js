@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOfflineQueue } from '../src/queue.js';
+import { sleep } from './helpers.js';
+
+const msg = (from, event, callId, n) => ({ event, from, callId, payload: { from, n, callId }, bytes: 10 });
+
+function setup(ttlMs = 50, maxPerTarget = 64) {
+  const notes = [];
+  const queue = createOfflineQueue({ ttlMs, maxPerTarget, onUndeliverable: (i) => notes.push(i) });
+  return { queue, notes };
+}
+
+test('drain returns messages in order and cancels expiry', async () => {
+  const { queue, notes } = setup(30);
+  queue.push('t', msg('a', 'offer_sdp', 'c1', 1));
+  queue.push('t', msg('a', 'send_ice', 'c1', 2));
+  queue.push('t', msg('b', 'ringing', undefined, 3));
+  assert.equal(queue.size('t'), 3);
+  const out = queue.drain('t');
+  assert.deepEqual(out.map((m) => m.payload.n), [1, 2, 3]);
+  assert.ok(out.every((m) => !('timer' in m) && !('key' in m)));
+  assert.equal(queue.size('t'), 0);
+  await sleep(60);
+  assert.deepEqual(notes, []);
+});
+
+test('expiry notifies once per (sender, event, callId)', async () => {
+  const { queue, notes } = setup(30);
+  queue.push('t', msg('a', 'offer_sdp', 'c1', 1));
+  for (let i = 0; i < 5; i++) queue.push('t', msg('a', 'send_ice', 'c1', i));
+  queue.push('t', msg('a', 'send_ice', 'c2', 9));
+  queue.push('t', msg('b', 'send_ice', 'c1', 9));
+  await sleep(80);
+  const seen = notes.map((n) => `${n.from}/${n.event}/${n.callId}/${n.count}/${n.reason}`).sort();
+  assert.deepEqual(seen, [
+    'a/offer_sdp/c1/1/timeout',
+    'a/send_ice/c1/5/timeout',
+    'a/send_ice/c2/1/timeout',
+    'b/send_ice/c1/1/timeout',
+  ]);
+  assert.ok(notes.every((n) => n.targetId === 't'));
+  assert.equal(queue.size('t'), 0);
+});
+
+test('overflow drops the oldest and reports its group only once', async () => {
+  const { queue, notes } = setup(40, 3);
+  queue.push('t', msg('a', 'offer_sdp', 'c', 0));
+  for (let i = 1; i <= 4; i++) queue.push('t', msg('a', 'send_ice', 'c', i));
+  assert.equal(queue.size('t'), 3);
+  // offer (0) and ice 1 were pushed out.
+  assert.deepEqual(notes.map((n) => [n.event, n.reason]), [
+    ['offer_sdp', 'overflow'],
+    ['send_ice', 'overflow'],
+  ]);
+  assert.deepEqual(queue.drain('t').map((m) => m.payload.n), [2, 3, 4]);
+});
+
+test('an overflow-reported group is not reported again on timeout', async () => {
+  const { queue, notes } = setup(30, 2);
+  for (let i = 0; i < 3; i++) queue.push('t', msg('a', 'send_ice', 'c', i));
+  assert.equal(notes.length, 1);
+  await sleep(60);
+  assert.equal(notes.length, 1);
+});
+
+test('fail() gives up immediately', () => {
+  const { queue, notes } = setup(10_000);
+  queue.push('t', msg('a', 'offer_sdp', 'c', 0));
+  queue.push('t', msg('a', 'send_ice', 'c', 1));
+  queue.fail('t');
+  assert.equal(notes.length, 2);
+  assert.equal(queue.size('t'), 0);
+  queue.fail('nobody');
+});
+
+test('clear() drops silently', async () => {
+  const { queue, notes } = setup(20);
+  queue.push('t', msg('a', 'offer_sdp', 'c', 0));
+  queue.clear();
+  await sleep(40);
+  assert.equal(notes.length, 0);
+});
+
+test('a throwing callback does not break processing', async () => {
+  let calls = 0;
+  const queue = createOfflineQueue({
+    ttlMs: 10,
+    onUndeliverable: () => {
+      calls++;
+      throw new Error('x');
+    },
+  });
+  queue.push('t', msg('a', 'offer_sdp', 'c', 0));
+  queue.push('u', msg('a', 'offer_sdp', 'c', 0));
+  await sleep(40);
+  assert.equal(calls, 2);
+});
