@@ -13,6 +13,7 @@ packages=(
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libx11-dev libxcursor1 libxrandr2 libxi6
   libgl1 libegl1 libvulkan1 fonts-dejavu-core  # the iced window (software or GPU renderer)
   xvfb xdotool x11-utils imagemagick     # headless window tests and screenshots
+  tesseract-ocr                          # reads the labels in window test screenshots
   espeak-ng sox                          # speech for audio tests
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
   iproute2 iptables                      # network namespaces for NAT tests

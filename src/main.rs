@@ -1,6 +1,7 @@
 //! The `voicecall` binary: a thin shell over the `voicecall` library.
 
 mod cli;
+mod ui;
 
 fn main() -> std::process::ExitCode {
     cli::main()

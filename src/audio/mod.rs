@@ -15,6 +15,7 @@ mod capture;
 mod cpal_device;
 mod device_handle;
 mod device_list;
+pub mod embedded;
 mod error;
 mod health;
 mod levels;

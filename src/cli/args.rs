@@ -11,11 +11,15 @@ use clap::{Args, Parser, Subcommand};
     about = "Peer-to-peer voice calls: your ID, their ID, talk.",
     long_about = "Peer-to-peer voice calls over WebRTC (Opus, DTLS-SRTP) with a socket.io \
 signaling server.\n\nWithout a subcommand it opens the desktop app. The `listen` and `call` \
-subcommands run a headless client that prints its ID as the first line on stdout."
+subcommands run a headless client that prints its ID as the first line on stdout.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Options of the desktop app (used when there is no subcommand).
+    #[command(flatten)]
+    pub gui: crate::ui::GuiArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -47,10 +47,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let Some(command) = cli.command else {
-        eprintln!(
-            "voicecall: the desktop app is not part of this build yet; see `voicecall --help`"
-        );
-        return ExitCode::from(2);
+        return crate::ui::run(cli.gui);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,279 @@
+//! Home: your ID to share, a field for theirs, recent peers.
+
+use std::time::{Duration, Instant};
+
+use iced::widget::{Id, button, column, container, row, scrollable, space, text, text_input};
+use iced::{Center, Element, Fill, Shrink};
+use voicecall::id::PeerId;
+
+use crate::ui::theme;
+
+/// The peer ID field, focused when Home opens.
+pub const PEER_INPUT: Id = Id::new("peer-id");
+/// How long "Copied" stays after copying the ID.
+pub const COPIED_FOR: Duration = Duration::from_secs(2);
+pub const MAX_RECENT: usize = 10;
+
+#[derive(Debug, Default)]
+pub struct State {
+    peer_input: String,
+    copy_feedback: Option<CopyFeedback>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum CopyFeedback {
+    Copied { until: Instant },
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    PeerInput(String),
+    /// Typing in the (read-only) own-ID field: ignored, but keeps it selectable.
+    OwnIdEdited,
+    Copy,
+    Call,
+    PickRecent(String),
+    OpenSettings,
+}
+
+/// What Home asks of the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Call(PeerId),
+    /// Put this text on the clipboard, then tell us how it went with [`State::copied`].
+    Copy(String),
+    OpenSettings,
+}
+
+/// What Home shows but does not own.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub own_id: Option<&'a PeerId>,
+    /// Connected to the signaling server (calls can be placed).
+    pub online: bool,
+    pub recent: &'a [String],
+}
+
+impl State {
+    pub fn update(&mut self, message: Message, context: Context<'_>) -> Option<Event> {
+        match message {
+            Message::PeerInput(value) => {
+                self.peer_input = value;
+                None
+            }
+            Message::OwnIdEdited => None,
+            Message::Copy => context.own_id.map(|id| Event::Copy(id.to_string())),
+            Message::Call => self.call(context),
+            Message::PickRecent(peer) => {
+                self.peer_input = peer;
+                None
+            }
+            Message::OpenSettings => Some(Event::OpenSettings),
+        }
+    }
+
+    /// Enter on Home (also when the field does not have focus).
+    pub fn call(&mut self, context: Context<'_>) -> Option<Event> {
+        let peer = self.validated(context)?.ok()?;
+        context.online.then_some(Event::Call(peer))
+    }
+
+    #[cfg(test)]
+    pub fn peer_input(&self) -> &str {
+        &self.peer_input
+    }
+
+    /// `None` while the field is empty; otherwise the peer or what is wrong with it.
+    pub fn validated(&self, context: Context<'_>) -> Option<Result<PeerId, String>> {
+        if self.peer_input.trim().is_empty() {
+            return None;
+        }
+        Some(match PeerId::parse(&self.peer_input) {
+            Ok(peer) if Some(&peer) == context.own_id => {
+                Err("that is your own ID; enter the ID of the person to call".into())
+            }
+            Ok(peer) => Ok(peer),
+            Err(err) => Err(err.to_string()),
+        })
+    }
+
+    /// The clipboard's answer to [`Event::Copy`].
+    pub fn copied(&mut self, result: Result<(), String>, now: Instant) {
+        self.copy_feedback = Some(match result {
+            Ok(()) => CopyFeedback::Copied {
+                until: now + COPIED_FOR,
+            },
+            Err(why) => CopyFeedback::Failed(format!("Could not copy: {why}")),
+        });
+    }
+
+    /// Clears "Copied" once its time is up.
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(CopyFeedback::Copied { until }) = &self.copy_feedback
+            && now >= *until
+        {
+            self.copy_feedback = None;
+        }
+    }
+
+    /// Whether a timer must run for [`State::tick`].
+    pub fn wants_tick(&self) -> bool {
+        matches!(self.copy_feedback, Some(CopyFeedback::Copied { .. }))
+    }
+
+    pub fn view<'a>(&'a self, context: Context<'a>) -> Element<'a, Message> {
+        column![
+            self.header(),
+            own_id_card(context.own_id, self.copy_feedback.as_ref()),
+            self.call_card(context),
+            recent_list(context.recent),
+        ]
+        .spacing(16)
+        .into()
+    }
+
+    fn header(&self) -> Element<'_, Message> {
+        row![
+            text("voicecall").size(theme::size::TITLE).width(Fill),
+            button(text("Settings"))
+                .style(theme::plain_button)
+                .on_press(Message::OpenSettings),
+        ]
+        .align_y(Center)
+        .into()
+    }
+
+    fn call_card<'a>(&'a self, context: Context<'a>) -> Element<'a, Message> {
+        let validated = self.validated(context);
+        let can_call = context.online && matches!(&validated, Some(Ok(_)));
+        let field = text_input("Their ID, e.g. k7m-q2x-9fd", &self.peer_input)
+            .id(PEER_INPUT)
+            .on_input(Message::PeerInput)
+            .on_submit(Message::Call)
+            .size(theme::size::HEADING)
+            .padding(10);
+        let call = button(text("Call").size(theme::size::HEADING).center())
+            .width(120)
+            .padding([10, 16])
+            .style(theme::call_button)
+            .on_press_maybe(can_call.then_some(Message::Call));
+        let hint: Element<'a, Message> = match (validated, context.online) {
+            (Some(Err(why)), _) => text(why)
+                .size(theme::size::SMALL)
+                .style(theme::error_text)
+                .into(),
+            (_, false) => text("Not connected to the server: calls are not possible right now")
+                .size(theme::size::SMALL)
+                .style(theme::muted_text)
+                .into(),
+            _ => text("Press Enter or Call")
+                .size(theme::size::SMALL)
+                .style(theme::muted_text)
+                .into(),
+        };
+        card(
+            column![
+                text("Call someone").size(theme::size::HEADING),
+                row![field, call].spacing(10).align_y(Center),
+                hint,
+            ]
+            .spacing(10),
+        )
+    }
+}
+
+fn own_id_card<'a>(
+    own_id: Option<&'a PeerId>,
+    feedback: Option<&'a CopyFeedback>,
+) -> Element<'a, Message> {
+    let body: Element<'a, Message> = match own_id {
+        Some(id) => {
+            let field = text_input("", id.as_str())
+                .on_input(|_| Message::OwnIdEdited)
+                .size(theme::size::ID)
+                .padding(8);
+            let copy = button(text("Copy").center())
+                .width(Shrink)
+                .padding([10, 16])
+                .style(theme::plain_button)
+                .on_press(Message::Copy);
+            row![field, copy].spacing(10).align_y(Center).into()
+        }
+        None => text("Waiting for the server to give you an ID…")
+            .size(theme::size::BODY)
+            .style(theme::muted_text)
+            .into(),
+    };
+    let feedback: Element<'a, Message> = match feedback {
+        Some(CopyFeedback::Copied { .. }) => text("Copied")
+            .size(theme::size::SMALL)
+            .style(theme::good_text)
+            .into(),
+        Some(CopyFeedback::Failed(why)) => text(why.as_str())
+            .size(theme::size::SMALL)
+            .style(theme::error_text)
+            .into(),
+        None => text("Share it so others can call you")
+            .size(theme::size::SMALL)
+            .style(theme::muted_text)
+            .into(),
+    };
+    card(column![text("Your ID").size(theme::size::HEADING), body, feedback].spacing(8))
+}
+
+fn recent_list(recent: &[String]) -> Element<'_, Message> {
+    if recent.is_empty() {
+        return space().into();
+    }
+    let entries = recent.iter().map(|peer| {
+        button(text(peer.as_str()))
+            .style(theme::link_button)
+            .padding([2, 4])
+            .on_press(Message::PickRecent(peer.clone()))
+            .into()
+    });
+    card(
+        column![
+            text("Recent").size(theme::size::HEADING),
+            scrollable(column(entries).spacing(2)).height(Shrink),
+        ]
+        .spacing(6),
+    )
+}
+
+fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
+    container(content)
+        .padding(16)
+        .width(Fill)
+        .style(theme::card)
+        .into()
+}
+
+/// Puts `peer` first in `recent`, without duplicates, keeping at most [`MAX_RECENT`].
+pub fn remember(recent: &mut Vec<String>, peer: &PeerId) {
+    recent.retain(|p| p != peer.as_str());
+    recent.insert(0, peer.to_string());
+    recent.truncate(MAX_RECENT);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_peers_are_newest_first_unique_and_capped() {
+        let mut recent = Vec::new();
+        for i in 0..12 {
+            remember(
+                &mut recent,
+                &PeerId::parse(&format!("peer-{i}")).expect("id"),
+            );
+        }
+        remember(&mut recent, &PeerId::parse("peer-5").expect("id"));
+        assert_eq!(recent.len(), MAX_RECENT);
+        assert_eq!(recent[0], "peer-5");
+        assert_eq!(recent[1], "peer-11");
+        assert_eq!(recent.iter().filter(|p| *p == "peer-5").count(), 1);
+    }
+}

@@ -1,0 +1,66 @@
+//! Incoming: someone is calling us.
+
+use iced::widget::{button, column, row, text};
+use iced::{Center, Element};
+use voicecall::id::PeerId;
+
+use crate::ui::theme;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub peer: PeerId,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Accept,
+    Decline,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Accept,
+    Decline,
+}
+
+impl State {
+    pub fn new(peer: PeerId) -> Self {
+        Self { peer }
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        Some(match message {
+            Message::Accept => Event::Accept,
+            Message::Decline => Event::Decline,
+        })
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        column![
+            text("Incoming call")
+                .size(theme::size::HEADING)
+                .style(theme::muted_text),
+            text(self.peer.as_str()).size(theme::size::TITLE + 6),
+            text("is calling you").size(theme::size::HEADING),
+            row![
+                button(text("Accept").size(theme::size::HEADING).center())
+                    .width(150)
+                    .padding([12, 16])
+                    .style(theme::call_button)
+                    .on_press(Message::Accept),
+                button(text("Decline").size(theme::size::HEADING).center())
+                    .width(150)
+                    .padding([12, 16])
+                    .style(theme::hangup_button)
+                    .on_press(Message::Decline),
+            ]
+            .spacing(24),
+            text("Enter accepts · Esc declines")
+                .size(theme::size::SMALL)
+                .style(theme::muted_text),
+        ]
+        .spacing(18)
+        .align_x(Center)
+        .into()
+    }
+}

@@ -1,0 +1,4 @@
+//! Small reusable pieces of the window.
+
+pub mod meter;
+pub mod quality;

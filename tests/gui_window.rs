@@ -1,0 +1,849 @@
+//! The desktop app in real windows: a virtual X display (Xvfb), the bundled signaling
+//! server, two `voicecall` windows driven with xdotool like a person would (click the field,
+//! type the ID, click Call; the other side presses Enter to accept; End Call), screenshots
+//! of every screen read back with OCR, and the audio each side recorded compared with the
+//! speech the other side played.
+//!
+//! Needs Xvfb, xdotool, ImageMagick and tesseract (deploy/setup-debian.sh installs them).
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::{Server, asset, compare_with_reference, output_dir};
+
+/// The size the app asks for; every screenshot must have it.
+const WINDOW: (u32, u32) = (560, 720);
+
+// ---------------------------------------------------------------------------------------
+// The X display
+
+/// An Xvfb server on a free display number; killed on drop.
+struct Display {
+    child: Child,
+    name: String,
+}
+
+impl Display {
+    fn start() -> Self {
+        let base = 90 + std::process::id() % 300;
+        for n in (base..base + 200).map(|n| n % 1000).filter(|n| *n > 10) {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            {
+                continue;
+            }
+            let Ok(mut child) = Command::new("Xvfb")
+                .arg(format!(":{n}"))
+                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            else {
+                panic!("cannot run Xvfb: install it (deploy/setup-debian.sh does)");
+            };
+            let name = format!(":{n}");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // lost a race for this number; try the next
+                }
+                let ready = Command::new("xdpyinfo")
+                    .args(["-display", &name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if ready {
+                    return Self { child, name };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("no free X display number for Xvfb");
+    }
+
+    /// Runs an X client (xdotool, import) on this display.
+    fn run(&self, program: &str, args: &[&str]) -> Result<String, String> {
+        let output = Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(format!(
+                "{program} {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        self.run("xdotool", args).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One app window
+
+struct App {
+    label: &'static str,
+    child: Child,
+    id: String,
+    window: String,
+}
+
+impl App {
+    fn spawn(
+        label: &'static str,
+        display: &Display,
+        server: &Server,
+        config: &Path,
+        input: &Path,
+        output: &Path,
+        log: &Path,
+    ) -> Self {
+        let log_file = std::fs::File::create(log).expect("create app log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
+            .env("DISPLAY", &display.name)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("ICED_BACKEND", "tiny-skia")
+            .env("VOICECALL_CONFIG_DIR", config)
+            .env("VOICECALL_SERVER", &server.url)
+            .env("VOICECALL_BIND", "127.0.0.1")
+            .env("VOICECALL_INPUT", input)
+            .env("VOICECALL_OUTPUT", output)
+            // No local server auto-start can kick in: the server is not the default.
+            .env(
+                "RUST_LOG",
+                "warn,webrtc=error,rtc=error,wgpu=error,naga=error",
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn the voicecall app");
+        let stdout = child.stdout.take().expect("app stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            label,
+            child,
+            id: String::new(),
+            window: String::new(),
+        }
+        .with_id(rx, log)
+    }
+
+    /// The app prints its ID as one line on stdout once registered.
+    fn with_id(mut self, lines: mpsc::Receiver<String>, log: &Path) -> Self {
+        match lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(id) => self.id = id.trim().to_owned(),
+            Err(_) => panic!(
+                "app {} printed no ID; log:\n{}",
+                self.label,
+                std::fs::read_to_string(log).unwrap_or_default()
+            ),
+        }
+        assert!(
+            voicecall::id::PeerId::parse(&self.id).is_ok(),
+            "app {} printed {:?}, not an ID",
+            self.label,
+            self.id
+        );
+        self
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Finds this process's visible window.
+    fn find_window(&mut self, display: &Display) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = display
+                .run(
+                    "xdotool",
+                    &[
+                        "search",
+                        "--all",
+                        "--onlyvisible",
+                        "--pid",
+                        &self.pid(),
+                        "--name",
+                        "^voicecall",
+                    ],
+                )
+                .unwrap_or_default();
+            if let Some(window) = found.lines().next() {
+                self.window = window.to_owned();
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "app {} opened no window",
+                self.label
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn title(&self, display: &Display) -> String {
+        display
+            .run("xdotool", &["getwindowname", &self.window])
+            .unwrap_or_default()
+    }
+
+    fn wait_title(&self, display: &Display, want: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let title = self.title(display);
+            if title == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "app {}: window title is {title:?}, expected {want:?}",
+                self.label
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Gives this window the keyboard (there is no window manager to do it).
+    fn focus(&self, display: &Display) {
+        display.xdotool(&["windowfocus", &self.window]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn click(&self, display: &Display, (x, y): (u32, u32)) {
+        display.xdotool(&[
+            "mousemove",
+            "--window",
+            &self.window,
+            &x.to_string(),
+            &y.to_string(),
+            "click",
+            "1",
+        ]);
+    }
+
+    /// SIGTERM, as a session manager would: the app hangs up and exits.
+    fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "app {} did not exit within {timeout:?} of SIGTERM",
+                    self.label
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Screenshots and what is on them
+
+/// An RGB image read back from a screenshot.
+struct Image {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+impl Image {
+    /// Reads any image ImageMagick understands, via binary PPM.
+    fn load(path: &Path) -> Image {
+        let output = Command::new("convert")
+            .arg(path)
+            .args(["-depth", "8", "ppm:-"])
+            .output()
+            .expect("run ImageMagick convert");
+        assert!(output.status.success(), "convert {path:?} failed");
+        parse_ppm(&output.stdout).unwrap_or_else(|| panic!("unreadable PPM from {path:?}"))
+    }
+
+    fn pixel(&self, x: usize, y: usize) -> (u8, u8, u8) {
+        let i = (y * self.width + x) * 3;
+        (self.rgb[i], self.rgb[i + 1], self.rgb[i + 2])
+    }
+
+    fn luminance(&self, x: usize, y: usize) -> f64 {
+        let (r, g, b) = self.pixel(x, y);
+        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+    }
+
+    /// Standard deviation of the luminance: near zero for a blank window.
+    fn luminance_spread(&self) -> f64 {
+        let n = (self.width * self.height) as f64;
+        let lums: Vec<f64> = (0..self.height)
+            .flat_map(|y| (0..self.width).map(move |x| (x, y)))
+            .map(|(x, y)| self.luminance(x, y))
+            .collect();
+        let mean = lums.iter().sum::<f64>() / n;
+        (lums.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / n).sqrt()
+    }
+
+    fn distinct_colours(&self) -> usize {
+        self.rgb
+            .chunks_exact(3)
+            .map(|p| (p[0], p[1], p[2]))
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
+    /// Filled, medium-dark rectangles: the buttons (green, red, grey), as bounding boxes.
+    fn buttons(&self) -> Vec<Rect> {
+        let (w, h) = (self.width, self.height);
+        let fill = |x: usize, y: usize| {
+            let l = self.luminance(x, y);
+            (50.0..200.0).contains(&l)
+        };
+        let mut seen = vec![false; w * h];
+        let mut rects = Vec::new();
+        for start in 0..w * h {
+            if seen[start] || !fill(start % w, start / w) {
+                continue;
+            }
+            seen[start] = true;
+            let mut stack = vec![start];
+            let (mut x0, mut y0, mut x1, mut y1, mut count) = (w, h, 0, 0, 0usize);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                count += 1;
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                let mut visit = |nx: usize, ny: usize| {
+                    let j = ny * w + nx;
+                    if !seen[j] && fill(nx, ny) {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                };
+                if x > 0 {
+                    visit(x - 1, y);
+                }
+                if x + 1 < w {
+                    visit(x + 1, y);
+                }
+                if y > 0 {
+                    visit(x, y - 1);
+                }
+                if y + 1 < h {
+                    visit(x, y + 1);
+                }
+            }
+            let rect = Rect {
+                x: x0,
+                y: y0,
+                w: x1 - x0 + 1,
+                h: y1 - y0 + 1,
+            };
+            if rect.w >= 40 && rect.h >= 24 && count as f64 >= 0.6 * (rect.w * rect.h) as f64 {
+                rects.push(rect);
+            }
+        }
+        rects
+    }
+}
+
+fn parse_ppm(bytes: &[u8]) -> Option<Image> {
+    // "P6" width height maxval, whitespace separated, then one whitespace byte and the data.
+    let mut fields = Vec::new();
+    let mut pos = 0;
+    while fields.len() < 4 {
+        while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let start = pos;
+        while pos < bytes.len() && !bytes[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        fields.push(std::str::from_utf8(bytes.get(start..pos)?).ok()?.to_owned());
+    }
+    if fields[0] != "P6" || fields[3] != "255" {
+        return None;
+    }
+    let width: usize = fields[1].parse().ok()?;
+    let height: usize = fields[2].parse().ok()?;
+    let data = bytes.get(pos + 1..pos + 1 + width * height * 3)?;
+    Some(Image {
+        width,
+        height,
+        rgb: data.to_vec(),
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rect {
+    x: usize,
+    y: usize,
+    w: usize,
+    h: usize,
+}
+
+impl Rect {
+    fn center(&self) -> (u32, u32) {
+        ((self.x + self.w / 2) as u32, (self.y + self.h / 2) as u32)
+    }
+}
+
+/// What OCR read on a screenshot: the words of the page, and each button's label.
+struct Reading {
+    words: Vec<(String, Rect)>,
+    buttons: Vec<(String, Rect)>,
+}
+
+impl Reading {
+    fn text(&self) -> String {
+        let mut text: Vec<&str> = self.words.iter().map(|(w, _)| w.as_str()).collect();
+        text.extend(self.buttons.iter().map(|(b, _)| b.as_str()));
+        text.join(" ")
+    }
+
+    /// Whether `label` is on screen. A peer ID may have one or two characters misread
+    /// (OCR takes a 7 for a /); any other ID would differ in about eight.
+    fn contains(&self, label: &str) -> bool {
+        let squash = |s: &str| s.split_whitespace().collect::<String>();
+        let text = squash(&self.text());
+        let label = squash(label);
+        if text.contains(&label) {
+            return true;
+        }
+        let is_id = label.contains('-') && voicecall::id::PeerId::parse(&label).is_ok();
+        is_id && contains_approximately(&text, &label, 2)
+    }
+
+    fn button(&self, label: &str) -> Option<Rect> {
+        self.buttons
+            .iter()
+            .find(|(text, _)| text.trim() == label)
+            .map(|(_, rect)| *rect)
+    }
+
+    fn word(&self, word: &str) -> Option<Rect> {
+        self.words
+            .iter()
+            .find(|(text, _)| text == word)
+            .map(|(_, rect)| *rect)
+    }
+}
+
+/// Whether some stretch of `text` is within `max_edits` edits of `needle`.
+fn contains_approximately(text: &str, needle: &str, max_edits: usize) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let needle: Vec<char> = needle.chars().collect();
+    let n = needle.len();
+    (n.saturating_sub(max_edits)..=n + max_edits).any(|len| {
+        text.windows(len.max(1))
+            .any(|window| edit_distance(window, &needle) <= max_edits)
+    })
+}
+
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+fn tesseract(image: &Path, psm: &str, tsv: bool) -> String {
+    let mut cmd = Command::new("tesseract");
+    cmd.arg(image).arg("-").args(["--psm", psm]);
+    if tsv {
+        cmd.arg("tsv");
+    }
+    let output = cmd
+        .output()
+        .expect("run tesseract (apt-get install tesseract-ocr)");
+    assert!(output.status.success(), "tesseract failed on {image:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn magick(args: &[&str]) {
+    let status = Command::new("convert")
+        .args(args)
+        .status()
+        .expect("run ImageMagick convert");
+    assert!(status.success(), "convert {args:?} failed");
+}
+
+/// Reads a screenshot: page words with their places (2× upscaled grey), and every button
+/// cut out and read on its own (light text on colour defeats page-level OCR).
+fn read_screen(png: &Path, image: &Image) -> Reading {
+    let work = png.with_extension("ocr.png");
+    let png_arg = png.to_str().expect("utf-8 path");
+    let work_arg = work.to_str().expect("utf-8 path");
+    magick(&[png_arg, "-colorspace", "Gray", "-resize", "200%", work_arg]);
+    let mut words = Vec::new();
+    for line in tesseract(&work, "11", true).lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 12 || cols[11].trim().is_empty() {
+            continue;
+        }
+        let num = |i: usize| cols[i].parse::<usize>().unwrap_or(0) / 2;
+        words.push((
+            cols[11].trim().to_owned(),
+            Rect {
+                x: num(6),
+                y: num(7),
+                w: num(8),
+                h: num(9),
+            },
+        ));
+    }
+    let mut buttons = Vec::new();
+    for rect in image.buttons() {
+        let crop = format!(
+            "{}x{}+{}+{}",
+            rect.w.saturating_sub(4),
+            rect.h.saturating_sub(4),
+            rect.x + 2,
+            rect.y + 2
+        );
+        let mut label = String::new();
+        for negate in [true, false] {
+            let mut args = vec![png_arg, "-crop", &crop, "+repage", "-colorspace", "Gray"];
+            if negate {
+                args.push("-negate");
+            }
+            args.extend(["-resize", "300%", work_arg]);
+            magick(&args);
+            label = tesseract(&work, "7", false).trim().to_owned();
+            if !label.is_empty() {
+                break;
+            }
+        }
+        buttons.push((label, rect));
+    }
+    let _ = std::fs::remove_file(&work);
+    Reading { words, buttons }
+}
+
+/// Screenshots `app`'s window into `dir/name.png` until every label in `expect` can be
+/// read on it (screens change on their own, e.g. Ended → Home), checking each shot is a
+/// real, drawn window of the expected size. Fails after `wait`.
+fn screenshot(
+    display: &Display,
+    app: &App,
+    dir: &Path,
+    name: &str,
+    expect: &[&str],
+    wait: Duration,
+) -> Reading {
+    let deadline = Instant::now() + wait;
+    let png = dir.join(format!("{name}.png"));
+    let png_arg = png.to_str().expect("utf-8 path");
+    loop {
+        display
+            .run("import", &["-window", &app.window, png_arg])
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let image = Image::load(&png);
+        assert_eq!(
+            (image.width as u32, image.height as u32),
+            WINDOW,
+            "{name}: window size"
+        );
+        let spread = image.luminance_spread();
+        let colours = image.distinct_colours();
+        assert!(
+            spread > 8.0 && colours > 40,
+            "{name}: looks blank (luminance spread {spread:.1}, {colours} colours)"
+        );
+        let reading = read_screen(&png, &image);
+        let text = reading.text();
+        let _ = std::fs::write(dir.join(format!("{name}.txt")), &text);
+        let missing: Vec<&&str> = expect.iter().filter(|l| !reading.contains(l)).collect();
+        if missing.is_empty() {
+            return reading;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: OCR did not find {missing:?} on {png:?}; it read: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn click_button(display: &Display, app: &App, reading: &Reading, label: &str) {
+    let rect = reading.button(label).unwrap_or_else(|| {
+        panic!(
+            "no button {label:?} on app {}'s screen; buttons: {:?}",
+            app.label, reading.buttons
+        )
+    });
+    app.click(display, rect.center());
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "voicecall-gui-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp config dir");
+    dir
+}
+
+#[test]
+fn approximate_matching_forgives_a_misread_character_only() {
+    assert!(contains_approximately(
+        "Your ID ws/-tvz-zsa Copy",
+        "ws7-tvz-zsa",
+        2
+    ));
+    assert!(!contains_approximately(
+        "Your ID k7m-q2x-9fd Copy",
+        "ws7-tvz-zsa",
+        2
+    ));
+    assert_eq!(edit_distance(&['a', 'b'], &['a', 'c', 'b']), 1);
+}
+
+#[test]
+fn two_windows_call_each_other_and_hear_each_other() {
+    let started = Instant::now();
+    let server = Server::start();
+    let out = output_dir("gui");
+    let display = Display::start();
+    let speech_a = asset("speech-a.wav");
+    let speech_b = asset("speech-b.wav");
+    let heard_by_a = out.join("A.wav");
+    let heard_by_b = out.join("B.wav");
+    let (config_a, config_b) = (temp_dir("a"), temp_dir("b"));
+
+    let mut b = App::spawn(
+        "B",
+        &display,
+        &server,
+        &config_b,
+        &speech_b,
+        &heard_by_b,
+        &out.join("B.log"),
+    );
+    let mut a = App::spawn(
+        "A",
+        &display,
+        &server,
+        &config_a,
+        &speech_a,
+        &heard_by_a,
+        &out.join("A.log"),
+    );
+    a.find_window(&display);
+    b.find_window(&display);
+    // No window manager: place them side by side ourselves.
+    display.xdotool(&["windowmove", &a.window, "0", "0"]);
+    display.xdotool(&["windowmove", &b.window, "640", "0"]);
+    a.wait_title(&display, "voicecall", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Home, then Settings and back (Esc).
+    let soon = Duration::from_secs(3);
+    let home = screenshot(
+        &display,
+        &a,
+        &out,
+        "home",
+        &[
+            "Your ID",
+            &a.id,
+            "Copy",
+            "Call someone",
+            "Settings",
+            "Connected",
+        ],
+        soon,
+    );
+    click_button(&display, &a, &home, "Settings");
+    screenshot(
+        &display,
+        &a,
+        &out,
+        "settings",
+        &[
+            "Settings",
+            "Save",
+            "Cancel",
+            "Signaling servers",
+            "Audio",
+            "Microphone",
+        ],
+        soon,
+    );
+    a.focus(&display);
+    display.xdotool(&["key", "Escape"]);
+    let home = screenshot(&display, &a, &out, "home", &["Call someone"], soon);
+
+    // A: click the peer ID field, type B's ID, click Call.
+    // The field shows a faint placeholder ("Their ID, e.g. …") that OCR may not read;
+    // it sits just left of the Call button.
+    let field = home.word("Their").map(|r| r.center()).or_else(|| {
+        home.button("Call")
+            .map(|call| (call.x.saturating_sub(150) as u32, call.center().1))
+    });
+    let field = field.unwrap_or_else(|| panic!("no peer ID field; read: {}", home.text()));
+    a.click(&display, field);
+    a.focus(&display);
+    display.xdotool(&["type", "--delay", "40", &b.id]);
+    let typed = screenshot(&display, &a, &out, "home_typed", &[&b.id, "Call"], soon);
+    click_button(&display, &a, &typed, "Call");
+    a.wait_title(
+        &display,
+        &format!("voicecall — calling {}", b.id),
+        Duration::from_secs(10),
+    );
+    b.wait_title(
+        &display,
+        &format!("voicecall — {} is calling", a.id),
+        Duration::from_secs(10),
+    );
+    screenshot(
+        &display,
+        &a,
+        &out,
+        "outgoing",
+        &["Calling", &b.id, "Cancel"],
+        soon,
+    );
+    screenshot(
+        &display,
+        &b,
+        &out,
+        "incoming",
+        &["Incoming call", &a.id, "Accept", "Decline"],
+        soon,
+    );
+
+    // An incoming call asks for attention (the X urgency hint).
+    let hints = display
+        .run("xprop", &["-id", &b.window, "WM_HINTS"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        hints.to_lowercase().contains("urgency"),
+        "the incoming call did not request attention: {hints}"
+    );
+
+    // B: Enter accepts.
+    b.focus(&display);
+    display.xdotool(&["key", "Return"]);
+    a.wait_title(
+        &display,
+        &format!("voicecall — in call with {}", b.id),
+        Duration::from_secs(20),
+    );
+    b.wait_title(
+        &display,
+        &format!("voicecall — in call with {}", a.id),
+        Duration::from_secs(10),
+    );
+    let call_started = Instant::now();
+    let in_call = screenshot(
+        &display,
+        &a,
+        &out,
+        "in_call",
+        &[
+            "In call with",
+            &b.id,
+            "End Call",
+            "Mute",
+            "Microphone",
+            "Speaker",
+            "connection",
+        ],
+        Duration::from_secs(4),
+    );
+    screenshot(&display, &b, &out, "in_call_b", &[&a.id, "End Call"], soon);
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(call_started.elapsed()));
+
+    // A hangs up; both say why, then go Home by themselves.
+    click_button(&display, &a, &in_call, "End Call");
+    a.wait_title(&display, "voicecall", Duration::from_secs(5));
+    b.wait_title(&display, "voicecall", Duration::from_secs(5));
+    screenshot(&display, &a, &out, "ended", &["Hung up", &b.id], soon);
+    screenshot(&display, &b, &out, "ended_b", &["Hung up by peer"], soon);
+    let home_again = Duration::from_secs(6);
+    screenshot(
+        &display,
+        &a,
+        &out,
+        "home_after",
+        &["Call someone"],
+        home_again,
+    );
+    screenshot(
+        &display,
+        &b,
+        &out,
+        "home_after_b",
+        &["Call someone"],
+        home_again,
+    );
+
+    // SIGTERM: both leave cleanly.
+    let status_a = a.terminate(Duration::from_secs(6));
+    let status_b = b.terminate(Duration::from_secs(6));
+    assert!(status_a.success(), "A exited with {status_a}");
+    assert!(status_b.success(), "B exited with {status_b}");
+
+    // Each heard the other's speech.
+    let b_heard = compare_with_reference(&speech_a, &heard_by_b);
+    let a_heard = compare_with_reference(&speech_b, &heard_by_a);
+    assert!(
+        b_heard.passes(0.9, 0.9),
+        "B did not hear A's speech: {b_heard:?}"
+    );
+    assert!(
+        a_heard.passes(0.9, 0.9),
+        "A did not hear B's speech: {a_heard:?}"
+    );
+    // Recent list: the dialled ID was saved for A.
+    let settings = voicecall::config::Settings::load(&config_a).expect("A's settings");
+    assert_eq!(settings.recent_peers.first(), Some(&b.id));
+    let _ = std::fs::remove_dir_all(&config_a);
+    let _ = std::fs::remove_dir_all(&config_b);
+    println!("gui test took {:?}", started.elapsed());
+}
