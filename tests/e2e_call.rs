@@ -73,6 +73,24 @@ fn two_clients_talk_both_ways_and_hear_each_other() {
         );
     }
 
+    // Both ends derived the same verification code from the DTLS fingerprints.
+    let code = |c: &Client| c.event("verification").map(|e| e["code"].clone());
+    assert!(code(&caller).is_some_and(|c| c.as_str().is_some_and(|s| s.len() == 7)));
+    assert_eq!(code(&caller), code(&callee));
+    // On loopback the media path is direct: host candidates at both ends.
+    for client in [&caller, &callee] {
+        let path = client
+            .events
+            .iter()
+            .find(|e| e["event"] == "stats" && !e["rtc"]["local_candidate"].is_null())
+            .expect("a stats event with the selected path");
+        assert_eq!(path["rtc"]["local_candidate"], "host", "{path}");
+        // The far end may first be seen in a connectivity check (peer-reflexive) before its
+        // trickled host candidate arrives; both mean the direct loopback path.
+        let remote = path["rtc"]["remote_candidate"].as_str().unwrap_or("");
+        assert!(remote == "host" || remote == "prflx", "{path}");
+    }
+
     let heard_by_callee = compare_with_reference(&speech_a, &callee_rec);
     let heard_by_caller = compare_with_reference(&speech_b, &caller_rec);
     assert!(

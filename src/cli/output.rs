@@ -82,6 +82,9 @@ fn to_text(event: &EngineEvent) -> Option<String> {
         },
         EngineEvent::Tone(_) | EngineEvent::Stats { .. } => return None,
         EngineEvent::MediaStarted { .. } => "audio flowing".into(),
+        EngineEvent::Verification { code } => {
+            format!("verification code: {code} (the other side should see the same)")
+        }
         EngineEvent::Ended { reason, media } => match media {
             Some(m) => format!(
                 "call ended: {reason} (sent {} frames, received {}, concealed {})",
@@ -129,6 +132,7 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
             json!({ "event": "tone", "tone": tone.map(|t| format!("{t:?}").to_lowercase()) })
         }
         EngineEvent::MediaStarted { .. } => json!({ "event": "media_started" }),
+        EngineEvent::Verification { code } => json!({ "event": "verification", "code": code }),
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
         }

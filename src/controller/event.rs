@@ -35,6 +35,11 @@ pub enum EngineEvent {
     MediaStarted {
         meters: Meters,
     },
+    /// The call's short authentication string: both people should see the same code;
+    /// different codes mean someone sits between them.
+    Verification {
+        code: String,
+    },
     /// Periodic numbers while in a call.
     Stats {
         rtc: RtcStats,

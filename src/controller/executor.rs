@@ -291,6 +291,15 @@ impl Executor {
                 let meters = Meters(Arc::clone(media.levels()));
                 self.media = Some(media);
                 self.emit(EngineEvent::MediaStarted { meters });
+                let code = match &self.peer {
+                    Some(peer) => peer.short_auth_string().await,
+                    None => None,
+                };
+                if let Some(code) = code {
+                    self.emit(EngineEvent::Verification { code });
+                }
+                // The selected path is known now; report it without waiting a full interval.
+                self.report_stats().await;
             }
             Err(err) => self.feedback.push_back(Input::Failure(err.to_string())),
         }

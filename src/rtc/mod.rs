@@ -4,6 +4,7 @@
 mod config;
 mod events;
 mod peer;
+pub mod sas;
 mod stats;
 
 pub use config::{IceServer, RtcConfig};

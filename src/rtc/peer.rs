@@ -267,6 +267,16 @@ impl RtcPeer {
         })
     }
 
+    /// The short authentication string of this call's DTLS session, once both
+    /// descriptions are known (see [`super::sas`]).
+    pub async fn short_auth_string(&self) -> Option<String> {
+        let local = self.pc.local_description().await?;
+        let remote = self.pc.remote_description().await?;
+        let ours = super::sas::fingerprint(&local.sdp)?;
+        let theirs = super::sas::fingerprint(&remote.sdp)?;
+        Some(super::sas::short_auth_string(&ours, &theirs))
+    }
+
     pub async fn stats(&self) -> RtcStats {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
         stats::summarise(&report)

@@ -70,6 +70,11 @@ pub(super) fn summarise(report: &RTCStatsReport) -> RtcStats {
             }
         }
     }
+    if out.local_candidate.is_some() && out.remote_candidate.is_none() {
+        // webrtc-rs registers only signalled remote candidates in its stats; a selected
+        // remote that is not among them was learned from a connectivity check.
+        out.remote_candidate = Some(CandidateKind::Prflx);
+    }
     for inbound in report.inbound_rtp_streams() {
         let received = &inbound.received_rtp_stream_stats;
         out.packets_received += received.packets_received;
