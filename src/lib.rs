@@ -15,5 +15,6 @@ pub mod format;
 pub mod id;
 pub mod jitter;
 pub mod media;
+pub mod netem;
 pub mod rtc;
 pub mod signaling;

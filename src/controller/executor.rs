@@ -13,7 +13,7 @@ use super::event::{EngineEvent, Meters, SignalingState};
 use crate::call::{CallMachine, Command, Event, Input, Role};
 use crate::id::CallId;
 use crate::media::{MediaSession, MediaSummary};
-use crate::rtc::{RtcEvent, RtcPeer};
+use crate::rtc::{IceServer, RtcEvent, RtcPeer};
 use crate::signaling::message::SessionDescription;
 use crate::signaling::{SignalingClient, SignalingEvent};
 
@@ -27,6 +27,8 @@ pub(super) struct Executor {
     /// connection's late events can never reach the next call.
     rtc_events: Option<mpsc::UnboundedReceiver<RtcEvent>>,
     media: Option<MediaSession>,
+    /// STUN/TURN servers the signaling server issued; used with the configured ones.
+    issued_ice_servers: Vec<IceServer>,
     /// The last call's audio numbers, reported with its `Ended` event.
     last_summary: Option<MediaSummary>,
     /// Inputs produced while carrying out commands, fed back after the current batch.
@@ -61,6 +63,7 @@ impl Executor {
             rtc_events: None,
             media: None,
             last_summary: None,
+            issued_ice_servers: Vec::new(),
             feedback: VecDeque::new(),
         }
     }
@@ -139,6 +142,10 @@ impl Executor {
                 Some(Input::Registered { id: reg.id })
             }
             SignalingEvent::Message(msg) => Some(Input::Signal(msg)),
+            SignalingEvent::IceServers(servers) => {
+                self.issued_ice_servers = servers;
+                None
+            }
             SignalingEvent::ServerError(err) => {
                 self.emit(EngineEvent::Warning(format!("server: {}", err.message)));
                 Some(Input::ServerError(err))
@@ -255,7 +262,10 @@ impl Executor {
 
     async fn create_peer(&mut self, role: Role, remote_offer: Option<SessionDescription>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut peer = match RtcPeer::new(&self.config.rtc, tx).await {
+        let mut rtc = self.config.rtc.clone();
+        rtc.ice_servers
+            .extend(self.issued_ice_servers.iter().cloned());
+        let mut peer = match RtcPeer::new(&rtc, tx).await {
             Ok(peer) => peer,
             Err(err) => return self.feedback.push_back(Input::Failure(err.to_string())),
         };

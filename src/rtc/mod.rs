@@ -6,8 +6,10 @@ mod events;
 mod peer;
 pub mod sas;
 mod stats;
+mod turn_tcp;
 
 pub use config::{IceServer, RtcConfig};
 pub use events::{RemoteRtp, RtcEvent};
 pub use peer::{AudioTrackWriter, RtcError, RtcPeer};
 pub use stats::{CandidateKind, RtcStats};
+pub use turn_tcp::TurnTcpBridge;

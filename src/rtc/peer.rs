@@ -1,4 +1,4 @@
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, RtcStats};
+use super::turn_tcp::TurnTcpBridge;
 use crate::format::FRAME_DURATION;
 use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
 
@@ -57,6 +58,8 @@ pub struct RtcPeer {
     pending_remote: Vec<RTCIceCandidateInit>,
     remote_applied: bool,
     remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
+    /// TURN-over-TCP bridges this connection's TURN client talks through.
+    _turn_bridges: Vec<TurnTcpBridge>,
 }
 
 impl RtcPeer {
@@ -79,15 +82,7 @@ impl RtcPeer {
                 Some(Duration::from_millis(20)),
             )
             .build();
-        let ice_servers = config
-            .ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone(),
-                credential: s.credential.clone(),
-            })
-            .collect();
+        let (ice_servers, turn_bridges) = prepare_ice_servers(config).await;
         let policy = if config.relay_only {
             RTCIceTransportPolicy::Relay
         } else {
@@ -161,6 +156,7 @@ impl RtcPeer {
             pending_remote: Vec::new(),
             remote_applied: false,
             remote_audio: Some(audio_rx),
+            _turn_bridges: turn_bridges,
         })
     }
 
@@ -286,6 +282,124 @@ impl RtcPeer {
         if let Err(err) = self.pc.close().await {
             tracing::debug!(error = %err, "closing peer connection");
         }
+    }
+}
+
+/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP goes through
+/// a local [`TurnTcpBridge`]; TURN over TLS is not supported yet and is skipped.
+async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<TurnTcpBridge>) {
+    let bridge_ip = config
+        .bind
+        .iter()
+        .copied()
+        .find(|ip| !ip.is_unspecified())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut servers = Vec::new();
+    let mut bridges = Vec::new();
+    for server in &config.ice_servers {
+        let mut urls = Vec::new();
+        for url in &server.urls {
+            match TurnUrl::parse(url) {
+                Some(turn) if turn.secure => {
+                    tracing::debug!(%url, "skipping TURN over TLS (not supported)");
+                }
+                Some(turn) if turn.tcp => match turn.bridge(bridge_ip).await {
+                    Ok(bridge) => {
+                        urls.push(format!("turn:{}?transport=udp", bridge.local_addr()));
+                        bridges.push(bridge);
+                    }
+                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP unavailable"),
+                },
+                _ => urls.push(url.clone()),
+            }
+        }
+        if !urls.is_empty() {
+            servers.push(RTCIceServer {
+                urls,
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            });
+        }
+    }
+    (servers, bridges)
+}
+
+/// The parts of a `turn:`/`turns:` URL (RFC 7065) that decide how to reach it.
+#[derive(Debug, PartialEq, Eq)]
+struct TurnUrl {
+    host: String,
+    port: u16,
+    tcp: bool,
+    secure: bool,
+}
+
+impl TurnUrl {
+    fn parse(url: &str) -> Option<Self> {
+        let (secure, rest) = if let Some(rest) = url.strip_prefix("turns:") {
+            (true, rest)
+        } else {
+            (false, url.strip_prefix("turn:")?)
+        };
+        let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let tcp = secure || query.split('&').any(|kv| kv == "transport=tcp");
+        let default_port = if secure { 5349 } else { 3478 };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || hostport.starts_with('[') => {
+                (host, port.parse().ok()?)
+            }
+            _ => (hostport, default_port),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        (!host.is_empty()).then_some(Self {
+            host,
+            port,
+            tcp,
+            secure,
+        })
+    }
+
+    async fn bridge(&self, bind_ip: IpAddr) -> std::io::Result<TurnTcpBridge> {
+        let server = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{} has no address", self.host)))?;
+        TurnTcpBridge::start(bind_ip, server).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TurnUrl;
+
+    #[test]
+    fn turn_urls_parse() {
+        let t = |host: &str, port, tcp, secure| TurnUrl {
+            host: host.into(),
+            port,
+            tcp,
+            secure,
+        };
+        assert_eq!(
+            TurnUrl::parse("turn:10.0.0.1:3478?transport=tcp"),
+            Some(t("10.0.0.1", 3478, true, false))
+        );
+        assert_eq!(
+            TurnUrl::parse("turn:turn.example.org?transport=udp"),
+            Some(t("turn.example.org", 3478, false, false))
+        );
+        assert_eq!(
+            TurnUrl::parse("turns:turn.example.org:443"),
+            Some(t("turn.example.org", 443, true, true))
+        );
+        assert_eq!(
+            TurnUrl::parse("turn:[::1]:3478?transport=tcp"),
+            Some(t("::1", 3478, true, false))
+        );
+        assert_eq!(TurnUrl::parse("stun:x:1"), None);
+        assert_eq!(TurnUrl::parse("turn:host:notaport"), None);
     }
 }
 

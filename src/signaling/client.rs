@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use super::message::{ErrorCode, Inbound, Outbound, ServerError};
 use super::wire::{self, Registration, WireError};
 use crate::id::PeerId;
+use crate::rtc::IceServer;
 
 /// Messages older than this are dropped rather than delivered after an outage: a stale
 /// offer or candidate would only confuse the peer.
@@ -69,6 +70,8 @@ pub enum SignalingEvent {
     Registered(Registration),
     Message(Inbound),
     ServerError(ServerError),
+    /// STUN/TURN servers the server issued for our calls (TURN credentials expire).
+    IceServers(Vec<IceServer>),
     /// A payload we could not understand; reported, then dropped.
     Malformed {
         event: String,
@@ -325,6 +328,20 @@ fn register_handlers(
             }
             Err(error) => SignalingEvent::Malformed {
                 event: "registered".into(),
+                error,
+            },
+        };
+        let _ = tx.send(ev);
+        async {}.boxed()
+    });
+
+    let tx = events.clone();
+    builder = builder.on("ice_servers", move |payload, _| {
+        let args = text_args(&payload).unwrap_or(&[]);
+        let ev = match wire::decode_ice_servers(args) {
+            Ok((servers, _ttl)) => SignalingEvent::IceServers(servers),
+            Err(error) => SignalingEvent::Malformed {
+                event: "ice_servers".into(),
                 error,
             },
         };

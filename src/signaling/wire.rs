@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use thiserror::Error;
 
 use crate::id::{CallId, PeerId};
+use crate::rtc::IceServer;
 use crate::signaling::message::{
     Body, ErrorCode, IceCandidate, Inbound, Outbound, SdpKind, ServerError, SessionDescription,
 };
@@ -219,6 +220,43 @@ pub fn decode(event: &str, args: &[Value]) -> Result<Inbound, WireError> {
     })
 }
 
+/// STUN/TURN servers the signaling server issued (TURN with short-lived credentials).
+pub fn decode_ice_servers(args: &[Value]) -> Result<(Vec<IceServer>, u64), WireError> {
+    let event = "ice_servers";
+    let obj = object(event, args)?;
+    let ttl = obj.get("ttl").and_then(Value::as_u64).unwrap_or(0);
+    let list = match obj.get("iceServers") {
+        Some(Value::Array(list)) => list,
+        None | Some(Value::Null) => return Ok((Vec::new(), ttl)),
+        Some(_) => return Err(field_err(event, "iceServers", "is not an array")),
+    };
+    let mut servers = Vec::with_capacity(list.len());
+    for entry in list {
+        let Value::Object(entry) = entry else {
+            return Err(field_err(event, "iceServers", "holds a non-object"));
+        };
+        let urls = match entry.get("urls") {
+            Some(Value::String(url)) => vec![url.clone()],
+            Some(Value::Array(urls)) => urls
+                .iter()
+                .map(|u| u.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| field_err(event, "urls", "holds a non-string"))?,
+            _ => return Err(field_err(event, "urls", "is missing or not a string list")),
+        };
+        servers.push(IceServer {
+            urls,
+            username: optional_string(event, entry, "username")?
+                .unwrap_or_default()
+                .to_owned(),
+            credential: optional_string(event, entry, "credential")?
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    Ok((servers, ttl))
+}
+
 pub fn decode_registered(args: &[Value]) -> Result<Registration, WireError> {
     let event = "registered";
     let obj = object(event, args)?;
@@ -417,6 +455,28 @@ mod tests {
             let err = decode(event, &args).expect_err(event).to_string();
             assert!(err.contains(expect), "{event} {args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn issued_ice_servers_decode() {
+        let payload = json!({"iceServers": [
+            {"urls": ["stun:127.0.0.1:3478"]},
+            {"urls": "turn:127.0.0.1:3478?transport=udp", "username": "1700000000:abc", "credential": "c2VjcmV0"}
+        ], "ttl": 86400});
+        let (servers, ttl) = decode_ice_servers(&[payload]).expect("decodes");
+        assert_eq!(ttl, 86400);
+        assert_eq!(servers.len(), 2);
+        assert_eq!(
+            servers[1].urls,
+            vec!["turn:127.0.0.1:3478?transport=udp".to_string()]
+        );
+        assert_eq!(servers[1].username, "1700000000:abc");
+        assert!(decode_ice_servers(&[json!({"iceServers": [{"urls": 5}]})]).is_err());
+        assert!(decode_ice_servers(&[json!({"iceServers": "x"})]).is_err());
+        assert_eq!(
+            decode_ice_servers(&[json!({"iceServers": [], "ttl": 0})]),
+            Ok((vec![], 0))
+        );
     }
 
     #[test]
