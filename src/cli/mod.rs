@@ -68,10 +68,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// webrtc-rs logs every failed connectivity check and TURN permission at error level;
+/// those are normal while ICE searches, so the libraries stay quiet unless `RUST_LOG` asks.
+const QUIET_LIBRARIES: &str = "warn,webrtc=off,rtc=off,rtc_ice=off,rtc_turn=off,rtc_dtls=off,\
+rtc_srtp=off,rtc_sctp=off,rtc_interceptor=off,rtc_mdns=off";
+
 /// Logs go to stderr (stdout belongs to the ID line and events); `RUST_LOG` tunes them.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,webrtc=error,rtc=error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(QUIET_LIBRARIES));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -43,6 +43,7 @@ impl Executor {
     ) -> Self {
         let mut machine = CallMachine::new(config.timings);
         let registration = signaling.registration().clone();
+        let issued_ice_servers = signaling.ice_servers().to_vec();
         machine.handle(
             Input::Registered {
                 id: registration.id.clone(),
@@ -63,7 +64,7 @@ impl Executor {
             rtc_events: None,
             media: None,
             last_summary: None,
-            issued_ice_servers: Vec::new(),
+            issued_ice_servers,
             feedback: VecDeque::new(),
         }
     }
@@ -77,16 +78,19 @@ impl Executor {
         stats_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let timeout = self.machine.poll_timeout();
+            // Biased: what the server and the peer connection said is taken in before the
+            // next user action, so a command never acts on stale state.
             let input = tokio::select! {
-                command = commands.recv() => match command {
-                    None | Some(UserCommand::Shutdown) => break,
-                    Some(command) => Some(user_input(command)),
-                },
+                biased;
                 event = signaling_events.recv() => match event {
                     Some(event) => self.on_signaling(event),
                     None => break,
                 },
                 Some(event) = recv_opt(&mut self.rtc_events) => self.on_rtc(event),
+                command = commands.recv() => match command {
+                    None | Some(UserCommand::Shutdown) => break,
+                    Some(command) => Some(user_input(command)),
+                },
                 _ = sleep_until_opt(timeout) => Some(Input::Tick),
                 _ = stats_tick.tick(), if self.media.is_some() => {
                     self.report_stats().await;
@@ -198,6 +202,7 @@ impl Executor {
     async fn execute(&mut self, command: Command) {
         match command {
             Command::Send(msg) => {
+                tracing::debug!(event = msg.body.event(), to = %msg.to, "signaling out");
                 if let Some(signaling) = &self.signaling {
                     signaling.send(msg);
                 }
@@ -216,6 +221,7 @@ impl Executor {
                 }
             }
             Command::AddRemoteCandidate(candidate) => {
+                tracing::debug!(candidate = %candidate.candidate, "remote candidate");
                 if let Some(peer) = self.peer.as_mut() {
                     peer.add_remote_candidate(&candidate).await;
                 }

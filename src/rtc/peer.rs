@@ -22,7 +22,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
-use super::stats::{self, RtcStats};
+use super::stats::{self, CandidateKind, RtcStats};
 use super::turn_tcp::TurnTcpBridge;
 use crate::format::FRAME_DURATION;
 use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
@@ -73,7 +73,7 @@ impl RtcPeer {
         let settings = SettingEngineBuilder::new()
             // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
             // default; a call should connect as soon as a pair answers.
-            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(80))
+            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(120))
             .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
             .with_relay_acceptance_min_wait(Some(Duration::ZERO))
             .with_ice_timeouts(
@@ -275,7 +275,34 @@ impl RtcPeer {
 
     pub async fn stats(&self) -> RtcStats {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
-        stats::summarise(&report)
+        let mut summary = stats::summarise(&report);
+        if let Some((local, remote)) = self.selected_path().await {
+            summary.local_candidate = Some(local);
+            summary.remote_candidate = Some(remote);
+        }
+        summary
+    }
+
+    /// The candidate types of the selected pair. A remote candidate first met in a
+    /// connectivity check is peer-reflexive until its trickled twin arrives; like browsers,
+    /// report the type of the signalled candidate with the same address once there is one.
+    async fn selected_path(&self) -> Option<(CandidateKind, CandidateKind)> {
+        let dtls = self.sender.transport().await.ok()??;
+        let ice = dtls.ice_transport();
+        let pair = ice.get_selected_candidate_pair().await.ok()??;
+        let (local, remote) = (pair.local(), pair.remote());
+        let mut remote_kind = CandidateKind::from(remote.typ);
+        if remote_kind == CandidateKind::Prflx
+            && let Ok(signalled) = ice.get_remote_candidates().await
+            && let Some(twin) = signalled.iter().find(|c| {
+                c.address == remote.address
+                    && c.port == remote.port
+                    && CandidateKind::from(c.typ) != CandidateKind::Prflx
+            })
+        {
+            remote_kind = CandidateKind::from(twin.typ);
+        }
+        Some((CandidateKind::from(local.typ), remote_kind))
     }
 
     pub async fn close(&self) {

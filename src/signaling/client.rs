@@ -109,6 +109,7 @@ pub struct SignalingClient {
     client: Client,
     outbox: mpsc::UnboundedSender<OutboxCmd>,
     registration: Registration,
+    ice_servers: Vec<IceServer>,
     server: String,
 }
 
@@ -169,13 +170,14 @@ impl SignalingClient {
                 reason: e.to_string(),
             })?;
 
-        let registration = match wait_for_registration(&mut events_rx, url, timeout).await {
-            Ok(registration) => registration,
-            Err(err) => {
-                let _ = client.disconnect().await;
-                return Err(err);
-            }
-        };
+        let (registration, ice_servers) =
+            match wait_for_registration(&mut events_rx, url, timeout).await {
+                Ok(done) => done,
+                Err(err) => {
+                    let _ = client.disconnect().await;
+                    return Err(err);
+                }
+            };
         if let Ok(mut identity) = shared.identity.lock() {
             *identity = Some((registration.id.to_string(), registration.token.clone()));
         }
@@ -186,6 +188,7 @@ impl SignalingClient {
                 client,
                 outbox: outbox_tx,
                 registration,
+                ice_servers,
                 server: url.to_owned(),
             },
             events_rx,
@@ -194,6 +197,12 @@ impl SignalingClient {
 
     pub fn registration(&self) -> &Registration {
         &self.registration
+    }
+
+    /// The STUN/TURN servers the server issued with our registration (later updates come
+    /// as `SignalingEvent::IceServers`).
+    pub fn ice_servers(&self) -> &[IceServer] {
+        &self.ice_servers
     }
 
     pub fn server(&self) -> &str {
@@ -219,20 +228,32 @@ fn auth_json(id: &str, token: &str) -> Value {
     }
 }
 
+/// After `registered` a current server sends `ice_servers` at once; a call placed before
+/// it arrives would go without TURN. Wait this long for it (seed servers never send it).
+const ICE_SERVERS_WAIT: Duration = Duration::from_millis(500);
+
 async fn wait_for_registration(
     events: &mut mpsc::UnboundedReceiver<SignalingEvent>,
     url: &str,
     timeout: Duration,
-) -> Result<Registration, SignalingError> {
+) -> Result<(Registration, Vec<IceServer>), SignalingError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut legacy_id: Option<(PeerId, tokio::time::Instant)> = None;
+    let mut registered: Option<(Registration, tokio::time::Instant)> = None;
     loop {
-        let wake = match &legacy_id {
-            Some((_, at)) => (*at).min(deadline),
-            None => deadline,
+        let wake = match (&registered, &legacy_id) {
+            (Some((_, at)), _) | (None, Some((_, at))) => (*at).min(deadline),
+            (None, None) => deadline,
         };
         match tokio::time::timeout_at(wake, events.recv()).await {
-            Ok(Some(SignalingEvent::Registered(reg))) if !reg.token.is_empty() => return Ok(reg),
+            Ok(Some(SignalingEvent::IceServers(servers))) => {
+                if let Some((reg, _)) = registered.take() {
+                    return Ok((reg, servers));
+                }
+            }
+            Ok(Some(SignalingEvent::Registered(reg))) if !reg.token.is_empty() => {
+                registered = Some((reg, tokio::time::Instant::now() + ICE_SERVERS_WAIT));
+            }
             Ok(Some(SignalingEvent::Registered(reg))) => {
                 legacy_id = Some((
                     reg.id,
@@ -266,13 +287,17 @@ async fn wait_for_registration(
                 });
             }
             Err(_) => {
+                if let Some((reg, _)) = registered.take() {
+                    return Ok((reg, Vec::new()));
+                }
                 if let Some((id, _)) = legacy_id.take() {
                     // A seed server: it has no tokens, so the ID will not survive a reconnect.
-                    return Ok(Registration {
+                    let reg = Registration {
                         id,
                         token: String::new(),
                         reclaimed: false,
-                    });
+                    };
+                    return Ok((reg, Vec::new()));
                 }
                 return Err(SignalingError::Timeout {
                     url: url.to_owned(),

@@ -544,6 +544,12 @@ impl App {
                 self.meters = Some(meters);
                 Task::none()
             }
+            EngineEvent::Verification { code } => {
+                if let Screen::InCall(state) = &mut self.screen {
+                    state.verification(code);
+                }
+                Task::none()
+            }
             EngineEvent::Stats { rtc, .. } => {
                 if let Screen::InCall(state) = &mut self.screen {
                     state.stats(rtc, now);

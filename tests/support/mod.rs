@@ -2,6 +2,9 @@
 //! and audio comparison.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod netns;
+pub mod turn;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -39,6 +42,11 @@ impl Server {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::start_in(&[], "127.0.0.1", env)
+    }
+
+    /// Starts the server through `prefix` (e.g. `ip netns exec NS`) listening on `host`.
+    pub fn start_in(prefix: &[&str], host: &str, env: &[(&str, &str)]) -> Self {
         // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
         let dir = std::env::var_os("VOICECALL_TEST_SERVER_DIR")
             .map(PathBuf::from)
@@ -47,11 +55,11 @@ impl Server {
             dir.join("node_modules").is_dir(),
             "signaling-server/node_modules is missing: run `npm ci` in signaling-server/ (the README's test command does)"
         );
-        let mut cmd = Command::new("node");
+        let mut cmd = prefixed(prefix, "node");
         cmd.arg("src/index.js")
             .current_dir(&dir)
             .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
+            .env("HOST", host)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
@@ -74,7 +82,7 @@ impl Server {
         let port = value["port"].as_u64().expect("port in listening line") as u16;
         Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{host}:{port}"),
             port,
         }
     }
@@ -103,11 +111,20 @@ pub struct Client {
 impl Client {
     /// Spawns `voicecall <args> --json` and waits for the ID line.
     pub fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
+        Self::spawn_in(&[], args)
+    }
+
+    /// Like `spawn`, through `prefix` (e.g. `ip netns exec NS`).
+    pub fn spawn_in(prefix: &[&str], args: &[&str]) -> Self {
+        let mut child = prefixed(prefix, env!("CARGO_BIN_EXE_voicecall"))
             .args(args)
             .arg("--json")
             .env("VOICECALL_CONFIG_DIR", temp_config_dir())
-            .env("RUST_LOG", "warn,webrtc=error,rtc=error")
+            .env(
+                "RUST_LOG",
+                std::env::var("VOICECALL_TEST_LOG")
+                    .unwrap_or_else(|_| "warn,webrtc=error,rtc=error".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -226,6 +243,18 @@ impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `program`, or `prefix[0] prefix[1..] program` when a prefix is given.
+pub fn prefixed(prefix: &[&str], program: &str) -> Command {
+    match prefix.split_first() {
+        None => Command::new(program),
+        Some((first, rest)) => {
+            let mut cmd = Command::new(first);
+            cmd.args(rest).arg(program);
+            cmd
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub struct State {
     speaker_dbfs: f32,
     quality: Option<Quality>,
     last_stats: Option<(RtcStats, Instant)>,
+    /// The call's short authentication string, to compare out loud with the peer.
+    verification: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +53,12 @@ impl State {
             speaker_dbfs: SILENT_DB,
             quality: None,
             last_stats: None,
+            verification: None,
         }
+    }
+
+    pub fn verification(&mut self, code: String) {
+        self.verification = Some(code);
     }
 
     /// The engine says the call is up (again: muted may have changed).
@@ -122,6 +129,7 @@ impl State {
                 ),
                 level_meter("Speaker", self.speaker_dbfs),
                 badge(self.quality.as_ref()),
+                verification_line(self.verification.as_deref()),
             ]
             .spacing(12),
         )
@@ -165,6 +173,18 @@ pub fn format_clock(elapsed: Duration) -> String {
         format!("{hours}:{minutes:02}:{seconds:02}")
     } else {
         format!("{minutes:02}:{seconds:02}")
+    }
+}
+
+/// "Security code 123 456": the same on both screens unless someone is in the middle.
+fn verification_line(code: Option<&str>) -> Element<'_, Message> {
+    match code {
+        Some(code) => text(format!(
+            "Security code {code} — check it matches your peer's"
+        ))
+        .size(theme::size::SMALL)
+        .into(),
+        None => text("").size(theme::size::SMALL).into(),
     }
 }
 

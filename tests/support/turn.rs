@@ -1,0 +1,131 @@
+//! coturn, started from the shipped deploy/coturn/turnserver.conf with only the overrides
+//! a test network needs.
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{prefixed, repo};
+
+pub struct Coturn {
+    child: Child,
+    log: PathBuf,
+    pub port: u16,
+    pub secret: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Coturn {
+    /// Listens on `ip:port` (UDP and TCP) and allows relaying to `allowed_peers` (ranges
+    /// the production config denies because they are private).
+    pub fn start_in(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = format!("test-secret-{:016x}", rand::random::<u64>());
+        let log: PathBuf = dir.path().join("turn.log");
+        let mut overrides = vec![
+            format!("listening-ip={ip}"),
+            format!("relay-ip={ip}"),
+            format!("listening-port={port}"),
+            "no-tls".to_owned(),
+            "no-dtls".to_owned(),
+            format!("static-auth-secret={secret}"),
+            "realm=voicecall.test".to_owned(),
+            format!("log-file={}", log.display()),
+            format!("pidfile={}", dir.path().join("turn.pid").display()),
+            format!("userdb={}", dir.path().join("turndb").display()),
+            "min-port=40000".to_owned(),
+            "max-port=40999".to_owned(),
+            "verbose".to_owned(),
+        ];
+        overrides.extend(allowed_peers.iter().map(|r| format!("allowed-peer-ip={r}")));
+        if ip.starts_with("127.") {
+            // coturn refuses loopback peers outright unless told otherwise.
+            overrides.push("allow-loopback-peers".into());
+        }
+        let config = test_config(&overrides);
+        let config_path = dir.path().join("turnserver.conf");
+        std::fs::write(&config_path, config).expect("write coturn config");
+        let mut cmd = prefixed(prefix, "turnserver");
+        cmd.arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("start turnserver (coturn)");
+        let turn = Self {
+            child,
+            log: log.clone(),
+            port,
+            secret,
+            _dir: dir,
+        };
+        // Ready when the log says the listener is up.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Total General servers") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "coturn did not start:\n{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        turn
+    }
+
+    /// Signaling-server environment that makes it issue credentials for this TURN server.
+    pub fn server_env(&self, host: &str, with_tcp: bool) -> Vec<(String, String)> {
+        let mut urls = vec![format!("turn:{host}:{}?transport=udp", self.port)];
+        if with_tcp {
+            urls.push(format!("turn:{host}:{}?transport=tcp", self.port));
+        }
+        vec![
+            ("TURN_SECRET".into(), self.secret.clone()),
+            ("TURN_URLS".into(), urls.join(",")),
+            ("STUN_URLS".into(), format!("stun:{host}:{}", self.port)),
+        ]
+    }
+}
+
+impl Coturn {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// deploy/coturn/turnserver.conf with the keys in `overrides` replaced: coturn lets its
+/// config file win over command-line flags for some keys, so the test edits the file.
+fn test_config(overrides: &[String]) -> String {
+    let shipped = std::fs::read_to_string(repo().join("deploy/coturn/turnserver.conf"))
+        .expect("deploy/coturn/turnserver.conf");
+    let key = |line: &str| line.split('=').next().unwrap_or("").trim().to_owned();
+    let replaced: std::collections::HashSet<String> = overrides.iter().map(|o| key(o)).collect();
+    let mut out: Vec<String> = shipped
+        .lines()
+        .filter(|line| {
+            let l = line.trim();
+            l.is_empty()
+                || l.starts_with('#')
+                || !(replaced.contains(&key(l))
+                    || ["cert", "pkey", "no-stdout-log"].contains(&key(l).as_str()))
+        })
+        .map(str::to_owned)
+        .collect();
+    out.push("# test overrides".into());
+    out.extend(overrides.iter().cloned());
+    out.join("\n") + "\n"
+}
+
+/// A free UDP port on loopback (TCP on the same number is free too in practice).
+pub fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
