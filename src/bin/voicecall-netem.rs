@@ -50,6 +50,9 @@ struct Args {
     seed: u64,
     #[arg(long, value_enum, default_value = "both")]
     direction: Dir,
+    /// Impair only RTP media, with one loss/delay process per client (benchmarks).
+    #[arg(long)]
+    media_only: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -76,6 +79,7 @@ async fn main() -> ExitCode {
             Dir::Up => Direction::Upstream,
             Dir::Down => Direction::Downstream,
         },
+        media_only: args.media_only,
     };
     match run_relay(config).await {
         Ok((addr, _stats, task)) => {

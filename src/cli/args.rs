@@ -58,6 +58,39 @@ pub struct CallArgs {
     pub duration: Option<Duration>,
 }
 
+/// Switches for benchmarks and comparisons, hidden from `--help`.
+#[derive(Debug, Args, Default)]
+pub struct AudioTuning {
+    /// `naive`: decode packets as they arrive, no jitter buffer, FEC or concealment.
+    #[arg(long, hide = true, value_enum, default_value = "adaptive")]
+    pub receive_mode: ReceiveModeArg,
+    /// Neither offer nor send RED redundancy.
+    #[arg(long, hide = true)]
+    pub no_red: bool,
+    /// Send RED whenever negotiated, not only while the peer reports loss.
+    #[arg(long, hide = true, conflicts_with = "no_red")]
+    pub red_always: bool,
+    /// Earlier frames repeated in each RED packet (1 or 2).
+    #[arg(long, hide = true)]
+    pub red_distance: Option<usize>,
+    /// No Opus DTX on silence.
+    #[arg(long, hide = true)]
+    pub no_dtx: bool,
+    /// Keep Opus' expected loss at its default instead of following the peer's reports.
+    #[arg(long, hide = true)]
+    pub fixed_fec: bool,
+    /// Opus bitrate in bits per second.
+    #[arg(long, hide = true)]
+    pub bitrate: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReceiveModeArg {
+    #[default]
+    Adaptive,
+    Naive,
+}
+
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Signaling server URL; repeat for fail-over. Default: from settings, else
@@ -94,6 +127,14 @@ pub struct CommonArgs {
     /// Print events as JSON lines (after the first line, which is always your ID).
     #[arg(long)]
     pub json: bool,
+    /// Turn off noise suppression on the microphone (default: the setting, on).
+    #[arg(long)]
+    pub no_noise_suppression: bool,
+    /// Turn off echo cancellation on the microphone (default: the setting, on).
+    #[arg(long)]
+    pub no_echo_cancellation: bool,
+    #[command(flatten)]
+    pub audio: AudioTuning,
     /// Where settings and remembered IDs live (default: the OS config dir; also
     /// VOICECALL_CONFIG_DIR).
     #[arg(long, env = "VOICECALL_CONFIG_DIR")]

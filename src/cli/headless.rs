@@ -14,7 +14,8 @@ use voicecall::rtc::IceServer;
 use voicecall::signaling::SignalingConfig;
 
 use super::Failure;
-use super::args::{CallArgs, Command, CommonArgs, ListenArgs};
+use super::args::{AudioTuning, CallArgs, Command, CommonArgs, ListenArgs, ReceiveModeArg};
+use voicecall::media::{ReceiveMode, RedPolicy};
 use super::output::{Printer, ended_normally};
 
 pub async fn run(command: Command) -> Result<(), Failure> {
@@ -71,7 +72,46 @@ fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
     config.media.output =
         OutputSpec::from_str(output).map_err(|e| Failure::usage(format!("--output: {e}")))?;
     check_files(&config.media.input, &config.media.output)?;
+    config.media.processing.noise_suppression =
+        settings.noise_suppression && !common.no_noise_suppression;
+    config.media.processing.echo_cancellation =
+        settings.echo_cancellation && !common.no_echo_cancellation;
+    apply_tuning(&common.audio, &mut config)?;
     Ok(Prepared { config, identity })
+}
+
+/// The hidden benchmark switches.
+fn apply_tuning(tuning: &AudioTuning, config: &mut EngineConfig) -> Result<(), Failure> {
+    let media = &mut config.media;
+    media.receive_mode = match tuning.receive_mode {
+        ReceiveModeArg::Adaptive => ReceiveMode::Adaptive,
+        ReceiveModeArg::Naive => ReceiveMode::Naive,
+    };
+    if tuning.no_red {
+        config.rtc.red = false;
+        media.red = RedPolicy::Off;
+    } else if tuning.red_always {
+        media.red = RedPolicy::Always;
+    }
+    if let Some(distance) = tuning.red_distance {
+        if !(1..=2).contains(&distance) {
+            return Err(Failure::usage("--red-distance: 1 or 2"));
+        }
+        media.red_distance = distance;
+    }
+    if tuning.no_dtx {
+        media.encoder.dtx = false;
+    }
+    if tuning.fixed_fec {
+        media.loss_feedback = false;
+    }
+    if let Some(bps) = tuning.bitrate {
+        if !(6_000..=510_000).contains(&bps) {
+            return Err(Failure::usage("--bitrate: 6000..=510000"));
+        }
+        media.encoder.bitrate_bps = bps;
+    }
+    Ok(())
 }
 
 fn ice_servers(common: &CommonArgs, settings: &Settings) -> Vec<IceServer> {

@@ -26,7 +26,8 @@ impl Default for EncoderSettings {
             bitrate_bps: 40_000,
             fec: true,
             expected_loss_pct: 5,
-            dtx: false,
+            // Silence costs next to nothing; the receive path plays comfort noise.
+            dtx: true,
             complexity: 9,
         }
     }
@@ -172,7 +173,7 @@ mod tests {
         assert_eq!(s.bitrate_bps, 40_000);
         assert!(s.fec);
         assert_eq!(s.expected_loss_pct, 5);
-        assert!(!s.dtx);
+        assert!(s.dtx);
         assert_eq!(s.complexity, 9);
     }
 

@@ -5,6 +5,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod packet;
+pub mod red;
 
 #[cfg(test)]
 mod round_trip_tests;
@@ -12,7 +13,7 @@ mod round_trip_tests;
 pub use decoder::Decoder;
 pub use encoder::{Encoder, EncoderSettings};
 pub use error::CodecError;
-pub use packet::carries_fec;
+pub use packet::{carries_fec, packet_samples};
 
 /// Room for any 20 ms Opus packet (at most 1 + 1275 bytes) that also fits one Ethernet MTU;
 /// size encoder output buffers and receive slots with it.

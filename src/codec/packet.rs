@@ -32,6 +32,26 @@ pub fn carries_fec(packet: &[u8]) -> bool {
     range.decode_bit_logp(1)
 }
 
+/// Samples (at 48 kHz) one Opus packet decodes to, from its TOC byte and frame count
+/// (RFC 6716 §3.1); `None` for an empty or malformed packet, or one over 120 ms.
+pub fn packet_samples(packet: &[u8]) -> Option<usize> {
+    let &toc = packet.first()?;
+    let config = usize::from(toc >> 3);
+    // Frame sizes in units of 2.5 ms (120 samples).
+    let quanta = match config {
+        0..=11 => [4, 8, 16, 24][config % 4],
+        12..=15 => [4, 8][config % 2],
+        _ => [1, 2, 4, 8][config % 4],
+    };
+    let frames = match toc & 0b11 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => usize::from(packet.get(1)? & 0x3F),
+    };
+    let samples = quanta * 120 * frames;
+    (frames > 0 && samples <= crate::format::MAX_DECODED_SAMPLES).then_some(samples)
+}
+
 /// The first steps of the RFC 6716 §4.1 range decoder (libopus `ec_dec`), enough to read
 /// flag bits; it reads past the end as zeros exactly like libopus does.
 struct RangeDecoder<'a> {
@@ -119,6 +139,23 @@ mod tests {
             with.len()
         );
         assert_eq!(count(&without), 0);
+    }
+
+    #[test]
+    fn packet_samples_reads_the_toc() {
+        let speech = speech_48k("speech-a.wav");
+        for packet in encode_all(&speech, &EncoderSettings::default()) {
+            assert_eq!(packet_samples(&packet), Some(crate::format::FRAME_SAMPLES));
+        }
+        // SILK 60 ms, CELT 2.5 ms, code 3 with 3 CELT 20 ms frames, code 3 with none,
+        // and more than 120 ms.
+        assert_eq!(packet_samples(&[3 << 3]), Some(2_880));
+        assert_eq!(packet_samples(&[16 << 3]), Some(120));
+        assert_eq!(packet_samples(&[(19 << 3) | 3, 3]), Some(2_880));
+        assert_eq!(packet_samples(&[(19 << 3) | 3, 0]), None);
+        assert_eq!(packet_samples(&[(19 << 3) | 3, 7]), None);
+        assert_eq!(packet_samples(&[(19 << 3) | 3]), None);
+        assert_eq!(packet_samples(&[]), None);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Settings {
     pub output_device: String,
     /// People called recently, newest first.
     pub recent_peers: Vec<String>,
+    /// RNNoise noise suppression on the microphone.
+    pub noise_suppression: bool,
+    /// Acoustic echo cancellation (WebRTC's) on the microphone.
+    pub echo_cancellation: bool,
 }
 
 impl Default for Settings {
@@ -41,6 +45,8 @@ impl Default for Settings {
             input_device: "default".into(),
             output_device: "default".into(),
             recent_peers: Vec::new(),
+            noise_suppression: true,
+            echo_cancellation: true,
         }
     }
 }
@@ -113,6 +119,17 @@ mod tests {
         });
         settings.save(dir.path()).expect("save");
         assert_eq!(Settings::load(dir.path()).expect("load"), settings);
+    }
+
+    #[test]
+    fn capture_processing_defaults_on_and_older_files_keep_it_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(Settings::path(dir.path()), "relay_only = true\n").expect("write");
+        let settings = Settings::load(dir.path()).expect("load");
+        assert!(settings.noise_suppression && settings.echo_cancellation);
+        std::fs::write(Settings::path(dir.path()), "noise_suppression = false\n").expect("write");
+        let settings = Settings::load(dir.path()).expect("load");
+        assert!(!settings.noise_suppression && settings.echo_cancellation);
     }
 
     #[test]

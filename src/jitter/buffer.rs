@@ -4,7 +4,7 @@ use super::estimator::DelayEstimator;
 use super::ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES, SlotRing};
 use super::sequence::SequenceUnwrapper;
 use super::{InsertOutcome, JitterConfig, JitterStats, Playout};
-use crate::format::FRAME_DURATION;
+use crate::format::{FRAME_DURATION, RTP_TICKS_PER_FRAME};
 
 /// Frames of nothing-newer concealment before declaring a stall: PLC bridges a short gap
 /// well, but beyond ~60 ms it turns into a drone and silence is better.
@@ -26,6 +26,13 @@ const MEAN_SIZE_GAIN: f64 = 1.0 / 64.0;
 const MAX_MISORDER: u64 = 100;
 /// Playout delays beyond half the ring would leave no room for reordering.
 const MAX_TARGET_FRAMES: u64 = SLOT_COUNT as u64 / 2;
+/// An Opus packet of at most this many bytes is a TOC without audio: the sender entered
+/// DTX (RFC 7587 §3.1.3; libopus emits 1-byte packets, WebRTC sends only the first one).
+/// Until the next packet the decoder's concealment plays comfort noise.
+pub const DTX_MAX_BYTES: usize = 2;
+/// Bounds of the learned packet duration, in RTP ticks (2.5 ms .. 120 ms).
+const MIN_FRAME_TICKS: u32 = 120;
+const MAX_FRAME_TICKS: u32 = 5_760;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -41,6 +48,9 @@ enum Action {
     Buffering,
     Play(u64),
     Lost { next: Option<u64> },
+    /// The sender is in DTX (a timestamp gap with no sequence gap, or a DTX packet with
+    /// nothing after it yet): comfort noise, not loss.
+    Dtx,
 }
 
 enum Class {
@@ -76,6 +86,12 @@ pub struct JitterBuffer {
     excess_since: Option<Instant>,
     last_skip: Option<Instant>,
     mean_payload_len: f64,
+    /// RTP timestamp of the next 20 ms to output, once playing.
+    cursor_ts: Option<u32>,
+    /// Packet duration in RTP ticks, learned from adjacent sequence numbers.
+    frame_ticks: u32,
+    /// The last packet played was a DTX packet: silence until the sender speaks again.
+    peer_in_dtx: bool,
     stats: JitterStats,
 }
 
@@ -101,6 +117,9 @@ impl JitterBuffer {
             excess_since: None,
             last_skip: None,
             mean_payload_len: 0.0,
+            cursor_ts: None,
+            frame_ticks: RTP_TICKS_PER_FRAME,
+            peer_in_dtx: false,
             stats: JitterStats::default(),
         }
     }
@@ -152,7 +171,8 @@ impl JitterBuffer {
         }
         self.stray_successor = None;
         self.estimator.observe(rtp_timestamp, now);
-        if !self.ring.store(ext, payload) {
+        self.learn_frame_ticks(ext, rtp_timestamp);
+        if !self.ring.store_frame(ext, rtp_timestamp, payload, false) {
             // Unreachable after the size check; counted rather than trusted.
             self.stats.rejected += 1;
             return InsertOutcome::TooLarge;
@@ -168,6 +188,54 @@ impl JitterBuffer {
             self.mean_payload_len + (len - self.mean_payload_len) * MEAN_SIZE_GAIN
         };
         outcome
+    }
+
+    /// Stores a frame rebuilt from a RED block of a later packet, under the sequence number
+    /// the caller derived for it. Only fills a gap: a frame already held or played, or one
+    /// whose time has passed, is ignored, and it says nothing about network timing.
+    pub fn insert_redundant(&mut self, seq: u16, rtp_timestamp: u32, payload: &[u8]) -> bool {
+        if payload.is_empty() || payload.len() > SLOT_PAYLOAD_BYTES || self.highest.is_none() {
+            return false;
+        }
+        let ext = self.unwrapper.peek(seq);
+        if !matches!(self.classify(ext), Class::Fits) || self.highest.is_some_and(|h| ext > h) {
+            return false;
+        }
+        // The block's timestamp must sit between its neighbours', or the sender's RED does
+        // not map blocks to the previous packets the way ours and Chromium's do.
+        let before = |a: u32, b: u32| (b.wrapping_sub(a) as i32) > 0;
+        if let Some(prev) = self.ring.timestamp(ext.wrapping_sub(1))
+            && !before(prev, rtp_timestamp)
+        {
+            return false;
+        }
+        if let Some(next) = self.ring.timestamp(ext + 1)
+            && !before(rtp_timestamp, next)
+        {
+            return false;
+        }
+        if !self.ring.store_frame(ext, rtp_timestamp, payload, true) {
+            return false;
+        }
+        self.stats.red_stored += 1;
+        true
+    }
+
+    /// Learns the packet duration from the smallest timestamp step between adjacent
+    /// sequence numbers: DTX makes steps longer, never shorter.
+    fn learn_frame_ticks(&mut self, ext: u64, ts: u32) {
+        let step = |a: u32, b: u32| b.wrapping_sub(a);
+        let mut candidate = None;
+        if let Some(prev) = self.ring.timestamp(ext.wrapping_sub(1)) {
+            candidate = Some(step(prev, ts));
+        }
+        if let Some(next) = self.ring.timestamp(ext + 1) {
+            let s = step(ts, next);
+            candidate = Some(candidate.map_or(s, |c: u32| c.min(s)));
+        }
+        if let Some(ticks) = candidate.filter(|t| (MIN_FRAME_TICKS..=MAX_FRAME_TICKS).contains(t)) {
+            self.frame_ticks = self.frame_ticks.min(ticks);
+        }
     }
 
     fn classify(&self, ext: u64) -> Class {
@@ -210,6 +278,9 @@ impl JitterBuffer {
         self.stray_successor = None;
         self.excess_since = None;
         self.last_skip = None;
+        self.cursor_ts = None;
+        self.peer_in_dtx = false;
+        self.frame_ticks = RTP_TICKS_PER_FRAME;
         self.stats.resyncs += 1;
     }
 
@@ -218,9 +289,11 @@ impl JitterBuffer {
         match self.next_action(now) {
             Action::Buffering => Playout::Buffering,
             Action::Play(ext) => match self.ring.payload(ext) {
+                Some(payload) if self.ring.is_redundant(ext) => Playout::Redundant(payload),
                 Some(payload) => Playout::Frame(payload),
                 None => Playout::Lost { next: None },
             },
+            Action::Dtx => Playout::Dtx,
             Action::Lost { next } => Playout::Lost {
                 next: next.and_then(|ext| self.ring.payload(ext)),
             },
@@ -236,10 +309,24 @@ impl JitterBuffer {
         };
         if self.ring.is_filled(next) {
             self.underrun_streak = 0;
+            if self.in_dtx_gap(next, highest) {
+                return self.comfort_noise();
+            }
             let ext = self.catch_up(next, highest, now);
             self.ring.mark_played(ext);
             self.next_play = Some(ext + 1);
             self.stats.played += 1;
+            if self.ring.is_redundant(ext) {
+                self.stats.red_recovered += 1;
+            }
+            self.cursor_ts = self
+                .ring
+                .timestamp(ext)
+                .map(|ts| ts.wrapping_add(self.frame_ticks));
+            self.peer_in_dtx = self
+                .ring
+                .payload_len(ext)
+                .is_some_and(|len| len <= DTX_MAX_BYTES);
             return Action::Play(ext);
         }
         let target = self.target_frames();
@@ -255,11 +342,17 @@ impl JitterBuffer {
             }
             self.underrun_streak = 0;
             self.stats.lost += 1;
+            self.peer_in_dtx = false;
+            self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(self.frame_ticks));
             self.next_play = Some(next + 1);
             let following = next + 1;
             return Action::Lost {
                 next: self.ring.is_filled(following).then_some(following),
             };
+        }
+        // The sender stopped sending on purpose: comfort noise for as long as it lasts.
+        if self.peer_in_dtx {
+            return self.comfort_noise();
         }
         // Nothing newer: maybe just late. Wait the same way, up to a stall.
         self.underrun_streak += 1;
@@ -271,6 +364,30 @@ impl JitterBuffer {
         self.phase = Phase::Refilling;
         self.stats.stalls += 1;
         Action::Buffering
+    }
+
+    /// True while the next packet's timestamp is at least a frame past the output cursor
+    /// with no sequence gap before it: the sender was in DTX. Catching up (the buffer well
+    /// above target) cuts the silence short instead of dropping speech.
+    fn in_dtx_gap(&self, next: u64, highest: u64) -> bool {
+        let (Some(cursor), Some(ts)) = (self.cursor_ts, self.ring.timestamp(next)) else {
+            return false;
+        };
+        let ahead = ts.wrapping_sub(cursor) as i32;
+        if ahead < RTP_TICKS_PER_FRAME as i32 {
+            return false;
+        }
+        let depth = highest - next + 1;
+        depth < self.target_frames() + CATCHUP_MARGIN_FRAMES
+    }
+
+    fn comfort_noise(&mut self) -> Action {
+        self.excess_since = None;
+        self.stats.dtx += 1;
+        self.cursor_ts = self
+            .cursor_ts
+            .map(|c| c.wrapping_add(RTP_TICKS_PER_FRAME));
+        Action::Dtx
     }
 
     /// Starts (or restarts) playout once the buffered span, or the wait, reaches the target.
@@ -296,6 +413,8 @@ impl JitterBuffer {
             self.stats.lost += first - next;
         }
         self.next_play = Some(first);
+        self.cursor_ts = None;
+        self.peer_in_dtx = false;
         self.phase = Phase::Playing;
         self.underrun_streak = 0;
         self.waiting_since = None;

@@ -13,6 +13,8 @@ enum Out {
     Buffering,
     Frame(u64),
     Lost(Option<u64>),
+    Red(u64),
+    Dtx,
 }
 
 /// A sender emitting packet `i` at `i × 20 ms` with sequence `first_seq + i`, and a
@@ -78,6 +80,8 @@ impl Harness {
             Playout::Buffering => Out::Buffering,
             Playout::Frame(p) => Out::Frame(index_of(p)),
             Playout::Lost { next } => Out::Lost(next.map(index_of)),
+            Playout::Redundant(p) => Out::Red(index_of(p)),
+            Playout::Dtx => Out::Dtx,
         }
     }
 
@@ -642,5 +646,172 @@ proptest! {
         }
         let s = buf.stats();
         prop_assert!(s.depth_ms <= (SLOT_COUNT as u32) * 20);
+    }
+}
+
+/// Packets given as (seq offset, timestamp in frames, payload length, arrival ms); pops
+/// every 20 ms from `phase_ms` for `ticks`. Payloads carry their seq offset.
+fn drive(
+    buf: &mut JitterBuffer,
+    packets: &[(u16, u32, usize, u64)],
+    ticks: u64,
+    phase_ms: u64,
+) -> Vec<Out> {
+    let t0 = Instant::now();
+    let mut order: Vec<_> = packets.to_vec();
+    order.sort_by_key(|p| p.3);
+    let mut next = 0;
+    let mut outs = Vec::new();
+    for k in 0..ticks {
+        let now_ms = phase_ms + k * 20;
+        while next < order.len() && order[next].3 <= now_ms {
+            let (seq, frame, len, at) = order[next];
+            let mut payload = u64::from(seq).to_le_bytes().to_vec();
+            payload.resize(len, 0xAB);
+            buf.insert(
+                seq.wrapping_add(500),
+                frame.wrapping_mul(RTP_TICKS_PER_FRAME),
+                &payload,
+                t0 + Duration::from_millis(at),
+            );
+            next += 1;
+        }
+        outs.push(match buf.pop(t0 + Duration::from_millis(now_ms)) {
+            Playout::Buffering => Out::Buffering,
+            Playout::Frame(p) if p.len() < 8 => Out::Frame(u64::from(p[0])),
+            Playout::Frame(p) => Out::Frame(index_of(p)),
+            Playout::Lost { next } => Out::Lost(next.map(index_of)),
+            Playout::Redundant(p) => Out::Red(index_of(p)),
+            Playout::Dtx => Out::Dtx,
+        });
+    }
+    outs
+}
+
+#[test]
+fn a_timestamp_gap_without_a_sequence_gap_is_dtx_not_loss() {
+    let mut buf = JitterBuffer::new(fixed(40));
+    // Ten frames, a DTX packet (1 byte) at frame 10, then nothing sent until frame 30.
+    let mut packets: Vec<(u16, u32, usize, u64)> =
+        (0..10).map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5)).collect();
+    packets.push((10, 10, 1, 205));
+    for i in 11..25u16 {
+        let frame = u32::from(i) + 19;
+        packets.push((i, frame, 60, u64::from(frame) * 20 + 5));
+    }
+    let outs = drive(&mut buf, &packets, 60, 10);
+    let first = outs.iter().position(|o| *o == Out::Frame(0)).unwrap();
+    let dtx_at = outs.iter().position(|o| *o == Out::Frame(10)).unwrap();
+    assert_eq!(dtx_at, first + 10);
+    // Exactly the 19 unsent frames are comfort noise, then speech resumes on time.
+    assert!(outs[dtx_at + 1..dtx_at + 20].iter().all(|o| *o == Out::Dtx), "{outs:?}");
+    assert_eq!(outs[dtx_at + 20], Out::Frame(11));
+    let s = buf.stats();
+    assert_eq!((s.lost, s.underruns, s.stalls, s.dtx), (0, 0, 0, 19));
+}
+
+#[test]
+fn a_timestamp_gap_after_a_lost_packet_is_still_told_apart() {
+    let mut buf = JitterBuffer::new(fixed(40));
+    // Frame 5 lost; the stream then pauses (DTX) from frame 8 to frame 20.
+    let mut packets: Vec<(u16, u32, usize, u64)> = (0..8)
+        .filter(|&i| i != 5)
+        .map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5))
+        .collect();
+    packets.push((8, 8, 1, 165));
+    for i in 9..15u16 {
+        let frame = u32::from(i) + 11;
+        packets.push((i, frame, 60, u64::from(frame) * 20 + 5));
+    }
+    let outs = drive(&mut buf, &packets, 45, 10);
+    let s = buf.stats();
+    assert_eq!(s.lost, 1, "{outs:?}");
+    assert_eq!(s.dtx, 11, "{outs:?}");
+    assert_eq!(frames(&outs), [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+}
+
+#[test]
+fn silence_after_a_dtx_packet_is_comfort_noise_not_a_stall() {
+    let mut buf = JitterBuffer::new(fixed(40));
+    let mut packets: Vec<(u16, u32, usize, u64)> =
+        (0..5).map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5)).collect();
+    packets.push((5, 5, 1, 105));
+    let outs = drive(&mut buf, &packets, 40, 10);
+    let at = outs.iter().position(|o| *o == Out::Frame(5)).unwrap();
+    assert!(outs[at + 1..].iter().all(|o| *o == Out::Dtx), "{outs:?}");
+    let s = buf.stats();
+    assert_eq!((s.stalls, s.underruns, s.lost), (0, 0, 0));
+    // Without the DTX packet the same silence is a stall.
+    let mut buf = JitterBuffer::new(fixed(40));
+    drive(&mut buf, &packets[..5], 40, 10);
+    assert_eq!(buf.stats().stalls, 1);
+}
+
+#[test]
+fn a_red_block_fills_a_lost_packet_and_nothing_else() {
+    let mut h = Harness::new(fixed(40));
+    let seq = |i: u16| 1_000u16.wrapping_add(i);
+    let ts = |i: u32| 0x1234_5678u32.wrapping_add(i * RTP_TICKS_PER_FRAME);
+    for i in 0..4 {
+        h.push(i, i * 20);
+    }
+    // Packet 4 is lost; packet 5 carries it as redundancy.
+    h.push(5, 100);
+    let p4 = h.payload(4);
+    assert!(h.buf.insert_redundant(seq(4), ts(4), &p4));
+    // A block for a packet that is present, one whose time order is wrong, one too new.
+    let p3 = h.payload(3);
+    assert!(!h.buf.insert_redundant(seq(3), ts(3), &p3));
+    assert!(!h.buf.insert_redundant(seq(4), ts(4), &p4), "already filled");
+    assert!(!h.buf.insert_redundant(seq(9), ts(9), &p4), "ahead of the newest");
+    let outs: Vec<Out> = (0..6).map(|k| h.pop(101 + k * 20)).collect();
+    assert_eq!(
+        outs,
+        [
+            Out::Frame(0),
+            Out::Frame(1),
+            Out::Frame(2),
+            Out::Frame(3),
+            Out::Red(4),
+            Out::Frame(5)
+        ]
+    );
+    let s = h.buf.stats();
+    assert_eq!((s.lost, s.red_stored, s.red_recovered), (0, 1, 1));
+    // Too late: its number was already played.
+    assert!(!h.buf.insert_redundant(seq(2), ts(2), &h.payload(2)));
+}
+
+#[test]
+fn a_red_block_with_an_inconsistent_timestamp_is_refused() {
+    let mut h = Harness::new(fixed(40));
+    let seq = |i: u16| 1_000u16.wrapping_add(i);
+    h.push(0, 0);
+    h.push(2, 40);
+    // Claims to be packet 1 but is timed after packet 2.
+    let late_ts = 0x1234_5678u32.wrapping_add(3 * RTP_TICKS_PER_FRAME);
+    assert!(!h.buf.insert_redundant(seq(1), late_ts, &h.payload(1)));
+    let ok_ts = 0x1234_5678u32.wrapping_add(RTP_TICKS_PER_FRAME);
+    assert!(h.buf.insert_redundant(seq(1), ok_ts, &h.payload(1)));
+}
+
+proptest! {
+    #[test]
+    fn redundant_inserts_never_panic(
+        ops in proptest::collection::vec((any::<u16>(), any::<u32>(), 0usize..80, any::<bool>(), 0u64..30), 1..200)
+    ) {
+        let mut buf = JitterBuffer::new(JitterConfig::default());
+        let t0 = Instant::now();
+        let mut ms = 0;
+        for (seq, ts, len, redundant, dt) in ops {
+            ms += dt;
+            let payload = vec![1u8; len];
+            if redundant {
+                buf.insert_redundant(seq, ts, &payload);
+            } else {
+                buf.insert(seq, ts, &payload, t0 + Duration::from_millis(ms));
+            }
+            let _ = buf.pop(t0 + Duration::from_millis(ms));
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 mod buffer;
 mod estimator;
+mod naive;
 mod playout;
 mod receive;
 mod ring;
@@ -17,7 +18,8 @@ mod receive_tests;
 
 use std::time::Duration;
 
-pub use buffer::JitterBuffer;
+pub use buffer::{DTX_MAX_BYTES, JitterBuffer};
+pub use naive::NaiveReceivePath;
 pub use playout::{InsertOutcome, Playout};
 pub use receive::{FrameSource, ReceivePath};
 pub use ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES};

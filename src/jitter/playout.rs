@@ -5,6 +5,11 @@ pub enum Playout<'a> {
     Buffering,
     /// The next packet in sequence.
     Frame(&'a [u8]),
+    /// The next frame, rebuilt from the RED redundancy of a later packet.
+    Redundant(&'a [u8]),
+    /// The sender is in DTX (discontinuous transmission): play comfort noise, which is
+    /// what the decoder's concealment produces after a DTX packet. Not a loss.
+    Dtx,
     /// The next packet is missing. Decode `next` (the packet after it) with FEC if present,
     /// else conceal. `next` is still played on the following call.
     Lost { next: Option<&'a [u8]> },

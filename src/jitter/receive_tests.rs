@@ -226,3 +226,112 @@ fn receive_path_report() {
         );
     }
 }
+
+/// Speech through `SendPath` with RED always on, 10 % of packets dropped (never two in a
+/// row): every lost frame comes back from the next packet's redundancy.
+#[test]
+fn red_recovers_isolated_losses_at_full_quality() {
+    use crate::media::{PayloadTypes, RedPolicy, SendConfig, SendPath};
+    let speech = speech_48k("speech-a.wav");
+    let config = SendConfig {
+        red: RedPolicy::Always,
+        encoder: EncoderSettings {
+            dtx: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let types = PayloadTypes {
+        opus: 111,
+        red: Some(63),
+    };
+    let t0 = Instant::now();
+    let mut send = SendPath::new(&config, types, 77, t0).unwrap();
+    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    rx.set_red_payload_type(Some(63));
+    let mut out = vec![0i16; MAX_DECODED_SAMPLES];
+    let mut recorded = Vec::new();
+    let mut sources = Vec::new();
+    let mut rng = TestRng::new(5);
+    let mut last_lost = false;
+    let mut lost = 0;
+    for (i, frame) in speech.chunks_exact(FRAME_SAMPLES).enumerate() {
+        let now = t0 + Duration::from_millis(i as u64 * 20);
+        let packet = send.encode(frame).unwrap().unwrap();
+        assert_eq!(packet.payload_type, 63);
+        let drop = i > 5 && !last_lost && rng.unit() < 0.1;
+        if drop {
+            lost += 1;
+        } else {
+            rx.push_rtp(63, i as u16, packet.timestamp, packet.payload, now);
+        }
+        last_lost = drop;
+        let (n, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
+        recorded.extend_from_slice(&out[..n]);
+        sources.push(source);
+    }
+    let count = |s: FrameSource| sources.iter().filter(|&&x| x == s).count();
+    assert!(lost > 15, "only {lost} losses");
+    assert_eq!(count(FrameSource::Redundancy), lost, "{sources:?}");
+    assert_eq!(count(FrameSource::Concealed) + count(FrameSource::Fec), 0);
+    let stats = rx.stats();
+    assert_eq!((stats.lost, stats.red_recovered), (0, lost as u64));
+    let c = compare(&speech, &recorded, SAMPLE_RATE);
+    assert!(c.passes(0.9, 0.95), "{c:?}");
+}
+
+#[test]
+fn plain_opus_from_a_peer_without_red_is_decoded_as_before() {
+    let packets = speech_packets();
+    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    // RED negotiated with us, but this peer sends Opus (PT 111) only.
+    rx.set_red_payload_type(Some(63));
+    let t0 = Instant::now();
+    let mut out = vec![0i16; MAX_DECODED_SAMPLES];
+    let mut decoded = 0;
+    for (i, p) in packets.iter().enumerate() {
+        let now = t0 + Duration::from_millis(i as u64 * 20);
+        rx.push_rtp(111, i as u16, ts(i), p, now);
+        let (_, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
+        decoded += usize::from(matches!(source, FrameSource::Decoded | FrameSource::ComfortNoise));
+    }
+    assert!(decoded + 3 >= packets.len(), "{decoded} of {}", packets.len());
+    assert_eq!(rx.malformed_red(), 0);
+}
+
+#[test]
+fn malformed_red_is_dropped_and_counted() {
+    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    rx.set_red_payload_type(Some(63));
+    let now = Instant::now();
+    for (i, bad) in [&[][..], &[0xEF, 0x0F], &[0xEF, 0x0F, 0x00, 0x09, 0x6F, 1]]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(rx.push_rtp(63, i as u16, ts(i), bad, now), InsertOutcome::Empty);
+    }
+    assert_eq!(rx.malformed_red(), 3);
+    assert_eq!(rx.stats().received, 0);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_packets_never_panic_the_receive_path(
+        packets in proptest::collection::vec(
+            (proptest::prelude::any::<bool>(), proptest::prelude::any::<u16>(), proptest::prelude::any::<u32>(),
+             proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)),
+            1..60,
+        )
+    ) {
+        let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+        rx.set_red_payload_type(Some(63));
+        let t0 = Instant::now();
+        let mut out = vec![0i16; MAX_DECODED_SAMPLES];
+        for (k, (red, seq, ts, payload)) in packets.iter().enumerate() {
+            let now = t0 + Duration::from_millis(k as u64 * 20);
+            rx.push_rtp(if *red { 63 } else { 111 }, *seq, *ts, payload, now);
+            let (n, _) = rx.pull(now, &mut out).unwrap();
+            proptest::prop_assert!(n <= MAX_DECODED_SAMPLES);
+        }
+    }
+}

@@ -17,12 +17,18 @@ struct Slot {
     state: SlotState,
     ext: u64,
     len: u16,
+    /// RTP timestamp of the frame.
+    ts: u32,
+    /// Rebuilt from a later packet's RED block rather than received itself.
+    redundant: bool,
 }
 
 const EMPTY_SLOT: Slot = Slot {
     state: SlotState::Empty,
     ext: 0,
     len: 0,
+    ts: 0,
+    redundant: false,
 };
 
 /// Fixed storage for packets, indexed by extended sequence number modulo `SLOT_COUNT`;
@@ -53,7 +59,13 @@ impl SlotRing {
 
     /// Stores `payload` for `ext`, evicting whatever shared its slot. Returns false (and
     /// stores nothing) if the payload does not fit a slot.
+    #[cfg(test)]
     pub(crate) fn store(&mut self, ext: u64, payload: &[u8]) -> bool {
+        self.store_frame(ext, 0, payload, false)
+    }
+
+    /// `store` with the frame's RTP timestamp and whether it came from a RED block.
+    pub(crate) fn store_frame(&mut self, ext: u64, ts: u32, payload: &[u8], redundant: bool) -> bool {
         let Ok(len) = u16::try_from(payload.len()) else {
             return false;
         };
@@ -73,6 +85,8 @@ impl SlotRing {
             state: SlotState::Filled,
             ext,
             len,
+            ts,
+            redundant,
         };
         true
     }
@@ -83,6 +97,15 @@ impl SlotRing {
 
     pub(crate) fn was_played(&self, ext: u64) -> bool {
         self.slot(ext).is_some_and(|s| s.state == SlotState::Played)
+    }
+
+    /// RTP timestamp of a filled or just-played slot.
+    pub(crate) fn timestamp(&self, ext: u64) -> Option<u32> {
+        self.slot(ext).map(|s| s.ts)
+    }
+
+    pub(crate) fn is_redundant(&self, ext: u64) -> bool {
+        self.slot(ext).is_some_and(|s| s.redundant)
     }
 
     pub(crate) fn payload_len(&self, ext: u64) -> Option<usize> {

@@ -25,6 +25,16 @@ impl SequenceUnwrapper {
         ext
     }
 
+    /// The extension `unwrap` would give, without moving the highest number seen.
+    pub(crate) fn peek(&self, seq: u16) -> u64 {
+        match self.highest {
+            None => ORIGIN + u64::from(seq),
+            Some(highest) => {
+                highest.saturating_add_signed(i64::from(seq.wrapping_sub(highest as u16) as i16))
+            }
+        }
+    }
+
     pub(crate) fn reset(&mut self) {
         self.highest = None;
     }

@@ -14,6 +14,11 @@ pub struct JitterStats {
     /// a frame instead of consuming a sequence number.
     pub underruns: u64,
     pub fec_recovered: u64,
+    /// Frames stored from RED blocks (a gap they filled), and those of them played.
+    pub red_stored: u64,
+    pub red_recovered: u64,
+    /// Frames of comfort noise played while the sender was in DTX.
+    pub dtx: u64,
     pub concealed: u64,
     pub decode_errors: u64,
     /// Frames dropped to bring the delay back down to the target.

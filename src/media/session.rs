@@ -8,13 +8,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::processing::{CaptureProcessor, ProcessingConfig};
+use super::send::{RedPolicy, SendConfig, SendPath};
 use super::summary::{MediaCounters, MediaSummary};
 use crate::audio::{
     self, AudioError, CaptureStream, InputSpec, Levels, OutputSpec, PlaybackStream,
 };
-use crate::codec::{CodecError, Encoder, EncoderSettings};
+use crate::codec::{CodecError, EncoderSettings};
 use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
-use crate::jitter::{FrameSource, JitterConfig, ReceivePath};
+use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 
 /// How often the pipeline looks for captured frames and playout room. Short enough that
@@ -23,15 +25,66 @@ const PUMP_INTERVAL: Duration = Duration::from_millis(5);
 /// Keep at least this much decoded audio queued for the speaker, so a late wake-up
 /// never starves it. More only adds latency.
 const PLAYOUT_LOW_WATER: usize = FRAME_SAMPLES + FRAME_SAMPLES / 4;
-/// Largest Opus packet we produce (a 20 ms voice frame is ~100–150 bytes at 40 kb/s).
-const MAX_PACKET: usize = 1_500;
+/// How often the peer's receiver reports are read (webrtc-rs sends one a second).
+const LOSS_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-#[derive(Debug, Clone, Default)]
+/// How received audio becomes sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiveMode {
+    /// Adaptive jitter buffer, RED recovery, in-band FEC, concealment, comfort noise.
+    #[default]
+    Adaptive,
+    /// Benchmark baseline: decode whatever arrives, in arrival order, and nothing else.
+    Naive,
+}
+
+#[derive(Debug, Clone)]
 pub struct MediaConfig {
     pub input: InputSpec,
     pub output: OutputSpec,
     pub encoder: EncoderSettings,
     pub jitter: JitterConfig,
+    pub receive_mode: ReceiveMode,
+    /// When to send RED (if the peer negotiated it) and how many earlier frames it repeats.
+    pub red: RedPolicy,
+    pub red_distance: usize,
+    /// Follow the peer's reported loss with Opus' FEC budget.
+    pub loss_feedback: bool,
+    pub processing: ProcessingConfig,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let send = SendConfig::default();
+        Self {
+            input: InputSpec::default(),
+            output: OutputSpec::default(),
+            encoder: send.encoder,
+            jitter: JitterConfig::default(),
+            receive_mode: ReceiveMode::default(),
+            red: send.red,
+            red_distance: send.red_distance,
+            loss_feedback: send.loss_feedback,
+            processing: ProcessingConfig::default(),
+        }
+    }
+}
+
+impl MediaConfig {
+    pub fn send_config(&self) -> SendConfig {
+        SendConfig {
+            encoder: self.encoder.clone(),
+            red: self.red,
+            red_distance: self.red_distance,
+            loss_feedback: self.loss_feedback,
+        }
+    }
+}
+
+/// The receive side, as chosen by `ReceiveMode`.
+enum Receiver {
+    Adaptive(ReceivePath),
+    Naive(NaiveReceivePath),
 }
 
 #[derive(Debug, Error)]
@@ -59,25 +112,46 @@ impl MediaSession {
         remote: mpsc::Receiver<RemoteRtp>,
         writer: AudioTrackWriter,
     ) -> Result<Self, MediaError> {
-        let encoder = Encoder::new(&config.encoder)?;
-        let receive = ReceivePath::new(config.jitter.clone())?;
+        let types = writer.payload_types();
+        let send = SendPath::new(
+            &config.send_config(),
+            types,
+            rand::random(),
+            Instant::now(),
+        )?;
+        let receive = match config.receive_mode {
+            ReceiveMode::Adaptive => {
+                let mut path = ReceivePath::new(config.jitter.clone())?;
+                path.set_red_payload_type(types.red);
+                Receiver::Adaptive(path)
+            }
+            ReceiveMode::Naive => {
+                let mut path = NaiveReceivePath::new()?;
+                path.set_red_payload_type(types.red);
+                Receiver::Naive(path)
+            }
+        };
+        let processor = CaptureProcessor::new(config.processing);
         let devices = audio::open(&config.input, &config.output)?;
         let levels = Arc::clone(devices.levels());
         let (capture, playback) = devices.into_parts();
         let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(MediaCounters::default());
         let (stop_tx, stop_rx) = oneshot::channel();
+        let (loss_tx, loss_rx) = mpsc::channel(4);
+        tokio::spawn(watch_peer_loss(writer.clone(), loss_tx));
         let pump = Pump {
             capture,
             playback,
-            encoder,
+            send,
             receive,
+            processor,
             writer,
             remote,
+            loss: loss_rx,
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
             pcm: [0; FRAME_SAMPLES],
-            packet: [0; MAX_PACKET],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
         let task = tokio::spawn(pump.run(stop_rx));
@@ -122,18 +196,43 @@ impl Drop for MediaSession {
     }
 }
 
+/// Reads the peer's RTCP receiver reports and passes each new one (loss fraction) on;
+/// ends with the pump.
+async fn watch_peer_loss(writer: AudioTrackWriter, loss: mpsc::Sender<f64>) {
+    let mut tick = tokio::time::interval(LOSS_POLL_INTERVAL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last = None;
+    loop {
+        tick.tick().await;
+        if loss.is_closed() {
+            break;
+        }
+        let Some(report) = writer.peer_reported_loss().await else {
+            continue;
+        };
+        if last == Some(report.sequence) {
+            continue;
+        }
+        last = Some(report.sequence);
+        if loss.send(report.fraction_lost).await.is_err() {
+            break;
+        }
+    }
+}
+
 /// Owns everything the audio path touches, with buffers allocated once up front.
 struct Pump {
     capture: CaptureStream,
     playback: PlaybackStream,
-    encoder: Encoder,
-    receive: ReceivePath,
+    send: SendPath,
+    receive: Receiver,
+    processor: CaptureProcessor,
     writer: AudioTrackWriter,
     remote: mpsc::Receiver<RemoteRtp>,
+    loss: mpsc::Receiver<f64>,
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
     pcm: [i16; FRAME_SAMPLES],
-    packet: [u8; MAX_PACKET],
     decoded: [i16; MAX_DECODED_SAMPLES],
 }
 
@@ -155,7 +254,11 @@ impl Pump {
                         break;
                     }
                 },
+                Some(fraction) = self.loss.recv() => {
+                    self.send.on_loss_report(fraction, Instant::now());
+                }
                 _ = tick.tick() => {
+                    self.send.update_red(Instant::now());
                     self.send_captured().await;
                     self.fill_playout();
                 }
@@ -169,28 +272,61 @@ impl Pump {
 
     fn receive_packet(&mut self, rtp: RemoteRtp) {
         MediaCounters::bump(&self.counters.packets_received);
-        self.receive
-            .push(rtp.sequence, rtp.timestamp, &rtp.payload, Instant::now());
+        match &mut self.receive {
+            Receiver::Adaptive(path) => {
+                path.push_rtp(
+                    rtp.payload_type,
+                    rtp.sequence,
+                    rtp.timestamp,
+                    &rtp.payload,
+                    Instant::now(),
+                );
+            }
+            Receiver::Naive(path) => {
+                let n = path.decode(rtp.payload_type, &rtp.payload, &mut self.decoded);
+                if n > 0 {
+                    MediaCounters::bump(&self.counters.frames_decoded);
+                    self.processor.render(&self.decoded[..n]);
+                    self.playback.write(&self.decoded[..n]);
+                }
+            }
+        }
     }
 
     async fn send_captured(&mut self) {
         while self.capture.read_frame(&mut self.pcm) {
-            let captured_at = Instant::now();
             MediaCounters::bump(&self.counters.frames_captured);
             if self.muted.load(Ordering::Relaxed) {
                 self.pcm.fill(0);
+            } else {
+                self.processor.capture(&mut self.pcm);
             }
-            let len = match self.encoder.encode(&self.pcm, &mut self.packet) {
-                Ok(len) => len,
+            let (payload_type, timestamp, marker, frame) = match self.send.encode(&self.pcm) {
+                // webrtc-rs takes ownership of each payload, so this one copy per frame is
+                // the price of its API.
+                Ok(Some(out)) => (
+                    out.payload_type,
+                    out.timestamp,
+                    out.marker,
+                    Bytes::copy_from_slice(out.payload),
+                ),
+                Ok(None) => {
+                    MediaCounters::bump(&self.counters.frames_unsent_dtx);
+                    continue;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "encoding a frame");
                     continue;
                 }
             };
-            // webrtc-rs takes ownership of each payload, so this one copy per frame is the
-            // price of its API.
-            let frame = Bytes::copy_from_slice(&self.packet[..len]);
-            match self.writer.write(frame, captured_at).await {
+            if Some(payload_type) == self.writer.payload_types().red {
+                MediaCounters::bump(&self.counters.frames_sent_red);
+            }
+            match self
+                .writer
+                .write_rtp(payload_type, timestamp, marker, frame)
+                .await
+            {
                 Ok(()) => MediaCounters::bump(&self.counters.frames_sent),
                 Err(_) => MediaCounters::bump(&self.counters.send_errors),
             }
@@ -198,8 +334,11 @@ impl Pump {
     }
 
     fn fill_playout(&mut self) {
+        let Receiver::Adaptive(receive) = &mut self.receive else {
+            return;
+        };
         while self.playback.queued_samples() < PLAYOUT_LOW_WATER {
-            let (len, source) = match self.receive.pull(Instant::now(), &mut self.decoded) {
+            let (len, source) = match receive.pull(Instant::now(), &mut self.decoded) {
                 Ok(pulled) => pulled,
                 Err(err) => {
                     tracing::warn!(error = %err, "decoding");
@@ -210,10 +349,13 @@ impl Pump {
             let counter = match source {
                 FrameSource::Decoded => &self.counters.frames_decoded,
                 FrameSource::Fec => &self.counters.frames_fec,
+                FrameSource::Redundancy => &self.counters.frames_red,
+                FrameSource::ComfortNoise => &self.counters.frames_comfort_noise,
                 FrameSource::Concealed => &self.counters.frames_concealed,
                 FrameSource::Silence => &self.counters.frames_silent,
             };
             MediaCounters::bump(counter);
+            self.processor.render(&self.decoded[..len]);
             if len == 0 || self.playback.write(&self.decoded[..len]) == 0 {
                 break;
             }

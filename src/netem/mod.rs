@@ -8,4 +8,4 @@ mod model;
 mod relay;
 
 pub use model::{Fate, Impairment, ImpairmentConfig, LossModel};
-pub use relay::{Direction, RelayConfig, RelayStats, run_relay};
+pub use relay::{Direction, RelayConfig, RelayStats, carries_rtp, run_relay};

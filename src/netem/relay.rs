@@ -26,6 +26,10 @@ pub struct RelayConfig {
     pub upstream: SocketAddr,
     pub impairment: ImpairmentConfig,
     pub direction: Direction,
+    /// Impair only RTP media (inside TURN ChannelData or Send/Data indications) and pass
+    /// everything else (STUN, DTLS, RTCP) untouched, with a loss/delay process of its own
+    /// per client: each media stream then sees exactly the configured statistics.
+    pub media_only: bool,
 }
 
 #[derive(Debug, Default)]
@@ -42,7 +46,78 @@ struct Shared {
     upstream: SocketAddr,
     up: Mutex<Impairment>,
     down: Mutex<Impairment>,
+    up_config: ImpairmentConfig,
+    down_config: ImpairmentConfig,
+    media_only: bool,
     stats: Arc<RelayStats>,
+}
+
+/// One client's own impairment processes (media-only mode).
+struct ClientChains {
+    up: Mutex<Impairment>,
+    down: Mutex<Impairment>,
+}
+
+impl Shared {
+    fn chains_for(&self, index: u64) -> Arc<ClientChains> {
+        let seeded = |config: &ImpairmentConfig| {
+            let mut config = config.clone();
+            config.seed = config.seed.wrapping_add(index.wrapping_mul(1_000_003));
+            Mutex::new(Impairment::new(config))
+        };
+        Arc::new(ClientChains {
+            up: seeded(&self.up_config),
+            down: seeded(&self.down_config),
+        })
+    }
+
+    /// The fate of one packet: media-only mode passes non-media untouched and draws from
+    /// the client's own process.
+    async fn fate(&self, packet: &[u8], upstream: bool, chains: &ClientChains) -> Fate {
+        if !self.media_only {
+            let chain = if upstream { &self.up } else { &self.down };
+            return chain.lock().await.next_fate();
+        }
+        if !carries_rtp(packet) {
+            return Fate::DeliverAfter(std::time::Duration::ZERO);
+        }
+        let chain = if upstream { &chains.up } else { &chains.down };
+        chain.lock().await.next_fate()
+    }
+}
+
+/// True when a TURN packet carries an RTP (not RTCP) packet: ChannelData (RFC 8656
+/// §12.4) or a Send/Data indication's DATA attribute, holding a version-2 packet whose
+/// second byte is outside RTCP's 192–223 (RFC 5761 §4).
+pub fn carries_rtp(packet: &[u8]) -> bool {
+    let inner = match packet.first() {
+        Some(0x40..=0x7F) => packet.get(4..),
+        Some(0x00 | 0x01) => stun_data(packet),
+        _ => None,
+    };
+    match inner {
+        Some([b0, b1, ..]) => b0 & 0xC0 == 0x80 && !(192..=223).contains(b1),
+        _ => false,
+    }
+}
+
+/// The DATA attribute of a STUN Send (0x0016) or Data (0x0017) indication.
+fn stun_data(packet: &[u8]) -> Option<&[u8]> {
+    let kind = u16::from_be_bytes([*packet.first()?, *packet.get(1)?]);
+    if kind != 0x0016 && kind != 0x0017 {
+        return None;
+    }
+    let mut pos = 20;
+    while let (Some(t), Some(l)) = (packet.get(pos..pos + 2), packet.get(pos + 2..pos + 4)) {
+        let attr = u16::from_be_bytes([t[0], t[1]]);
+        let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+        let value = packet.get(pos + 4..pos + 4 + len)?;
+        if attr == 0x0013 {
+            return Some(value);
+        }
+        pos += 4 + len.div_ceil(4) * 4;
+    }
+    None
 }
 
 /// Binds the relay and returns its address, its counters and the task that runs it.
@@ -63,8 +138,11 @@ pub async fn run_relay(
     let shared = Arc::new(Shared {
         front,
         upstream: config.upstream,
-        up: Mutex::new(Impairment::new(up_cfg)),
-        down: Mutex::new(Impairment::new(down_cfg)),
+        up: Mutex::new(Impairment::new(up_cfg.clone())),
+        down: Mutex::new(Impairment::new(down_cfg.clone())),
+        up_config: up_cfg,
+        down_config: down_cfg,
+        media_only: config.media_only,
         stats: Arc::clone(&stats),
     });
     let task = tokio::spawn(serve(shared));
@@ -74,14 +152,14 @@ pub async fn run_relay(
 async fn serve(shared: Arc<Shared>) {
     // One upstream socket per client, so the TURN server sees one 5-tuple per client as it
     // would without the relay.
-    let mut clients: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+    let mut clients: HashMap<SocketAddr, (Arc<UdpSocket>, Arc<ClientChains>)> = HashMap::new();
     let mut buf = vec![0u8; 65_536];
     loop {
         let Ok((len, from)) = shared.front.recv_from(&mut buf).await else {
             continue;
         };
-        let upstream = match clients.get(&from) {
-            Some(sock) => Arc::clone(sock),
+        let (upstream, chains) = match clients.get(&from) {
+            Some((sock, chains)) => (Arc::clone(sock), Arc::clone(chains)),
             None => {
                 let bind = if shared.upstream.is_ipv4() {
                     "0.0.0.0:0"
@@ -92,12 +170,18 @@ async fn serve(shared: Arc<Shared>) {
                     continue;
                 };
                 let sock = Arc::new(sock);
-                clients.insert(from, Arc::clone(&sock));
-                tokio::spawn(pump_down(Arc::clone(&shared), Arc::clone(&sock), from));
-                sock
+                let chains = shared.chains_for(clients.len() as u64);
+                clients.insert(from, (Arc::clone(&sock), Arc::clone(&chains)));
+                tokio::spawn(pump_down(
+                    Arc::clone(&shared),
+                    Arc::clone(&sock),
+                    from,
+                    Arc::clone(&chains),
+                ));
+                (sock, chains)
             }
         };
-        let fate = shared.up.lock().await.next_fate();
+        let fate = shared.fate(&buf[..len], true, &chains).await;
         let packet = buf[..len].to_vec();
         let target = shared.upstream;
         deliver(
@@ -111,10 +195,15 @@ async fn serve(shared: Arc<Shared>) {
     }
 }
 
-async fn pump_down(shared: Arc<Shared>, upstream: Arc<UdpSocket>, client: SocketAddr) {
+async fn pump_down(
+    shared: Arc<Shared>,
+    upstream: Arc<UdpSocket>,
+    client: SocketAddr,
+    chains: Arc<ClientChains>,
+) {
     let mut buf = vec![0u8; 65_536];
     while let Ok((len, _)) = upstream.recv_from(&mut buf).await {
-        let fate = shared.down.lock().await.next_fate();
+        let fate = shared.fate(&buf[..len], false, &chains).await;
         let packet = buf[..len].to_vec();
         let front = Arc::clone(&shared.front);
         deliver(
@@ -153,6 +242,30 @@ where
 mod tests {
     use std::time::Duration;
 
+    #[test]
+    fn finds_rtp_inside_turn_framing() {
+        let rtp = [0x80u8, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xAA];
+        let rtcp = [0x81u8, 200, 0, 6];
+        let channel = |inner: &[u8]| {
+            let mut p = vec![0x40, 0x00, 0, inner.len() as u8];
+            p.extend_from_slice(inner);
+            p
+        };
+        assert!(carries_rtp(&channel(&rtp)));
+        assert!(!carries_rtp(&channel(&rtcp)));
+        assert!(!carries_rtp(&channel(&[22, 254, 253])), "DTLS");
+        let mut send = vec![0x00, 0x16, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        send.extend_from_slice(&[0; 12]);
+        // XOR-PEER-ADDRESS (8 bytes), then DATA.
+        send.extend_from_slice(&[0x00, 0x12, 0, 8, 0, 1, 0, 0, 1, 2, 3, 4]);
+        send.extend_from_slice(&[0x00, 0x13, 0, rtp.len() as u8]);
+        send.extend_from_slice(&rtp);
+        assert!(carries_rtp(&send));
+        assert!(!carries_rtp(&send[..30]), "truncated");
+        assert!(!carries_rtp(&[]));
+        assert!(!carries_rtp(&[0x00, 0x01, 0, 0]), "binding request");
+    }
+
     use super::super::model::LossModel;
     use super::*;
 
@@ -176,6 +289,7 @@ mod tests {
                 ..Default::default()
             },
             direction: Direction::Upstream,
+            media_only: false,
         })
         .await
         .expect("relay");

@@ -25,6 +25,8 @@ pub struct RtcConfig {
     pub disconnected_timeout: Duration,
     /// How long after `disconnected` before `failed`.
     pub failed_timeout: Duration,
+    /// Offer and accept RFC 2198 redundancy (`red/48000/2` over Opus) besides plain Opus.
+    pub red: bool,
 }
 
 impl Default for RtcConfig {
@@ -35,6 +37,7 @@ impl Default for RtcConfig {
             bind: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
             disconnected_timeout: Duration::from_secs(3),
             failed_timeout: Duration::from_secs(6),
+            red: true,
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum RtcEvent {
 /// One received audio packet, as much of RTP as the receive path needs.
 #[derive(Debug, Clone)]
 pub struct RemoteRtp {
+    /// Opus or RED, see `AudioTrackWriter::payload_types`.
+    pub payload_type: u8,
     pub sequence: u16,
     pub timestamp: u32,
     pub payload: Bytes,
@@ -85,6 +87,7 @@ impl PeerConnectionEventHandler for Handler {
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
                     let rtp = RemoteRtp {
+                        payload_type: packet.header.payload_type,
                         sequence: packet.header.sequence_number,
                         timestamp: packet.header.timestamp,
                         payload: packet.payload,

@@ -10,6 +10,6 @@ mod turn_tcp;
 
 pub use config::{IceServer, RtcConfig};
 pub use events::{RemoteRtp, RtcEvent};
-pub use peer::{AudioTrackWriter, RtcError, RtcPeer};
+pub use peer::{AudioTrackWriter, LossReport, MIME_TYPE_RED, RtcError, RtcPeer};
 pub use stats::{CandidateKind, RtcStats};
 pub use turn_tcp::TurnTcpBridge;

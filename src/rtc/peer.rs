@@ -2,21 +2,24 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicU16, Ordering};
+
 use bytes::Bytes;
-use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
 };
 use thiserror::Error;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry,
-    SettingEngineBuilder, StatsSelector, register_default_interceptors,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription,
+    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector,
+    register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -24,7 +27,7 @@ use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, CandidateKind, RtcStats};
 use super::turn_tcp::TurnTcpBridge;
-use crate::format::FRAME_DURATION;
+use crate::media::PayloadTypes;
 use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -47,11 +50,17 @@ fn op(e: impl std::fmt::Display) -> RtcError {
 
 /// Queue depth for received audio before the receive path drains it (~5 s of 20 ms frames).
 const REMOTE_AUDIO_QUEUE: usize = 256;
+/// RFC 2198 redundancy for Opus, as Chromium negotiates it.
+pub const MIME_TYPE_RED: &str = "audio/red";
+/// Chromium's payload type for `red/48000/2`.
+const RED_PAYLOAD_TYPE: u8 = 63;
+/// The Opus payload type `register_default_codecs` uses; RED's fmtp names it.
+const OPUS_PAYLOAD_TYPE: u8 = 111;
 
 /// One peer connection carrying one Opus track each way.
 pub struct RtcPeer {
     pc: Arc<dyn PeerConnection>,
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     /// Candidates that arrived before the remote description; adding them earlier fails.
@@ -69,6 +78,11 @@ impl RtcPeer {
     ) -> Result<Self, RtcError> {
         let mut media = MediaEngine::default();
         media.register_default_codecs().map_err(setup)?;
+        if config.red {
+            media
+                .register_codec(red_codec(), RtpCodecKind::Audio)
+                .map_err(setup)?;
+        }
         let registry = register_default_interceptors(Registry::new(), &mut media).map_err(setup)?;
         let settings = SettingEngineBuilder::new()
             // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
@@ -117,10 +131,7 @@ impl RtcPeer {
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
 
         let ssrc = rand::random::<u32>();
-        let track = Arc::new(
-            TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
                     "voicecall".to_owned(),
                     "voice".to_owned(),
                     "voice".to_owned(),
@@ -140,10 +151,7 @@ impl RtcPeer {
                         },
                         ..Default::default()
                     }],
-                ),
-            )
-            .map_err(setup)?,
-        );
+                ));
         let sender = pc
             .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
             .await
@@ -250,16 +258,14 @@ impl RtcPeer {
     /// A handle the media pipeline writes encoded frames through.
     pub async fn audio_writer(&self) -> Result<AudioTrackWriter, RtcError> {
         let params = self.sender.get_parameters().await.map_err(op)?;
-        let payload_type = params
-            .rtp_parameters
-            .codecs
-            .first()
-            .map(|c| c.payload_type)
+        let payload_types = negotiated_payload_types(&params.rtp_parameters.codecs)
             .ok_or_else(|| RtcError::Operation("no audio codec was negotiated".into()))?;
         Ok(AudioTrackWriter {
             track: Arc::clone(&self.track),
+            pc: Arc::clone(&self.pc),
             ssrc: self.ssrc,
-            payload_type,
+            payload_types,
+            sequence: Arc::new(AtomicU16::new(rand::random())),
         })
     }
 
@@ -430,25 +436,91 @@ mod tests {
     }
 }
 
-/// Sends encoded Opus frames on our track.
+/// What the peer's receiver report says about our stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossReport {
+    /// Fraction (0–1) of our packets lost over the report's interval.
+    pub fraction_lost: f64,
+    /// The report's cumulative counters: a repeat of the same report has the same value.
+    pub sequence: (u64, i64),
+}
+
+/// `red/48000/2` whose fmtp names Opus for both of its (at most two) blocks, like Chromium.
+fn red_codec() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_RED.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: format!("{OPUS_PAYLOAD_TYPE}/{OPUS_PAYLOAD_TYPE}"),
+            rtcp_feedback: vec![],
+        },
+        payload_type: RED_PAYLOAD_TYPE,
+    }
+}
+
+/// The payload types audio goes out with: Opus, and RED when the peer negotiated it
+/// (a peer that did not offer RED gets plain Opus only).
+pub(crate) fn negotiated_payload_types(codecs: &[RTCRtpCodecParameters]) -> Option<PayloadTypes> {
+    let is = |c: &&RTCRtpCodecParameters, mime: &str| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime);
+    let opus = codecs.iter().find(|c| is(c, MIME_TYPE_OPUS))?.payload_type;
+    let red = codecs
+        .iter()
+        .find(|c| is(c, MIME_TYPE_RED))
+        .map(|c| c.payload_type);
+    Some(PayloadTypes { opus, red })
+}
+
+/// Sends audio on our track as RTP packets the media pipeline has laid out (payload type,
+/// timestamp, marker); this numbers them. Cheap to clone: clones share the numbering.
 #[derive(Clone)]
 pub struct AudioTrackWriter {
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
+    pc: Arc<dyn PeerConnection>,
     ssrc: u32,
-    payload_type: u8,
+    payload_types: PayloadTypes,
+    sequence: Arc<AtomicU16>,
 }
 
 impl AudioTrackWriter {
-    pub async fn write(&self, frame: Bytes, captured_at: Instant) -> Result<(), RtcError> {
-        let sample = Sample {
-            data: frame,
-            duration: FRAME_DURATION,
-            ..Sample::new(captured_at)
+    pub fn payload_types(&self) -> PayloadTypes {
+        self.payload_types
+    }
+
+    pub async fn write_rtp(
+        &self,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), RtcError> {
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type,
+                sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed),
+                timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
         };
-        self.track
-            .sample_writer(self.ssrc, self.payload_type)
-            .write_sample(&sample)
-            .await
-            .map_err(op)
+        self.track.write_rtp(packet).await.map_err(op)
+    }
+
+    /// The peer's latest RTCP receiver report about our audio, once it has sent one.
+    pub async fn peer_reported_loss(&self) -> Option<LossReport> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        report.iter().find_map(|entry| match entry {
+            RTCStatsReportEntry::RemoteInboundRtp(remote) => Some(LossReport {
+                fraction_lost: remote.fraction_lost,
+                sequence: (
+                    remote.received_rtp_stream_stats.packets_received,
+                    remote.received_rtp_stream_stats.packets_lost,
+                ),
+            }),
+            _ => None,
+        })
     }
 }

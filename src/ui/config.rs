@@ -23,6 +23,8 @@ pub struct Effective {
     pub input: String,
     pub output: String,
     pub bind: Vec<IpAddr>,
+    pub noise_suppression: bool,
+    pub echo_cancellation: bool,
 }
 
 impl Effective {
@@ -45,6 +47,8 @@ impl Effective {
                 .clone()
                 .unwrap_or_else(|| settings.output_device.clone()),
             bind: overrides.bind.clone(),
+            noise_suppression: settings.noise_suppression,
+            echo_cancellation: settings.echo_cancellation,
         }
     }
 
@@ -77,6 +81,8 @@ impl Effective {
         if !self.bind.is_empty() {
             config.rtc.bind = self.bind.clone();
         }
+        config.media.processing.noise_suppression = self.noise_suppression;
+        config.media.processing.echo_cancellation = self.echo_cancellation;
         config.media.input = match InputSpec::from_str(&self.input) {
             Ok(spec) => spec,
             Err(err) => {

@@ -93,6 +93,8 @@ pub struct State {
     servers: String,
     ice: Vec<IceRow>,
     relay_only: bool,
+    noise_suppression: bool,
+    echo_cancellation: bool,
     input: String,
     output: String,
     devices: Option<Result<Devices, String>>,
@@ -123,6 +125,8 @@ pub enum Message {
     AddIce,
     RemoveIce(usize),
     RelayOnly(bool),
+    NoiseSuppression(bool),
+    EchoCancellation(bool),
     Input(String),
     Output(String),
     PickInput(DeviceChoice),
@@ -172,6 +176,8 @@ impl State {
                 })
                 .collect(),
             relay_only: settings.relay_only,
+            noise_suppression: settings.noise_suppression,
+            echo_cancellation: settings.echo_cancellation,
             input: settings.input_device.clone(),
             output: settings.output_device.clone(),
             devices: None,
@@ -198,6 +204,8 @@ impl State {
                 }
             }
             Message::RelayOnly(on) => self.relay_only = on,
+            Message::NoiseSuppression(on) => self.noise_suppression = on,
+            Message::EchoCancellation(on) => self.echo_cancellation = on,
             Message::Input(value) => {
                 self.input = value;
                 self.mic = None;
@@ -363,6 +371,8 @@ impl State {
             input_device: self.input.trim().to_owned(),
             output_device: self.output.trim().to_owned(),
             recent_peers: saved.recent_peers.clone(),
+            noise_suppression: self.noise_suppression,
+            echo_cancellation: self.echo_cancellation,
         })
     }
 
@@ -540,6 +550,16 @@ impl State {
                         .on_press_maybe(self.speaker.is_none().then_some(Message::TestSpeaker)),
                 ]
                 .spacing(10),
+            )
+            .push(
+                toggler(self.noise_suppression)
+                    .label("Noise suppression")
+                    .on_toggle(Message::NoiseSuppression),
+            )
+            .push(
+                toggler(self.echo_cancellation)
+                    .label("Echo cancellation")
+                    .on_toggle(Message::EchoCancellation),
             );
         if self.mic.is_some() {
             content = content.push(level_meter("Microphone level", self.mic_dbfs));

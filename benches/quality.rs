@@ -1,0 +1,559 @@
+//! Speech quality through the whole pipeline: two real `voicecall` clients, DTLS-SRTP,
+//! relay-only through coturn, with `voicecall-netem` impairing every client's media on its
+//! way to the TURN server (one loss/delay process per client, RTP only). Each call sends
+//! a different espeak-ng passage each way; both recordings are aligned to what the other
+//! side played (`voicecall::analysis`), resampled to 16 kHz and scored with wideband PESQ
+//! (Python `pesq`). The same network carries our design and a naive receive path in the
+//! same run. Run through `benches/quality.sh`, which prepares the PESQ venv.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::turn::{Coturn, free_port};
+use support::{Client, Server};
+use voicecall::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTES};
+use voicecall::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
+use voicecall::media::{CaptureProcessor, ProcessingConfig};
+
+const LOOPBACK: &str = "127.0.0.1";
+
+/// Two passages of 12–15 s each: PESQ wants 8–20 s of speech.
+const TEXTS: [&str; 2] = [
+    "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. \
+     It is easy to tell the depth of a well. These days a chicken leg is a rare dish. \
+     Rice is often served in round bowls. The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck. The hogs were fed chopped corn and garbage. \
+     Four hours of steady work faced us. A large size in stockings is hard to sell. \
+     The boy was there when the sun rose. A rod is used to catch pink salmon.",
+];
+
+struct Condition {
+    key: &'static str,
+    label: &'static str,
+    netem: &'static [&'static str],
+}
+
+const CONDITIONS: [Condition; 6] = [
+    Condition {
+        key: "0",
+        label: "0 % loss",
+        netem: &[],
+    },
+    Condition {
+        key: "5r",
+        label: "5 % random loss",
+        netem: &["--loss", "0.05"],
+    },
+    Condition {
+        key: "10r",
+        label: "10 % random loss",
+        netem: &["--loss", "0.10"],
+    },
+    Condition {
+        key: "20r",
+        label: "20 % random loss",
+        netem: &["--loss", "0.20"],
+    },
+    Condition {
+        key: "5b",
+        label: "5 % bursty loss (Gilbert–Elliott, mean burst 3)",
+        netem: &["--burst-loss", "0.05", "--burst-length", "3"],
+    },
+    Condition {
+        key: "jit",
+        label: "30 ms jitter + 5 % reordered by 40 ms",
+        netem: &["--delay", "10ms", "--jitter", "30ms", "--reorder", "0.05"],
+    },
+];
+
+struct Mode {
+    key: &'static str,
+    label: &'static str,
+    flags: &'static [&'static str],
+}
+
+const MODES: [Mode; 4] = [
+    Mode {
+        key: "ours",
+        label: "ours",
+        flags: &[],
+    },
+    Mode {
+        key: "naive",
+        label: "naive",
+        flags: &[
+            "--receive-mode",
+            "naive",
+            "--no-red",
+            "--no-dtx",
+            "--fixed-fec",
+            "--no-noise-suppression",
+            "--no-echo-cancellation",
+        ],
+    },
+    Mode {
+        key: "nored",
+        label: "ours without RED",
+        flags: &["--no-red"],
+    },
+    Mode {
+        key: "red2",
+        label: "ours, RED distance 2",
+        flags: &["--red-distance", "2"],
+    },
+];
+
+struct Args {
+    modes: Vec<&'static Mode>,
+    conditions: Vec<&'static Condition>,
+    repeat: u64,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        modes: MODES.iter().filter(|m| ["ours", "naive"].contains(&m.key)).collect(),
+        conditions: CONDITIONS.iter().collect(),
+        repeat: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--modes" => {
+                let list = it.next().expect("--modes LIST");
+                args.modes = list
+                    .split(',')
+                    .map(|k| MODES.iter().find(|m| m.key == k).expect("unknown mode"))
+                    .collect();
+            }
+            "--conditions" => {
+                let list = it.next().expect("--conditions LIST");
+                args.conditions = list
+                    .split(',')
+                    .map(|k| {
+                        CONDITIONS
+                            .iter()
+                            .find(|c| c.key == k)
+                            .expect("unknown condition")
+                    })
+                    .collect();
+            }
+            "--repeat" => {
+                args.repeat = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--repeat N");
+            }
+            // `cargo bench` passes --bench to every bench binary.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+fn main() {
+    let args = parse_args();
+    let dir = support::repo().join("target/quality-bench");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let python = std::env::var("VOICECALL_PESQ_PYTHON").unwrap_or_else(|_| "python3".into());
+    let speech = prepare_speech(&dir);
+    let mut report = String::new();
+    report += &cpu_table(&speech[0].samples48);
+    println!("{report}");
+
+    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
+    let relay_port = free_port();
+    let mut env = turn.server_env(LOOPBACK, false);
+    env[1].1 = format!("turn:{LOOPBACK}:{relay_port}?transport=udp");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = Server::start_with(&env);
+
+    // condition → mode → results
+    let mut results: BTreeMap<(usize, usize), Vec<CallResult>> = BTreeMap::new();
+    for (ci, condition) in args.conditions.iter().enumerate() {
+        for rep in 0..args.repeat {
+            let mut relay = start_relay(relay_port, turn.port, condition, 11 + rep);
+            for (mi, mode) in args.modes.iter().enumerate() {
+                let name = format!("{}-{}-{rep}", condition.key, mode.key);
+                let result = run_call(&server, &speech, mode, &dir.join(&name), &python);
+                println!(
+                    "{:<48} {:<22} PESQ {:.2} / {:.2}  {:.1} kb/s  {}",
+                    condition.label,
+                    mode.label,
+                    result.pesq[0],
+                    result.pesq[1],
+                    result.kbps,
+                    result.recovery
+                );
+                results.entry((ci, mi)).or_default().push(result);
+            }
+            let _ = relay.kill();
+            let _ = relay.wait();
+        }
+    }
+    let table = pesq_table(&args, &results);
+    println!("{table}");
+    report += &table;
+    let path = dir.join("report.md");
+    std::fs::write(&path, &report).expect("write report");
+    println!("written to {}", path.display());
+}
+
+struct Speech {
+    /// 48 kHz input for the clients, and the 16 kHz PESQ reference made from it.
+    wav48: PathBuf,
+    wav16: PathBuf,
+    samples48: Vec<i16>,
+}
+
+fn prepare_speech(dir: &Path) -> [Speech; 2] {
+    let make = |i: usize| {
+        let raw = dir.join(format!("speech{i}-espeak.wav"));
+        let wav48 = dir.join(format!("speech{i}-48k.wav"));
+        let wav16 = dir.join(format!("speech{i}-16k.wav"));
+        let voice = ["en-us", "en-gb"][i];
+        run(Command::new("espeak-ng")
+            .args(["-v", voice, "-s", "150", "-w"])
+            .arg(&raw)
+            .arg(TEXTS[i]));
+        // A little headroom, and 300 ms of silence either side.
+        run(Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "48000", "-c", "1", "-b", "16"])
+            .arg(&wav48)
+            .args(["gain", "-n", "-3", "pad", "0.3", "0.3"]));
+        run(Command::new("sox")
+            .arg(&wav48)
+            .args(["-r", "16000"])
+            .arg(&wav16));
+        let samples48 = voicecall::audio::load_wav_48k_mono(&wav48).expect("load speech");
+        Speech {
+            wav48,
+            wav16,
+            samples48,
+        }
+    };
+    [make(0), make(1)]
+}
+
+fn run(cmd: &mut Command) {
+    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall-netem"))
+        .args([
+            "--listen",
+            &format!("{LOOPBACK}:{listen}"),
+            "--upstream",
+            &format!("{LOOPBACK}:{turn}"),
+            "--direction",
+            "up",
+            "--media-only",
+            "--seed",
+            &seed.to_string(),
+        ])
+        .args(condition.netem)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start voicecall-netem");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("relay stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("relay address");
+    assert!(line.starts_with("listening"), "relay said {line:?}");
+    child
+}
+
+struct CallResult {
+    /// PESQ of what the callee heard (speech 0) and what the caller heard (speech 1).
+    pesq: [f64; 2],
+    /// Mean audio bitrate the caller sent (RTP payload).
+    kbps: f64,
+    recovery: String,
+}
+
+fn run_call(
+    server: &Server,
+    speech: &[Speech; 2],
+    mode: &Mode,
+    dir: &Path,
+    python: &str,
+) -> CallResult {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("call dir");
+    let heard = [dir.join("callee-heard.wav"), dir.join("caller-heard.wav")];
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+    let longest = speech
+        .iter()
+        .map(|s| s.samples48.len())
+        .max()
+        .unwrap_or(0);
+    let duration = Duration::from_millis(longest as u64 / 48 + 1_500);
+    let common = |input: &Path, output: &Path| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--server",
+            &server.url,
+            "--bind",
+            LOOPBACK,
+            "--relay-only",
+            "--input",
+            &path(input),
+            "--output",
+            &path(output),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(mode.flags.iter().map(|s| s.to_string()));
+        v
+    };
+    let mut callee_args = vec!["listen".to_owned(), "--auto-accept".into(), "--once".into()];
+    callee_args.extend(common(&speech[1].wav48, &heard[0]));
+    let callee_args: Vec<&str> = callee_args.iter().map(String::as_str).collect();
+    let mut callee = Client::spawn(&callee_args);
+    let mut caller_args = vec![
+        "call".to_owned(),
+        callee.id.clone(),
+        "--duration".into(),
+        format!("{}ms", duration.as_millis()),
+    ];
+    caller_args.extend(common(&speech[0].wav48, &heard[1]));
+    let caller_args: Vec<&str> = caller_args.iter().map(String::as_str).collect();
+    let mut caller = Client::spawn(&caller_args);
+    let started = caller.wait_for(Duration::from_secs(30), |e| {
+        e["event"] == "media_started" || e["event"] == "ended"
+    });
+    assert_eq!(started["event"], "media_started", "{}", caller.stderr());
+    let t0 = Instant::now();
+    assert!(caller.wait_exit(duration + Duration::from_secs(30)).success());
+    let elapsed = t0.elapsed().as_secs_f64().max(1.0);
+    assert!(callee.wait_exit(Duration::from_secs(20)).success());
+    let bytes_sent = caller
+        .events
+        .iter()
+        .filter(|e| e["event"] == "stats")
+        .filter_map(|e| e["rtc"]["bytes_sent"].as_u64())
+        .max()
+        .unwrap_or(0);
+    let kbps = bytes_sent as f64 * 8.0 / elapsed / 1000.0;
+    let recovery = callee
+        .events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "ended" || e["event"] == "stats")
+        .map(|e| summarise_media(&e["media"]))
+        .unwrap_or_default();
+    // The callee heard speech 0 (the caller's), the caller heard speech 1.
+    let mut pairs = String::new();
+    for (i, rec) in heard.iter().enumerate() {
+        let deg = dir.join(format!("aligned{i}-16k.wav"));
+        align_for_pesq(&speech[i].samples48, rec, &deg, dir);
+        pairs += &format!("{} {}\n", speech[i].wav16.display(), deg.display());
+    }
+    let scores = pesq(python, &pairs);
+    CallResult {
+        pesq: [scores[0], scores[1]],
+        kbps,
+        recovery,
+    }
+}
+
+fn summarise_media(media: &Value) -> String {
+    let get = |k: &str| media[k].as_u64().unwrap_or(0);
+    format!(
+        "decoded {} red {} fec {} plc {} cn {}",
+        get("frames_decoded"),
+        get("frames_red"),
+        get("frames_fec"),
+        get("frames_concealed"),
+        get("frames_comfort_noise")
+    )
+}
+
+/// Cuts the recording at the reference's position in it (FFT cross-correlation) to the
+/// reference's length and writes it at 16 kHz.
+fn align_for_pesq(reference: &[i16], recorded: &Path, out16: &Path, dir: &Path) {
+    let (rec, rate) = voicecall::analysis::load_wav_mono(recorded).expect("load recording");
+    assert_eq!(rate, 48_000);
+    let cmp = voicecall::analysis::compare(reference, &rec, 48_000);
+    let aligned: Vec<i16> = (0..reference.len() as i64)
+        .map(|i| {
+            let j = i + cmp.lag_samples;
+            if j < 0 {
+                0
+            } else {
+                rec.get(j as usize).copied().unwrap_or(0)
+            }
+        })
+        .collect();
+    let tmp48 = dir.join(format!(
+        "{}-48k.wav",
+        out16.file_stem().and_then(|s| s.to_str()).unwrap_or("aligned")
+    ));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&tmp48, spec).expect("create wav");
+    for s in aligned {
+        w.write_sample(s).expect("write");
+    }
+    w.finalize().expect("finalize");
+    run(Command::new("sox")
+        .arg(&tmp48)
+        .args(["-r", "16000"])
+        .arg(out16));
+}
+
+fn pesq(python: &str, pairs: &str) -> Vec<f64> {
+    let script = support::repo().join("benches/pesq_score.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the PESQ script (benches/quality.sh sets up its venv)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pairs.as_bytes())
+        .expect("write pairs");
+    let out = child.wait_with_output().expect("PESQ output");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("PESQ JSON");
+            v["pesq"].as_f64().unwrap_or_else(|| panic!("PESQ failed: {v}"))
+        })
+        .collect()
+}
+
+fn mean(x: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = x.collect();
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn pesq_table(args: &Args, results: &BTreeMap<(usize, usize), Vec<CallResult>>) -> String {
+    let mut out = String::from("\n### PESQ (wideband, MOS-LQO)\n\n| network |");
+    for mode in &args.modes {
+        out += &format!(" {} |", mode.label);
+    }
+    if args.modes.len() >= 2 {
+        out += &format!(" {} − {} |", args.modes[0].label, args.modes[1].label);
+    }
+    for mode in &args.modes {
+        out += &format!(" {} kb/s |", mode.label);
+    }
+    out += "\n|---|";
+    for _ in 0..(2 * args.modes.len() + usize::from(args.modes.len() >= 2)) {
+        out += "---|";
+    }
+    out += "\n";
+    for (ci, condition) in args.conditions.iter().enumerate() {
+        out += &format!("| {} |", condition.label);
+        let score = |mi: usize| {
+            results
+                .get(&(ci, mi))
+                .map(|r| mean(r.iter().flat_map(|c| c.pesq)))
+                .unwrap_or(f64::NAN)
+        };
+        for mi in 0..args.modes.len() {
+            out += &format!(" {:.2} |", score(mi));
+        }
+        if args.modes.len() >= 2 {
+            out += &format!(" {:+.2} |", score(0) - score(1));
+        }
+        for mi in 0..args.modes.len() {
+            let kbps = results
+                .get(&(ci, mi))
+                .map(|r| mean(r.iter().map(|c| c.kbps)))
+                .unwrap_or(f64::NAN);
+            out += &format!(" {kbps:.0} |");
+        }
+        out += "\n";
+    }
+    out += &format!(
+        "\nEach cell: mean of both directions of {} call(s) (two different passages, \
+         12–14 s each).\n",
+        args.repeat
+    );
+    out
+}
+
+/// µs per 20 ms frame of each capture stage, with Opus for scale.
+fn cpu_table(speech: &[i16]) -> String {
+    let frames: Vec<[i16; FRAME_SAMPLES]> = speech
+        .chunks_exact(FRAME_SAMPLES)
+        .map(|c| {
+            let mut f = [0i16; FRAME_SAMPLES];
+            f.copy_from_slice(c);
+            f
+        })
+        .collect();
+    let per_frame = |total: Duration, n: usize| total.as_secs_f64() * 1e6 / n.max(1) as f64;
+    let processing = |config: ProcessingConfig| {
+        let mut p = CaptureProcessor::new(config);
+        let started = Instant::now();
+        for (i, f) in frames.iter().enumerate() {
+            let mut frame = *f;
+            // Feed the speech as far-end too (shifted), as a call would.
+            p.render(&frames[(i + 7) % frames.len()]);
+            p.capture(&mut frame);
+        }
+        (per_frame(started.elapsed(), frames.len()), p.cost())
+    };
+    let (_, ns_cost) = processing(ProcessingConfig {
+        noise_suppression: true,
+        echo_cancellation: false,
+    });
+    let (_, aec_cost) = processing(ProcessingConfig {
+        noise_suppression: false,
+        echo_cancellation: true,
+    });
+    let (both, _) = processing(ProcessingConfig::default());
+    let mut enc = Encoder::new(&EncoderSettings::default()).expect("encoder");
+    let mut dec = Decoder::new().expect("decoder");
+    let mut packet = [0u8; MAX_PACKET_BYTES];
+    let mut pcm = [0i16; MAX_DECODED_SAMPLES];
+    let mut encode = Duration::ZERO;
+    let mut decode = Duration::ZERO;
+    for f in &frames {
+        let t = Instant::now();
+        let n = enc.encode(f, &mut packet).expect("encode");
+        encode += t.elapsed();
+        let t = Instant::now();
+        let _ = dec.decode(&packet[..n], &mut pcm);
+        decode += t.elapsed();
+    }
+    let row = |name: &str, us: f64| format!("| {name} | {us:.0} | {:.2} % |\n", us / 200.0);
+    let mut out = String::from(
+        "\n### CPU per 20 ms frame (one core of this machine, release build)\n\n\
+         | stage | µs / frame | share of one core |\n|---|---|---|\n",
+    );
+    out += &row(
+        "noise suppression (RNNoise, nnnoiseless)",
+        per_frame(ns_cost.noise, ns_cost.frames as usize),
+    );
+    out += &row(
+        "echo cancellation (WebRTC AEC, libwebrtc-audio-processing 0.3)",
+        per_frame(aec_cost.echo, aec_cost.frames as usize),
+    );
+    out += &row("both, with conversions", both);
+    out += &row("Opus encode, 40 kb/s, complexity 9", per_frame(encode, frames.len()));
+    out += &row("Opus decode", per_frame(decode, frames.len()));
+    out
+}

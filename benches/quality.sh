@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Speech quality benchmark: wideband PESQ of espeak-ng speech through two real clients,
+# DTLS-SRTP, relay-only through coturn with the netem relay impairing the media, for our
+# receive/send design and a naive one, plus the CPU cost of noise suppression and echo
+# cancellation. Prints Markdown tables (also written to target/quality-bench/report.md).
+#
+#   benches/quality.sh                 # every condition, ours vs naive
+#   benches/quality.sh --modes ours,naive,nored --conditions 0,10r
+#   benches/quality.sh --repeat 2      # average over two seeds per condition
+#   QUALITY_PROFILE=dev benches/quality.sh   # the test profile's build (dependencies
+#                                            # optimised, no release build needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+venv="$target/pesq-venv"
+if ! "$venv/bin/python" -c 'import pesq, numpy, scipy' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet pesq numpy scipy
+fi
+(cd signaling-server && [ -d node_modules ] || npm ci --silent)
+export VOICECALL_PESQ_PYTHON="$venv/bin/python"
+if [ "${QUALITY_PROFILE:-release}" = dev ]; then
+  exec cargo test --bench quality -- "$@"
+fi
+exec cargo bench --bench quality -- "$@"
