@@ -63,14 +63,13 @@ fn two_clients_talk_both_ways_and_hear_each_other() {
     let callee_end = callee.event("ended").expect("callee ended event");
     assert_eq!(caller_end["reason"], "hangup");
     assert_eq!(callee_end["reason"], "remote_hangup");
-    // Real frames went both ways (8 s of call = ~400 frames; allow for setup).
+    // Real frames went both ways (8 s of call = ~400 frames; allow for setup). DTX leaves
+    // the pauses between sentences unsent, so fewer packets arrive than frames are encoded.
     for end in [caller_end, callee_end] {
         let media = &end["media"];
-        assert!(media["frames_sent"].as_u64().unwrap_or(0) > 300, "{end}");
-        assert!(
-            media["packets_received"].as_u64().unwrap_or(0) > 300,
-            "{end}"
-        );
+        let count = |k: &str| media[k].as_u64().unwrap_or(0);
+        assert!(count("frames_sent") + count("frames_unsent_dtx") > 300, "{end}");
+        assert!(count("packets_received") > 200, "{end}");
     }
 
     // Both ends derived the same verification code from the DTLS fingerprints.

@@ -39,6 +39,6 @@ pub use error::{AudioError, Direction};
 pub use levels::{LevelMeter, Levels};
 pub use playback::PlaybackStream;
 pub use session::{AudioSession, open, open_input, open_output};
-pub use spec::{InputSpec, OutputSpec};
+pub use spec::{InputSpec, OutputSpec, has_acoustic_path};
 pub use tone::{Cadence, ToneGenerator};
 pub use wav_file::load_wav_48k_mono;

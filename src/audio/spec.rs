@@ -38,6 +38,14 @@ pub enum OutputSpec {
     Discard,
 }
 
+/// Whether the speaker can be heard by the microphone: only when both are real devices.
+/// A WAV or silent source hears no room, so there is no echo to cancel there, and the
+/// canceller would only eat the near-end speech during double talk.
+pub fn has_acoustic_path(input: &InputSpec, output: &OutputSpec) -> bool {
+    matches!(input, InputSpec::Default | InputSpec::Device(_))
+        && matches!(output, OutputSpec::Default | OutputSpec::Device(_))
+}
+
 impl InputSpec {
     /// `--input FILE` style option: a file plays once, no file means the default device.
     pub fn from_cli(wav: Option<PathBuf>) -> Self {

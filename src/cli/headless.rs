@@ -15,8 +15,8 @@ use voicecall::signaling::SignalingConfig;
 
 use super::Failure;
 use super::args::{AudioTuning, CallArgs, Command, CommonArgs, ListenArgs, ReceiveModeArg};
-use voicecall::media::{ReceiveMode, RedPolicy};
 use super::output::{Printer, ended_normally};
+use voicecall::media::{ReceiveMode, RedPolicy};
 
 pub async fn run(command: Command) -> Result<(), Failure> {
     match command {

@@ -129,7 +129,10 @@ pub fn pack(
         return Err(RedError::TooManyBlocks);
     }
     let usable = |&&(offset, frame): &&(u32, &[u8])| {
-        !frame.is_empty() && frame.len() <= MAX_RED_BLOCK_BYTES && offset > 0 && offset <= MAX_RED_OFFSET
+        !frame.is_empty()
+            && frame.len() <= MAX_RED_BLOCK_BYTES
+            && offset > 0
+            && offset <= MAX_RED_OFFSET
     };
     let mut previous_offset = u32::MAX;
     for &(offset, _) in redundant.iter().filter(usable) {
@@ -176,7 +179,13 @@ mod tests {
     #[test]
     fn round_trip_with_two_redundant_blocks() {
         let mut out = [0u8; 64];
-        let n = pack(111, &[(1920, b"old"), (960, b"prev!")], b"primary", &mut out).unwrap();
+        let n = pack(
+            111,
+            &[(1920, b"old"), (960, b"prev!")],
+            b"primary",
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(n, 4 + 4 + 1 + 3 + 5 + 7);
         let red = parse(&out[..n]).unwrap();
         let blocks: Vec<_> = red.redundant().copied().collect();
@@ -267,7 +276,9 @@ mod tests {
             Err(RedError::BadOffsets)
         );
         assert_eq!(
-            parse(&[0xEF, 0x0F, 0x00, 0x01, 0xEF, 0x1E, 0x00, 0x01, 0x6F, 1, 2, 3]),
+            parse(&[
+                0xEF, 0x0F, 0x00, 0x01, 0xEF, 0x1E, 0x00, 0x01, 0x6F, 1, 2, 3
+            ]),
             Err(RedError::BadOffsets)
         );
         let mut many = Vec::new();

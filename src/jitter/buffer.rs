@@ -47,7 +47,9 @@ enum Phase {
 enum Action {
     Buffering,
     Play(u64),
-    Lost { next: Option<u64> },
+    Lost {
+        next: Option<u64>,
+    },
     /// The sender is in DTX (a timestamp gap with no sequence gap, or a DTX packet with
     /// nothing after it yet): comfort noise, not loss.
     Dtx,
@@ -384,9 +386,7 @@ impl JitterBuffer {
     fn comfort_noise(&mut self) -> Action {
         self.excess_since = None;
         self.stats.dtx += 1;
-        self.cursor_ts = self
-            .cursor_ts
-            .map(|c| c.wrapping_add(RTP_TICKS_PER_FRAME));
+        self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(RTP_TICKS_PER_FRAME));
         Action::Dtx
     }
 
@@ -458,7 +458,15 @@ impl JitterBuffer {
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
         // The tolerance lets a target that decays towards a whole number of frames reach it.
         let frames = (self.estimator.target_ms() / frame_ms - 0.1).ceil();
-        (frames.max(1.0) as u64).min(MAX_TARGET_FRAMES)
+        // Once the path has lost a packet, hold one frame more than the jitter needs: a
+        // lost frame's RED copy or FEC rides in the next packet, which must arrive before
+        // the loss is due to play, or it is concealed and the delay warps twice.
+        let floor = if self.stats.lost > 0 || self.stats.red_stored > 0 {
+            2.0
+        } else {
+            1.0
+        };
+        (frames.max(floor) as u64).min(MAX_TARGET_FRAMES)
     }
 
     fn depth_frames(&self) -> u64 {

@@ -293,9 +293,16 @@ fn plain_opus_from_a_peer_without_red_is_decoded_as_before() {
         let now = t0 + Duration::from_millis(i as u64 * 20);
         rx.push_rtp(111, i as u16, ts(i), p, now);
         let (_, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
-        decoded += usize::from(matches!(source, FrameSource::Decoded | FrameSource::ComfortNoise));
+        decoded += usize::from(matches!(
+            source,
+            FrameSource::Decoded | FrameSource::ComfortNoise
+        ));
     }
-    assert!(decoded + 3 >= packets.len(), "{decoded} of {}", packets.len());
+    assert!(
+        decoded + 3 >= packets.len(),
+        "{decoded} of {}",
+        packets.len()
+    );
     assert_eq!(rx.malformed_red(), 0);
 }
 
@@ -308,7 +315,10 @@ fn malformed_red_is_dropped_and_counted() {
         .iter()
         .enumerate()
     {
-        assert_eq!(rx.push_rtp(63, i as u16, ts(i), bad, now), InsertOutcome::Empty);
+        assert_eq!(
+            rx.push_rtp(63, i as u16, ts(i), bad, now),
+            InsertOutcome::Empty
+        );
     }
     assert_eq!(rx.malformed_red(), 3);
     assert_eq!(rx.stats().received, 0);

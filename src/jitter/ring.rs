@@ -65,7 +65,13 @@ impl SlotRing {
     }
 
     /// `store` with the frame's RTP timestamp and whether it came from a RED block.
-    pub(crate) fn store_frame(&mut self, ext: u64, ts: u32, payload: &[u8], redundant: bool) -> bool {
+    pub(crate) fn store_frame(
+        &mut self,
+        ext: u64,
+        ts: u32,
+        payload: &[u8],
+        redundant: bool,
+    ) -> bool {
         let Ok(len) = u16::try_from(payload.len()) else {
             return false;
         };

@@ -6,8 +6,6 @@ mod session;
 mod summary;
 
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
-pub use send::{
-    DEFAULT_RED_DISTANCE, Outgoing, PayloadTypes, RedPolicy, SendConfig, SendPath,
-};
+pub use send::{DEFAULT_RED_DISTANCE, Outgoing, PayloadTypes, RedPolicy, SendConfig, SendPath};
 pub use session::{MediaConfig, MediaError, MediaSession, ReceiveMode};
 pub use summary::{MediaCounters, MediaSummary};

@@ -16,8 +16,11 @@ pub enum RedPolicy {
     Off,
     /// Start protected; drop the redundancy once the peer's reports show a clean path for
     /// `RED_CLEAN_HOLD`, and take it up again at the first reported loss.
-    #[default]
     Adaptive,
+    /// The default: in the quality bench the webrtc-rs receiver reports did not show the
+    /// relay's loss, so `Adaptive` dropped the protection mid-call (10 % loss: 2.3 vs 2.55
+    /// PESQ). A voice call can afford the ~12 kb/s until the reports are trusted.
+    #[default]
     Always,
 }
 
@@ -222,7 +225,12 @@ impl SendPath {
     /// `k` to sequence number `n - k + i`.
     fn red_blocks(&self, ts: u32) -> [Option<(u32, usize)>; MAX_RED_DISTANCE] {
         let mut usable = 0;
-        for (i, sent) in self.history.iter().take(self.config.red_distance).enumerate() {
+        for (i, sent) in self
+            .history
+            .iter()
+            .take(self.config.red_distance)
+            .enumerate()
+        {
             let offset = ts.wrapping_sub(sent.ts);
             if sent.len == 0 || offset == 0 || offset > MAX_RED_OFFSET {
                 break;
@@ -314,7 +322,7 @@ mod tests {
     fn red_packets_carry_the_previous_frame() {
         let now = Instant::now();
         let mut send = SendPath::new(&SendConfig::default(), TYPES, 1_000, now).unwrap();
-        assert!(send.red_active(), "adaptive RED starts on");
+        assert!(send.red_active(), "RED is on from the first packet");
         let first = send.encode(&tone(0)).unwrap().unwrap();
         assert_eq!(first.payload_type, 63);
         let primary0 = parse(first.payload).unwrap().primary.payload.to_vec();
@@ -353,7 +361,10 @@ mod tests {
     #[test]
     fn loss_reports_drive_fec_and_red() {
         let t0 = Instant::now();
-        let config = SendConfig::default();
+        let config = SendConfig {
+            red: RedPolicy::Adaptive,
+            ..Default::default()
+        };
         let mut send = SendPath::new(&config, TYPES, 0, t0).unwrap();
         // Clean reports: RED goes off after the hold, expected loss drops to 0.
         for s in 1..=12 {
@@ -422,8 +433,16 @@ mod tests {
                 None => unsent += 1,
             }
         }
-        assert!(unsent > 60, "only {unsent} of 100 silent frames left unsent");
-        assert!(sent.iter().filter(|(_, len, _)| *len <= DTX_MAX_BYTES).count() >= 1);
+        assert!(
+            unsent > 60,
+            "only {unsent} of 100 silent frames left unsent"
+        );
+        assert!(
+            sent.iter()
+                .filter(|(_, len, _)| *len <= DTX_MAX_BYTES)
+                .count()
+                >= 1
+        );
         let resumed = send.encode(&tone(200)).unwrap().unwrap();
         assert!(resumed.marker);
         assert_eq!(resumed.timestamp, 110 * 960);

@@ -83,7 +83,8 @@ impl MediaConfig {
 
 /// The receive side, as chosen by `ReceiveMode`.
 enum Receiver {
-    Adaptive(ReceivePath),
+    // Boxed once per call: the jitter ring is kilobytes, the naive path a few words.
+    Adaptive(Box<ReceivePath>),
     Naive(NaiveReceivePath),
 }
 
@@ -113,17 +114,12 @@ impl MediaSession {
         writer: AudioTrackWriter,
     ) -> Result<Self, MediaError> {
         let types = writer.payload_types();
-        let send = SendPath::new(
-            &config.send_config(),
-            types,
-            rand::random(),
-            Instant::now(),
-        )?;
+        let send = SendPath::new(&config.send_config(), types, rand::random(), Instant::now())?;
         let receive = match config.receive_mode {
             ReceiveMode::Adaptive => {
                 let mut path = ReceivePath::new(config.jitter.clone())?;
                 path.set_red_payload_type(types.red);
-                Receiver::Adaptive(path)
+                Receiver::Adaptive(Box::new(path))
             }
             ReceiveMode::Naive => {
                 let mut path = NaiveReceivePath::new()?;
@@ -131,7 +127,9 @@ impl MediaSession {
                 Receiver::Naive(path)
             }
         };
-        let processor = CaptureProcessor::new(config.processing);
+        let mut processing = config.processing;
+        processing.echo_cancellation &= audio::has_acoustic_path(&config.input, &config.output);
+        let processor = CaptureProcessor::new(processing);
         let devices = audio::open(&config.input, &config.output)?;
         let levels = Arc::clone(devices.levels());
         let (capture, playback) = devices.into_parts();

@@ -132,26 +132,26 @@ impl RtcPeer {
 
         let ssrc = rand::random::<u32>();
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                    "voicecall".to_owned(),
-                    "voice".to_owned(),
-                    "voice".to_owned(),
-                    RtpCodecKind::Audio,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec: RTCRtpCodec {
-                            mime_type: MIME_TYPE_OPUS.to_owned(),
-                            clock_rate: 48_000,
-                            // SDP always declares opus/48000/2, even for a mono encoder.
-                            channels: 2,
-                            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                            rtcp_feedback: vec![],
-                        },
-                        ..Default::default()
-                    }],
-                ));
+            "voicecall".to_owned(),
+            "voice".to_owned(),
+            "voice".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: 48_000,
+                    // SDP always declares opus/48000/2, even for a mono encoder.
+                    channels: 2,
+                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        )));
         let sender = pc
             .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
             .await
@@ -462,7 +462,8 @@ fn red_codec() -> RTCRtpCodecParameters {
 /// The payload types audio goes out with: Opus, and RED when the peer negotiated it
 /// (a peer that did not offer RED gets plain Opus only).
 pub(crate) fn negotiated_payload_types(codecs: &[RTCRtpCodecParameters]) -> Option<PayloadTypes> {
-    let is = |c: &&RTCRtpCodecParameters, mime: &str| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime);
+    let is =
+        |c: &&RTCRtpCodecParameters, mime: &str| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime);
     let opus = codecs.iter().find(|c| is(c, MIME_TYPE_OPUS))?.payload_type;
     let red = codecs
         .iter()
