@@ -7,7 +7,6 @@
 //! same run. Run through `benches/quality.sh`, which prepares the PESQ venv.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::collections::BTreeMap;
@@ -80,7 +79,26 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 4] = [
+const MODES: [Mode; 7] = [
+    Mode {
+        key: "redalways",
+        label: "ours, RED always",
+        flags: &["--red-always"],
+    },
+    Mode {
+        key: "nons",
+        label: "ours without NS/AEC",
+        flags: &["--no-noise-suppression", "--no-echo-cancellation"],
+    },
+    Mode {
+        key: "nodtx",
+        label: "ours without NS/AEC/DTX",
+        flags: &[
+            "--no-noise-suppression",
+            "--no-echo-cancellation",
+            "--no-dtx",
+        ],
+    },
     Mode {
         key: "ours",
         label: "ours",
@@ -119,7 +137,10 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut args = Args {
-        modes: MODES.iter().filter(|m| ["ours", "naive"].contains(&m.key)).collect(),
+        modes: MODES
+            .iter()
+            .filter(|m| ["ours", "naive"].contains(&m.key))
+            .collect(),
         conditions: CONDITIONS.iter().collect(),
         repeat: 1,
     };
@@ -146,10 +167,7 @@ fn parse_args() -> Args {
                     .collect();
             }
             "--repeat" => {
-                args.repeat = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--repeat N");
+                args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
             }
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
@@ -224,12 +242,13 @@ fn prepare_speech(dir: &Path) -> [Speech; 2] {
             .args(["-v", voice, "-s", "150", "-w"])
             .arg(&raw)
             .arg(TEXTS[i]));
-        // A little headroom, and 300 ms of silence either side.
+        // A little headroom; a second of silence first, so packets lost while the track
+        // is being set up (webrtc-rs drops the first) fall outside the speech.
         run(Command::new("sox")
             .arg(&raw)
             .args(["-r", "48000", "-c", "1", "-b", "16"])
             .arg(&wav48)
-            .args(["gain", "-n", "-3", "pad", "0.3", "0.3"]));
+            .args(["gain", "-n", "-3", "pad", "1.0", "0.3"]));
         run(Command::new("sox")
             .arg(&wav48)
             .args(["-r", "16000"])
@@ -294,12 +313,9 @@ fn run_call(
     std::fs::create_dir_all(dir).expect("call dir");
     let heard = [dir.join("callee-heard.wav"), dir.join("caller-heard.wav")];
     let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
-    let longest = speech
-        .iter()
-        .map(|s| s.samples48.len())
-        .max()
-        .unwrap_or(0);
-    let duration = Duration::from_millis(longest as u64 / 48 + 1_500);
+    let longest = speech.iter().map(|s| s.samples48.len()).max().unwrap_or(0);
+    // Room for call setup and the jitter buffer's delay, or the last words are cut off.
+    let duration = Duration::from_millis(longest as u64 / 48 + 4_000);
     let common = |input: &Path, output: &Path| -> Vec<String> {
         let mut v: Vec<String> = [
             "--server",
@@ -336,7 +352,11 @@ fn run_call(
     });
     assert_eq!(started["event"], "media_started", "{}", caller.stderr());
     let t0 = Instant::now();
-    assert!(caller.wait_exit(duration + Duration::from_secs(30)).success());
+    assert!(
+        caller
+            .wait_exit(duration + Duration::from_secs(30))
+            .success()
+    );
     let elapsed = t0.elapsed().as_secs_f64().max(1.0);
     assert!(callee.wait_exit(Duration::from_secs(20)).success());
     let bytes_sent = caller
@@ -399,7 +419,10 @@ fn align_for_pesq(reference: &[i16], recorded: &Path, out16: &Path, dir: &Path) 
         .collect();
     let tmp48 = dir.join(format!(
         "{}-48k.wav",
-        out16.file_stem().and_then(|s| s.to_str()).unwrap_or("aligned")
+        out16
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("aligned")
     ));
     let spec = hound::WavSpec {
         channels: 1,
@@ -437,7 +460,9 @@ fn pesq(python: &str, pairs: &str) -> Vec<f64> {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("PESQ JSON");
-            v["pesq"].as_f64().unwrap_or_else(|| panic!("PESQ failed: {v}"))
+            v["pesq"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("PESQ failed: {v}"))
         })
         .collect()
 }
@@ -553,7 +578,10 @@ fn cpu_table(speech: &[i16]) -> String {
         per_frame(aec_cost.echo, aec_cost.frames as usize),
     );
     out += &row("both, with conversions", both);
-    out += &row("Opus encode, 40 kb/s, complexity 9", per_frame(encode, frames.len()));
+    out += &row(
+        "Opus encode, 40 kb/s, complexity 9",
+        per_frame(encode, frames.len()),
+    );
     out += &row("Opus decode", per_frame(decode, frames.len()));
     out
 }
