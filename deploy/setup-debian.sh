@@ -16,7 +16,7 @@ packages=(
   tesseract-ocr                          # reads the labels in window test screenshots
   espeak-ng sox                          # speech for audio tests
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
-  iproute2 iptables                      # network namespaces for NAT tests
+  iproute2 iptables conntrack            # network namespaces for NAT tests, mapping flushes
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl
 )

@@ -82,6 +82,8 @@ fn to_text(event: &EngineEvent) -> Option<String> {
         },
         EngineEvent::Tone(_) | EngineEvent::Stats { .. } => return None,
         EngineEvent::MediaStarted { .. } => "audio flowing".into(),
+        EngineEvent::MediaPath { up: false } => "connection interrupted, reconnecting…".into(),
+        EngineEvent::MediaPath { up: true } => "connection restored".into(),
         EngineEvent::Verification { code } => {
             format!("verification code: {code} (the other side should see the same)")
         }
@@ -133,6 +135,7 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
         }
         EngineEvent::MediaStarted { .. } => json!({ "event": "media_started" }),
         EngineEvent::Verification { code } => json!({ "event": "verification", "code": code }),
+        EngineEvent::MediaPath { up } => json!({ "event": "media_path", "up": up }),
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
         }

@@ -35,6 +35,11 @@ pub enum EngineEvent {
     MediaStarted {
         meters: Meters,
     },
+    /// The media path went down mid-call (`up: false`; the engine is trying to restore
+    /// it) or came back.
+    MediaPath {
+        up: bool,
+    },
     /// The call's short authentication string: both people should see the same code;
     /// different codes mean someone sits between them.
     Verification {

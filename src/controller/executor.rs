@@ -258,6 +258,7 @@ impl Executor {
             Command::Notify(Event::RejectedBusy { peer }) => {
                 self.emit(EngineEvent::RejectedBusy { peer })
             }
+            Command::Notify(Event::MediaPath { up }) => self.emit(EngineEvent::MediaPath { up }),
             Command::Notify(Event::Ignored { what }) => tracing::debug!(%what, "ignored"),
             Command::Ended(reason) => {
                 let media = self.last_summary.take();

@@ -33,8 +33,10 @@ impl Default for RtcConfig {
             ice_servers: Vec::new(),
             relay_only: false,
             bind: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
-            disconnected_timeout: Duration::from_secs(3),
-            failed_timeout: Duration::from_secs(6),
+            // 75 missing 20 ms frames: long enough not to flap under heavy loss, short
+            // enough that an ICE restart brings audio back within ~2 s of a path change.
+            disconnected_timeout: Duration::from_millis(1500),
+            failed_timeout: Duration::from_secs(5),
         }
     }
 }
