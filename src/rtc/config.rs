@@ -25,6 +25,10 @@ pub struct RtcConfig {
     pub disconnected_timeout: Duration,
     /// How long after `disconnected` before `failed`.
     pub failed_timeout: Duration,
+    /// The seed client's way: wait for candidate gathering to finish, send the description
+    /// with every candidate in it and trickle none. Slower to connect; kept for comparison
+    /// (the setup-time benchmark) and for peers that cannot take trickled candidates.
+    pub no_trickle: bool,
 }
 
 impl Default for RtcConfig {
@@ -35,6 +39,7 @@ impl Default for RtcConfig {
             bind: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
             disconnected_timeout: Duration::from_secs(3),
             failed_timeout: Duration::from_secs(6),
+            no_trickle: false,
         }
     }
 }

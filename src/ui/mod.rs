@@ -544,6 +544,7 @@ impl App {
                 self.meters = Some(meters);
                 Task::none()
             }
+            EngineEvent::FirstAudio { .. } => Task::none(),
             EngineEvent::Verification { code } => {
                 if let Screen::InCall(state) = &mut self.screen {
                     state.verification(code);
