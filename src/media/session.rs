@@ -14,7 +14,7 @@ use crate::audio::{
     self, AudioError, CaptureStream, InputSpec, Levels, OutputSpec, PlaybackStream,
 };
 use crate::codec::{CodecError, Encoder, EncoderSettings};
-use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
+use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use crate::jitter::{FrameSource, JitterConfig, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 
@@ -251,5 +251,13 @@ impl Pump {
                 break;
             }
         }
+        let jitter = self.receive.stats();
+        let queued_ms = self.playback.queued_samples() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        MediaCounters::set(
+            &self.counters.jitter_target_ms,
+            jitter.target_delay_ms.into(),
+        );
+        MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
+        MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }
 }
