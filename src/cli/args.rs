@@ -88,6 +88,10 @@ pub struct CommonArgs {
     /// Only connect through a TURN relay (hides your addresses from the peer).
     #[arg(long)]
     pub relay_only: bool,
+    /// Send all ICE candidates inside the offer/answer after gathering finishes, instead of
+    /// trickling them (the seed client's way; slower to connect, for comparison).
+    #[arg(long)]
+    pub no_trickle: bool,
     /// Local address to use for media (repeatable); e.g. 127.0.0.1 to stay on this machine.
     #[arg(long)]
     pub bind: Vec<IpAddr>,

@@ -61,6 +61,7 @@ fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
     let mut config = EngineConfig::new(signaling);
     config.rtc.ice_servers = ice_servers(common, &settings);
     config.rtc.relay_only = common.relay_only || settings.relay_only;
+    config.rtc.no_trickle = common.no_trickle;
     if !common.bind.is_empty() {
         config.rtc.bind = common.bind.clone();
     }

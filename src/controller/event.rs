@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::audio::Levels;
 use crate::call::{EndReason, Phase, Tone};
@@ -39,6 +40,12 @@ pub enum EngineEvent {
     /// it) or came back.
     MediaPath {
         up: bool,
+    },
+    /// The first remote audio frame was decoded and queued for the speaker: the call is
+    /// audible. `setup` is how long that took since the user placed or accepted the call.
+    FirstAudio {
+        at: Instant,
+        setup: Option<Duration>,
     },
     /// The call's short authentication string: both people should see the same code;
     /// different codes mean someone sits between them.

@@ -25,6 +25,10 @@ pub struct RtcConfig {
     pub disconnected_timeout: Duration,
     /// How long after `disconnected` before `failed`.
     pub failed_timeout: Duration,
+    /// The seed client's way: wait for candidate gathering to finish, send the description
+    /// with every candidate in it and trickle none. Slower to connect; kept for comparison
+    /// (the setup-time benchmark) and for peers that cannot take trickled candidates.
+    pub no_trickle: bool,
 }
 
 impl Default for RtcConfig {
@@ -37,6 +41,7 @@ impl Default for RtcConfig {
             // enough that an ICE restart brings audio back within ~2 s of a path change.
             disconnected_timeout: Duration::from_millis(1500),
             failed_timeout: Duration::from_secs(5),
+            no_trickle: false,
         }
     }
 }

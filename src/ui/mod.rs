@@ -550,6 +550,7 @@ impl App {
                 }
                 Task::none()
             }
+            EngineEvent::FirstAudio { .. } => Task::none(),
             EngineEvent::Verification { code } => {
                 if let Screen::InCall(state) = &mut self.screen {
                     state.verification(code);

@@ -178,6 +178,11 @@ impl Client {
         client
     }
 
+    /// The process ID (for /proc readings in the benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
