@@ -9,6 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 packages=(
   build-essential cmake pkg-config       # the opus crate builds libopus with cmake
+  libssl-dev openssl                     # TLS for signaling (wss) and TURN over TLS; test certificates
   libasound2-dev libopus-dev             # cpal (ALSA) and Opus headers
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libx11-dev libxcursor1 libxrandr2 libxi6
   libgl1 libegl1 libvulkan1 fonts-dejavu-core  # the iced window (software or GPU renderer)

@@ -85,6 +85,10 @@ pub struct CommonArgs {
     /// Password for the TURN servers given with --ice-server.
     #[arg(long, requires = "ice_username")]
     pub ice_credential: Option<String>,
+    /// A CA certificate (PEM file) to trust for TURN over TLS (`turns:`) besides the
+    /// system's, for a TURN server with a private CA.
+    #[arg(long, env = "VOICECALL_TURN_CA")]
+    pub turn_ca: Option<std::path::PathBuf>,
     /// Only connect through a TURN relay (hides your addresses from the peer).
     #[arg(long)]
     pub relay_only: bool,

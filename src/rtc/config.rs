@@ -29,6 +29,9 @@ pub struct RtcConfig {
     /// with every candidate in it and trickle none. Slower to connect; kept for comparison
     /// (the setup-time benchmark) and for peers that cannot take trickled candidates.
     pub no_trickle: bool,
+    /// Extra CA certificates (PEM) trusted for TURN over TLS besides the system's, for a
+    /// TURN server with a private CA.
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl Default for RtcConfig {
@@ -42,6 +45,7 @@ impl Default for RtcConfig {
             disconnected_timeout: Duration::from_millis(1500),
             failed_timeout: Duration::from_secs(5),
             no_trickle: false,
+            tls_roots: Vec::new(),
         }
     }
 }

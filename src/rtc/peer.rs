@@ -23,7 +23,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, CandidateKind, RtcStats};
-use super::turn_tcp::TurnTcpBridge;
+use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::format::FRAME_DURATION;
 use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
 
@@ -342,8 +342,8 @@ impl RtcPeer {
     }
 }
 
-/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP goes through
-/// a local [`TurnTcpBridge`]; TURN over TLS is not supported yet and is skipped.
+/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP and over TLS
+/// go through a local [`TurnTcpBridge`], since its TURN client only speaks UDP.
 async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<TurnTcpBridge>) {
     let bridge_ip = config
         .bind
@@ -357,15 +357,12 @@ async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<Turn
         let mut urls = Vec::new();
         for url in &server.urls {
             match TurnUrl::parse(url) {
-                Some(turn) if turn.secure => {
-                    tracing::debug!(%url, "skipping TURN over TLS (not supported)");
-                }
-                Some(turn) if turn.tcp => match turn.bridge(bridge_ip).await {
+                Some(turn) if turn.tcp => match turn.bridge(bridge_ip, &config.tls_roots).await {
                     Ok(bridge) => {
                         urls.push(format!("turn:{}?transport=udp", bridge.local_addr()));
                         bridges.push(bridge);
                     }
-                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP unavailable"),
+                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP/TLS unavailable"),
                 },
                 _ => urls.push(url.clone()),
             }
@@ -418,12 +415,21 @@ impl TurnUrl {
         })
     }
 
-    async fn bridge(&self, bind_ip: IpAddr) -> std::io::Result<TurnTcpBridge> {
+    async fn bridge(
+        &self,
+        bind_ip: IpAddr,
+        tls_roots: &[Vec<u8>],
+    ) -> std::io::Result<TurnTcpBridge> {
         let server = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await?
             .next()
             .ok_or_else(|| std::io::Error::other(format!("{} has no address", self.host)))?;
-        TurnTcpBridge::start(bind_ip, server).await
+        let tls = if self.secure {
+            Some(TurnTls::new(&self.host, tls_roots)?)
+        } else {
+            None
+        };
+        TurnTcpBridge::start(bind_ip, server, tls).await
     }
 }
 
