@@ -222,6 +222,15 @@ fn main() {
     report += &table;
     let path = dir.join("report.md");
     std::fs::write(&path, &report).expect("write report");
+    // benches/run-all.sh collects every bench's tables into one file.
+    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&all)
+            .expect("open VOICECALL_BENCH_OUT");
+        file.write_all(report.as_bytes()).expect("append report");
+    }
     println!("written to {}", path.display());
 }
 

@@ -68,7 +68,10 @@ fn two_clients_talk_both_ways_and_hear_each_other() {
     for end in [caller_end, callee_end] {
         let media = &end["media"];
         let count = |k: &str| media[k].as_u64().unwrap_or(0);
-        assert!(count("frames_sent") + count("frames_unsent_dtx") > 300, "{end}");
+        assert!(
+            count("frames_sent") + count("frames_unsent_dtx") > 300,
+            "{end}"
+        );
         assert!(count("packets_received") > 200, "{end}");
     }
 

@@ -4,6 +4,8 @@ mod processing;
 mod send;
 mod session;
 mod summary;
+#[doc(hidden)]
+pub mod testing;
 
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
 pub use send::{DEFAULT_RED_DISTANCE, Outgoing, PayloadTypes, RedPolicy, SendConfig, SendPath};

@@ -115,6 +115,8 @@ pub struct SendPath {
     history: [Sent; MAX_RED_DISTANCE],
     encoded: [u8; MAX_PACKET_BYTES],
     payload: [u8; MAX_PAYLOAD],
+    /// Length of the last packet in `payload`.
+    payload_len: usize,
     frames_red: u64,
     frames_unsent: u64,
 }
@@ -155,6 +157,7 @@ impl SendPath {
             history: [NOTHING_SENT; MAX_RED_DISTANCE],
             encoded: [0; MAX_PACKET_BYTES],
             payload: [0; MAX_PAYLOAD],
+            payload_len: 0,
             frames_red: 0,
             frames_unsent: 0,
         })
@@ -212,6 +215,7 @@ impl SendPath {
         slot.ts = ts;
         slot.len = if len <= MAX_RED_BLOCK_BYTES { len } else { 0 };
         slot.bytes[..slot.len].copy_from_slice(&self.encoded[..slot.len]);
+        self.payload_len = payload_len;
         Ok(Some(Outgoing {
             payload_type,
             timestamp: ts,
@@ -278,6 +282,11 @@ impl SendPath {
                     now.saturating_duration_since(self.loss.last_loss) < RED_CLEAN_HOLD
                 }
             };
+    }
+
+    /// The payload of the last packet `encode` returned, for when its borrow had to end.
+    pub fn last_payload(&self) -> &[u8] {
+        &self.payload[..self.payload_len]
     }
 
     pub fn red_active(&self) -> bool {

@@ -11,11 +11,12 @@ use tokio::time::MissedTickBehavior;
 use super::processing::{CaptureProcessor, ProcessingConfig};
 use super::send::{RedPolicy, SendConfig, SendPath};
 use super::summary::{MediaCounters, MediaSummary};
+use super::testing::{FrameStep, StepGuard};
 use crate::audio::{
     self, AudioError, CaptureStream, InputSpec, Levels, OutputSpec, PlaybackStream,
 };
 use crate::codec::{CodecError, EncoderSettings};
-use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
+use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 
@@ -103,6 +104,7 @@ pub struct MediaSession {
     levels: Arc<Levels>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    first_audio: Option<oneshot::Receiver<Instant>>,
 }
 
 impl MediaSession {
@@ -138,6 +140,7 @@ impl MediaSession {
         let (stop_tx, stop_rx) = oneshot::channel();
         let (loss_tx, loss_rx) = mpsc::channel(4);
         tokio::spawn(watch_peer_loss(writer.clone(), loss_tx));
+        let (first_audio_tx, first_audio_rx) = oneshot::channel();
         let pump = Pump {
             capture,
             playback,
@@ -149,6 +152,7 @@ impl MediaSession {
             loss: loss_rx,
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
+            first_audio: Some(first_audio_tx),
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -159,7 +163,14 @@ impl MediaSession {
             levels,
             stop: Some(stop_tx),
             task: Some(task),
+            first_audio: Some(first_audio_rx),
         })
+    }
+
+    /// Resolves with the moment the first decoded remote frame was queued for the speaker
+    /// (when the call became audible). Can be taken once.
+    pub fn take_first_audio(&mut self) -> Option<oneshot::Receiver<Instant>> {
+        self.first_audio.take()
     }
 
     pub fn set_muted(&self, muted: bool) {
@@ -230,6 +241,7 @@ struct Pump {
     loss: mpsc::Receiver<f64>,
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
+    first_audio: Option<oneshot::Sender<Instant>>,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
 }
@@ -269,6 +281,7 @@ impl Pump {
     }
 
     fn receive_packet(&mut self, rtp: RemoteRtp) {
+        let _step = StepGuard::enter(FrameStep::Receive);
         MediaCounters::bump(&self.counters.packets_received);
         match &mut self.receive {
             Receiver::Adaptive(path) => {
@@ -284,6 +297,9 @@ impl Pump {
                 let n = path.decode(rtp.payload_type, &rtp.payload, &mut self.decoded);
                 if n > 0 {
                     MediaCounters::bump(&self.counters.frames_decoded);
+                    if let Some(first) = self.first_audio.take() {
+                        let _ = first.send(Instant::now());
+                    }
                     self.processor.render(&self.decoded[..n]);
                     self.playback.write(&self.decoded[..n]);
                 }
@@ -292,30 +308,19 @@ impl Pump {
     }
 
     async fn send_captured(&mut self) {
-        while self.capture.read_frame(&mut self.pcm) {
-            MediaCounters::bump(&self.counters.frames_captured);
-            if self.muted.load(Ordering::Relaxed) {
-                self.pcm.fill(0);
-            } else {
-                self.processor.capture(&mut self.pcm);
-            }
-            let (payload_type, timestamp, marker, frame) = match self.send.encode(&self.pcm) {
-                // webrtc-rs takes ownership of each payload, so this one copy per frame is
-                // the price of its API.
-                Ok(Some(out)) => (
-                    out.payload_type,
-                    out.timestamp,
-                    out.marker,
-                    Bytes::copy_from_slice(out.payload),
-                ),
-                Ok(None) => {
-                    MediaCounters::bump(&self.counters.frames_unsent_dtx);
-                    continue;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "encoding a frame");
-                    continue;
-                }
+        loop {
+            let encoded = {
+                let _step = StepGuard::enter(FrameStep::Encode);
+                self.encode_captured()
+            };
+            let Some((payload_type, timestamp, marker)) = encoded else {
+                break;
+            };
+            // webrtc-rs takes ownership of each payload, so this one copy per frame is the
+            // price of its API.
+            let frame = {
+                let _step = StepGuard::enter(FrameStep::CopyOut);
+                Bytes::copy_from_slice(self.send.last_payload())
             };
             if Some(payload_type) == self.writer.payload_types().red {
                 MediaCounters::bump(&self.counters.frames_sent_red);
@@ -331,7 +336,28 @@ impl Pump {
         }
     }
 
+    /// Processes and encodes the next captured frame: the packet's payload type, RTP
+    /// timestamp and marker (its bytes stay in `send`). DTX frames that need no packet are
+    /// counted and skipped.
+    fn encode_captured(&mut self) -> Option<(u8, u32, bool)> {
+        while self.capture.read_frame(&mut self.pcm) {
+            MediaCounters::bump(&self.counters.frames_captured);
+            if self.muted.load(Ordering::Relaxed) {
+                self.pcm.fill(0);
+            } else {
+                self.processor.capture(&mut self.pcm);
+            }
+            match self.send.encode(&self.pcm) {
+                Ok(Some(out)) => return Some((out.payload_type, out.timestamp, out.marker)),
+                Ok(None) => MediaCounters::bump(&self.counters.frames_unsent_dtx),
+                Err(err) => tracing::warn!(error = %err, "encoding a frame"),
+            }
+        }
+        None
+    }
+
     fn fill_playout(&mut self) {
+        let _step = StepGuard::enter(FrameStep::Playout);
         let Receiver::Adaptive(receive) = &mut self.receive else {
             return;
         };
@@ -354,9 +380,22 @@ impl Pump {
             };
             MediaCounters::bump(counter);
             self.processor.render(&self.decoded[..len]);
+            if source == FrameSource::Decoded
+                && let Some(first) = self.first_audio.take()
+            {
+                let _ = first.send(Instant::now());
+            }
             if len == 0 || self.playback.write(&self.decoded[..len]) == 0 {
                 break;
             }
         }
+        let jitter = receive.stats();
+        let queued_ms = self.playback.queued_samples() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        MediaCounters::set(
+            &self.counters.jitter_target_ms,
+            jitter.target_delay_ms.into(),
+        );
+        MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
+        MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }
 }

@@ -375,7 +375,22 @@ fn register_handlers(
     });
 
     let tx = events.clone();
+    let sh = shared.clone();
     builder = builder.on("your_id", move |payload, _| {
+        // A current server follows `your_id` with `registered`; only a seed server's bare
+        // ID stands on its own (and then no token was ever issued).
+        let has_token = sh
+            .identity
+            .lock()
+            .map(|identity| {
+                identity
+                    .as_ref()
+                    .is_some_and(|(_, token)| !token.is_empty())
+            })
+            .unwrap_or(false);
+        if has_token {
+            return async {}.boxed();
+        }
         let id = text_args(&payload)
             .and_then(|args| args.first())
             .and_then(Value::as_str)
