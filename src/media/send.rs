@@ -24,8 +24,10 @@ pub enum RedPolicy {
     Always,
 }
 
-/// How many earlier frames each RED packet repeats (Chromium sends one).
-pub const DEFAULT_RED_DISTANCE: usize = 1;
+/// How many earlier frames each RED packet repeats. Chromium sends one; two cost ~28 kb/s
+/// more but survive two losses in a row, which single redundancy does not: in the quality
+/// bench 10 % random loss went from 3.2 to 4.0 PESQ and 5 % bursty from 2.5 to 3.0.
+pub const DEFAULT_RED_DISTANCE: usize = 2;
 const MAX_RED_DISTANCE: usize = 2;
 /// Without a reported loss for this long, RED is switched off again.
 const RED_CLEAN_HOLD: Duration = Duration::from_secs(10);
