@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the signaling server's (Node) and the engine's (Rust), plus format and lints.
 set -euo pipefail
+# Incremental caches only pay off on rebuilds; in CI they doubled the target dir.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cd "$(dirname "$0")/.."
 (cd signaling-server && npm test)
 cargo fmt --all -- --check
