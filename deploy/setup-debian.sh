@@ -16,6 +16,7 @@ packages=(
   tesseract-ocr                          # reads the labels in window test screenshots
   espeak-ng sox                          # speech for audio tests
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
+  chromium                               # the web client's browser tests (puppeteer-core)
   iproute2 iptables                      # network namespaces for NAT tests
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl
