@@ -9,6 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 packages=(
   build-essential cmake pkg-config       # the opus crate builds libopus with cmake
+  libssl-dev openssl                     # TLS for signaling (wss) and TURN over TLS; test certificates
   libasound2-dev libopus-dev             # cpal (ALSA) and Opus headers
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libx11-dev libxcursor1 libxrandr2 libxi6
   libgl1 libegl1 libvulkan1 fonts-dejavu-core  # the iced window (software or GPU renderer)
@@ -17,7 +18,7 @@ packages=(
   espeak-ng sox                          # speech for audio tests
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
   chromium                               # the web client's browser tests (puppeteer-core)
-  iproute2 iptables                      # network namespaces for NAT tests
+  iproute2 iptables conntrack            # network namespaces for NAT tests, mapping flushes
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl
 )

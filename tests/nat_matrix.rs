@@ -17,7 +17,7 @@ struct Cell {
     expect: &'static [&'static str],
 }
 
-const CELLS: [Cell; 4] = [
+const CELLS: [Cell; 5] = [
     Cell {
         name: "no NAT",
         nat: [Nat::None, Nat::None],
@@ -36,6 +36,11 @@ const CELLS: [Cell; 4] = [
     Cell {
         name: "UDP blocked, TURN over TCP",
         nat: [Nat::UdpBlocked, Nat::UdpBlocked],
+        expect: &["relay"],
+    },
+    Cell {
+        name: "only TLS gets out, TURN over TLS",
+        nat: [Nat::TlsOnly, Nat::TlsOnly],
         expect: &["relay"],
     },
 ];
@@ -137,8 +142,23 @@ fn run_cell(index: usize, cell: &Cell) -> Row {
     // The test's "public" addresses are private ones, so they are allowed as peers; the
     // sites' LANs stay denied as in production (relaying there would fail and coturn then
     // tears the whole allocation down).
-    let turn = Coturn::start_in(&public, PUBLIC_IP, 3478, &["10.0.0.0-10.255.255.255"]);
-    let env = turn.server_env(PUBLIC_IP, cell.nat.contains(&Nat::UdpBlocked));
+    let allowed = ["10.0.0.0-10.255.255.255"];
+    let tls = cell.nat.contains(&Nat::TlsOnly);
+    let (turn, env) = if tls {
+        let turn = Coturn::start_tls_in(&public, PUBLIC_IP, 3478, &allowed);
+        let env = turn.server_env_tls(PUBLIC_IP);
+        (turn, env)
+    } else {
+        let turn = Coturn::start_in(&public, PUBLIC_IP, 3478, &allowed);
+        let env = turn.server_env(PUBLIC_IP, cell.nat.contains(&Nat::UdpBlocked));
+        (turn, env)
+    };
+    // Both clients trust the test certificate as a private deployment's CA.
+    let ca = turn
+        .ca
+        .as_ref()
+        .map(|p| p.to_str().expect("path").to_owned());
+    let trust: Vec<&str> = ca.iter().flat_map(|p| ["--turn-ca", p.as_str()]).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = Server::start_in(&public, PUBLIC_IP, &env);
 
@@ -153,36 +173,44 @@ fn run_cell(index: usize, cell: &Cell) -> Row {
     let mut callee = Client::spawn_in(
         &pb,
         &[
-            "listen",
-            "--server",
-            &server.url,
-            "--bind",
-            &topo.client_ips[1],
-            "--auto-accept",
-            "--once",
-            "--input",
-            speech[1].to_str().expect("path"),
-            "--output",
-            heard[1].to_str().expect("path"),
-        ],
+            &[
+                "listen",
+                "--server",
+                &server.url,
+                "--bind",
+                &topo.client_ips[1],
+                "--auto-accept",
+                "--once",
+                "--input",
+                speech[1].to_str().expect("path"),
+                "--output",
+                heard[1].to_str().expect("path"),
+            ],
+            &trust[..],
+        ]
+        .concat(),
     );
     let started = Instant::now();
     let mut caller = Client::spawn_in(
         &pa,
         &[
-            "call",
-            &callee.id,
-            "--server",
-            &server.url,
-            "--bind",
-            &topo.client_ips[0],
-            "--duration",
-            "7s",
-            "--input",
-            speech[0].to_str().expect("path"),
-            "--output",
-            heard[0].to_str().expect("path"),
-        ],
+            &[
+                "call",
+                &callee.id,
+                "--server",
+                &server.url,
+                "--bind",
+                &topo.client_ips[0],
+                "--duration",
+                "7s",
+                "--input",
+                speech[0].to_str().expect("path"),
+                "--output",
+                heard[0].to_str().expect("path"),
+            ],
+            &trust[..],
+        ]
+        .concat(),
     );
     let started_event = caller.wait_for(Duration::from_secs(25), |e| {
         e["event"] == "media_started" || e["event"] == "ended"

@@ -187,6 +187,10 @@ impl CaptureWriter {
         self.write_period(samples, 1, |frame| frame[0]);
     }
 
+    pub(crate) fn levels(&self) -> &Levels {
+        &self.levels
+    }
+
     pub(crate) fn health(&self) -> &Arc<StreamHealth> {
         &self.health
     }

@@ -3,7 +3,9 @@
 //! Everything is a relaxed atomic: the UI only needs a recent value, not a consistent
 //! snapshot, and the audio thread must never wait for a reader.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
 
 use crate::format::FRAME_DURATION;
 
@@ -59,6 +61,8 @@ pub struct Levels {
     capture_rate: AtomicU32,
     played_samples: AtomicU64,
     playback_rate: AtomicU32,
+    capture_clock: OnceLock<Instant>,
+    playback_clock: OnceLock<Instant>,
 }
 
 impl Levels {
@@ -91,6 +95,28 @@ impl Levels {
             self.played_samples.load(Ordering::Relaxed),
             self.playback_rate.load(Ordering::Relaxed),
         )
+    }
+
+    /// When the input device's sample clock started: its sample `n` was captured at this
+    /// instant plus `n / rate`. Known for the WAV and silence stand-ins (measurement), not
+    /// for sound cards.
+    pub fn capture_clock(&self) -> Option<Instant> {
+        self.capture_clock.get().copied()
+    }
+
+    /// When the output device's sample clock started: its sample `n` is handed to the
+    /// "hardware" at this instant plus `n / rate` plus one device period. Known for the WAV
+    /// and discard stand-ins, not for sound cards.
+    pub fn playback_clock(&self) -> Option<Instant> {
+        self.playback_clock.get().copied()
+    }
+
+    pub(crate) fn start_capture_clock(&self, at: Instant) {
+        let _ = self.capture_clock.set(at);
+    }
+
+    pub(crate) fn start_playback_clock(&self, at: Instant) {
+        let _ = self.playback_clock.set(at);
     }
 
     pub(crate) fn set_capture_rate(&self, rate: u32) {

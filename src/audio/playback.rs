@@ -203,6 +203,10 @@ impl PlaybackReader {
         self.read_period(out, 1, |s| s);
     }
 
+    pub(crate) fn levels(&self) -> &Levels {
+        &self.levels
+    }
+
     pub(crate) fn health(&self) -> &Arc<StreamHealth> {
         &self.health
     }

@@ -143,6 +143,7 @@ fn run_source(
     let mut clock = PeriodClock::new(rate);
     let mut period = vec![0i16; clock.max_period_samples()];
     let mut position = 0;
+    writer.levels().start_capture_clock(clock.start);
     while !should_stop(stop) {
         let n = clock.wait_for_next_period();
         if let Some(probe) = probe {
@@ -186,6 +187,7 @@ fn run_sink(
     let mut clock = PeriodClock::new(rate);
     let mut period = vec![0i16; clock.max_period_samples()];
     let mut write_error = None;
+    reader.levels().start_playback_clock(clock.start);
     while !should_stop(stop) {
         let n = clock.wait_for_next_period();
         if let Some(probe) = probe {

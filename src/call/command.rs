@@ -19,6 +19,10 @@ pub enum Event {
     RejectedBusy {
         peer: PeerId,
     },
+    /// The media path of a running call went down (`up: false`) or came back.
+    MediaPath {
+        up: bool,
+    },
     /// A message was ignored because it made no sense now (stale call, wrong peer…).
     Ignored {
         what: String,

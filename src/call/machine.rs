@@ -11,6 +11,9 @@ use super::input::{Input, RtcState};
 use super::phase::{EndReason, Phase, Role};
 use super::timings::CallTimings;
 
+/// How often the caller retries an ICE restart while the media path stays down.
+const RESTART_RETRY: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// The timer a live call is waiting on; a call only ever needs one at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deadline {
@@ -40,6 +43,9 @@ struct CallCtx {
     muted: bool,
     tone: Option<Tone>,
     deadline: Option<(Instant, Deadline)>,
+    /// While the media path is down, when the caller tries another ICE restart: a restart
+    /// offer sent into a signaling connection that was dying with the path is lost.
+    restart_at: Option<Instant>,
 }
 
 impl CallCtx {
@@ -58,6 +64,7 @@ impl CallCtx {
             muted: false,
             tone: None,
             deadline: None,
+            restart_at: None,
         }
     }
 
@@ -110,12 +117,27 @@ impl CallMachine {
 
     /// When to call `handle(Input::Tick, now)` next, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.call.as_ref()?.deadline.map(|(at, _)| at)
+        let ctx = self.call.as_ref()?;
+        match (ctx.deadline.map(|(at, _)| at), ctx.restart_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub fn handle(&mut self, input: Input, now: Instant) {
         match input {
-            Input::Registered { id } => self.own_id = Some(id),
+            Input::Registered { id } => {
+                self.own_id = Some(id);
+                // Back on signaling while the media path is down: our last restart offer
+                // may have died with the old connection (an emit into a socket that is already
+                // reset is silently lost), so send a fresh one now; a duplicate costs one answer.
+                if let Some(ctx) = self.call.as_mut()
+                    && ctx.restart_at.is_some()
+                {
+                    ctx.restart_at = Some(now);
+                    self.on_tick(now);
+                }
+            }
             Input::PlaceCall { peer, call_id } => self.place_call(peer, call_id, now),
             Input::Accept => self.accept(now),
             Input::Decline => self.decline(now),
@@ -434,7 +456,11 @@ impl CallMachine {
             Phase::Connecting { .. } | Phase::InCall { .. }
                 if self.call.as_ref().is_some_and(|c| c.reoffer_pending) =>
             {
-                if let Some(ctx) = self.call.as_mut() {
+                // During an outage several restart offers may be in flight and their answers
+                // arrive in the order the peer got the offers: apply each, the last wins.
+                if let Some(ctx) = self.call.as_mut()
+                    && ctx.restart_at.is_none()
+                {
                     ctx.reoffer_pending = false;
                 }
                 self.push(Command::ApplyRemote(answer));
@@ -518,16 +544,35 @@ impl CallMachine {
         match (&self.phase, state) {
             (Phase::Connecting { .. }, RtcState::Connected) => self.start_call(now),
             (Phase::InCall { .. }, RtcState::Connected) => {
-                if let Some(ctx) = self.call.as_mut() {
-                    ctx.deadline = None;
+                let recovered = self
+                    .call
+                    .as_mut()
+                    .and_then(|ctx| {
+                        ctx.restart_at = None;
+                        ctx.reoffer_pending = false;
+                        ctx.deadline.take()
+                    })
+                    .is_some();
+                if recovered {
+                    self.push(Command::Notify(Event::MediaPath { up: true }));
                 }
             }
-            (Phase::InCall { .. }, RtcState::Disconnected) => {
+            (Phase::InCall { role, .. }, RtcState::Disconnected) => {
+                let role = *role;
                 let grace = self.timings.reconnect_grace;
-                if let Some(ctx) = self.call.as_mut()
-                    && ctx.deadline.is_none()
-                {
-                    ctx.deadline = Some((now + grace, Deadline::Reconnect));
+                let Some(ctx) = self.call.as_mut().filter(|c| c.deadline.is_none()) else {
+                    return; // already waiting for this outage to end
+                };
+                ctx.deadline = Some((now + grace, Deadline::Reconnect));
+                // The path may have changed under us (new network, NAT mapping gone): the
+                // caller, as ICE's controlling side, restarts ICE over signaling at once
+                // rather than waiting out the grace period, and again while it stays down.
+                if role == Role::Caller {
+                    ctx.restart_at = Some(now + RESTART_RETRY);
+                }
+                self.push(Command::Notify(Event::MediaPath { up: false }));
+                if role == Role::Caller {
+                    self.push(Command::RestartIce);
                 }
             }
             (Phase::Connecting { .. } | Phase::Outgoing { .. }, RtcState::Failed) => {
@@ -600,6 +645,12 @@ impl CallMachine {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        if let Some(ctx) = self.call.as_mut()
+            && ctx.restart_at.is_some_and(|at| at <= now)
+        {
+            ctx.restart_at = Some(now + RESTART_RETRY);
+            self.push(Command::RestartIce);
+        }
         let Some((at, deadline)) = self.call.as_ref().and_then(|c| c.deadline) else {
             return;
         };

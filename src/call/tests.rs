@@ -764,14 +764,73 @@ fn late_ice_after_the_call_ended_is_ignored() {
 fn disconnect_recovers_within_grace() {
     let mut h = Harness::new();
     h.in_call();
-    h.at(Duration::from_secs(10))
-        .run(Input::Rtc(RtcState::Disconnected));
-    assert_eq!(h.m.poll_timeout(), Some(h.t0 + Duration::from_secs(14)));
-    h.at(Duration::from_secs(12))
-        .run(Input::Rtc(RtcState::Connected));
+    let all = h
+        .at(Duration::from_secs(10))
+        .run_all(Input::Rtc(RtcState::Disconnected));
+    assert_eq!(
+        all,
+        vec![
+            Command::Notify(Event::MediaPath { up: false }),
+            Command::RestartIce
+        ]
+    );
+    // The next timer is the restart retry, well before the grace period ends.
+    assert_eq!(
+        h.m.poll_timeout(),
+        Some(h.t0 + Duration::from_millis(11_500))
+    );
+    // The restart offer goes out with the call's ID, and its answer is applied.
+    let cmds = h.run(Input::LocalDescription(sdp(SdpKind::Offer, "restart")));
+    assert_eq!(cmds, vec![send(PEER, Some("call1"), offer_body("restart"))]);
+    assert_eq!(
+        h.run(from(PEER, Some("call1"), answer_body("ra"))),
+        vec![Command::ApplyRemote(sdp(SdpKind::Answer, "ra"))]
+    );
+    let all = h
+        .at(Duration::from_secs(12))
+        .run_all(Input::Rtc(RtcState::Connected));
+    assert_eq!(all, vec![Command::Notify(Event::MediaPath { up: true })]);
     assert_eq!(h.m.poll_timeout(), None);
     assert!(h.at(Duration::from_secs(20)).run(Input::Tick).is_empty());
     assert!(matches!(h.phase(), Phase::InCall { .. }));
+}
+
+#[test]
+fn back_on_signaling_during_an_outage_the_caller_restarts_at_once() {
+    let mut h = Harness::new();
+    h.in_call();
+    h.at(Duration::from_secs(10))
+        .run(Input::Rtc(RtcState::Disconnected));
+    // Even right after our restart: that offer may have gone into the dying connection.
+    let cmds = h
+        .at(Duration::from_millis(10_050))
+        .run(Input::Registered { id: id(ME) });
+    assert_eq!(cmds, vec![Command::RestartIce]);
+    // The retry timer starts over from the fresh offer.
+    assert_eq!(
+        h.m.poll_timeout(),
+        Some(h.t0 + Duration::from_millis(11_550))
+    );
+    // Without an outage, re-registering changes nothing.
+    h.run(Input::Rtc(RtcState::Connected));
+    assert!(h.run(Input::Registered { id: id(ME) }).is_empty());
+    assert_eq!(h.m.poll_timeout(), None);
+}
+
+#[test]
+fn only_the_caller_restarts_ice() {
+    let mut h = Harness::new();
+    h.incoming();
+    h.run(Input::Accept);
+    h.run(Input::LocalDescription(sdp(SdpKind::Answer, "a")));
+    h.run(Input::Rtc(RtcState::Connected));
+    let all = h.run_all(Input::Rtc(RtcState::Disconnected));
+    // The callee waits for the caller's restart offer instead of sending its own.
+    assert_eq!(all, vec![Command::Notify(Event::MediaPath { up: false })]);
+    assert_eq!(
+        h.run(from(PEER, Some("inc1"), offer_body("restart"))),
+        vec![Command::ApplyRemote(sdp(SdpKind::Offer, "restart"))]
+    );
 }
 
 #[test]
@@ -780,10 +839,23 @@ fn disconnect_beyond_grace_is_connection_lost() {
     h.in_call();
     h.at(Duration::from_secs(10))
         .run(Input::Rtc(RtcState::Disconnected));
-    // A second disconnected report must not push the deadline out.
-    h.at(Duration::from_secs(12))
-        .run(Input::Rtc(RtcState::Disconnected));
-    let cmds = h.at(Duration::from_secs(14)).run(Input::Tick);
+    // A second disconnected report must not push the deadline out or restart again.
+    assert!(
+        h.at(Duration::from_secs(12))
+            .run(Input::Rtc(RtcState::Disconnected))
+            .is_empty()
+    );
+    // While it stays down the caller keeps trying fresh restarts …
+    assert_eq!(
+        h.at(Duration::from_millis(11_500)).run(Input::Tick),
+        vec![Command::RestartIce]
+    );
+    assert_eq!(
+        h.at(Duration::from_secs(15)).run(Input::Tick),
+        vec![Command::RestartIce]
+    );
+    // … until the grace period is over.
+    let cmds = h.at(Duration::from_secs(16)).run(Input::Tick);
     assert_eq!(
         cmds,
         vec![

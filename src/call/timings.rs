@@ -7,7 +7,8 @@ pub struct CallTimings {
     pub ring_timeout: Duration,
     /// From accept/answer to a working media path.
     pub connect_timeout: Duration,
-    /// After ICE reports `disconnected` in a call, wait this long for it to come back.
+    /// After ICE reports `disconnected` in a call, wait this long for it to come back
+    /// (with ICE's 1.5 s disconnect detection, a dead peer is noticed within ~7.5 s).
     pub reconnect_grace: Duration,
 }
 
@@ -16,7 +17,7 @@ impl Default for CallTimings {
         Self {
             ring_timeout: Duration::from_secs(45),
             connect_timeout: Duration::from_secs(20),
-            reconnect_grace: Duration::from_secs(4),
+            reconnect_grace: Duration::from_secs(6),
         }
     }
 }

@@ -85,9 +85,17 @@ pub struct CommonArgs {
     /// Password for the TURN servers given with --ice-server.
     #[arg(long, requires = "ice_username")]
     pub ice_credential: Option<String>,
+    /// A CA certificate (PEM file) to trust for TURN over TLS (`turns:`) besides the
+    /// system's, for a TURN server with a private CA.
+    #[arg(long, env = "VOICECALL_TURN_CA")]
+    pub turn_ca: Option<std::path::PathBuf>,
     /// Only connect through a TURN relay (hides your addresses from the peer).
     #[arg(long)]
     pub relay_only: bool,
+    /// Send all ICE candidates inside the offer/answer after gathering finishes, instead of
+    /// trickling them (the seed client's way; slower to connect, for comparison).
+    #[arg(long)]
+    pub no_trickle: bool,
     /// Local address to use for media (repeatable); e.g. 127.0.0.1 to stay on this machine.
     #[arg(long)]
     pub bind: Vec<IpAddr>,

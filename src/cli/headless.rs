@@ -61,6 +61,18 @@ fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
     let mut config = EngineConfig::new(signaling);
     config.rtc.ice_servers = ice_servers(common, &settings);
     config.rtc.relay_only = common.relay_only || settings.relay_only;
+    config.rtc.no_trickle = common.no_trickle;
+    if let Some(path) = &common.turn_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("--turn-ca {}: {e}", path.display())))?;
+        native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            Failure::usage(format!(
+                "--turn-ca {}: not a PEM certificate: {e}",
+                path.display()
+            ))
+        })?;
+        config.rtc.tls_roots.push(pem);
+    }
     if !common.bind.is_empty() {
         config.rtc.bind = common.bind.clone();
     }

@@ -81,7 +81,16 @@ fn to_text(event: &EngineEvent) -> Option<String> {
             }
         },
         EngineEvent::Tone(_) | EngineEvent::Stats { .. } => return None,
+        EngineEvent::FirstAudio { setup, .. } => match setup {
+            Some(setup) => format!(
+                "hearing the peer ({} ms after dialling/answering)",
+                setup.as_millis()
+            ),
+            None => "hearing the peer".into(),
+        },
         EngineEvent::MediaStarted { .. } => "audio flowing".into(),
+        EngineEvent::MediaPath { up: false } => "connection interrupted, reconnecting…".into(),
+        EngineEvent::MediaPath { up: true } => "connection restored".into(),
         EngineEvent::Verification { code } => {
             format!("verification code: {code} (the other side should see the same)")
         }
@@ -132,7 +141,12 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
             json!({ "event": "tone", "tone": tone.map(|t| format!("{t:?}").to_lowercase()) })
         }
         EngineEvent::MediaStarted { .. } => json!({ "event": "media_started" }),
+        EngineEvent::FirstAudio { setup, .. } => json!({
+            "event": "first_audio",
+            "setup_ms": setup.map(|d| d.as_secs_f64() * 1000.0),
+        }),
         EngineEvent::Verification { code } => json!({ "event": "verification", "code": code }),
+        EngineEvent::MediaPath { up } => json!({ "event": "media_path", "up": up }),
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
         }

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::audio::Levels;
 use crate::call::{EndReason, Phase, Tone};
@@ -34,6 +35,17 @@ pub enum EngineEvent {
     /// call lasts; a UI polls them at its frame rate.
     MediaStarted {
         meters: Meters,
+    },
+    /// The media path went down mid-call (`up: false`; the engine is trying to restore
+    /// it) or came back.
+    MediaPath {
+        up: bool,
+    },
+    /// The first remote audio frame was decoded and queued for the speaker: the call is
+    /// audible. `setup` is how long that took since the user placed or accepted the call.
+    FirstAudio {
+        at: Instant,
+        setup: Option<Duration>,
     },
     /// The call's short authentication string: both people should see the same code;
     /// different codes mean someone sits between them.

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
 use super::engine::{EngineConfig, UserCommand};
@@ -27,6 +27,10 @@ pub(super) struct Executor {
     /// connection's late events can never reach the next call.
     rtc_events: Option<mpsc::UnboundedReceiver<RtcEvent>>,
     media: Option<MediaSession>,
+    /// Fires when the running call's first remote audio frame is decoded.
+    first_audio: Option<oneshot::Receiver<Instant>>,
+    /// When the user placed or accepted the current call, for `FirstAudio`'s setup time.
+    setup_started: Option<Instant>,
     /// STUN/TURN servers the signaling server issued; used with the configured ones.
     issued_ice_servers: Vec<IceServer>,
     /// The last call's audio numbers, reported with its `Ended` event.
@@ -63,6 +67,8 @@ impl Executor {
             peer: None,
             rtc_events: None,
             media: None,
+            first_audio: None,
+            setup_started: None,
             last_summary: None,
             issued_ice_servers,
             feedback: VecDeque::new(),
@@ -89,8 +95,21 @@ impl Executor {
                 Some(event) = recv_opt(&mut self.rtc_events) => self.on_rtc(event),
                 command = commands.recv() => match command {
                     None | Some(UserCommand::Shutdown) => break,
-                    Some(command) => Some(user_input(command)),
+                    Some(command) => {
+                        if matches!(command, UserCommand::Call(_) | UserCommand::Accept) {
+                            self.setup_started = Some(Instant::now());
+                        }
+                        Some(user_input(command))
+                    }
                 },
+                decoded = recv_first_audio(&mut self.first_audio) => {
+                    self.first_audio = None;
+                    if let Some(at) = decoded {
+                        let setup = self.setup_started.map(|t| at.saturating_duration_since(t));
+                        self.emit(EngineEvent::FirstAudio { at, setup });
+                    }
+                    None
+                }
                 _ = sleep_until_opt(timeout) => Some(Input::Tick),
                 _ = stats_tick.tick(), if self.media.is_some() => {
                     self.report_stats().await;
@@ -243,6 +262,7 @@ impl Executor {
             }
             Command::StartMedia => self.start_media().await,
             Command::StopMedia => {
+                self.first_audio = None;
                 if let Some(media) = self.media.take() {
                     let summary = media.stop().await;
                     self.last_summary = Some(summary);
@@ -258,6 +278,7 @@ impl Executor {
             Command::Notify(Event::RejectedBusy { peer }) => {
                 self.emit(EngineEvent::RejectedBusy { peer })
             }
+            Command::Notify(Event::MediaPath { up }) => self.emit(EngineEvent::MediaPath { up }),
             Command::Notify(Event::Ignored { what }) => tracing::debug!(%what, "ignored"),
             Command::Ended(reason) => {
                 let media = self.last_summary.take();
@@ -307,7 +328,8 @@ impl Executor {
             Err(err) => return self.feedback.push_back(Input::Failure(err.to_string())),
         };
         match MediaSession::start(&self.config.media, remote, writer) {
-            Ok(media) => {
+            Ok(mut media) => {
+                self.first_audio = media.take_first_audio();
                 let meters = Meters(Arc::clone(media.levels()));
                 self.media = Some(media);
                 self.emit(EngineEvent::MediaStarted { meters });
@@ -352,6 +374,14 @@ fn user_input(command: UserCommand) -> Input {
 async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The first decoded frame's time; `None` if the media stopped before one.
+async fn recv_first_audio(rx: &mut Option<oneshot::Receiver<Instant>>) -> Option<Instant> {
+    match rx {
+        Some(rx) => rx.await.ok(),
         None => std::future::pending().await,
     }
 }

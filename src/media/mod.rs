@@ -2,6 +2,8 @@
 
 mod session;
 mod summary;
+#[doc(hidden)]
+pub mod testing;
 
 pub use session::{MediaConfig, MediaError, MediaSession};
 pub use summary::{MediaCounters, MediaSummary};

@@ -9,11 +9,12 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::summary::{MediaCounters, MediaSummary};
+use super::testing::{FrameStep, StepGuard};
 use crate::audio::{
     self, AudioError, CaptureStream, InputSpec, Levels, OutputSpec, PlaybackStream,
 };
 use crate::codec::{CodecError, Encoder, EncoderSettings};
-use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
+use crate::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use crate::jitter::{FrameSource, JitterConfig, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 
@@ -49,6 +50,7 @@ pub struct MediaSession {
     levels: Arc<Levels>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    first_audio: Option<oneshot::Receiver<Instant>>,
 }
 
 impl MediaSession {
@@ -67,6 +69,7 @@ impl MediaSession {
         let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(MediaCounters::default());
         let (stop_tx, stop_rx) = oneshot::channel();
+        let (first_audio_tx, first_audio_rx) = oneshot::channel();
         let pump = Pump {
             capture,
             playback,
@@ -76,6 +79,7 @@ impl MediaSession {
             remote,
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
+            first_audio: Some(first_audio_tx),
             pcm: [0; FRAME_SAMPLES],
             packet: [0; MAX_PACKET],
             decoded: [0; MAX_DECODED_SAMPLES],
@@ -87,7 +91,14 @@ impl MediaSession {
             levels,
             stop: Some(stop_tx),
             task: Some(task),
+            first_audio: Some(first_audio_rx),
         })
+    }
+
+    /// Resolves with the moment the first decoded remote frame was queued for the speaker
+    /// (when the call became audible). Can be taken once.
+    pub fn take_first_audio(&mut self) -> Option<oneshot::Receiver<Instant>> {
+        self.first_audio.take()
     }
 
     pub fn set_muted(&self, muted: bool) {
@@ -132,6 +143,7 @@ struct Pump {
     remote: mpsc::Receiver<RemoteRtp>,
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
+    first_audio: Option<oneshot::Sender<Instant>>,
     pcm: [i16; FRAME_SAMPLES],
     packet: [u8; MAX_PACKET],
     decoded: [i16; MAX_DECODED_SAMPLES],
@@ -168,28 +180,27 @@ impl Pump {
     }
 
     fn receive_packet(&mut self, rtp: RemoteRtp) {
+        let _step = StepGuard::enter(FrameStep::Receive);
         MediaCounters::bump(&self.counters.packets_received);
         self.receive
             .push(rtp.sequence, rtp.timestamp, &rtp.payload, Instant::now());
     }
 
     async fn send_captured(&mut self) {
-        while self.capture.read_frame(&mut self.pcm) {
-            let captured_at = Instant::now();
-            MediaCounters::bump(&self.counters.frames_captured);
-            if self.muted.load(Ordering::Relaxed) {
-                self.pcm.fill(0);
-            }
-            let len = match self.encoder.encode(&self.pcm, &mut self.packet) {
-                Ok(len) => len,
-                Err(err) => {
-                    tracing::warn!(error = %err, "encoding a frame");
-                    continue;
-                }
+        loop {
+            let encoded = {
+                let _step = StepGuard::enter(FrameStep::Encode);
+                self.encode_captured()
+            };
+            let Some((len, captured_at)) = encoded else {
+                break;
             };
             // webrtc-rs takes ownership of each payload, so this one copy per frame is the
             // price of its API.
-            let frame = Bytes::copy_from_slice(&self.packet[..len]);
+            let frame = {
+                let _step = StepGuard::enter(FrameStep::CopyOut);
+                Bytes::copy_from_slice(&self.packet[..len])
+            };
             match self.writer.write(frame, captured_at).await {
                 Ok(()) => MediaCounters::bump(&self.counters.frames_sent),
                 Err(_) => MediaCounters::bump(&self.counters.send_errors),
@@ -197,7 +208,24 @@ impl Pump {
         }
     }
 
+    /// Encodes the next captured frame into `packet`: its length and capture time.
+    fn encode_captured(&mut self) -> Option<(usize, Instant)> {
+        while self.capture.read_frame(&mut self.pcm) {
+            let captured_at = Instant::now();
+            MediaCounters::bump(&self.counters.frames_captured);
+            if self.muted.load(Ordering::Relaxed) {
+                self.pcm.fill(0);
+            }
+            match self.encoder.encode(&self.pcm, &mut self.packet) {
+                Ok(len) => return Some((len, captured_at)),
+                Err(err) => tracing::warn!(error = %err, "encoding a frame"),
+            }
+        }
+        None
+    }
+
     fn fill_playout(&mut self) {
+        let _step = StepGuard::enter(FrameStep::Playout);
         while self.playback.queued_samples() < PLAYOUT_LOW_WATER {
             let (len, source) = match self.receive.pull(Instant::now(), &mut self.decoded) {
                 Ok(pulled) => pulled,
@@ -214,9 +242,22 @@ impl Pump {
                 FrameSource::Silence => &self.counters.frames_silent,
             };
             MediaCounters::bump(counter);
+            if source == FrameSource::Decoded
+                && let Some(first) = self.first_audio.take()
+            {
+                let _ = first.send(Instant::now());
+            }
             if len == 0 || self.playback.write(&self.decoded[..len]) == 0 {
                 break;
             }
         }
+        let jitter = self.receive.stats();
+        let queued_ms = self.playback.queued_samples() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        MediaCounters::set(
+            &self.counters.jitter_target_ms,
+            jitter.target_delay_ms.into(),
+        );
+        MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
+        MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }
 }

@@ -13,6 +13,11 @@ pub struct MediaCounters {
     pub frames_concealed: AtomicU64,
     pub frames_silent: AtomicU64,
     pub send_errors: AtomicU64,
+    /// Gauges, as of the pump's last wake-up: what the jitter buffer aims to hold, what it
+    /// holds, and the decoded audio queued for the speaker.
+    pub jitter_target_ms: AtomicU64,
+    pub jitter_depth_ms: AtomicU64,
+    pub playout_queue_ms: AtomicU64,
 }
 
 impl MediaCounters {
@@ -27,15 +32,22 @@ impl MediaCounters {
             frames_concealed: get(&self.frames_concealed),
             frames_silent: get(&self.frames_silent),
             send_errors: get(&self.send_errors),
+            jitter_target_ms: get(&self.jitter_target_ms),
+            jitter_depth_ms: get(&self.jitter_depth_ms),
+            playout_queue_ms: get(&self.playout_queue_ms),
         }
     }
 
     pub(super) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+
+    pub(super) fn set(gauge: &AtomicU64, value: u64) {
+        gauge.store(value, Ordering::Relaxed);
+    }
 }
 
-/// What one call's audio did, in 20 ms frames.
+/// What one call's audio did, in 20 ms frames, and the buffer gauges at snapshot time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MediaSummary {
     pub frames_captured: u64,
@@ -46,4 +58,7 @@ pub struct MediaSummary {
     pub frames_concealed: u64,
     pub frames_silent: u64,
     pub send_errors: u64,
+    pub jitter_target_ms: u64,
+    pub jitter_depth_ms: u64,
+    pub playout_queue_ms: u64,
 }

@@ -25,6 +25,13 @@ pub struct RtcConfig {
     pub disconnected_timeout: Duration,
     /// How long after `disconnected` before `failed`.
     pub failed_timeout: Duration,
+    /// The seed client's way: wait for candidate gathering to finish, send the description
+    /// with every candidate in it and trickle none. Slower to connect; kept for comparison
+    /// (the setup-time benchmark) and for peers that cannot take trickled candidates.
+    pub no_trickle: bool,
+    /// Extra CA certificates (PEM) trusted for TURN over TLS besides the system's, for a
+    /// TURN server with a private CA.
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl Default for RtcConfig {
@@ -33,8 +40,12 @@ impl Default for RtcConfig {
             ice_servers: Vec::new(),
             relay_only: false,
             bind: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
-            disconnected_timeout: Duration::from_secs(3),
-            failed_timeout: Duration::from_secs(6),
+            // 75 missing 20 ms frames: long enough not to flap under heavy loss, short
+            // enough that an ICE restart brings audio back within ~2 s of a path change.
+            disconnected_timeout: Duration::from_millis(1500),
+            failed_timeout: Duration::from_secs(5),
+            no_trickle: false,
+            tls_roots: Vec::new(),
         }
     }
 }

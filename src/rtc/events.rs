@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionIceEvent,
@@ -36,11 +36,18 @@ pub(super) struct Handler {
     pub audio: mpsc::Sender<RemoteRtp>,
     /// webrtc-rs reports `sdpMid` as ""; the peer needs the real one from our SDP.
     pub mid: String,
+    /// False without trickle ICE: candidates then travel in the description only.
+    pub trickle: bool,
+    /// Counts finished candidate gatherings, so a description can wait for one.
+    pub gathered: watch::Sender<u64>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if !self.trickle {
+            return;
+        }
         match event.candidate.to_json() {
             Ok(init) => {
                 let mid = init
@@ -59,6 +66,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
+            self.gathered.send_modify(|n| *n += 1);
             let _ = self.events.send(RtcEvent::GatheringComplete);
         }
     }

@@ -10,7 +10,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::peer_connection::{
@@ -23,7 +23,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, CandidateKind, RtcStats};
-use super::turn_tcp::TurnTcpBridge;
+use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::format::FRAME_DURATION;
 use crate::signaling::message::{IceCandidate, SdpKind, SessionDescription};
 
@@ -47,6 +47,9 @@ fn op(e: impl std::fmt::Display) -> RtcError {
 
 /// Queue depth for received audio before the receive path drains it (~5 s of 20 ms frames).
 const REMOTE_AUDIO_QUEUE: usize = 256;
+/// Without trickle ICE, how long a description may wait for gathering to finish before it
+/// goes out with the candidates found so far (an unreachable STUN server never answers).
+const GATHERING_WAIT: Duration = Duration::from_secs(5);
 
 /// One peer connection carrying one Opus track each way.
 pub struct RtcPeer {
@@ -58,6 +61,10 @@ pub struct RtcPeer {
     pending_remote: Vec<RTCIceCandidateInit>,
     remote_applied: bool,
     remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
+    /// Set when descriptions must carry all candidates (no trickle ICE).
+    no_trickle: bool,
+    /// Finished candidate gatherings so far (see [`Handler::gathered`]).
+    gathered: watch::Receiver<u64>,
     /// TURN-over-TCP bridges this connection's TURN client talks through.
     _turn_bridges: Vec<TurnTcpBridge>,
 }
@@ -89,10 +96,13 @@ impl RtcPeer {
             RTCIceTransportPolicy::All
         };
         let (audio_tx, audio_rx) = mpsc::channel(REMOTE_AUDIO_QUEUE);
+        let (gathered_tx, gathered) = watch::channel(0);
         let handler = Arc::new(Handler {
             events,
             audio: audio_tx,
             mid: "0".into(),
+            trickle: !config.no_trickle,
+            gathered: gathered_tx,
         });
         let udp_addrs: Vec<String> = config
             .bind
@@ -156,6 +166,8 @@ impl RtcPeer {
             pending_remote: Vec::new(),
             remote_applied: false,
             remote_audio: Some(audio_rx),
+            no_trickle: config.no_trickle,
+            gathered,
             _turn_bridges: turn_bridges,
         })
     }
@@ -163,14 +175,36 @@ impl RtcPeer {
     /// Creates our offer and applies it locally; candidates then trickle as events.
     pub async fn create_offer(&self) -> Result<SessionDescription, RtcError> {
         let offer = self.pc.create_offer(None).await.map_err(op)?;
-        self.pc
-            .set_local_description(offer.clone())
-            .await
-            .map_err(op)?;
         Ok(SessionDescription {
             kind: SdpKind::Offer,
-            sdp: offer.sdp,
+            sdp: self.set_local(offer).await?,
         })
+    }
+
+    /// Applies our description and returns the SDP to send: at once with trickle ICE;
+    /// without, once gathering has finished, with every candidate in it.
+    async fn set_local(&self, desc: RTCSessionDescription) -> Result<String, RtcError> {
+        let gathered_before = *self.gathered.borrow();
+        self.pc
+            .set_local_description(desc.clone())
+            .await
+            .map_err(op)?;
+        if !self.no_trickle {
+            return Ok(desc.sdp);
+        }
+        let mut gathered = self.gathered.clone();
+        let finished = async move { gathered.wait_for(|n| *n > gathered_before).await.is_ok() };
+        if !tokio::time::timeout(GATHERING_WAIT, finished)
+            .await
+            .unwrap_or(false)
+        {
+            tracing::warn!("candidate gathering did not finish; sending what we have");
+        }
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .map_or(desc.sdp, |full| full.sdp))
     }
 
     /// An offer with fresh ICE credentials, to recover a broken path without redialling.
@@ -207,13 +241,9 @@ impl RtcPeer {
             return Ok(None);
         }
         let answer = self.pc.create_answer(None).await.map_err(op)?;
-        self.pc
-            .set_local_description(answer.clone())
-            .await
-            .map_err(op)?;
         Ok(Some(SessionDescription {
             kind: SdpKind::Answer,
-            sdp: answer.sdp,
+            sdp: self.set_local(answer).await?,
         }))
     }
 
@@ -312,8 +342,8 @@ impl RtcPeer {
     }
 }
 
-/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP goes through
-/// a local [`TurnTcpBridge`]; TURN over TLS is not supported yet and is skipped.
+/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP and over TLS
+/// go through a local [`TurnTcpBridge`], since its TURN client only speaks UDP.
 async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<TurnTcpBridge>) {
     let bridge_ip = config
         .bind
@@ -327,15 +357,12 @@ async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<Turn
         let mut urls = Vec::new();
         for url in &server.urls {
             match TurnUrl::parse(url) {
-                Some(turn) if turn.secure => {
-                    tracing::debug!(%url, "skipping TURN over TLS (not supported)");
-                }
-                Some(turn) if turn.tcp => match turn.bridge(bridge_ip).await {
+                Some(turn) if turn.tcp => match turn.bridge(bridge_ip, &config.tls_roots).await {
                     Ok(bridge) => {
                         urls.push(format!("turn:{}?transport=udp", bridge.local_addr()));
                         bridges.push(bridge);
                     }
-                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP unavailable"),
+                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP/TLS unavailable"),
                 },
                 _ => urls.push(url.clone()),
             }
@@ -388,12 +415,21 @@ impl TurnUrl {
         })
     }
 
-    async fn bridge(&self, bind_ip: IpAddr) -> std::io::Result<TurnTcpBridge> {
+    async fn bridge(
+        &self,
+        bind_ip: IpAddr,
+        tls_roots: &[Vec<u8>],
+    ) -> std::io::Result<TurnTcpBridge> {
         let server = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await?
             .next()
             .ok_or_else(|| std::io::Error::other(format!("{} has no address", self.host)))?;
-        TurnTcpBridge::start(bind_ip, server).await
+        let tls = if self.secure {
+            Some(TurnTls::new(&self.host, tls_roots)?)
+        } else {
+            None
+        };
+        TurnTcpBridge::start(bind_ip, server, tls).await
     }
 }
 

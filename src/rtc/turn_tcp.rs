@@ -4,14 +4,16 @@
 //! A bridge listens on a local UDP port; the TURN client is pointed at it and every
 //! datagram is carried over one TCP connection to the real TURN server (RFC 5766 §2.1).
 //! STUN messages and ChannelData are self-delimiting, so the TCP stream splits back into
-//! the same datagrams; only ChannelData needs padding to four bytes on TCP.
+//! the same datagrams; only ChannelData needs padding to four bytes on TCP. For `turns:`
+//! the TCP connection is wrapped in TLS first (RFC 7065), which is what gets through
+//! networks that only allow HTTPS-looking traffic on port 443.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -26,12 +28,40 @@ pub struct TurnTcpBridge {
     task: JoinHandle<()>,
 }
 
+/// TLS towards the TURN server: the name its certificate must carry and who we trust.
+#[derive(Clone)]
+pub struct TurnTls {
+    pub domain: String,
+    pub connector: tokio_native_tls::TlsConnector,
+}
+
+impl TurnTls {
+    /// Trusts the system's roots plus `extra_roots` (PEM), e.g. a private deployment's CA.
+    pub fn new(domain: &str, extra_roots: &[Vec<u8>]) -> io::Result<Self> {
+        let mut builder = native_tls::TlsConnector::builder();
+        for pem in extra_roots {
+            let cert = native_tls::Certificate::from_pem(pem).map_err(io::Error::other)?;
+            builder.add_root_certificate(cert);
+        }
+        let connector = builder.build().map_err(io::Error::other)?;
+        Ok(Self {
+            domain: domain.to_owned(),
+            connector: connector.into(),
+        })
+    }
+}
+
 impl TurnTcpBridge {
-    /// Binds a UDP port on `bind_ip` that relays to the TURN server at `server` over TCP.
-    pub async fn start(bind_ip: IpAddr, server: SocketAddr) -> io::Result<Self> {
+    /// Binds a UDP port on `bind_ip` that relays to the TURN server at `server` over TCP,
+    /// inside TLS when `tls` is given.
+    pub async fn start(
+        bind_ip: IpAddr,
+        server: SocketAddr,
+        tls: Option<TurnTls>,
+    ) -> io::Result<Self> {
         let socket = Arc::new(UdpSocket::bind(SocketAddr::new(bind_ip, 0)).await?);
         let local = socket.local_addr()?;
-        let task = tokio::spawn(serve(socket, server));
+        let task = tokio::spawn(serve(socket, server, tls));
         Ok(Self { local, task })
     }
 
@@ -47,7 +77,7 @@ impl Drop for TurnTcpBridge {
     }
 }
 
-async fn serve(socket: Arc<UdpSocket>, server: SocketAddr) {
+async fn serve(socket: Arc<UdpSocket>, server: SocketAddr, tls: Option<TurnTls>) {
     let mut connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut tasks = Vec::new();
     let mut buf = vec![0u8; 65_536];
@@ -65,6 +95,7 @@ async fn serve(socket: Arc<UdpSocket>, server: SocketAddr) {
                 Arc::clone(&socket),
                 client,
                 server,
+                tls.clone(),
                 rx,
             ))));
             connections.insert(client, tx);
@@ -84,12 +115,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One client's TCP connection: datagrams out, frames back.
+/// One client's TCP (or TLS) connection: datagrams out, frames back.
 async fn carry(
     socket: Arc<UdpSocket>,
     client: SocketAddr,
     server: SocketAddr,
-    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    tls: Option<TurnTls>,
+    outgoing: mpsc::Receiver<Vec<u8>>,
 ) {
     let stream = match TcpStream::connect(server).await {
         Ok(stream) => stream,
@@ -99,7 +131,24 @@ async fn carry(
         }
     };
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    match tls {
+        None => pump(stream, socket, client, outgoing).await,
+        Some(tls) => match tls.connector.connect(&tls.domain, stream).await {
+            Ok(stream) => pump(stream, socket, client, outgoing).await,
+            Err(err) => {
+                tracing::warn!(%server, domain = %tls.domain, error = %err, "TURN over TLS: handshake failed");
+            }
+        },
+    }
+}
+
+async fn pump<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    socket: Arc<UdpSocket>,
+    client: SocketAddr,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let write = async {
         while let Some(frame) = outgoing.recv().await {
             if writer.write_all(&frame).await.is_err() {
@@ -195,7 +244,7 @@ mod tests {
                 }
             }
         });
-        let bridge = TurnTcpBridge::start("127.0.0.1".parse().expect("ip"), server)
+        let bridge = TurnTcpBridge::start("127.0.0.1".parse().expect("ip"), server, None)
             .await
             .expect("bridge");
         let client = UdpSocket::bind("127.0.0.1:0").await.expect("client");

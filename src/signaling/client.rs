@@ -491,8 +491,19 @@ fn register_handlers(
     let tx = events.clone();
     let sh = shared.clone();
     builder = builder.on("your_id", move |payload, _| {
-        // Only a seed server's registration: a current server follows up with `registered`.
-        if sh.registers.load(Ordering::Relaxed) {
+        // A current server follows `your_id` with `registered`; only a seed server's bare
+        // ID stands on its own (and then no token was ever issued). Either sign says this
+        // is a current server: it has sent `registered` before, or we hold a token.
+        let has_token = sh
+            .identity
+            .lock()
+            .map(|identity| {
+                identity
+                    .as_ref()
+                    .is_some_and(|(_, token)| !token.is_empty())
+            })
+            .unwrap_or(false);
+        if has_token || sh.registers.load(Ordering::Relaxed) {
             return async {}.boxed();
         }
         let id = text_args(&payload)

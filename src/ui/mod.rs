@@ -544,6 +544,13 @@ impl App {
                 self.meters = Some(meters);
                 Task::none()
             }
+            EngineEvent::MediaPath { up } => {
+                if let Screen::InCall(state) = &mut self.screen {
+                    state.media_path(up);
+                }
+                Task::none()
+            }
+            EngineEvent::FirstAudio { .. } => Task::none(),
             EngineEvent::Verification { code } => {
                 if let Screen::InCall(state) = &mut self.screen {
                     state.verification(code);

@@ -46,6 +46,12 @@ impl Server {
         Self::start_in(&[], "127.0.0.1", env)
     }
 
+    /// On a fixed loopback port, so a test can kill it and bring it back at the same address.
+    pub fn start_on(port: u16) -> Self {
+        let port = port.to_string();
+        Self::start_in(&[], "127.0.0.1", &[("PORT", port.as_str())])
+    }
+
     /// Starts the server through `prefix` (e.g. `ip netns exec NS`) listening on `host`.
     pub fn start_in(prefix: &[&str], host: &str, env: &[(&str, &str)]) -> Self {
         // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
@@ -132,15 +138,16 @@ impl Client {
 
     /// Like `spawn`, through `prefix` (e.g. `ip netns exec NS`).
     pub fn spawn_in(prefix: &[&str], args: &[&str]) -> Self {
-        let mut child = prefixed(prefix, env!("CARGO_BIN_EXE_voicecall"))
+        let mut cmd = prefixed(prefix, env!("CARGO_BIN_EXE_voicecall"));
+        // The binary keeps library logs quiet by default; VOICECALL_TEST_LOG opens them up.
+        match std::env::var("VOICECALL_TEST_LOG") {
+            Ok(filter) => cmd.env("RUST_LOG", filter),
+            Err(_) => cmd.env_remove("RUST_LOG"),
+        };
+        let mut child = cmd
             .args(args)
             .arg("--json")
             .env("VOICECALL_CONFIG_DIR", temp_config_dir())
-            .env(
-                "RUST_LOG",
-                std::env::var("VOICECALL_TEST_LOG")
-                    .unwrap_or_else(|_| "warn,webrtc=error,rtc=error".into()),
-            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -185,6 +192,11 @@ impl Client {
             }
         }
         client
+    }
+
+    /// The process ID (for /proc readings in the benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stderr(&self) -> String {
@@ -252,6 +264,20 @@ impl Client {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The newest event named `name` among everything printed so far (waiting up to
+    /// `timeout` for at least one).
+    pub fn latest(&mut self, name: &str, timeout: Duration) -> Value {
+        while let Ok(line) = self.lines.try_recv() {
+            if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                self.events.push(value);
+            }
+        }
+        if let Some(found) = self.events.iter().rev().find(|e| e["event"] == name) {
+            return found.clone();
+        }
+        self.wait_for(timeout, |e| e["event"] == name)
     }
 }
 

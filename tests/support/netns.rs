@@ -100,6 +100,8 @@ pub enum Nat {
     Symmetric,
     /// MASQUERADE and no UDP at all leaves the site: only TCP (e.g. TURN over TCP).
     UdpBlocked,
+    /// No UDP and no plain TURN over TCP (port 3478) either: only TLS on 5349 gets out.
+    TlsOnly,
 }
 
 /// A "public" segment (10.0.0.0/24, the servers at 10.0.0.1) and two sites, each a router
@@ -153,6 +155,11 @@ impl Topology {
                 Nat::UdpBlocked => lab.run(
                     &router,
                     "iptables -t nat -A POSTROUTING -o wan -j MASQUERADE && iptables -A FORWARD -p udp -j DROP",
+                ),
+                Nat::TlsOnly => lab.run(
+                    &router,
+                    "iptables -t nat -A POSTROUTING -o wan -j MASQUERADE && iptables -A FORWARD -p udp -j DROP \
+                     && iptables -A FORWARD -p tcp --dport 3478 -j DROP",
                 ),
             }
             if nat[site] != Nat::None {

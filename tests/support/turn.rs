@@ -13,13 +13,28 @@ pub struct Coturn {
     log: PathBuf,
     pub port: u16,
     pub secret: String,
+    /// With TLS: the self-signed certificate clients must trust (PEM).
+    pub ca: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
+
+/// coturn's TLS port in the shipped config.
+pub const TLS_PORT: u16 = 5349;
 
 impl Coturn {
     /// Listens on `ip:port` (UDP and TCP) and allows relaying to `allowed_peers` (ranges
     /// the production config denies because they are private).
     pub fn start_in(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
+        Self::launch(prefix, ip, port, allowed_peers, false)
+    }
+
+    /// As [`Coturn::start_in`], and also TURN over TLS on [`TLS_PORT`] with a fresh
+    /// self-signed certificate for `ip`.
+    pub fn start_tls_in(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
+        Self::launch(prefix, ip, port, allowed_peers, true)
+    }
+
+    fn launch(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str], tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let secret = format!("test-secret-{:016x}", rand::random::<u64>());
         let log: PathBuf = dir.path().join("turn.log");
@@ -27,7 +42,6 @@ impl Coturn {
             format!("listening-ip={ip}"),
             format!("relay-ip={ip}"),
             format!("listening-port={port}"),
-            "no-tls".to_owned(),
             "no-dtls".to_owned(),
             format!("static-auth-secret={secret}"),
             "realm=voicecall.test".to_owned(),
@@ -38,6 +52,17 @@ impl Coturn {
             "max-port=40999".to_owned(),
             "verbose".to_owned(),
         ];
+        let ca = if tls {
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            self_signed(ip, &cert, &key);
+            overrides.push(format!("tls-listening-port={TLS_PORT}"));
+            overrides.push(format!("cert={}", cert.display()));
+            overrides.push(format!("pkey={}", key.display()));
+            Some(cert)
+        } else {
+            overrides.push("no-tls".to_owned());
+            None
+        };
         overrides.extend(allowed_peers.iter().map(|r| format!("allowed-peer-ip={r}")));
         if ip.starts_with("127.") {
             // coturn refuses loopback peers outright unless told otherwise.
@@ -57,6 +82,7 @@ impl Coturn {
             log: log.clone(),
             port,
             secret,
+            ca,
             _dir: dir,
         };
         // Ready when the log says the listener is up.
@@ -87,6 +113,18 @@ impl Coturn {
 }
 
 impl Coturn {
+    /// Issues TURN over UDP and over TLS only (a network that lets nothing else out is
+    /// then left with `turns:`).
+    pub fn server_env_tls(&self, host: &str) -> Vec<(String, String)> {
+        let mut env = self.server_env(host, false);
+        for (key, value) in &mut env {
+            if key == "TURN_URLS" {
+                value.push_str(&format!(",turns:{host}:{TLS_PORT}?transport=tcp"));
+            }
+        }
+        env
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -120,6 +158,29 @@ fn test_config(overrides: &[String]) -> String {
     out.push("# test overrides".into());
     out.extend(overrides.iter().cloned());
     out.join("\n") + "\n"
+}
+
+/// A self-signed certificate whose subject alternative name is the IP address `ip`.
+fn self_signed(ip: &str, cert: &std::path::Path, key: &std::path::Path) {
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+        ])
+        .arg(format!("/CN={ip}"))
+        .arg("-addext")
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(
+        status.success(),
+        "openssl could not make a test certificate"
+    );
 }
 
 /// A free UDP port on loopback (TCP on the same number is free too in practice).

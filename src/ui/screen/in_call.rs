@@ -26,6 +26,8 @@ pub struct State {
     last_stats: Option<(RtcStats, Instant)>,
     /// The call's short authentication string, to compare out loud with the peer.
     verification: Option<String>,
+    /// The media path is down and the engine is restoring it.
+    reconnecting: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,7 +56,12 @@ impl State {
             quality: None,
             last_stats: None,
             verification: None,
+            reconnecting: false,
         }
+    }
+
+    pub fn media_path(&mut self, up: bool) {
+        self.reconnecting = !up;
     }
 
     pub fn verification(&mut self, code: String) {
@@ -109,6 +116,7 @@ impl State {
     pub fn view(&self) -> Element<'_, Message> {
         let status = match self.since {
             None => "Connecting…".to_owned(),
+            Some(_) if self.reconnecting => format!("{} · reconnecting…", self.clock()),
             Some(_) => self.clock(),
         };
         let mute_label = if self.muted { "Unmute" } else { "Mute" };

@@ -1,0 +1,275 @@
+//! CPU and memory: the headless client idle (registered, no call) against in a call, and
+//! the desktop app idle.
+//!
+//! CPU is process time (user + system, all threads) from /proc/PID/stat over a fixed
+//! window, as a percentage of one core; a call's cost is the in-call figure minus the idle
+//! one, measured on the same process. Both clients play speech in a loop (so Opus works on
+//! speech, not silence) and discard what they hear. RSS is VmRSS from /proc/PID/status.
+//! The desktop app runs under Xvfb with the tiny-skia renderer, measured once it has
+//! registered and settled.
+//!
+//! `cargo bench --bench cost [-- --window S]`
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::support::{Client, Server, asset};
+use common::{LOOPBACK, Report, invoked_as_benchmark, machine};
+
+/// /proc/PID/stat counts in USER_HZ ticks, 100 per second on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// User + system CPU seconds of the whole process so far.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; the fields after it are fixed.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / TICKS_PER_SECOND)
+}
+
+fn status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or("?".into(), |kb| format!("{:.1}", kb as f64 / 1024.0))
+}
+
+/// CPU % of one core of each process over the same `window`.
+fn cpu_percent(pids: &[u32], window: Duration) -> Vec<f64> {
+    let before: Vec<Option<f64>> = pids.iter().map(|&p| cpu_seconds(p)).collect();
+    let started = Instant::now();
+    std::thread::sleep(window);
+    let elapsed = started.elapsed().as_secs_f64();
+    pids.iter()
+        .zip(before)
+        .map(|(&pid, before)| match (before, cpu_seconds(pid)) {
+            (Some(b), Some(a)) => (a - b) / elapsed * 100.0,
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Row {
+    what: String,
+    cpu: f64,
+    rss_kb: Option<u64>,
+}
+
+fn headless(server: &Server, window: Duration) -> Vec<Row> {
+    let speech = |name: &str| format!("wav-loop:{}", asset(name).display());
+    let callee = Client::spawn(&[
+        "listen",
+        "--server",
+        &server.url,
+        "--bind",
+        LOOPBACK,
+        "--auto-accept",
+        "--once",
+        "--input",
+        &speech("speech-b.wav"),
+        "--output",
+        "discard",
+    ]);
+    std::thread::sleep(SETTLE);
+    let idle = cpu_percent(&[callee.pid()], window)[0];
+    let idle_rss = status_kb(callee.pid(), "VmRSS:");
+    let call_length = format!("{}s", window.as_secs() * 2 + 30);
+    let mut caller = Client::spawn(&[
+        "call",
+        &callee.id,
+        "--server",
+        &server.url,
+        "--bind",
+        LOOPBACK,
+        "--duration",
+        &call_length,
+        "--input",
+        &speech("speech-a.wav"),
+        "--output",
+        "discard",
+    ]);
+    caller.wait_for(Duration::from_secs(20), |e| e["event"] == "first_audio");
+    std::thread::sleep(SETTLE);
+    let in_call = cpu_percent(&[callee.pid(), caller.pid()], window);
+    let rows = vec![
+        Row {
+            what: "headless client, idle (registered, no call)".into(),
+            cpu: idle,
+            rss_kb: idle_rss,
+        },
+        Row {
+            what: "headless client, in a call (callee; same process as above)".into(),
+            cpu: in_call[0],
+            rss_kb: status_kb(callee.pid(), "VmRSS:"),
+        },
+        Row {
+            what: "headless client, in a call (caller)".into(),
+            cpu: in_call[1],
+            rss_kb: status_kb(caller.pid(), "VmRSS:"),
+        },
+        Row {
+            what: "**one call** (callee in call − idle)".into(),
+            cpu: in_call[0] - idle,
+            rss_kb: status_kb(callee.pid(), "VmRSS:")
+                .zip(idle_rss)
+                .map(|(a, b)| a.saturating_sub(b)),
+        },
+    ];
+    drop(caller);
+    drop(callee);
+    rows
+}
+
+/// An Xvfb display on a free number; killed on drop.
+struct Display {
+    child: Child,
+    name: String,
+}
+
+impl Display {
+    fn start() -> Option<Self> {
+        let base = 400 + std::process::id() % 300;
+        for n in base..base + 100 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            {
+                continue;
+            }
+            let mut child = Command::new("Xvfb")
+                .arg(format!(":{n}"))
+                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let name = format!(":{n}");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                let ready = Command::new("xdpyinfo")
+                    .args(["-display", &name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if ready {
+                    return Some(Self { child, name });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        None
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn gui_idle(server: &Server, window: Duration) -> Option<Row> {
+    let display = Display::start()?;
+    let config = tempfile::tempdir().ok()?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("ICED_BACKEND", "tiny-skia")
+        .env("VOICECALL_CONFIG_DIR", config.path())
+        .env("VOICECALL_SERVER", &server.url)
+        .env("VOICECALL_BIND", LOOPBACK)
+        .env("VOICECALL_INPUT", "silence")
+        .env("VOICECALL_OUTPUT", "discard")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take()?;
+    let app = KillOnDrop(child);
+    // The app prints its ID once registered.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let id = rx.recv_timeout(Duration::from_secs(30)).ok()?;
+    voicecall::id::PeerId::parse(id.trim()).ok()?;
+    std::thread::sleep(SETTLE);
+    let pid = app.0.id();
+    let cpu = cpu_percent(&[pid], window)[0];
+    Some(Row {
+        what: "desktop app, idle (Xvfb, tiny-skia, registered)".into(),
+        cpu,
+        rss_kb: status_kb(pid, "VmRSS:"),
+    })
+}
+
+fn main() {
+    if !invoked_as_benchmark("cost") {
+        return;
+    }
+    let window = Duration::from_secs_f64(arg("--window", 15.0));
+    let server = Server::start();
+    let mut rows = headless(&server, window);
+    match gui_idle(&server, window) {
+        Some(row) => rows.push(row),
+        None => eprintln!("cost: could not run the desktop app under Xvfb; skipped"),
+    }
+    let mut report = Report::new();
+    report.line(format!(
+        "\n### CPU and memory ({}-second windows)\n",
+        window.as_secs()
+    ));
+    report.line(format!("machine: {}\n", machine()));
+    report.line("| process | CPU % of one core | RSS MB |");
+    report.line("|---|---:|---:|");
+    for row in rows {
+        report.line(format!(
+            "| {} | {:.2} | {} |",
+            row.what,
+            row.cpu,
+            mb(row.rss_kb)
+        ));
+    }
+}
