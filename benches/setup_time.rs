@@ -1,6 +1,7 @@
 //! Call setup time: from `UserCommand::Call` to the caller's first decoded remote audio
 //! frame (`EngineEvent::FirstAudio`), two engines in this process on loopback, with the
-//! signaling server issuing STUN and TURN servers (a local coturn) to both.
+//! signaling server issuing STUN and TURN servers (a local coturn) to both; once with
+//! coturn on loopback and once with it 50 ms round trip away (behind a delaying relay).
 //!
 //! Trickle ICE (ours) against `no_trickle` (the seed client's design: wait for gathering to
 //! finish, then send the description with every candidate in it). Calls alternate between
@@ -115,15 +116,17 @@ fn calls_arg() -> usize {
         .unwrap_or(DEFAULT_CALLS)
 }
 
+/// One-way delay between the clients and the STUN/TURN server in the second run: a TURN
+/// server 50 ms round trip away is ordinary on the internet, and it is where waiting for
+/// gathering (the seed's design) costs, since a TURN allocation takes two round trips.
+const FAR_TURN_ONE_WAY: Duration = Duration::from_millis(25);
+
 fn main() {
     if !invoked_as_benchmark("setup_time") {
         return;
     }
     let calls = calls_arg();
     let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
-    let env = turn.server_env(LOOPBACK, false);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with(&env);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => panic!("tokio runtime: {err}"),
@@ -131,6 +134,50 @@ fn main() {
     let mut report = Report::new();
     report.line(format!("\n### Call setup time ({calls} calls per mode)\n"));
     report.line(format!("machine: {}", machine()));
+
+    let near = turn.server_env(LOOPBACK, false);
+    measure(&runtime, &mut report, calls, "STUN/TURN on loopback", &near);
+
+    // The same coturn behind a relay that delays every datagram both ways.
+    let turn_addr = std::net::SocketAddr::from(([127, 0, 0, 1], turn.port));
+    let relay = runtime.block_on(voicecall::netem::run_relay(voicecall::netem::RelayConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        upstream: turn_addr,
+        impairment: voicecall::netem::ImpairmentConfig {
+            delay: FAR_TURN_ONE_WAY,
+            ..Default::default()
+        },
+        direction: voicecall::netem::Direction::Both,
+    }));
+    let (relay_addr, _stats, _task) = match relay {
+        Ok(relay) => relay,
+        Err(err) => panic!("delay relay: {err}"),
+    };
+    let far: Vec<(String, String)> = near
+        .iter()
+        .map(|(k, v)| {
+            let v = v.replace(&turn_addr.to_string(), &relay_addr.to_string());
+            (k.clone(), v)
+        })
+        .collect();
+    let title = format!(
+        "STUN/TURN {} ms round trip away",
+        2 * FAR_TURN_ONE_WAY.as_millis()
+    );
+    measure(&runtime, &mut report, calls, &title, &far);
+}
+
+/// Alternates calls in both modes against a signaling server issuing `env`'s ICE servers.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    report: &mut Report,
+    calls: usize,
+    title: &str,
+    env: &[(String, String)],
+) {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = Server::start_with(&env);
+    report.line(format!("\n#### {title}\n"));
     report.line(format!(
         "ICE servers issued by the signaling server: {}\n",
         env.iter()

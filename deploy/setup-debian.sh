@@ -18,6 +18,7 @@ packages=(
   tesseract-ocr                          # reads the labels in window test screenshots
   espeak-ng sox                          # speech for audio tests
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
+  chromium                               # the web client's browser tests (puppeteer-core)
   iproute2 iptables conntrack            # network namespaces for NAT tests, mapping flushes
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl

@@ -49,6 +49,8 @@ const state = {
   lastError: null,
   remoteStream: null,
   recorder: null,
+  // Microphone processing (AEC, NS, AGC); only the test hook turns it off.
+  audioProcessing: true,
   log: [],
 };
 
@@ -192,6 +194,7 @@ function newCall(peerId, callId) {
     peerId,
     callId,
     iceServers: state.iceServers,
+    audioProcessing: state.audioProcessing,
     onConnectionState: (s) => {
       if (s === 'connected') setPhase('in-call', `In call with ${peerId}`);
       else if (s === 'disconnected' && state.phase === 'in-call') setStatus('Connection interrupted; trying to recover…');
@@ -305,16 +308,20 @@ ui.copy.addEventListener('click', async () => {
 async function stats() {
   const pc = state.call?.pc;
   if (!pc) return { connectionState: null };
-  const out = { connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, inbound: null, outbound: null, codec: null };
+  const out = { connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState, inbound: null, outbound: null, codec: null, outboundCodec: null, negotiated: [] };
   const report = await pc.getStats();
   report.forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'audio') {
       out.inbound = { packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, bytesReceived: s.bytesReceived, jitter: s.jitter, audioLevel: s.audioLevel, totalAudioEnergy: s.totalAudioEnergy, codecId: s.codecId };
     } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
-      out.outbound = { packetsSent: s.packetsSent, bytesSent: s.bytesSent };
+      out.outbound = { packetsSent: s.packetsSent, bytesSent: s.bytesSent, codecId: s.codecId };
     }
   });
   if (out.inbound?.codecId) out.codec = report.get(out.inbound.codecId)?.mimeType ?? null;
+  if (out.outbound?.codecId) out.outboundCodec = report.get(out.outbound.codecId)?.mimeType ?? null;
+  // What the offer/answer settled on for sending, in order (the first one is used).
+  const sender = pc.getSenders().find((s) => s.track?.kind === 'audio');
+  out.negotiated = (sender?.getParameters().codecs ?? []).map((c) => `${c.mimeType}/${c.clockRate}${c.channels ? `/${c.channels}` : ''} pt=${c.payloadType}`);
   return out;
 }
 
@@ -339,6 +346,13 @@ window.voicecallTest = {
   },
   get log() {
     return [...state.log];
+  },
+  /** Echo cancellation, noise suppression and gain control for the next call's microphone. */
+  get audioProcessing() {
+    return state.audioProcessing;
+  },
+  set audioProcessing(on) {
+    state.audioProcessing = Boolean(on);
   },
   stats,
   call: (peerId) => startCall(peerId),

@@ -27,8 +27,11 @@ export function newCallId() {
  * @param {RTCIceServer[]} opts.iceServers
  * @param {(state: RTCPeerConnectionState) => void} opts.onConnectionState
  * @param {(stream: MediaStream) => void} opts.onRemoteStream
+ * @param {boolean} [opts.audioProcessing] echo cancellation, noise suppression
+ *   and gain control on the microphone (default on; tests that compare
+ *   waveforms turn them off)
  */
-export function createCall({ send, peerId, callId, iceServers, onConnectionState, onRemoteStream }) {
+export function createCall({ send, peerId, callId, iceServers, onConnectionState, onRemoteStream, audioProcessing = true }) {
   const pc = new RTCPeerConnection({ iceServers });
   let localStream = null;
   // Candidates that arrive before the remote description can be applied.
@@ -48,7 +51,7 @@ export function createCall({ send, peerId, callId, iceServers, onConnectionState
 
   async function addMicrophone() {
     localStream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      audio: { echoCancellation: audioProcessing, noiseSuppression: audioProcessing, autoGainControl: audioProcessing },
       video: false,
     });
     for (const track of localStream.getAudioTracks()) {

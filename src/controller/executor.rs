@@ -289,6 +289,10 @@ impl Executor {
 
     async fn create_peer(&mut self, role: Role, remote_offer: Option<SessionDescription>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        // TURN credentials issued at connect time may be about to expire.
+        if let Some(signaling) = &self.signaling {
+            self.issued_ice_servers = signaling.fresh_ice_servers().await;
+        }
         let mut rtc = self.config.rtc.clone();
         rtc.ice_servers
             .extend(self.issued_ice_servers.iter().cloned());

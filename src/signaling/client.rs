@@ -6,7 +6,7 @@
 //! task that holds them until the server has registered us again.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use rust_socketio::asynchronous::{Client, ClientBuilder, ReconnectSettings};
 use rust_socketio::{Payload, TransportType};
 use serde_json::{Value, json};
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::message::{ErrorCode, Inbound, Outbound, ServerError};
 use super::wire::{self, Registration, WireError};
@@ -29,6 +29,19 @@ const OUTBOX_MAX_AGE: Duration = Duration::from_secs(20);
 /// A seed-style server sends `your_id` and never `registered`; wait this long before
 /// accepting the plain ID.
 const LEGACY_REGISTRATION_WAIT: Duration = Duration::from_millis(400);
+/// Fetch fresh ICE servers before a call when the issued TURN credentials expire sooner
+/// than this (PROTOCOL.md: "a few minutes").
+const ICE_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a call waits for the refreshed list before going with what it has.
+const ICE_REFRESH_WAIT: Duration = Duration::from_secs(2);
+/// Before each reconnect attempt, a server whose port does not accept a TCP connection
+/// within this long is skipped: rust_socketio has no connect timeout, and a dead host would
+/// hold the reconnect loop for the kernel's SYN timeout (~2 min).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// rust_socketio's backoff stops after ~15 minutes of failed attempts and then retries in
+/// a tight loop; past this many attempts we add our own pause.
+const PACED_AFTER_ATTEMPTS: u32 = 30;
+const PACED_DELAY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct SignalingConfig {
@@ -91,18 +104,64 @@ pub enum SignalingEvent {
     },
 }
 
+/// The STUN/TURN servers the server issued last, and when: their TURN credentials are
+/// valid for `ttl` seconds from `received_at`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IssuedIceServers {
+    pub servers: Vec<IceServer>,
+    /// 0: nothing expires.
+    pub ttl: u64,
+    /// `None` until the server sent a list (seed servers never do).
+    pub received_at: Option<Instant>,
+}
+
+impl IssuedIceServers {
+    /// True when the credentials expire within `margin` of `now`.
+    pub fn expires_within(&self, margin: Duration, now: Instant) -> bool {
+        let Some(received_at) = self.received_at else {
+            return false;
+        };
+        if self.ttl == 0 {
+            return false;
+        }
+        match received_at.checked_add(Duration::from_secs(self.ttl)) {
+            Some(expiry) => expiry <= now + margin,
+            None => false,
+        }
+    }
+}
+
 enum OutboxCmd {
     Send(Outbound),
     Online,
     Offline,
 }
 
-/// State the reconnect callback needs: who we are, and where to go next.
+/// State the handlers and the reconnect callback share: who we are, where we are, and
+/// what the server said last.
 struct Shared {
     identity: Mutex<Option<(String, String)>>,
     servers: Vec<String>,
+    /// Index (mod `servers.len()`) of the server we are connected or connecting to.
     current: AtomicUsize,
     attempts: AtomicU32,
+    /// The server sends `registered`; its `your_id` (sent first on every connect) is then
+    /// only a copy without the token and the reclaim flag.
+    registers: AtomicBool,
+    /// The server ended our session for good (ID taken, session replaced): reconnecting
+    /// would only be refused again, or steal the ID back from the new session.
+    fatal: AtomicBool,
+    ice: watch::Sender<IssuedIceServers>,
+}
+
+impl Shared {
+    fn current_server(&self) -> String {
+        let index = self.current.load(Ordering::Relaxed);
+        self.servers
+            .get(index % self.servers.len().max(1))
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 pub struct SignalingClient {
@@ -110,7 +169,7 @@ pub struct SignalingClient {
     outbox: mpsc::UnboundedSender<OutboxCmd>,
     registration: Registration,
     ice_servers: Vec<IceServer>,
-    server: String,
+    shared: Arc<Shared>,
 }
 
 impl SignalingClient {
@@ -129,6 +188,9 @@ impl SignalingClient {
                 servers: config.servers.clone(),
                 current: AtomicUsize::new(index),
                 attempts: AtomicU32::new(0),
+                registers: AtomicBool::new(false),
+                fatal: AtomicBool::new(false),
+                ice: watch::Sender::new(IssuedIceServers::default()),
             });
             match Self::connect_one(url, shared, config.connect_timeout).await {
                 Ok(connected) => return Ok(connected),
@@ -152,8 +214,10 @@ impl SignalingClient {
         let mut builder = ClientBuilder::new(url)
             .transport_type(TransportType::Websocket)
             .reconnect(true)
-            // A server-side disconnect means our session was replaced or refused.
-            .reconnect_on_disconnect(false)
+            // A server may also close a session for a passing reason (`INTERNAL` while its
+            // Redis is away); the reconnect callback stops for the final ones
+            // (`Shared::fatal`).
+            .reconnect_on_disconnect(true)
             .reconnect_delay(200, 2_000);
         if let Ok(identity) = shared.identity.lock()
             && let Some((id, token)) = identity.as_ref()
@@ -162,13 +226,23 @@ impl SignalingClient {
         }
         builder = register_handlers(builder, &events_tx, &outbox_tx, &shared);
 
-        let client = builder
-            .connect()
-            .await
-            .map_err(|e| SignalingError::Unreachable {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        // rust_socketio has no connect timeout: a host that drops packets, or a server that
+        // accepts but never answers, would hold us here instead of letting us try the next.
+        let client = match tokio::time::timeout(timeout, builder.connect()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                return Err(SignalingError::Unreachable {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(SignalingError::Unreachable {
+                    url: url.to_owned(),
+                    reason: format!("no answer within {} s", timeout.as_secs().max(1)),
+                });
+            }
+        };
 
         let (registration, ice_servers) =
             match wait_for_registration(&mut events_rx, url, timeout).await {
@@ -189,7 +263,7 @@ impl SignalingClient {
                 outbox: outbox_tx,
                 registration,
                 ice_servers,
-                server: url.to_owned(),
+                shared,
             },
             events_rx,
         ))
@@ -205,8 +279,39 @@ impl SignalingClient {
         &self.ice_servers
     }
 
-    pub fn server(&self) -> &str {
-        &self.server
+    /// The server we are connected to (or, during an outage, trying).
+    pub fn server(&self) -> String {
+        self.shared.current_server()
+    }
+
+    /// The ICE servers to use for a call starting now. When the issued TURN credentials
+    /// expire within a few minutes, asks the server for fresh ones first (waiting up to
+    /// 2 s for them; on no answer, the old list is what there is).
+    pub async fn fresh_ice_servers(&self) -> Vec<IceServer> {
+        let mut issued = self.shared.ice.subscribe();
+        if !issued
+            .borrow_and_update()
+            .expires_within(ICE_REFRESH_MARGIN, Instant::now())
+        {
+            return issued.borrow().servers.clone();
+        }
+        match self.client.emit("get_ice_servers", json!({})).await {
+            Ok(()) => {
+                if tokio::time::timeout(ICE_REFRESH_WAIT, issued.changed())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the signaling server sent no fresh ICE servers");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot ask for fresh ICE servers"),
+        }
+        issued.borrow().servers.clone()
+    }
+
+    /// The last ICE server list the server issued, with its lifetime.
+    pub fn issued_ice_servers(&self) -> IssuedIceServers {
+        self.shared.ice.borrow().clone()
     }
 
     /// Queues a message for the peer; delivered as soon as the server can take it.
@@ -347,6 +452,7 @@ fn register_handlers(
                 if let Ok(mut identity) = sh.identity.lock() {
                     *identity = Some((reg.id.to_string(), reg.token.clone()));
                 }
+                sh.registers.store(true, Ordering::Relaxed);
                 sh.attempts.store(0, Ordering::Relaxed);
                 let _ = out.send(OutboxCmd::Online);
                 SignalingEvent::Registered(reg)
@@ -361,10 +467,18 @@ fn register_handlers(
     });
 
     let tx = events.clone();
+    let sh = shared.clone();
     builder = builder.on("ice_servers", move |payload, _| {
         let args = text_args(&payload).unwrap_or(&[]);
         let ev = match wire::decode_ice_servers(args) {
-            Ok((servers, _ttl)) => SignalingEvent::IceServers(servers),
+            Ok((servers, ttl)) => {
+                sh.ice.send_replace(IssuedIceServers {
+                    servers: servers.clone(),
+                    ttl,
+                    received_at: Some(Instant::now()),
+                });
+                SignalingEvent::IceServers(servers)
+            }
             Err(error) => SignalingEvent::Malformed {
                 event: "ice_servers".into(),
                 error,
@@ -378,7 +492,8 @@ fn register_handlers(
     let sh = shared.clone();
     builder = builder.on("your_id", move |payload, _| {
         // A current server follows `your_id` with `registered`; only a seed server's bare
-        // ID stands on its own (and then no token was ever issued).
+        // ID stands on its own (and then no token was ever issued). Either sign says this
+        // is a current server: it has sent `registered` before, or we hold a token.
         let has_token = sh
             .identity
             .lock()
@@ -388,7 +503,7 @@ fn register_handlers(
                     .is_some_and(|(_, token)| !token.is_empty())
             })
             .unwrap_or(false);
-        if has_token {
+        if has_token || sh.registers.load(Ordering::Relaxed) {
             return async {}.boxed();
         }
         let id = text_args(&payload)
@@ -407,13 +522,15 @@ fn register_handlers(
 
     let tx = events.clone();
     let out = outbox.clone();
+    let sh = shared.clone();
     builder = builder.on("server_error", move |payload, _| {
         if let Some(err) = text_args(&payload).and_then(wire::decode_server_error) {
-            let fatal = matches!(err.code, ErrorCode::IdTaken | ErrorCode::SessionReplaced);
+            let fatal = ends_session(&err);
             let reason = err.message.clone();
             // The error first: a waiting `connect` must see why before it sees the close.
             let _ = tx.send(SignalingEvent::ServerError(err));
             if fatal {
+                sh.fatal.store(true, Ordering::Relaxed);
                 let _ = out.send(OutboxCmd::Offline);
                 let _ = tx.send(SignalingEvent::Closed { reason });
             }
@@ -453,19 +570,41 @@ fn register_handlers(
     });
 
     let tx = events.clone();
+    let out = outbox.clone();
     let sh = shared.clone();
     builder.on_reconnect(move || -> BoxFuture<'static, ReconnectSettings> {
         let tx = tx.clone();
+        let out = out.clone();
         let sh = sh.clone();
         async move {
+            // A server that shuts down cleanly closes the transport without an `error` or
+            // `close` event: this callback is the first sign of the outage.
+            let _ = out.send(OutboxCmd::Offline);
+            if sh.fatal.load(Ordering::Relaxed) {
+                // The session is over (`Closed` was reported). rust_socketio cannot be told
+                // to stop from here, and `max_reconnect_attempts` is ignored: park its
+                // reconnect task for good.
+                std::future::pending::<()>().await;
+            }
             let attempt = sh.attempts.fetch_add(1, Ordering::Relaxed) + 1;
             // rust_socketio stops backing off after ~15 minutes and spins; pace it here.
-            if attempt > 30 {
-                tokio::time::sleep(Duration::from_secs(2)).await;
+            if attempt > PACED_AFTER_ATTEMPTS {
+                tokio::time::sleep(PACED_DELAY).await;
             }
+            // The next server in the rotation whose port answers at all.
+            let count = sh.servers.len().max(1);
+            let start = sh.current.load(Ordering::Relaxed).wrapping_add(1);
+            let mut next = start;
+            for step in 0..count {
+                let candidate = start.wrapping_add(step);
+                if count == 1 || port_answers(&sh.servers[candidate % count]).await {
+                    next = candidate;
+                    break;
+                }
+            }
+            sh.current.store(next % count, Ordering::Relaxed);
+            let server = sh.current_server();
             let mut settings = ReconnectSettings::new();
-            let next = sh.current.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-            let server = sh.servers[next % sh.servers.len()].clone();
             settings.address(server.clone());
             if let Ok(identity) = sh.identity.lock()
                 && let Some((id, token)) = identity.as_ref()
@@ -477,6 +616,32 @@ fn register_handlers(
         }
         .boxed()
     })
+}
+
+/// Errors after which the server has closed our session for good.
+fn ends_session(err: &ServerError) -> bool {
+    match err.code {
+        ErrorCode::IdTaken | ErrorCode::SessionReplaced => true,
+        // Connection-level (no `event`): our auth was refused. With an `event` they are
+        // about a message we sent, and the connection stays open.
+        ErrorCode::InvalidId | ErrorCode::InvalidToken => err.event.is_none(),
+        _ => false,
+    }
+}
+
+/// Whether `url`'s host accepts a TCP connection within `PROBE_TIMEOUT`.
+async fn port_answers(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await,
+        Ok(Ok(_))
+    )
 }
 
 fn text_args(payload: &Payload) -> Option<&[Value]> {
@@ -519,5 +684,59 @@ async fn run_outbox(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_ice_servers_expire_by_their_ttl() {
+        let now = Instant::now();
+        let issued = |ttl, age: u64| IssuedIceServers {
+            servers: Vec::new(),
+            ttl,
+            received_at: now.checked_sub(Duration::from_secs(age)),
+        };
+        let margin = ICE_REFRESH_MARGIN;
+        assert!(!issued(86_400, 0).expires_within(margin, now));
+        assert!(issued(86_400, 86_400 - 299).expires_within(margin, now));
+        assert!(issued(60, 0).expires_within(margin, now));
+        // 0 = never expires; nothing received = nothing to refresh.
+        assert!(!issued(0, 1_000_000).expires_within(margin, now));
+        assert!(!IssuedIceServers::default().expires_within(margin, now));
+    }
+
+    #[test]
+    fn only_connection_level_refusals_end_the_session() {
+        let err = |code, event: Option<&str>| ServerError {
+            code,
+            message: String::new(),
+            event: event.map(str::to_owned),
+            target: None,
+            call_id: None,
+        };
+        assert!(ends_session(&err(ErrorCode::IdTaken, None)));
+        assert!(ends_session(&err(ErrorCode::SessionReplaced, None)));
+        assert!(ends_session(&err(ErrorCode::InvalidToken, None)));
+        assert!(!ends_session(&err(ErrorCode::InvalidId, Some("offer_sdp"))));
+        assert!(!ends_session(&err(ErrorCode::Internal, None)));
+        assert!(!ends_session(&err(
+            ErrorCode::PeerNotFound,
+            Some("offer_sdp")
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_does_not_answer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        assert!(port_answers(&format!("http://127.0.0.1:{port}")).await);
+        drop(listener);
+        assert!(!port_answers(&format!("http://127.0.0.1:{port}")).await);
+        assert!(!port_answers("not a url").await);
     }
 }

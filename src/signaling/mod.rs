@@ -4,4 +4,6 @@ mod client;
 pub mod message;
 pub mod wire;
 
-pub use client::{SignalingClient, SignalingConfig, SignalingError, SignalingEvent};
+pub use client::{
+    IssuedIceServers, SignalingClient, SignalingConfig, SignalingError, SignalingEvent,
+};

@@ -1,0 +1,207 @@
+// A browser calls the native desktop client, and the native client calls a
+// browser: headless chromium (web client at /, fake microphone playing
+// speech) and `voicecall listen|call` (WAV in, WAV out) through the same
+// server. This file checks the signaling, the codec and the call's end; it
+// writes what each side played and recorded, listed in recordings.json, and
+// the cargo test that runs it (tests/browser_interop.rs) compares them with
+// the end-to-end tests' measure (≥ 0.9 correlation over ≥ 90 % of the
+// speech), so there is one comparison, in Rust.
+//
+//   cargo test --test browser_interop
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, sleep } from '../helpers.js';
+import { launchChromium } from './chromium.js';
+import { asset, exitWithin, spawnNative, voicecallBin, writeWavAfterSilence, writeWavExcerpt } from './native.js';
+
+// Chromium's fake microphone plays its file in a loop from getUserMedia on,
+// so the native side hears it from an arbitrary point; the cargo test compares
+// one period from where the recording has settled, which a call of 9 s holds
+// whole. The period is 0.3 s of silence, the first 4.1 s of speech-a.wav
+// (which ends in a pause): the loop's seam, where chromium's file reader may
+// skip or insert a few ms, falls in silence, which the comparison does not score.
+const BROWSER_LEAD_SECONDS = 0.3;
+const BROWSER_SPEECH_SECONDS = 4.1;
+// The native side plays its file once from the start of media: 1.5 s of
+// silence (the browser's jitter buffer settles in it: it time-stretches the
+// first few hundred ms) and then speech (5.6 s), which its recording must hold.
+const NATIVE_SPEECH = asset('speech-b.wav');
+const NATIVE_LEAD_SECONDS = 1.5;
+const CALL_SECONDS = 9;
+// BROWSER_AUDIO_PROCESSING=1 keeps chromium's echo cancellation, noise
+// suppression and gain control on the microphone (they reshape the waveform
+// the comparison looks at, so by default they are off).
+const BROWSER_AUDIO_PROCESSING = process.env.BROWSER_AUDIO_PROCESSING === '1';
+
+let server;
+let url;
+let chromium;
+let dir;
+let bin;
+let browserSpeech;
+let nativeInput;
+// What the cargo test compares: { label, reference, recording } per direction and call.
+const recordings = [];
+
+before(async () => {
+  bin = voicecallBin();
+  dir = process.env.VOICECALL_INTEROP_DIR;
+  if (!dir) throw new Error('VOICECALL_INTEROP_DIR is not set: run this through `cargo test --test browser_interop`');
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  browserSpeech = join(dir, 'browser-speech.wav');
+  const excerpt = join(dir, 'browser-speech-excerpt.wav');
+  writeWavExcerpt(asset('speech-a.wav'), excerpt, BROWSER_SPEECH_SECONDS);
+  writeWavAfterSilence(excerpt, browserSpeech, BROWSER_LEAD_SECONDS);
+  nativeInput = join(dir, 'native-input.wav');
+  writeWavAfterSilence(NATIVE_SPEECH, nativeInput, NATIVE_LEAD_SECONDS);
+  ({ server, url } = await startServer());
+  chromium = await launchChromium({ wav: browserSpeech });
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.close();
+  // Written even after a failure, so the cargo test can tell a call that
+  // failed from one that was never recorded.
+  if (dir) writeFileSync(join(dir, 'recordings.json'), JSON.stringify(recordings, null, 2));
+});
+
+async function openPage(name) {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`${name} console: ${msg.text()}`);
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.voicecallTest?.state === 'idle', { timeout: 10_000 });
+  const id = await page.evaluate((on) => {
+    window.voicecallTest.audioProcessing = on;
+    return window.voicecallTest.id;
+  }, BROWSER_AUDIO_PROCESSING);
+  return { page, id, errors, context };
+}
+
+const waitPhase = (c, want, timeout = 15_000) => c.page.waitForFunction((w) => window.voicecallTest.state === w, { timeout }, want);
+
+/** Starts the page's recorder as soon as the remote stream exists (before audio flows). */
+const startRecording = (c) =>
+  c.page.waitForFunction(
+    () => {
+      try {
+        window.voicecallTest.startRecording();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { polling: 10, timeout: 15_000 },
+  );
+
+async function stopRecording(c, file) {
+  const rec = await c.page.evaluate(() => window.voicecallTest.stopRecording());
+  writeFileSync(file, Buffer.from(rec.wavBase64, 'base64'));
+  return rec;
+}
+
+/** On failure: what each side saw. */
+async function diagnose(web, native) {
+  const page = web && (await web.page.evaluate(() => ({ state: window.voicecallTest.state, log: window.voicecallTest.log, lastError: window.voicecallTest.lastError })).catch((e) => String(e)));
+  console.error(`page: ${JSON.stringify(page)}\nnative events: ${JSON.stringify(native.events)}\nnative stderr: ${native.stderr()}\npage errors: ${web?.errors}`);
+}
+
+/** Only Opus goes either way: the native client speaks nothing else. */
+async function assertOpus(c) {
+  const s = await c.page.evaluate(() => window.voicecallTest.stats());
+  console.error(`${c.id}: negotiated ${JSON.stringify(s.negotiated)}; receiving ${s.codec}, sending ${s.outboundCodec}`);
+  assert.equal(s.connectionState, 'connected');
+  assert.equal(s.codec?.toLowerCase(), 'audio/opus', JSON.stringify(s));
+  assert.equal(s.outboundCodec?.toLowerCase(), 'audio/opus', JSON.stringify(s));
+  assert.ok(s.inbound.packetsReceived > 0 && s.outbound.packetsSent > 0, JSON.stringify(s));
+  assert.match(s.negotiated[0] ?? '', /^audio\/opus\/48000\/2/i, JSON.stringify(s.negotiated));
+}
+
+/** Lists both recordings with what the other side played, for the cargo test to compare. */
+function recorded(label, nativeHeard, browserHeard) {
+  // Chromium's fake microphone plays its file in a loop.
+  recordings.push({ label: `${label}: the native client heard the browser`, reference: browserSpeech, recording: nativeHeard, looped: true });
+  recordings.push({ label: `${label}: the browser heard the native client`, reference: NATIVE_SPEECH, recording: browserHeard, looped: false });
+}
+
+test('a browser calls the native client; both hear each other; the browser hangs up', async () => {
+  const configDir = mkdtempSync(join(dir, 'native-'));
+  const nativeHeard = join(dir, 'native-heard-1.wav');
+  const browserHeard = join(dir, 'browser-heard-1.wav');
+  const native = spawnNative(bin, ['listen', '--server', url, '--bind', '127.0.0.1', '--auto-accept', '--once', '--input', nativeInput, '--output', nativeHeard], { configDir });
+  let web;
+  try {
+    const nativeId = await native.id;
+    web = await openPage('caller');
+    await web.page.evaluate((id) => window.voicecallTest.call(id), nativeId);
+    await startRecording(web);
+    await Promise.all([waitPhase(web, 'in-call'), native.waitFor((e) => e.event === 'media_started')]);
+    await sleep(1000);
+    await assertOpus(web);
+    await sleep((CALL_SECONDS - 1) * 1000);
+    await stopRecording(web, browserHeard);
+    await web.page.evaluate(() => window.voicecallTest.hangup());
+
+    const { code } = await exitWithin(native, 10_000);
+    assert.equal(code, 0, native.stderr());
+    const ended = native.events.find((e) => e.event === 'ended');
+    console.error(`native media: ${JSON.stringify(ended?.media)}`);
+    assert.equal(ended?.reason, 'remote_hangup', JSON.stringify(native.events));
+    assert.ok(ended.media.packets_received > 300, JSON.stringify(ended));
+    assert.deepEqual(web.errors, []);
+    await web.context.close();
+    recorded('browser calls native', nativeHeard, browserHeard);
+  } catch (err) {
+    await diagnose(web, native);
+    throw err;
+  } finally {
+    native.kill();
+  }
+});
+
+test('the native client calls a browser, which accepts; both hear each other; the native client hangs up', async () => {
+  const configDir = mkdtempSync(join(dir, 'native-'));
+  const nativeHeard = join(dir, 'native-heard-2.wav');
+  const browserHeard = join(dir, 'browser-heard-2.wav');
+  const web = await openPage('callee');
+  const native = spawnNative(
+    bin,
+    ['call', web.id, '--server', url, '--bind', '127.0.0.1', '--duration', `${CALL_SECONDS}s`, '--input', nativeInput, '--output', nativeHeard],
+    { configDir },
+  );
+  try {
+    await waitPhase(web, 'ringing');
+    assert.equal(await web.page.evaluate(() => window.voicecallTest.peerId), await native.id);
+    await web.page.evaluate(() => window.voicecallTest.accept());
+    await startRecording(web);
+    await Promise.all([waitPhase(web, 'in-call'), native.waitFor((e) => e.event === 'media_started')]);
+    await sleep(1000);
+    await assertOpus(web);
+
+    // The native client hangs up after CALL_SECONDS; the page is told.
+    const { code } = await exitWithin(native, (CALL_SECONDS + 10) * 1000);
+    assert.equal(code, 0, native.stderr());
+    await waitPhase(web, 'idle', 5000);
+    assert.match(await web.page.$eval('#status', (el) => el.textContent), /ended the call/);
+    await stopRecording(web, browserHeard);
+    const ended = native.events.find((e) => e.event === 'ended');
+    console.error(`native media: ${JSON.stringify(ended?.media)}`);
+    assert.equal(ended?.reason, 'hangup', JSON.stringify(native.events));
+    assert.ok(ended.media.packets_received > 300, JSON.stringify(ended));
+    assert.deepEqual(web.errors, []);
+    await web.context.close();
+    recorded('native calls browser', nativeHeard, browserHeard);
+  } catch (err) {
+    await diagnose(web, native);
+    throw err;
+  } finally {
+    native.kill();
+  }
+});

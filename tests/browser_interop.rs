@@ -1,0 +1,267 @@
+//! A browser and the desktop client call each other: Debian's headless chromium, driven by
+//! puppeteer-core, runs the web client the signaling server serves at `/` with a fake
+//! microphone playing speech, and `voicecall listen|call` plays and records WAV files.
+//! The browser calls the native client (which auto-accepts), then the native client calls
+//! the browser (which accepts); each side's recording must reproduce what the other played.
+//!
+//! The browser side is a Node script (signaling-server/test/browser/native.test.js), because
+//! puppeteer is JavaScript; it runs here so that cargo builds the binary it drives and the
+//! audio is judged by the same comparison as every other end-to-end test.
+//!
+//! Everything runs in a network namespace that has only a loopback interface: chromium
+//! gathers candidates on every interface it sees, and the native client would otherwise
+//! send connectivity checks to this machine's LAN address.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use support::netns::Lab;
+use support::{output_dir, repo};
+use voicecall::analysis::{DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION, compare};
+use voicecall::audio::load_wav_48k_mono;
+
+/// Two calls of ~9 s, chromium's start-up and a debug build's slow first steps, with room
+/// for a loaded CI machine.
+const NODE_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, Deserialize)]
+struct Recording {
+    label: String,
+    reference: PathBuf,
+    recording: PathBuf,
+    /// The reference was played in a loop (chromium's fake microphone repeats its file).
+    #[serde(default)]
+    looped: bool,
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.exists(),
+        "{} not found: this test needs Debian's chromium (deploy/setup-debian.sh installs it; \
+         CHROMIUM_PATH picks another)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn browser_and_native_client_call_each_other_and_hear_each_other() {
+    let chromium = chromium();
+    let server_dir = repo().join("signaling-server");
+    assert!(
+        server_dir.join("node_modules/puppeteer-core").is_dir(),
+        "signaling-server/node_modules lacks puppeteer-core: run `npm ci` in signaling-server/"
+    );
+    // On a loaded 2-core machine the browser → desktop direction sometimes misses the bar
+    // by a segment or two (chromium's 32 kb/s Opus and its uneven packet pacing); a second
+    // full attempt tells that apart from a real regression, which fails both.
+    let mut errors = Vec::new();
+    for attempt in 1..=2 {
+        match attempt_calls(&chromium, &server_dir, attempt) {
+            Ok(()) => return,
+            Err(err) => {
+                println!("attempt {attempt} failed: {err}");
+                errors.push(err);
+            }
+        }
+    }
+    panic!("both attempts failed: {errors:#?}");
+}
+
+/// Both calls once; Err says what failed.
+fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(), String> {
+    let out = output_dir(&format!("browser_interop/attempt-{attempt}"));
+    let mut lab = Lab::new(&format!("br{attempt}"));
+    let ns = lab.add("lo");
+    // webrtc-rs opens its mDNS socket (to resolve browsers' `.local` candidates) when a call
+    // starts, and joining the multicast group fails with ENODEV where no interface can carry
+    // multicast, which aborts the call's set-up: give loopback that route.
+    lab.run(
+        &ns,
+        "ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo",
+    );
+
+    let started = Instant::now();
+    let mut node = Command::new("ip");
+    node.args([
+        "netns",
+        "exec",
+        &ns,
+        "node",
+        "--test",
+        "--test-reporter=spec",
+    ])
+    .arg("test/browser/native.test.js")
+    .current_dir(server_dir)
+    .env("VOICECALL_BIN", env!("CARGO_BIN_EXE_voicecall"))
+    .env("VOICECALL_INTEROP_DIR", &out)
+    .env("CHROMIUM_PATH", chromium)
+    .stdin(Stdio::null());
+    let status = run_with_timeout(&mut node, NODE_TIMEOUT);
+    println!(
+        "browser interop script: {status} in {:.1?}",
+        started.elapsed()
+    );
+    if !status.success() {
+        return Err(format!(
+            "the browser interop script failed ({status}); its output is above, files in {}",
+            out.display()
+        ));
+    }
+
+    let listed = out.join("recordings.json");
+    let text =
+        std::fs::read_to_string(&listed).map_err(|e| format!("{}: {e}", listed.display()))?;
+    let recordings: Vec<Recording> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", listed.display()))?;
+    // Two calls, each recorded at both ends; fewer means a call never got that far.
+    if recordings.len() != 4 {
+        return Err(format!("expected 4 recordings: {recordings:?}"));
+    }
+
+    let mut failures = Vec::new();
+    for r in &recordings {
+        let passes = heard(r);
+        if !passes {
+            failures.push(r.label.as_str());
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "recordings that do not reproduce what the other side played: {failures:?} (files in {})",
+            out.display()
+        ))
+    }
+}
+
+/// Compares one recording with what the other side played; prints the numbers.
+fn heard(r: &Recording) -> bool {
+    // The browser records at its AudioContext's rate, the native client at 48 kHz; both are
+    // brought to 48 kHz mono, as the comparison expects.
+    let load =
+        |path: &Path| load_wav_48k_mono(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reference = load(&r.reference);
+    let mut recording = load(&r.recording);
+    if r.looped {
+        (reference, recording) = one_period_as_recorded(&reference, &recording);
+    }
+    let result = compare(&reference, &recording, 48_000);
+    let passes = result.passes(DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION);
+    println!(
+        "{}: correlation {:.3}, {:.1} % of the speech matched at ≥ {DEFAULT_MIN_CORRELATION}, \
+         lag {:.3} s, {:.1} s recorded → {}",
+        r.label,
+        result.correlation,
+        100.0 * result.matched_fraction_at(DEFAULT_MIN_CORRELATION),
+        result.lag_seconds(),
+        recording.len() as f64 / 48_000.0,
+        if passes { "pass" } else { "FAIL" },
+    );
+    // Per 250 ms of the reference: where a recording fails, whether it is a stretch (loss,
+    // a stall) or scattered (coding) shows here; "-" marks silence in the reference.
+    let per_segment: Vec<String> = result
+        .segments
+        .iter()
+        .map(|s| {
+            if s.reference_silent {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", s.correlation)
+            }
+        })
+        .collect();
+    println!("  segments: {}", per_segment.join(" "));
+    passes
+}
+
+/// A looped reference is heard from whatever point the loop had reached when the call
+/// connected, so the recording never holds the file from its start and the comparison
+/// would miss its first segments. The sound is periodic, though: one period starting where
+/// the call has settled is the file rotated (the first 1.5 s are not judged, as the
+/// native-to-browser direction leads with 1.5 s of silence: jitter buffers stretch and
+/// encoders ramp up there; 0.5 s proved too little), and a recording longer than a period + that margin holds it
+/// whole. Returns that period and the recording cut just after it, so the comparison aligns
+/// with this period and not with a later repetition that the recording holds only in part.
+fn one_period_as_recorded(reference: &[i16], recording: &[i16]) -> (Vec<i16>, Vec<i16>) {
+    const SETTLE: i64 = 48_000 * 3 / 2;
+    // Room for the jitter buffer's slips around the period's end.
+    const SLACK: usize = 48_000 / 4;
+    let period = reference.len() as i64;
+    if period == 0 {
+        return (reference.to_vec(), recording.to_vec());
+    }
+    // recording[i + lag] ≈ reference[i], for the loop's repetitions too.
+    let lag = compare(reference, recording, 48_000).lag_samples;
+    let start = usize::try_from((SETTLE - lag).rem_euclid(period)).unwrap_or(0);
+    let mut rotated = reference[start..].to_vec();
+    rotated.extend_from_slice(&reference[..start]);
+    let end = (SETTLE as usize + reference.len() + SLACK).min(recording.len());
+    (rotated, recording[..end].to_vec())
+}
+
+/// Runs `cmd`, passing its output through the test harness's capture (shown on failure or
+/// with --nocapture); kills it (and fails) if it outlives `timeout`.
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> std::process::ExitStatus {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start node (Node.js 20+ is needed)");
+    // Both pipes are drained all along, or a chatty script would block on a full pipe.
+    let (tx, rx) = mpsc::channel::<String>();
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|pipe| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        })
+    })
+    .collect();
+    drop(tx);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        while let Ok(line) = rx.try_recv() {
+            println!("{line}");
+        }
+        match child.try_wait().expect("wait for node") {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the browser interop script ran longer than {timeout:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    // Chromium's helpers may hold the pipes open after node exits; the namespace's
+    // teardown kills them, so the readers are not waited for past what they already sent.
+    drop(readers);
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        println!("{line}");
+    }
+    status
+}
