@@ -148,6 +148,8 @@ fn main() {
             ..Default::default()
         },
         direction: voicecall::netem::Direction::Both,
+        // Setup time is made of STUN/TURN and DTLS exchanges: those must be delayed too.
+        media_only: false,
     }));
     let (relay_addr, _stats, _task) = match relay {
         Ok(relay) => relay,
