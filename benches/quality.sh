@@ -20,6 +20,6 @@ fi
 (cd signaling-server && [ -d node_modules ] || npm ci --silent)
 export VOICECALL_PESQ_PYTHON="$venv/bin/python"
 if [ "${QUALITY_PROFILE:-release}" = dev ]; then
-  exec cargo test --bench quality -- "$@"
+  VOICECALL_QUALITY_BENCH=1 exec cargo test --bench quality -- "$@"
 fi
 exec cargo bench --bench quality -- "$@"
