@@ -230,9 +230,13 @@ fn run_cell(index: usize, cell: &Cell) -> Row {
         );
     }
     let setup_ms = started.elapsed().as_millis();
-    let stats = caller.wait_for(Duration::from_secs(5), |e| {
+    // The first seconds may report a remote candidate as peer-reflexive: its connectivity
+    // check can beat its trickled description. Judge the path once the call has settled.
+    caller.wait_for(Duration::from_secs(5), |e| {
         e["event"] == "stats" && !e["rtc"]["local_candidate"].is_null()
     });
+    std::thread::sleep(Duration::from_millis(1500));
+    let stats = caller.latest("stats", Duration::from_secs(5));
     let path = path_kind(&stats);
     assert!(
         caller.wait_exit(Duration::from_secs(30)).success(),
