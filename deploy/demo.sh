@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --quiet
-bin=target/release/voicecall
+bin="${CARGO_TARGET_DIR:-target}/release/voicecall"
 out=${VOICECALL_DEMO_DIR:-$(mktemp -d -t voicecall-demo.XXXXXX)}
 mkdir -p "$out"
 
