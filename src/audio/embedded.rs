@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::error::AudioError;
 use super::resample::{f32_to_i16, resample_offline};
+use super::wav_file::decode_mono;
 use crate::format::SAMPLE_RATE;
 
 /// Decodes a whole WAV file held in memory as 48 kHz mono; `name` only labels errors.
@@ -13,52 +14,14 @@ use crate::format::SAMPLE_RATE;
 /// Accepts 8/16/24/32-bit integer and 32-bit float samples at any rate and channel count;
 /// channels are averaged.
 pub fn decode_wav_48k_mono(bytes: &[u8], name: &str) -> Result<Vec<i16>, AudioError> {
-    let path = || PathBuf::from(format!("<embedded {name}>"));
+    let path = PathBuf::from(format!("<embedded {name}>"));
     let reader =
         hound::WavReader::new(Cursor::new(bytes)).map_err(|source| AudioError::WavOpen {
-            path: path(),
+            path: path.clone(),
             source,
         })?;
-    let spec = reader.spec();
-    if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err(AudioError::WavUnsupported {
-            path: path(),
-            detail: format!("{} channels at {} Hz", spec.channels, spec.sample_rate),
-        });
-    }
-    let decode_error = |source| AudioError::WavDecode {
-        path: path(),
-        source,
-    };
-    let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|s| s as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(decode_error)?
-        }
-        (hound::SampleFormat::Float, 32) => reader
-            .into_samples::<f32>()
-            .collect::<Result<_, _>>()
-            .map_err(decode_error)?,
-        (format, bits) => {
-            return Err(AudioError::WavUnsupported {
-                path: path(),
-                detail: format!("{bits}-bit {format:?} samples"),
-            });
-        }
-    };
-    let channels = usize::from(spec.channels);
-    let mono: Vec<f32> = interleaved
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f32>() / channels as f32)
-        .collect();
-    if mono.is_empty() {
-        return Err(AudioError::WavEmpty { path: path() });
-    }
-    let converted = resample_offline(&mono, spec.sample_rate, SAMPLE_RATE)?;
+    let (mono, rate) = decode_mono(reader, &path)?;
+    let converted = resample_offline(&mono, rate, SAMPLE_RATE)?;
     Ok(converted.into_iter().map(f32_to_i16).collect())
 }
 

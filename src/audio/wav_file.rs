@@ -1,5 +1,6 @@
 //! Reading WAV files of any common layout into the engine's format.
 
+use std::io::Read;
 use std::path::Path;
 
 use super::error::AudioError;
@@ -22,12 +23,20 @@ pub(crate) fn load_wav_mono_at(path: &Path, rate: u32) -> Result<Vec<i16>, Audio
     Ok(converted.into_iter().map(f32_to_i16).collect())
 }
 
-/// Decodes and downmixes to full-scale-relative floats; returns them with the file's rate.
 fn read_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     let reader = hound::WavReader::open(path).map_err(|source| AudioError::WavOpen {
         path: path.to_path_buf(),
         source,
     })?;
+    decode_mono(reader, path)
+}
+
+/// Decodes and downmixes to full-scale-relative floats; returns them with the WAV's rate.
+/// `path` only labels errors (embedded sounds pass a made-up one).
+pub(super) fn decode_mono<R: Read>(
+    reader: hound::WavReader<R>,
+    path: &Path,
+) -> Result<(Vec<f32>, u32), AudioError> {
     let spec = reader.spec();
     let unsupported = |detail: String| AudioError::WavUnsupported {
         path: path.to_path_buf(),
