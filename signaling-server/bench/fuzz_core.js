@@ -3,8 +3,10 @@
 //
 // A real server process (src/index.js, default abuse limits) gets malformed
 // traffic from many raw WebSocket clients while two legit socket.io-client
-// users keep calling each other (offer → answer → ICE both ways → hangup,
-// one round at a time, at a pace a human-driven client could reach).
+// users stay in a call and keep renegotiating it (offer → answer → ICE both
+// ways, one round at a time, at a pace a human-driven client could reach).
+// The attackers come from loopback addresses of their own (127.0.1.x,
+// 127.0.2.x) and the legit pair from 127.0.0.1, as on the internet.
 // Checked: the server stays up, every legit round completes and the legit
 // users never see an error, server RSS stays bounded.
 
@@ -36,7 +38,12 @@ const CATEGORIES = {
 };
 
 // Auth payloads after "40"; every one must be refused (or get a fresh ID).
-const BAD_AUTH = ['{"id":"BAD ID!"}', '{"id":1}', '{"token":"short"}', '{"id":"legit-a"}', '{"id":"legit-a","token":"tok_wrongwrongwrongwrong"}', '[1,2]', '"str"', '{"id":"' + 'a'.repeat(5000) + '"}', '{"id":{"$gt":""}}', '{"token":' + nest(3000) + '}'];
+const BAD_AUTH = ['{"id":"BAD ID!"}', '{"id":1}', '{"token":"short"}', '{"id":"legit-a"}', '{"id":"legit-a","token":"tok_wrongwrongwrongwrong"}', '{"token":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}', '[1,2]', '"str"', '{"id":"' + 'a'.repeat(5000) + '"}', '{"id":{"$gt":""}}', '{"token":' + nest(3000) + '}'];
+// Source addresses: attacker sockets one each, garbage-auth connections
+// rotating over many (each address may only open so many connections and
+// register so many IDs).
+const attackerAddress = (i) => `127.0.1.${1 + (i % 250)}`;
+const authAddress = (i) => `127.0.${2 + Math.floor(i / 250) % 50}.${1 + (i % 250)}`;
 
 function rssMb(pid) {
   try {
@@ -83,7 +90,7 @@ export async function runFuzz({ messages, maxSeconds, attackers = 64, floodSocke
   // ---- the legit pair (own thread, see legit_pair.js) -------------------------
   const legitWorker = new Worker(new URL('./legit_pair.js', import.meta.url), { workerData: { port } });
   const legitDone = new Promise((resolve, reject) => {
-    legitWorker.on('message', (m) => m !== 'ready' && resolve(m));
+    legitWorker.on('message', (m) => m?.type === 'done' && resolve(m));
     legitWorker.once('error', reject);
   });
   await new Promise((resolve, reject) => {
@@ -110,7 +117,7 @@ export async function runFuzz({ messages, maxSeconds, attackers = 64, floodSocke
           const s = stat(cat);
           s.errors[arg.code] = (s.errors[arg.code] ?? 0) + 1;
         }
-      });
+      }, { localAddress: attackerAddress(index) });
       if (!(await conn.ready)) throw new Error('attacker could not connect');
     };
     await connect();
@@ -151,7 +158,7 @@ export async function runFuzz({ messages, maxSeconds, attackers = 64, floodSocke
         s.errors[arg.code] = (s.errors[arg.code] ?? 0) + 1;
       }
       if (event === 'disconnect') cut = true;
-    });
+    }, { localAddress: '127.0.1.251' });
     await conn.ready;
     for (let i = 0; i < floodPerSocket && conn.ws.readyState === conn.ws.OPEN; i++) {
       conn.send('42["ringing",{"targetClientId":"zz-zz-zz"}]');
@@ -183,7 +190,7 @@ export async function runFuzz({ messages, maxSeconds, attackers = 64, floodSocke
           stat(cat).errors.accepted = (stat(cat).errors.accepted ?? 0) + 1;
           answered();
         }
-      });
+      }, { localAddress: authAddress(loop * perLoop + i) });
       count(cat);
       await Promise.race([answer, conn.closed, sleep(1000)]);
       await Promise.race([conn.closed, sleep(50)]);

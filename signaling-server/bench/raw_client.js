@@ -9,10 +9,13 @@ import WebSocket from 'ws';
  * @param {number} port
  * @param {string} authJson what follows "40" in the CONNECT packet ('' = none)
  * @param {(event: string, arg: unknown) => void} onEvent server → client events
+ * @param {{ localAddress?: string, headers?: Record<string, string> }} [opts]
+ *   localAddress: a 127.x.y.z source address, so that each simulated
+ *   client can come from an address of its own
  * @returns {{ ws: WebSocket, ready: Promise<boolean>, closed: Promise<void>, send: (frame: string|Buffer) => void, emit: (event: string, ...args: unknown[]) => void }}
  */
-export function rawConnect(port, authJson, onEvent) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+export function rawConnect(port, authJson, onEvent, { localAddress, headers } = {}) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false, localAddress, headers });
   let resolveReady;
   const ready = new Promise((r) => (resolveReady = r));
   const closed = new Promise((resolve) => {

@@ -26,6 +26,8 @@
 import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
+import { callScripts, createRedisCallStore } from './redis_calls.js';
+import { createRedisLimiter, limiterScripts } from './redis_limiter.js';
 import { createRedisOfflineQueue, queueScripts } from './redis_queue.js';
 import { createRedisRegistry, registryKeys, registryScripts } from './redis_registry.js';
 
@@ -40,10 +42,11 @@ const ERROR_LOG_INTERVAL_MS = 5000;
  * @param {string} opts.url REDIS_URL
  * @param {string} opts.nodeId NODE_ID (for logs; the instance adds a suffix)
  * @param {number} opts.idTtlMs
+ * @param {number} [opts.maxIds] the registry's bound (MAX_IDS)
  * @param {ReturnType<import('./log.js').createLogger>} opts.log
  * @param {string} [opts.prefix] key prefix
  */
-export function createRedisCluster({ url, nodeId, idTtlMs, log, prefix = 'voicecall:' }) {
+export function createRedisCluster({ url, nodeId, idTtlMs, maxIds, log, prefix = 'voicecall:' }) {
   const instance = `${nodeId}:${randomBytes(4).toString('hex')}`;
   const keys = registryKeys(prefix);
 
@@ -57,7 +60,7 @@ export function createRedisCluster({ url, nodeId, idTtlMs, log, prefix = 'voicec
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000),
     },
-    scripts: { ...registryScripts, ...queueScripts },
+    scripts: { ...registryScripts, ...queueScripts, ...limiterScripts, ...callScripts },
   });
   // The adapter needs a connection of its own in subscriber mode.
   const sub = redis.duplicate();
@@ -74,7 +77,7 @@ export function createRedisCluster({ url, nodeId, idTtlMs, log, prefix = 'voicec
     });
   }
 
-  const registry = createRedisRegistry({ redis, instance, idTtlMs, prefix });
+  const registry = createRedisRegistry({ redis, instance, idTtlMs, maxIds, prefix });
   let adapter = null;
   let heartbeat = null;
   let reaper = null;
@@ -116,11 +119,16 @@ export function createRedisCluster({ url, nodeId, idTtlMs, log, prefix = 'voicec
   return {
     registry,
     instance,
+    /** The command connection (tests, and stores that share it). */
+    redisClient: redis,
     /** Adapter factory for io.adapter(); available after connect(). */
     get adapter() {
       return adapter;
     },
     createQueue: (opts) => createRedisOfflineQueue({ redis, prefix, log, ...opts }),
+    // Limits and call state every node must see the same way (calls.js).
+    limiter: createRedisLimiter({ redis, prefix }),
+    callStore: createRedisCallStore({ redis, prefix }),
 
     async connect() {
       try {

@@ -3,12 +3,18 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseCidr } from './client_ip.js';
 import { LEVELS } from './log.js';
 
 export const DEFAULTS = Object.freeze({
   port: 3000,
   host: '127.0.0.1',
-  idTtlSeconds: 86400,
+  // An ID bound to a token stays reserved for it this long after its last
+  // disconnect: long, so that an ID people have saved is not handed to a
+  // stranger after a holiday (src/registry.js).
+  idTtlSeconds: 90 * 86400,
+  // The registry's memory bound (records, online or offline).
+  maxIds: 1_000_000,
   maxPayloadBytes: 65536,
   offlineQueueMs: 5000,
   pingIntervalMs: 5000,
@@ -19,13 +25,58 @@ export const DEFAULTS = Object.freeze({
   turnSecret: null,
   turnUrls: Object.freeze([]),
   stunUrls: Object.freeze([]),
-  turnTtlSeconds: 86400,
+  turnTtlSeconds: 3600,
   // Unset = single-process mode with in-memory state.
   redisUrl: null,
   // Shows up in every log record so a cluster's logs can be told apart.
   nodeId: sanitizeNodeId(hostname()),
+
+  // ---- budgets per client ID (shared by its connections, kept across
+  // reconnects) and per client address; see src/budgets.js ----
   rateLimitPerSec: 50,
   rateLimitBurst: 100,
+  byteRatePerSec: 64 * 1024,
+  byteBurst: 256 * 1024,
+  ipRateLimitPerSec: 500,
+  ipRateLimitBurst: 1000,
+  ipByteRatePerSec: 1024 * 1024,
+  ipByteBurst: 4 * 1024 * 1024,
+  // ---- connections (src/admission.js) ----
+  maxConnectionsPerIp: 100,
+  ipConnectsPerMin: 600,
+  ipConnectBurst: 100,
+  ipRegistrationsPerHour: 120,
+  ipRegistrationBurst: 30,
+  // ---- outgoing buffer per connection (src/send_buffer.js) ----
+  maxSendBufferBytes: 1024 * 1024,
+  // ---- offline queue memory (src/queue.js) ----
+  queueMaxBytesPerTarget: 256 * 1024,
+  queueMaxBytes: 64 * 1024 * 1024,
+  // ---- calls (src/calls.js) ----
+  callsPerTargetPerMin: 20,
+  callsPerTargetBurst: 10,
+  callsPerSenderPerMin: 30,
+  callsPerSenderBurst: 10,
+  callsPerIpPerMin: 120,
+  callsPerIpBurst: 30,
+  callRingSeconds: 120,
+  callIdleSeconds: 3600,
+  // ---- tokens (src/auth_guard.js) ----
+  authFailuresPerIdPerMin: 6,
+  authFailuresPerIdBurst: 10,
+  authFailuresPerIpPerMin: 12,
+  authFailuresPerIpBurst: 20,
+  // ---- TURN issuance (src/turn.js) ----
+  iceRequestsPerMin: 12,
+  iceRequestBurst: 6,
+  // ---- HTTP/WebSocket origin and client address (src/origin.js,
+  // src/client_ip.js); empty = same origin only / no proxy trusted ----
+  allowedOrigins: Object.freeze([]),
+  trustedProxies: Object.freeze([]),
+  // ---- /metrics (src/http.js): a bearer token and/or its own listener ----
+  metricsToken: null,
+  metricsHost: '127.0.0.1',
+  metricsPort: null,
 });
 
 // Hostnames may contain characters NODE_ID does not allow; the default must
@@ -46,10 +97,12 @@ export class ConfigError extends Error {
 
 // Integer env vars: [env name, config key, min, max]. Bounds exist to catch
 // unit mistakes (seconds vs. milliseconds) rather than to enforce policy.
-const INTEGER_VARS = [
+const MIB = 1024 * 1024;
+export const INTEGER_VARS = [
   ['PORT', 'port', 0, 65535],
-  ['ID_TTL_SECONDS', 'idTtlSeconds', 1, 365 * 86400],
-  ['MAX_PAYLOAD_BYTES', 'maxPayloadBytes', 1024, 16 * 1024 * 1024],
+  ['ID_TTL_SECONDS', 'idTtlSeconds', 1, 5 * 365 * 86400],
+  ['MAX_IDS', 'maxIds', 100, 1_000_000_000],
+  ['MAX_PAYLOAD_BYTES', 'maxPayloadBytes', 1024, 16 * MIB],
   ['OFFLINE_QUEUE_MS', 'offlineQueueMs', 0, 10 * 60 * 1000],
   ['PING_INTERVAL_MS', 'pingIntervalMs', 100, 10 * 60 * 1000],
   ['PING_TIMEOUT_MS', 'pingTimeoutMs', 100, 10 * 60 * 1000],
@@ -58,6 +111,35 @@ const INTEGER_VARS = [
   ['TURN_TTL_SECONDS', 'turnTtlSeconds', 60, 30 * 86400],
   ['RATE_LIMIT_PER_SEC', 'rateLimitPerSec', 1, 100_000],
   ['RATE_LIMIT_BURST', 'rateLimitBurst', 1, 100_000],
+  ['BYTE_RATE_PER_SEC', 'byteRatePerSec', 1024, 1024 * MIB],
+  ['BYTE_BURST', 'byteBurst', 1024, 1024 * MIB],
+  ['IP_RATE_LIMIT_PER_SEC', 'ipRateLimitPerSec', 1, 10_000_000],
+  ['IP_RATE_LIMIT_BURST', 'ipRateLimitBurst', 1, 10_000_000],
+  ['IP_BYTE_RATE_PER_SEC', 'ipByteRatePerSec', 1024, 64 * 1024 * MIB],
+  ['IP_BYTE_BURST', 'ipByteBurst', 1024, 64 * 1024 * MIB],
+  ['MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp', 1, 10_000_000],
+  ['IP_CONNECTS_PER_MIN', 'ipConnectsPerMin', 1, 100_000_000],
+  ['IP_CONNECT_BURST', 'ipConnectBurst', 1, 10_000_000],
+  ['IP_REGISTRATIONS_PER_HOUR', 'ipRegistrationsPerHour', 1, 100_000_000],
+  ['IP_REGISTRATION_BURST', 'ipRegistrationBurst', 1, 10_000_000],
+  ['MAX_SEND_BUFFER_BYTES', 'maxSendBufferBytes', 64 * 1024, 1024 * MIB],
+  ['QUEUE_MAX_BYTES_PER_TARGET', 'queueMaxBytesPerTarget', 1024, 1024 * MIB],
+  ['QUEUE_MAX_BYTES', 'queueMaxBytes', 1024, 64 * 1024 * MIB],
+  ['CALLS_PER_TARGET_PER_MIN', 'callsPerTargetPerMin', 1, 1_000_000],
+  ['CALLS_PER_TARGET_BURST', 'callsPerTargetBurst', 1, 1_000_000],
+  ['CALLS_PER_SENDER_PER_MIN', 'callsPerSenderPerMin', 1, 1_000_000],
+  ['CALLS_PER_SENDER_BURST', 'callsPerSenderBurst', 1, 1_000_000],
+  ['CALLS_PER_IP_PER_MIN', 'callsPerIpPerMin', 1, 100_000_000],
+  ['CALLS_PER_IP_BURST', 'callsPerIpBurst', 1, 10_000_000],
+  ['CALL_RING_SECONDS', 'callRingSeconds', 10, 86400],
+  ['CALL_IDLE_SECONDS', 'callIdleSeconds', 60, 30 * 86400],
+  ['AUTH_FAILURES_PER_ID_PER_MIN', 'authFailuresPerIdPerMin', 1, 1_000_000],
+  ['AUTH_FAILURES_PER_ID_BURST', 'authFailuresPerIdBurst', 1, 1_000_000],
+  ['AUTH_FAILURES_PER_IP_PER_MIN', 'authFailuresPerIpPerMin', 1, 1_000_000],
+  ['AUTH_FAILURES_PER_IP_BURST', 'authFailuresPerIpBurst', 1, 1_000_000],
+  ['ICE_REQUESTS_PER_MIN', 'iceRequestsPerMin', 1, 1_000_000],
+  ['ICE_REQUEST_BURST', 'iceRequestBurst', 1, 1_000_000],
+  ['METRICS_PORT', 'metricsPort', 0, 65535],
 ];
 
 // turn:host[:port][?transport=udp|tcp] (RFC 7065); IPv6 literals in brackets.
@@ -123,6 +205,31 @@ export function loadConfig(env = process.env) {
     else config.host = host;
   }
 
+  if (!isUnset(env.METRICS_HOST)) {
+    const host = env.METRICS_HOST.trim();
+    if (/\s/.test(host)) problems.push(`METRICS_HOST must be a hostname or IP address (got ${JSON.stringify(env.METRICS_HOST)})`);
+    else config.metricsHost = host;
+  }
+
+  if (!isUnset(env.ALLOWED_ORIGINS)) {
+    const origins = env.ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    const bad = origins.filter((o) => o !== '*' && !isOrigin(o));
+    if (bad.length) problems.push(`ALLOWED_ORIGINS entries must be origins like https://example.org[:port], or * (bad: ${bad.map((b) => JSON.stringify(b)).join(', ')})`);
+    else config.allowedOrigins = Object.freeze(origins.map((o) => (o === '*' ? o : new URL(o).origin)));
+  }
+
+  if (!isUnset(env.TRUSTED_PROXIES)) {
+    const entries = env.TRUSTED_PROXIES.split(',').map((p) => p.trim()).filter(Boolean);
+    const bad = entries.filter((e) => parseCidr(e) === null);
+    if (bad.length) problems.push(`TRUSTED_PROXIES entries must be IP addresses or CIDR ranges (bad: ${bad.map((b) => JSON.stringify(b)).join(', ')})`);
+    else config.trustedProxies = Object.freeze(entries);
+  }
+
+  loadSecret(env, 'METRICS_TOKEN', problems, (token) => {
+    if (token.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+    else config.metricsToken = token;
+  });
+
   if (!isUnset(env.LOG_LEVEL)) {
     const level = env.LOG_LEVEL.trim().toLowerCase();
     if (!(level in LEVELS)) {
@@ -153,8 +260,46 @@ export function loadConfig(env = process.env) {
     else problems.push(`NODE_ID must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" and "-" (got ${JSON.stringify(env.NODE_ID)})`);
   }
 
+  // Pairs whose burst must hold at least one sustained second, and a byte
+  // burst that must hold one maximal payload, or a legitimate client could
+  // never send it.
+  if (config.byteBurst < config.maxPayloadBytes) problems.push(`BYTE_BURST (${config.byteBurst}) must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes})`);
+  if (config.ipByteBurst < config.byteBurst) problems.push(`IP_BYTE_BURST (${config.ipByteBurst}) must be at least BYTE_BURST (${config.byteBurst})`);
+  if (config.maxSendBufferBytes < 2 * config.maxPayloadBytes) problems.push(`MAX_SEND_BUFFER_BYTES (${config.maxSendBufferBytes}) must be at least 2 × MAX_PAYLOAD_BYTES (${2 * config.maxPayloadBytes})`);
+  if (config.queueMaxBytesPerTarget < config.maxPayloadBytes) problems.push(`QUEUE_MAX_BYTES_PER_TARGET (${config.queueMaxBytesPerTarget}) must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes})`);
+  if (config.metricsPort !== null && config.metricsPort === config.port && config.port !== 0) problems.push('METRICS_PORT must differ from PORT');
+
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function isOrigin(text) {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * NAME or NAME_FILE (the file wins, surrounding whitespace trimmed). Calls
+ * `use` with the value when one is set; the value never appears in a problem.
+ */
+function loadSecret(env, name, problems, use) {
+  const fileVar = `${name}_FILE`;
+  if (!isUnset(env[fileVar])) {
+    const file = env[fileVar].trim();
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      if (!value) problems.push(`${fileVar} ${JSON.stringify(file)} is empty`);
+      else use(value);
+    } catch (err) {
+      problems.push(`${fileVar} ${JSON.stringify(file)} cannot be read (${err.code ?? err.message})`);
+    }
+  } else if (!isUnset(env[name])) {
+    use(env[name].trim());
+  }
 }
 
 /**

@@ -11,6 +11,8 @@ export const ErrorCode = Object.freeze({
   PEER_NOT_FOUND: 'PEER_NOT_FOUND',
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
   RATE_LIMITED: 'RATE_LIMITED',
+  NOT_IN_CALL: 'NOT_IN_CALL',
+  REGISTRY_FULL: 'REGISTRY_FULL',
   INTERNAL: 'INTERNAL',
 });
 
@@ -23,12 +25,13 @@ const clip = (s) => (s.length > MAX_ECHO ? s.slice(0, MAX_ECHO) : s);
  * Build the wire object `{code, message, event?, targetClientId?, callId?}`.
  * Optional fields are omitted (not null) when unknown.
  */
-export function makeError(code, message, { event, targetClientId, callId } = {}) {
+export function makeError(code, message, { event, targetClientId, callId, retryAfterMs } = {}) {
   if (!(code in ErrorCode)) throw new Error(`unknown error code ${code}`);
   const err = { code, message };
   if (typeof event === 'string') err.event = clip(event);
   if (typeof targetClientId === 'string') err.targetClientId = clip(targetClientId);
   if (typeof callId === 'string') err.callId = clip(callId);
+  if (Number.isFinite(retryAfterMs)) err.retryAfterMs = Math.max(0, Math.ceil(retryAfterMs));
   return err;
 }
 

@@ -2,6 +2,8 @@
 // itself before these run). A route table keyed by path keeps adding the
 // web client at "/" a one-line change.
 
+import { timingSafeEqual } from 'node:crypto';
+
 /** @typedef {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void} Route */
 
 export function sendJson(res, status, body, headers = {}) {
@@ -51,9 +53,20 @@ export function healthRoute(getStats) {
   };
 }
 
-/** GET /metrics → Prometheus text exposition format. */
-export function metricsRoute(metrics, log) {
+/**
+ * GET /metrics → Prometheus text exposition format. With a token, only for
+ * `Authorization: Bearer <token>`; anything else gets 401 before any work.
+ * @param {string|null} [token]
+ */
+export function metricsRoute(metrics, log, token = null) {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : null;
   return (req, res) => {
+    if (expected) {
+      const given = Buffer.from(String(req.headers.authorization ?? ''));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="metrics"' });
+      }
+    }
     metrics.render().then(
       (text) => {
         res.writeHead(200, {

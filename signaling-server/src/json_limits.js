@@ -48,7 +48,9 @@ function endOfString(text, start) {
 /**
  * Check a parsed value without recursion (so no stack overflow) and without
  * serializing it: returns 'deep' if it nests deeper than `maxDepth`,
- * 'large' if it certainly serializes to more than `maxBytes`, else null.
+ * 'large' if it certainly serializes to more than `maxBytes`, 'binary' if
+ * it holds binary data anywhere (socket.io rebuilds Buffers from binary
+ * attachments at any depth, e.g. inside a forwarded `sdp` object), else null.
  *
  * The size is a lower bound: a container is charged its minimum size (two
  * brackets, one byte per element, the commas, its keys) *before* its
@@ -64,6 +66,7 @@ export function inspectValue(value, maxDepth, maxBytes) {
     if (typeof v === 'string') {
       bytes += v.length + 1; // two quotes, minus the byte already counted
     } else if (v !== null && typeof v === 'object') {
+      if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return 'binary';
       if (depth > maxDepth) return 'deep';
       if (Array.isArray(v)) {
         bytes += 1 + 2 * v.length - (v.length ? 1 : 0); // "[]" + elements + commas − 1

@@ -1,7 +1,12 @@
 // Prometheus metrics (prom-client). Each server instance has its own
 // registry so tests can run many servers in one process; the process-wide
 // default metrics (CPU, memory, event loop lag, GC) are registered once and
-// merged into every scrape.
+// merged into every scrape, with the server's `node` label added to each of
+// their series like to the server's own.
+//
+// A scrape costs a few milliseconds (the process metrics are collected on
+// demand); renders are shared for RENDER_CACHE_MS so that a flood of
+// requests costs one render per interval, not one each.
 
 import client from 'prom-client';
 
@@ -19,13 +24,36 @@ function getProcessRegistry() {
 // Prometheus convention wants).
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
+// Prometheus scrapes every 10 s or more; a second-old answer is fresh enough.
+const RENDER_CACHE_MS = 1000;
+
+const escapeLabel = (v) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** Add `name="value"` to every series line of an exposition text. */
+export function addLabel(text, name, value) {
+  const label = `${name}="${escapeLabel(value)}"`;
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line === '' || line.startsWith('#')) return line;
+      const brace = line.indexOf('{');
+      const space = line.indexOf(' ');
+      if (brace !== -1 && (space === -1 || brace < space)) {
+        return line[brace + 1] === '}' ? `${line.slice(0, brace + 1)}${label}${line.slice(brace + 1)}` : `${line.slice(0, brace + 1)}${label},${line.slice(brace + 1)}`;
+      }
+      return `${line.slice(0, space)}{${label}}${line.slice(space)}`;
+    })
+    .join('\n');
+}
+
 /**
  * @param {object} opts
  * @param {() => number} opts.connectedClients read at scrape time
  * @param {string} opts.nodeId constant label, to tell cluster nodes apart
  *   when they are scraped through one load balancer name
+ * @param {() => number} [opts.now] monotonic ms, for the render cache
  */
-export function createMetrics({ connectedClients, nodeId }) {
+export function createMetrics({ connectedClients, nodeId, now = () => performance.now() }) {
   const registry = new client.Registry();
   registry.setDefaultLabels({ node: nodeId });
 
@@ -57,17 +85,50 @@ export function createMetrics({ connectedClients, nodeId }) {
     registers: [registry],
   });
 
+  const dropped = new client.Counter({
+    name: 'voicecall_dropped_total',
+    help: 'Connections dropped or messages refused by an abuse limit, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+
+  // Labelled children resolved once: the relay path calls these per message
+  // and prom-client would otherwise hash the label object every time.
+  const children = (metric) => {
+    const cache = new Map();
+    return (value) => {
+      let c = cache.get(value);
+      if (!c) cache.set(value, (c = metric.labels(value)));
+      return c;
+    };
+  };
+  const relayedBy = children(relayed);
+  const errorsBy = children(errors);
+  const latencyBy = children(relayLatency);
+  const droppedBy = children(dropped);
+
+  let cached = null; // { at, text: Promise<string> }
+
   return {
     registry,
-    relayed: (event) => relayed.inc({ event }),
-    error: (code) => errors.inc({ code }),
+    relayed: (event) => relayedBy(event).inc(),
+    error: (code) => errorsBy(code).inc(),
+    dropped: (reason) => droppedBy(reason).inc(),
     /** @param {number} ms */
-    relayLatency: (event, ms) => relayLatency.observe({ event }, ms / 1000),
+    relayLatency: (event, ms) => latencyBy(event).observe(ms / 1000),
     contentType: registry.contentType,
     /** Exposition text: this server's metrics followed by the process's. */
-    async render() {
-      const [own, proc] = await Promise.all([registry.metrics(), getProcessRegistry().metrics()]);
-      return `${own}\n${proc}`;
+    render() {
+      const t = now();
+      if (cached && t - cached.at < RENDER_CACHE_MS) return cached.text;
+      const text = Promise.all([registry.metrics(), getProcessRegistry().metrics()]).then(
+        ([own, proc]) => `${own}\n${addLabel(proc, 'node', nodeId)}`,
+      );
+      cached = { at: t, text };
+      text.catch(() => {
+        if (cached?.text === text) cached = null;
+      });
+      return text;
     },
   };
 }

@@ -1,19 +1,21 @@
 // socket.io packet decoder with the abuse checks that must happen *before*
 // a frame is parsed: socket.io builds one Decoder per connection (the
 // documented `parser` server option), so it is the cheapest place to
-//   - rate-limit: a dropped frame costs a token-bucket update, not a
-//     JSON.parse, and
+//   - spend the sender's budgets (src/budgets.js): a refused frame costs a
+//     few token-bucket updates, not a JSON.parse, and
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
 // The decoder cannot reach the socket, so it reports rate limiting in-band:
 // it emits a decoded EVENT whose name is a Symbol. Symbols cannot travel
 // over the wire, so no client can forge the signal. The session turns it
-// into a RATE_LIMITED error or a disconnect.
+// into a RATE_LIMITED error or a disconnect. The session reaches the other
+// way through `socket.client.decoder`: it tells the budget the client's
+// address and ID, and installs `onThrottle` to pause the connection's reader.
 
 import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
+import { isReplyFrame } from './budgets.js';
 import { MAX_PAYLOAD_DEPTH, exceedsDepth } from './json_limits.js';
-import { createFloodGuard } from './rate_limit.js';
 
 export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
 
@@ -21,14 +23,16 @@ export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
 const MAX_FRAME_DEPTH = MAX_PAYLOAD_DEPTH + 1;
 
 /**
- * @param {{ ratePerSec: number, burst: number }} limits
+ * @param {ReturnType<import('./budgets.js').createBudgets>} budgets
  * @returns a module-like object for `new Server(…, { parser })`
  */
-export function createGuardedParser({ ratePerSec, burst }) {
+export function createGuardedParser(budgets) {
   class GuardedDecoder extends Decoder {
     constructor(opts) {
       super(opts);
-      this.guard = createFloodGuard({ ratePerSec, burst });
+      this.budget = budgets.connection();
+      /** @type {((ms: number) => void) | null} set by the session */
+      this.onThrottle = null;
       // Attachments still to come for a binary packet we dropped.
       this.skipAttachments = 0;
     }
@@ -42,20 +46,26 @@ export function createGuardedParser({ ratePerSec, burst }) {
           this.skipAttachments--;
           return undefined;
         }
+        this.budget.chargeBytes(frame.byteLength ?? frame.length ?? 0);
         return super.add(frame);
       }
-      const verdict = this.guard.admit();
+      // frame.length (UTF-16 units) is what the string occupies and at most
+      // what it weighs on the wire; exact UTF-8 byte counts are not worth an
+      // extra pass over every frame.
+      const bytes = frame.length;
+      const verdict = this.budget.admit(bytes, isReplyFrame(frame));
       if (verdict === 'ok') {
         // Throwing makes socket.io close the connection ("parse error"),
         // as for any other malformed packet.
-        if (typeof frame === 'string' && exceedsDepth(frame, MAX_FRAME_DEPTH)) {
+        if (exceedsDepth(frame, MAX_FRAME_DEPTH)) {
           throw new Error(`packet nested deeper than ${MAX_FRAME_DEPTH} levels`);
         }
         return super.add(frame);
       }
       this.skipAttachments = declaredAttachments(frame);
+      this.onThrottle?.(this.budget.waitMs(bytes));
       if (verdict === 'drop') return undefined;
-      const info = { dropped: this.guard.takeDropped(), disconnect: verdict === 'disconnect' };
+      const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
       return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
     }
   }

@@ -8,9 +8,14 @@
 // errors (offer_sdp, send_ice), not twenty-one, and candidates whose offer
 // was dropped are useless to the callee anyway.
 //
-// This queue is node-local. With several server instances it would have to
-// move to shared storage (or be routed to the node holding the target) —
-// keep it behind this small interface so that swap stays local.
+// Memory is bounded three ways: per target at most `maxPerTarget` messages
+// and `maxBytesPerTarget` bytes (the oldest are dropped, their senders told),
+// and for the whole queue `maxBytes` (QUEUE_MAX_BYTES): a message that would
+// pass it is refused at once, its sender told. Unknown IDs are queued just
+// like offline ones (see relay.js), so these bounds are all that stands
+// between a sender and our memory; the sender's own byte budget is the rest.
+//
+// This is the in-memory queue; redis_queue.js has the same interface.
 
 /**
  * @typedef {object} QueuedMessage
@@ -25,12 +30,16 @@
  * @param {object} opts
  * @param {number} opts.ttlMs
  * @param {number} [opts.maxPerTarget]
+ * @param {number} [opts.maxBytesPerTarget]
+ * @param {number} [opts.maxBytes] all targets together
  * @param {(info: {targetId: string, from: string, event: string, callId?: string,
- *   count: number, reason: 'timeout' | 'overflow'}) => void} opts.onUndeliverable
+ *   count: number, reason: 'timeout' | 'overflow' | 'full'}) => void} opts.onUndeliverable
  */
-export function createOfflineQueue({ ttlMs, maxPerTarget = 64, onUndeliverable }) {
-  /** @type {Map<string, {entries: Array<QueuedMessage & {key: string, timer: NodeJS.Timeout}>, reported: Set<string>}>} */
+export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget = Infinity, maxBytes = Infinity, onUndeliverable }) {
+  /** @type {Map<string, {entries: Array<QueuedMessage & {key: string, timer: NodeJS.Timeout}>, reported: Set<string>, bytes: number}>} */
   const queues = new Map();
+  let totalBytes = 0;
+  const sizeOf = (m) => m.bytes + 64; // payload plus the entry around it
   const groupKey = (m) => JSON.stringify([m.from, m.event, m.callId ?? null]);
 
   function notify(targetId, entry, count, reason) {
@@ -46,13 +55,19 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, onUndeliverable }
     if (q.entries.length === 0) queues.delete(targetId);
   }
 
+  function forget(q, e) {
+    clearTimeout(e.timer);
+    q.bytes -= sizeOf(e);
+    totalBytes -= sizeOf(e);
+  }
+
   function expire(targetId, key) {
     const q = queues.get(targetId);
     if (!q) return;
     const group = q.entries.filter((e) => e.key === key);
     if (group.length === 0) return;
     q.entries = q.entries.filter((e) => e.key !== key);
-    for (const e of group) clearTimeout(e.timer);
+    for (const e of group) forget(q, e);
     // Already reported when an overflow pushed part of this group out.
     if (q.reported.has(key)) q.reported.delete(key);
     else notify(targetId, group[0], group.length, 'timeout');
@@ -62,15 +77,24 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, onUndeliverable }
   return {
     /** Queue a message; returns the number of messages now queued for the target. */
     push(targetId, message) {
+      const size = sizeOf(message);
+      if (totalBytes + size > maxBytes) {
+        // Refused outright: dropping other targets' messages to make room
+        // would let one sender wipe everyone's queue.
+        notify(targetId, message, 1, 'full');
+        return queues.get(targetId)?.entries.length ?? 0;
+      }
       let q = queues.get(targetId);
-      if (!q) queues.set(targetId, (q = { entries: [], reported: new Set() }));
+      if (!q) queues.set(targetId, (q = { entries: [], reported: new Set(), bytes: 0 }));
       const key = groupKey(message);
       const timer = setTimeout(() => expire(targetId, key), ttlMs);
       timer.unref();
       q.entries.push({ ...message, key, timer });
-      while (q.entries.length > maxPerTarget) {
+      q.bytes += size;
+      totalBytes += size;
+      while (q.entries.length > maxPerTarget || (q.bytes > maxBytesPerTarget && q.entries.length > 1)) {
         const oldest = q.entries.shift();
-        clearTimeout(oldest.timer);
+        forget(q, oldest);
         if (!q.reported.has(oldest.key)) {
           q.reported.add(oldest.key);
           notify(targetId, oldest, 1, 'overflow');
@@ -85,7 +109,7 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, onUndeliverable }
       if (!q) return [];
       queues.delete(targetId);
       return q.entries.map((e) => {
-        clearTimeout(e.timer);
+        forget(q, e);
         return { event: e.event, from: e.from, callId: e.callId, payload: e.payload, bytes: e.bytes };
       });
     },
@@ -104,10 +128,16 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, onUndeliverable }
       return queues.get(targetId)?.entries.length ?? 0;
     },
 
+    /** Bytes held for all targets together. */
+    get totalBytes() {
+      return totalBytes;
+    },
+
     /** Drop everything without notifying anyone (server shutdown). */
     clear() {
       for (const q of queues.values()) for (const e of q.entries) clearTimeout(e.timer);
       queues.clear();
+      totalBytes = 0;
     },
   };
 }

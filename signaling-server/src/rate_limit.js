@@ -1,8 +1,14 @@
-// Per-connection message rate limiting: a token bucket for the normal limit,
-// plus an "excess" counter that decides when a client is flooding so far
-// beyond it that the connection is cut.
+// Token buckets: the one primitive behind every budget in this server
+// (messages and bytes per client ID and per address, connections and
+// registrations per address, call requests, TURN requests, wrong tokens).
 //
-// Verdicts from admit():
+// A bucket holds up to `burst` tokens and refills at `ratePerSec`; taking
+// `cost` tokens succeeds only if that many are there. Message budgets take
+// 1 per message, byte budgets the frame's size.
+//
+// The flood guard adds an "excess" counter on top of a bucket to decide
+// when a client is flooding so far beyond its budget that the connection
+// is cut. Verdicts from admit():
 //   'ok'         within the limit: process the message
 //   'drop'       over the limit: drop silently
 //   'notify'     over the limit: drop, and tell the client (RATE_LIMITED).
@@ -10,7 +16,6 @@
 //                themselves cannot be used to amplify a flood.
 //   'disconnect' the over-limit count passed `disconnectFactor × burst`:
 //                drop this and everything after it, cut the connection.
-//
 // The excess counter drains at `ratePerSec`, so a client sending at up to
 // twice the limit is throttled forever but never cut; one sending faster is
 // cut after roughly disconnectFactor × burst / (sendRate − 2 × ratePerSec)
@@ -22,17 +27,93 @@ const monotonicMs = () => performance.now();
 export function createTokenBucket({ ratePerSec, burst, now = monotonicMs }) {
   let tokens = burst;
   let last = now();
+  const refill = () => {
+    const t = now();
+    if (t > last) tokens = Math.min(burst, tokens + ((t - last) * ratePerSec) / 1000);
+    last = t;
+  };
   return {
-    take() {
-      const t = now();
-      tokens = Math.min(burst, tokens + ((t - last) * ratePerSec) / 1000);
-      last = t;
-      if (tokens < 1) return false;
-      tokens -= 1;
+    /** Take `cost` tokens if they are all there. */
+    take(cost = 1) {
+      refill();
+      if (tokens < cost) return false;
+      tokens -= cost;
       return true;
+    },
+    /** Whether `cost` tokens are there, without taking them. */
+    has(cost = 1) {
+      refill();
+      return tokens >= cost;
+    },
+    /** Take unconditionally (may go negative: debt that must refill first). */
+    charge(cost) {
+      refill();
+      tokens -= cost;
+    },
+    /** Give tokens back (never beyond the burst). */
+    refund(cost = 1) {
+      refill();
+      tokens = Math.min(burst, tokens + cost);
+    },
+    /** Milliseconds until `cost` tokens are there (0 if they are). */
+    waitMs(cost = 1) {
+      refill();
+      return tokens >= cost ? 0 : ((cost - tokens) * 1000) / ratePerSec;
+    },
+    /** Tokens used up compared with a full bucket. */
+    used() {
+      refill();
+      return burst - tokens;
+    },
+    /** True once the bucket is full again: forgetting it changes nothing. */
+    isFull() {
+      refill();
+      return tokens >= burst;
     },
   };
 }
+
+/**
+ * One bucket per key (client ID, address, call target…), created on first
+ * use. Full buckets carry no information, so sweep() forgets them: memory
+ * is bounded by the keys active within the last burst/rate seconds.
+ */
+export function createKeyedBuckets({ ratePerSec, burst, now = monotonicMs }) {
+  const buckets = new Map();
+  return {
+    get(key) {
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = createTokenBucket({ ratePerSec, burst, now })));
+      return b;
+    },
+    take(key, cost = 1) {
+      return this.get(key).take(cost);
+    },
+    waitMs(key, cost = 1) {
+      const b = buckets.get(key);
+      return b ? b.waitMs(cost) : 0;
+    },
+    sweep() {
+      let removed = 0;
+      for (const [key, b] of buckets) {
+        if (b.isFull()) {
+          buckets.delete(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+    get size() {
+      return buckets.size;
+    },
+  };
+}
+
+/**
+ * Rate + burst given per minute or per hour, as bucket parameters.
+ */
+export const perMinute = (n, burst) => ({ ratePerSec: n / 60, burst });
+export const perHour = (n, burst) => ({ ratePerSec: n / 3600, burst });
 
 export function createFloodGuard({
   ratePerSec,
@@ -42,6 +123,21 @@ export function createFloodGuard({
   disconnectFactor = 10,
 }) {
   const bucket = createTokenBucket({ ratePerSec, burst, now });
+  return createExcessTracker({ admitOne: () => bucket.take(), ratePerSec, burst, now, noticeIntervalMs, disconnectFactor });
+}
+
+/**
+ * The verdict logic of the flood guard around any admission test.
+ * @param {{ admitOne: () => boolean, ratePerSec: number, burst: number }} opts
+ */
+export function createExcessTracker({
+  admitOne,
+  ratePerSec,
+  burst,
+  now = monotonicMs,
+  noticeIntervalMs = 1000,
+  disconnectFactor = 10,
+}) {
   const cutoff = disconnectFactor * burst;
   let excess = 0;
   let excessAt = now();
@@ -50,9 +146,9 @@ export function createFloodGuard({
   let cut = false;
 
   return {
-    admit() {
+    admit(...args) {
       if (cut) return 'drop';
-      if (bucket.take()) return 'ok';
+      if (admitOne(...args)) return 'ok';
       const t = now();
       excess = Math.max(0, excess - ((t - excessAt) * ratePerSec) / 1000) + 1;
       excessAt = t;

@@ -5,8 +5,13 @@
 // Per target:
 //   <prefix>q:<id>   list of entries "<group key>\n<json message>", oldest first
 //   <prefix>qr:<id>  set of group keys already reported by an overflow
-// Both get a PEXPIRE of 2 × ttl on every push, so nothing outlives its use
+//   <prefix>qb:<id>  total length of the entries (the per-target byte cap)
+// All get a PEXPIRE of 2 × ttl on every push, so nothing outlives its use
 // even if every node that queued something dies.
+//
+// The cap on all targets together (QUEUE_MAX_BYTES) is kept per node: each
+// node counts what it queued until its timer for it has fired, so Redis
+// holds at most nodes × QUEUE_MAX_BYTES (for at most 2 × ttl).
 //
 // Timeouts stay node-local: the node that queued a message runs its timer
 // and, when it fires, removes that message's whole group with EXPIRE and
@@ -17,62 +22,67 @@
 
 import { defineScript } from 'redis';
 
-// KEYS: queue, reported. ARGV: entry, maxPerTarget, keepMs.
+// KEYS: queue, reported, bytes. ARGV: entry, maxPerTarget, keepMs, maxBytesPerTarget.
 // Reply: {length, entries dropped by overflow whose group is newly reported…}
 const PUSH = `
 local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+local bytes = redis.call('INCRBY', KEYS[3], #ARGV[1])
 local out = {0}
-while n > tonumber(ARGV[2]) do
+while n > tonumber(ARGV[2]) or (bytes > tonumber(ARGV[4]) and n > 1) do
   local old = redis.call('LPOP', KEYS[1])
   n = n - 1
+  bytes = redis.call('DECRBY', KEYS[3], #old)
   local key = string.match(old, '^[^\\n]*')
   if redis.call('SADD', KEYS[2], key) == 1 then table.insert(out, old) end
 end
 out[1] = n
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return out
 `;
 
-// KEYS: queue, reported. ARGV: group key, keepMs.
+// KEYS: queue, reported, bytes. ARGV: group key, keepMs.
 // Reply: {removed count, 1 if the sender must be told, first removed entry}
 const EXPIRE = `
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
 local prefix = ARGV[1] .. '\\n'
-local keep, count, first = {}, 0, ''
+local keep, count, first, bytes = {}, 0, '', 0
 for _, e in ipairs(entries) do
   if string.sub(e, 1, #prefix) == prefix then
     count = count + 1
     if count == 1 then first = e end
   else
     table.insert(keep, e)
+    bytes = bytes + #e
   end
 end
 if count == 0 then return {0, 0, ''} end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 if #keep > 0 then
   redis.call('RPUSH', KEYS[1], unpack(keep))
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[3], bytes, 'PX', ARGV[2])
 end
 local notify = 1
 if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then notify = 0 end
 return {count, notify, first}
 `;
 
-// KEYS: queue, reported. Reply: {entries, reported group keys}; both deleted.
+// KEYS: queue, reported, bytes. Reply: {entries, reported group keys}; all deleted.
 const TAKE = `
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
 local reported = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return {entries, reported}
 `;
 
 const passThrough = (...args) => args.map(String);
 
 export const queueScripts = {
-  vcQueuePush: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: PUSH, transformArguments: passThrough }),
-  vcQueueExpire: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: EXPIRE, transformArguments: passThrough }),
-  vcQueueTake: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: TAKE, transformArguments: passThrough }),
+  vcQueuePush: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: PUSH, transformArguments: passThrough }),
+  vcQueueExpire: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: EXPIRE, transformArguments: passThrough }),
+  vcQueueTake: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: TAKE, transformArguments: passThrough }),
 };
 
 const groupKey = (m) => JSON.stringify([m.from, m.event, m.callId ?? null]);
@@ -88,12 +98,16 @@ function parseEntry(entry) {
  * @param {string} opts.prefix
  * @param {number} opts.ttlMs
  * @param {number} [opts.maxPerTarget]
+ * @param {number} [opts.maxBytesPerTarget]
+ * @param {number} [opts.maxBytes] what this node may have queued, all targets together
  * @param {(info: object) => void} opts.onUndeliverable
  * @param {ReturnType<import('./log.js').createLogger>} opts.log
  */
-export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 64, onUndeliverable, log }) {
+export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 64, maxBytesPerTarget = 1e15, maxBytes = Infinity, onUndeliverable, log }) {
   const qKey = (id) => `${prefix}q:${id}`;
   const rKey = (id) => `${prefix}qr:${id}`;
+  const bKey = (id) => `${prefix}qb:${id}`;
+  let nodeBytes = 0;
   // Long enough that a slow reclaim still finds the entries; short enough
   // that entries whose node died do not linger.
   const keepMs = Math.max(2 * ttlMs, 1000);
@@ -108,7 +122,7 @@ export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 6
   }
 
   async function expire(targetId, key) {
-    const [count, mustNotify, first] = await redis.vcQueueExpire(qKey(targetId), rKey(targetId), key, keepMs);
+    const [count, mustNotify, first] = await redis.vcQueueExpire(qKey(targetId), rKey(targetId), bKey(targetId), key, keepMs);
     if (count > 0 && mustNotify === 1) notify(targetId, parseEntry(first).message, count, 'timeout');
   }
 
@@ -116,10 +130,16 @@ export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 6
     async push(targetId, message) {
       const key = groupKey(message);
       const entry = `${key}\n${JSON.stringify({ ...message, at: Date.now() })}`;
-      const [length, ...dropped] = await redis.vcQueuePush(qKey(targetId), rKey(targetId), entry, maxPerTarget, keepMs);
+      if (nodeBytes + entry.length > maxBytes) {
+        notify(targetId, message, 1, 'full');
+        return 0;
+      }
+      nodeBytes += entry.length;
+      const [length, ...dropped] = await redis.vcQueuePush(qKey(targetId), rKey(targetId), bKey(targetId), entry, maxPerTarget, keepMs, maxBytesPerTarget);
       for (const old of dropped) notify(targetId, parseEntry(old).message, 1, 'overflow');
       const timer = setTimeout(() => {
         timers.delete(timer);
+        nodeBytes -= entry.length;
         expire(targetId, key).catch((err) => log.error({ err, to: targetId }, 'offline queue expiry failed'));
       }, ttlMs);
       timer.unref();
@@ -128,7 +148,7 @@ export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 6
     },
 
     async drain(targetId) {
-      const [entries] = await redis.vcQueueTake(qKey(targetId), rKey(targetId));
+      const [entries] = await redis.vcQueueTake(qKey(targetId), rKey(targetId), bKey(targetId));
       // Entries past their ttl were queued by a node that died before its
       // timer could report them; delivering them now would be stale.
       const oldest = Date.now() - ttlMs - 1000;
@@ -139,7 +159,7 @@ export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 6
     },
 
     async fail(targetId) {
-      const [entries, reported] = await redis.vcQueueTake(qKey(targetId), rKey(targetId));
+      const [entries, reported] = await redis.vcQueueTake(qKey(targetId), rKey(targetId), bKey(targetId));
       const groups = new Map();
       for (const e of entries) {
         const { key, message } = parseEntry(e);
@@ -155,10 +175,16 @@ export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 6
       return redis.lLen(qKey(targetId));
     },
 
+    /** Bytes this node queued whose timers have not fired yet. */
+    get totalBytes() {
+      return nodeBytes;
+    },
+
     /** Stop this node's timers; the entries stay for whoever reclaims. */
     clear() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      nodeBytes = 0;
     },
   };
 }

@@ -18,6 +18,13 @@
 //
 // claim/release are Lua scripts so that check-and-set is atomic across
 // nodes: two nodes claiming the same free ID at once cannot both win.
+//
+// The MAX_IDS bound (see registry.js for the policy) uses two sorted sets,
+// maintained next to the scripts rather than inside them (one key per
+// command): <prefix>ids:exp (every record, scored by when it expires if it
+// went offline now or did at release — a soft count) and <prefix>ids:fresh
+// (offline records never reclaimed, scored by their offline time: the ones
+// forgotten first when the registry is full).
 
 import { createHash } from 'node:crypto';
 import { defineScript } from 'redis';
@@ -69,6 +76,23 @@ if redis.call('SCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) e
 return #ids
 `;
 
+// ARGV: offline time the evictor saw. Forget the record only if it is still
+// offline since then (not reclaimed in the meantime). Reply: 1 if deleted.
+const EVICT = `
+local off = redis.call('HGET', KEYS[1], 'off')
+if off and off ~= '' and off == ARGV[1] and redis.call('HGET', KEYS[1], 'sock') == '' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+// ARGV: socketId. Undo a claim that just created the record (registry full).
+const UNCLAIM = `
+if redis.call('HGET', KEYS[1], 'sock') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`;
+
 const passThrough = (...args) => args.map(String);
 
 /** Scripts to pass to createClient({ scripts }). */
@@ -76,6 +100,8 @@ export const registryScripts = {
   vcClaim: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: CLAIM, transformArguments: passThrough }),
   vcRelease: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: RELEASE, transformArguments: passThrough }),
   vcReap: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: REAP, transformArguments: passThrough }),
+  vcEvict: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: EVICT, transformArguments: passThrough }),
+  vcUnclaim: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: UNCLAIM, transformArguments: passThrough }),
 };
 
 const hashToken = (token) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -86,6 +112,8 @@ export const registryKeys = (prefix) => ({
   instanceIds: (instance) => `${prefix}inst:${instance}:ids`,
   instanceAlive: (instance) => `${prefix}inst:${instance}:alive`,
   instances: `${prefix}instances`,
+  expiries: `${prefix}ids:exp`,
+  fresh: `${prefix}ids:fresh`,
 });
 
 /**
@@ -94,21 +122,63 @@ export const registryKeys = (prefix) => ({
  *   created with `registryScripts`
  * @param {string} opts.instance this server instance's unique name
  * @param {number} opts.idTtlMs
+ * @param {number} [opts.maxIds]
  * @param {string} opts.prefix key prefix
  */
-export function createRedisRegistry({ redis, instance, idTtlMs, prefix }) {
+export function createRedisRegistry({ redis, instance, idTtlMs, maxIds = Infinity, prefix }) {
   const keys = registryKeys(prefix);
   const myIds = keys.instanceIds(instance);
+  // Sessions (id + socket) whose claim created their record: going offline,
+  // such a record joins the never-reclaimed set.
+  const created = new Set();
+  const session = (id, socketId) => `${id} ${socketId}`;
+
+  async function full() {
+    await redis.zRemRangeByScore(keys.expiries, '-inf', Date.now());
+    return (await redis.zCard(keys.expiries)) > maxIds;
+  }
+
+  // Forget the oldest never-reclaimed offline record; false if there is none.
+  async function evictOne() {
+    for (let tries = 0; tries < 16; tries++) {
+      const popped = await redis.zPopMin(keys.fresh);
+      if (!popped) return false;
+      if ((await redis.vcEvict(keys.record(popped.value), String(popped.score))) === 1) {
+        await redis.zRem(keys.expiries, popped.value);
+        return true;
+      }
+    }
+    return false;
+  }
 
   return {
     async claim(id, token, socketId) {
       const [code, prev] = await redis.vcClaim(keys.record(id), myIds, hashToken(token), socketId, instance, id);
       if (code === 0) return { ok: false, code: 'ID_TAKEN' };
-      return { ok: true, reclaimed: code === 2, previousSocketId: prev || null };
+      await redis.zAdd(keys.expiries, { score: Date.now() + idTtlMs, value: id });
+      if (code === 2) {
+        await redis.zRem(keys.fresh, id);
+        return { ok: true, reclaimed: true, previousSocketId: prev || null };
+      }
+      if (Number.isFinite(maxIds) && (await full()) && !(await evictOne())) {
+        await redis.vcUnclaim(keys.record(id), socketId);
+        await redis.zRem(keys.expiries, id);
+        await redis.sRem(myIds, id);
+        return { ok: false, code: 'REGISTRY_FULL' };
+      }
+      created.add(session(id, socketId));
+      return { ok: true, reclaimed: false, previousSocketId: null };
     },
 
     async release(id, socketId) {
-      return (await redis.vcRelease(keys.record(id), myIds, socketId, id, instance, Date.now(), idTtlMs)) === 1;
+      const now = Date.now();
+      const released = (await redis.vcRelease(keys.record(id), myIds, socketId, id, instance, now, idTtlMs)) === 1;
+      const fresh = created.delete(session(id, socketId));
+      if (released) {
+        await redis.zAdd(keys.expiries, { score: now + idTtlMs, value: id });
+        if (fresh) await redis.zAdd(keys.fresh, { score: now, value: id });
+      }
+      return released;
     },
 
     async lookup(id) {

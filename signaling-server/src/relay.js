@@ -1,5 +1,12 @@
-// Routing a message from one client ID to another, including the short
-// offline queue for targets that are reconnecting.
+// Routing a message from one client ID to another: the call check (calls.js),
+// then delivery to the target's socket or into the offline queue.
+//
+// No presence oracle: a target that is unknown (never registered, or
+// expired) is treated exactly like one that is registered but offline — the
+// message goes into the offline queue and, unless the ID comes online in
+// time, the sender gets PEER_NOT_FOUND after OFFLINE_QUEUE_MS, once per
+// (event, callId). Same answer, same delay, same code path; only an online
+// target (which then answers or not, as its user decides) differs.
 //
 // Targets are addressed by socket id. A socket on this node gets the message
 // directly; any other id goes through `io.to(socketId)`, which the cluster
@@ -7,16 +14,21 @@
 // path matters in a cluster: the adapter would otherwise also publish
 // node-local messages to Redis for every other node to discard.
 
-import { ClientError, ErrorCode, makeError } from './errors.js';
+import { ErrorCode, makeError } from './errors.js';
 import { createOfflineQueue } from './queue.js';
+
+const isPromise = (v) => v !== null && typeof v === 'object' && typeof v.then === 'function';
 
 /**
  * @param {object} deps
  * @param {import('socket.io').Server} deps.io
  * @param {ReturnType<import('./registry.js').createMemoryRegistry>} deps.registry
+ * @param {ReturnType<import('./calls.js').createCallPolicy>} deps.calls
  * @param {ReturnType<import('./log.js').createLogger>} deps.log
  * @param {number} deps.offlineQueueMs
  * @param {number} [deps.maxQueuedPerTarget]
+ * @param {number} [deps.queueMaxBytesPerTarget]
+ * @param {number} [deps.queueMaxBytes]
  * @param {(target: {emit: Function}, error: object) => void} deps.sendError
  * @param {ReturnType<import('./metrics.js').createMetrics>} [deps.metrics]
  * @param {typeof createOfflineQueue} [deps.createQueue] e.g. the Redis queue;
@@ -25,9 +37,12 @@ import { createOfflineQueue } from './queue.js';
 export function createRelay({
   io,
   registry,
+  calls,
   log,
   offlineQueueMs,
   maxQueuedPerTarget = 64,
+  queueMaxBytesPerTarget,
+  queueMaxBytes,
   sendError,
   metrics,
   createQueue = createOfflineQueue,
@@ -35,35 +50,44 @@ export function createRelay({
   const queue = createQueue({
     ttlMs: offlineQueueMs,
     maxPerTarget: maxQueuedPerTarget,
+    maxBytesPerTarget: queueMaxBytesPerTarget,
+    maxBytes: queueMaxBytes,
     onUndeliverable: (info) => {
       notifySender(info).catch((err) => log.error({ err, ...info }, 'failed to notify sender of undeliverable message'));
     },
   });
+  const sockets = io.of('/').sockets;
+  const lookup = registry.lookupSync ? (id) => registry.lookupSync(id) : (id) => registry.lookup(id);
+
+  const REASONS = {
+    timeout: (to, event) => `peer ${to} is not online; ${event} was not delivered within ${offlineQueueMs} ms`,
+    overflow: (to, event) => `peer ${to} is not online and too many messages are waiting for it; ${event} was dropped`,
+    full: (to, event) => `peer ${to} is not online and the server holds too many waiting messages; ${event} was dropped`,
+  };
 
   async function notifySender({ targetId, from, event, callId, count, reason }) {
-    log.info({ event, from, to: targetId, callId, count, reason }, 'queued message undeliverable');
+    log.debug({ event, from, to: targetId, callId, count, reason }, 'queued message undeliverable');
     // Look the sender up by ID, not by the socket it used: it may have
     // reconnected since it sent the message (possibly to another node).
     const sender = await registry.lookup(from);
     if (!sender?.online) return;
-    const message =
-      reason === 'overflow'
-        ? `peer ${targetId} is not online and too many messages are waiting for it; ${event} was dropped`
-        : `peer ${targetId} is not online; ${event} was not delivered within ${offlineQueueMs} ms`;
-    const error = makeError(ErrorCode.PEER_NOT_FOUND, message, { event, targetClientId: targetId, callId });
+    const error = makeError(ErrorCode.PEER_NOT_FOUND, (REASONS[reason] ?? REASONS.timeout)(targetId, event), { event, targetClientId: targetId, callId });
     sendError(to(sender.socketId), error);
-    log.warn({ code: error.code, event, id: from, to: targetId }, 'client error');
   }
 
   function to(socketId) {
-    return io.of('/').sockets.get(socketId) ?? io.to(socketId);
+    return sockets.get(socketId) ?? io.to(socketId);
   }
 
   function emit(socketId, m, queued) {
     to(socketId).emit(m.event, m.payload);
-    metrics?.relayed(m.event);
-    if (!queued && m.receivedAt !== undefined) metrics?.relayLatency(m.event, performance.now() - m.receivedAt);
-    log.info({ event: m.event, from: m.from, to: m.to, bytes: m.bytes, callId: m.payload.callId, queued }, 'relay');
+    if (metrics) {
+      metrics.relayed(m.event);
+      if (!queued && m.receivedAt !== undefined) metrics.relayLatency(m.event, performance.now() - m.receivedAt);
+    }
+    // debug: one record per relayed message would cost more than the relay
+    // itself and say who talks to whom in every production log.
+    if (log.level === 'debug') log.debug({ event: m.event, from: m.from, to: m.to, bytes: m.bytes, callId: m.payload.callId, queued }, 'relay');
   }
 
   /** Deliver (in order) whatever is queued for `targetId` to its new socket. */
@@ -73,30 +97,39 @@ export function createRelay({
     return pending.length;
   }
 
-  /**
-   * Relay one message. Throws ClientError(PEER_NOT_FOUND) for unknown IDs.
-   * @param {{event: string, from: string, to: string, payload: object, bytes: number, receivedAt?: number}} m
-   *   receivedAt: performance.now() when the message arrived (for metrics)
-   */
-  async function send(m) {
-    // Both reads in parallel: with Redis they share one round trip.
-    const [target, pending] = await Promise.all([registry.lookup(m.to), queue.size(m.to)]);
-    if (!target) {
-      throw new ClientError(ErrorCode.PEER_NOT_FOUND, `peer ${m.to} is not online`);
-    }
-    if (target.online) {
+  async function deliver(m) {
+    // Both reads at once: with Redis they share one round trip; in memory
+    // neither is a promise and nothing waits.
+    let target = lookup(m.to);
+    let pending = queue.size(m.to);
+    if (isPromise(target) || isPromise(pending)) [target, pending] = await Promise.all([target, pending]);
+    if (target?.online) {
       // Anything still queued was sent earlier and must arrive first.
       if (pending > 0) await deliverQueued(m.to, target.socketId);
       emit(target.socketId, m, false);
       return;
     }
+    // Offline or unknown: the same queue, the same timer, the same answer.
     const queued = await queue.push(m.to, { event: m.event, from: m.from, callId: m.payload.callId, payload: m.payload, bytes: m.bytes });
-    log.info({ event: m.event, from: m.from, to: m.to, bytes: m.bytes, queuedCount: queued }, 'relay queued');
+    if (log.level === 'debug') log.debug({ event: m.event, from: m.from, to: m.to, bytes: m.bytes, queuedCount: queued }, 'relay queued');
     // The target may have reclaimed its ID between the lookup and the push;
     // its reclaim would then have drained an empty queue. Re-check so the
     // message is not left to time out next to an online peer.
     const again = await registry.lookup(m.to);
     if (again?.online) await deliverQueued(m.to, again.socketId);
+  }
+
+  /**
+   * Relay one message if it belongs to a call (or opens one). Throws
+   * ClientError (NOT_IN_CALL, RATE_LIMITED).
+   * @param {{event: string, from: string, to: string, payload: object, bytes: number, receivedAt?: number, ip?: string}} m
+   *   receivedAt: performance.now() when the message arrived (for metrics)
+   * @returns {Promise<{ relay: boolean }>}
+   */
+  async function send(m) {
+    const verdict = await calls.admit({ event: m.event, from: m.from, to: m.to, callId: m.payload.callId, ip: m.ip });
+    if (verdict.relay) await deliver(m);
+    return verdict;
   }
 
   return {
@@ -105,6 +138,7 @@ export function createRelay({
     /** The ID went to a new owner: queued messages were not meant for it. */
     failQueued: (targetId) => queue.fail(targetId),
     queuedFor: (targetId) => queue.size(targetId),
+    queuedBytes: () => queue.totalBytes,
     close: () => queue.clear(),
   };
 }

@@ -52,6 +52,7 @@ export function decodePayload(args, maxBytes) {
     // value would overflow JSON.stringify's stack, a huge one waste time.
     const problem = inspectValue(raw, MAX_PAYLOAD_DEPTH, maxBytes);
     if (problem === 'deep') throw tooDeep();
+    if (problem === 'binary') throw invalid('binary data is not accepted anywhere in a payload');
     if (problem === 'large') throw new ClientError(ErrorCode.PAYLOAD_TOO_LARGE, `payload is larger than the limit of ${maxBytes} bytes`);
     bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);

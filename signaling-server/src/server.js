@@ -1,21 +1,33 @@
-// Wires HTTP, socket.io, the registry and the relay together. No process
-// concerns here (env, signals, exit codes): those live in index.js so tests
-// can run any number of servers in-process on port 0.
+// Wires HTTP, socket.io, the registry, the limits and the relay together.
+// No process concerns here (env, signals, exit codes): those live in
+// index.js so tests can run any number of servers in-process on port 0.
 
 import http from 'node:http';
 import { Server } from 'socket.io';
+import { createAdmission } from './admission.js';
+import { createAuthGuard } from './auth_guard.js';
+import { createBudgets } from './budgets.js';
+import { createCallPolicy, createMemoryCallStore } from './calls.js';
+import { createClientIpResolver } from './client_ip.js';
 import { createRedisCluster } from './cluster.js';
 import { DEFAULTS } from './config.js';
 import { emitError } from './errors.js';
 import { createRequestHandler, healthRoute, metricsRoute } from './http.js';
+import { createMemoryLimiter } from './limiter.js';
 import { createLogger } from './log.js';
+import { createThrottledLog } from './log_throttle.js';
 import { createMetrics } from './metrics.js';
+import { createOriginCheck } from './origin.js';
 import { createGuardedParser } from './parser.js';
+import { createKeyedBuckets, perHour, perMinute } from './rate_limit.js';
 import { createMemoryRegistry } from './registry.js';
 import { createRelay } from './relay.js';
 import { attachSession } from './session.js';
 import { loadStaticRoutes } from './static.js';
 import { createIceServerIssuer } from './turn.js';
+
+// Idle buckets, expired calls and the like are forgotten this often.
+const SWEEP_INTERVAL_MS = 30_000;
 
 /**
  * @param {Partial<typeof DEFAULTS>} [config] missing keys take DEFAULTS
@@ -23,52 +35,68 @@ import { createIceServerIssuer } from './turn.js';
  * @param {ReturnType<typeof createLogger>} [deps.logger]
  * @param {ReturnType<typeof createMemoryRegistry>} [deps.registry] any object
  *   with the registry interface; the caller then owns its lifecycle
+ * @param {{ now?: () => number, wallNow?: () => number }} [deps.clock] for
+ *   tests: `now` (monotonic ms) drives every budget and rate limit,
+ *   `wallNow` (epoch ms) the calls and the memory registry's TTLs
  */
 export function createSignalingServer(config = {}, deps = {}) {
   // Drop undefined keys so `{ port: undefined }` means "default", as in env.
   const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
   const cfg = Object.freeze({ ...DEFAULTS, ...given });
   const log = deps.logger ?? createLogger({ level: cfg.logLevel });
-  // With REDIS_URL the registry and the offline queue live in Redis and
-  // socket.io delivers across nodes through the Redis adapter.
+  const now = deps.clock?.now ?? (() => performance.now());
+  const wallNow = deps.clock?.wallNow ?? Date.now;
+  // Records any stranger can trigger are rate-limited (src/log_throttle.js).
+  const warn = createThrottledLog(log);
+  // With REDIS_URL the registry, the offline queue, the calls and the
+  // cluster-wide limits live in Redis, and socket.io delivers across nodes
+  // through the Redis adapter.
   const cluster = cfg.redisUrl
-    ? createRedisCluster({ url: cfg.redisUrl, nodeId: cfg.nodeId, idTtlMs: cfg.idTtlSeconds * 1000, log })
+    ? createRedisCluster({ url: cfg.redisUrl, nodeId: cfg.nodeId, idTtlMs: cfg.idTtlSeconds * 1000, maxIds: cfg.maxIds, log })
     : null;
   const ownsRegistry = !deps.registry && !cluster;
-  const registry = deps.registry ?? cluster?.registry ?? createMemoryRegistry({ idTtlMs: cfg.idTtlSeconds * 1000 });
+  const registry = deps.registry ?? cluster?.registry ?? createMemoryRegistry({ idTtlMs: cfg.idTtlSeconds * 1000, maxIds: cfg.maxIds, now: wallNow });
   let startedAt = Date.now();
 
   /** @type {Server} */
   let io;
   const connectedClients = () => io.of('/').sockets.size;
-  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId });
-  const routes = new Map([
-    [
-      '/healthz',
-      {
-        GET: healthRoute(() => ({
-          clients: connectedClients(),
-          uptime: Math.floor((Date.now() - startedAt) / 1000),
-        })),
-      },
-    ],
-    // Unauthenticated like /healthz: keep the server on a private address
-    // or restrict /metrics in the reverse proxy (deploy/nginx does).
-    ['/metrics', { GET: metricsRoute(metrics, log) }],
-    ...loadStaticRoutes(),
-  ]);
+  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId, now });
+  const health = healthRoute(() => ({ clients: connectedClients(), uptime: Math.floor((Date.now() - startedAt) / 1000) }));
+  const metricsRoutes = [['/healthz', { GET: health }], ['/metrics', { GET: metricsRoute(metrics, log, cfg.metricsToken) }]];
+  // With METRICS_PORT, /metrics is served only on that listener.
+  const separateMetrics = cfg.metricsPort !== null;
+  const routes = new Map([...(separateMetrics ? [metricsRoutes[0]] : metricsRoutes), ...loadStaticRoutes()]);
 
   // The request handler must be installed before socket.io attaches: socket.io
   // wraps the existing 'request' listeners and only calls them for requests
   // outside its own path.
   const httpServer = http.createServer(createRequestHandler(routes, log));
+  const metricsServer = separateMetrics ? http.createServer(createRequestHandler(new Map(metricsRoutes), log)) : null;
+
+  const clientIp = createClientIpResolver(cfg.trustedProxies);
+  const admission = createAdmission({
+    clientIp,
+    originAllowed: createOriginCheck(cfg.allowedOrigins),
+    maxConnectionsPerIp: cfg.maxConnectionsPerIp,
+    connectsPerMin: cfg.ipConnectsPerMin,
+    connectBurst: cfg.ipConnectBurst,
+    now,
+    onRefused: ({ reason, ip, origin }) => {
+      metrics.dropped(reason.startsWith('origin') ? 'origin' : 'connections');
+      warn.warn(`refused ${reason}`, { reason, ip, origin }, 'connection refused');
+    },
+  });
+  const budgets = createBudgets(cfg, { now });
 
   io = new Server(httpServer, {
     // /socket.io/socket.io.js for the web client in public/ (no CDN).
     serveClient: true,
-    // Rate limiting and the nesting-depth check happen before a frame is
-    // parsed; see src/parser.js.
-    parser: createGuardedParser({ ratePerSec: cfg.rateLimitPerSec, burst: cfg.rateLimitBurst }),
+    // Origin, connections per address (src/admission.js).
+    allowRequest: admission.allowRequest,
+    // Budgets and the nesting-depth check happen before a frame is parsed;
+    // see src/parser.js.
+    parser: createGuardedParser(budgets),
     pingInterval: cfg.pingIntervalMs,
     pingTimeout: cfg.pingTimeoutMs,
     // Above the payload limit (with room for JSON-string escaping and
@@ -76,17 +104,25 @@ export function createSignalingServer(config = {}, deps = {}) {
     // dropped connection; frames beyond this still close the connection.
     maxHttpBufferSize: cfg.maxPayloadBytes * 4 + 16 * 1024,
   });
+  io.engine.on('connection', (conn) => admission.onConnection(conn));
+  io.engine.on('connection_error', (err) => admission.onConnectionError(err));
 
   // Every error a client receives goes through here, so it is counted.
   const sendError = (target, error) => {
     metrics.error(error.code);
     emitError(target, error);
   };
+  const limiter = cluster?.limiter ?? createMemoryLimiter({ now });
+  const callStore = cluster?.callStore ?? createMemoryCallStore({ now: wallNow });
+  const calls = createCallPolicy({ store: callStore, limiter, config: cfg, now: wallNow });
   const relay = createRelay({
     io,
     registry,
+    calls,
     log,
     offlineQueueMs: cfg.offlineQueueMs,
+    queueMaxBytesPerTarget: cfg.queueMaxBytesPerTarget,
+    queueMaxBytes: cfg.queueMaxBytes,
     sendError,
     metrics,
     createQueue: cluster?.createQueue,
@@ -96,11 +132,59 @@ export function createSignalingServer(config = {}, deps = {}) {
     turnUrls: cfg.turnUrls,
     stunUrls: cfg.stunUrls,
     ttlSeconds: cfg.turnTtlSeconds,
+    now: wallNow,
   });
+  const iceById = createKeyedBuckets({ ...perMinute(cfg.iceRequestsPerMin, cfg.iceRequestBurst), now });
+  const iceByIp = createKeyedBuckets({ ...perMinute(cfg.iceRequestsPerMin * 10, cfg.iceRequestBurst * 10), now });
+  const iceRequests = {
+    waitMs: (id, ip) => Math.max(iceById.get(id).waitMs(1), iceByIp.get(ip).waitMs(1)),
+    take: (id, ip) => iceById.take(id) && iceByIp.take(ip),
+  };
+  const registrations = createKeyedBuckets({ ...perHour(cfg.ipRegistrationsPerHour, cfg.ipRegistrationBurst), now });
+  const authGuard = createAuthGuard(cfg, { now });
+
+  const sweeper = setInterval(() => {
+    budgets.sweep();
+    limiter.sweep();
+    callStore.sweep?.();
+    authGuard.sweep();
+    registrations.sweep();
+    iceById.sweep();
+    iceByIp.sweep();
+    admission.sweep();
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
   // Work still running for disconnected sockets (registry releases).
   const pending = new Set();
-  const ctx = { io, registry, relay, config: cfg, log, sendError, metrics, iceServers, pending };
+  const ctx = {
+    io,
+    registry,
+    relay,
+    config: cfg,
+    log,
+    warn,
+    sendError,
+    metrics,
+    iceServers,
+    iceRequests,
+    registrations,
+    authGuard,
+    clientIp,
+    pending,
+  };
   io.on('connection', (socket) => attachSession(ctx, socket));
+
+  const listenOn = (server, port, host) =>
+    new Promise((resolve, reject) => {
+      const onError = (err) => reject(err);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const { address, port: bound } = /** @type {import('node:net').AddressInfo} */ (server.address());
+        resolve({ host: address, port: bound });
+      });
+    });
 
   let closing = null;
 
@@ -109,7 +193,10 @@ export function createSignalingServer(config = {}, deps = {}) {
     io,
     registry,
     metrics,
+    relay,
     config: cfg,
+    /** Address of the metrics listener (METRICS_PORT), once listening. */
+    metricsAddress: null,
 
     /** @returns {Promise<{host: string, port: number}>} */
     async listen() {
@@ -119,23 +206,21 @@ export function createSignalingServer(config = {}, deps = {}) {
         await cluster.connect();
         io.adapter(cluster.adapter);
       }
-      return new Promise((resolve, reject) => {
-        const onError = (err) => reject(err);
-        httpServer.once('error', onError);
-        httpServer.listen(cfg.port, cfg.host, () => {
-          httpServer.off('error', onError);
-          startedAt = Date.now();
-          const { address: host, port } = /** @type {import('node:net').AddressInfo} */ (httpServer.address());
-          // Contract: the Rust client's tests parse this exact record.
-          log.info({ host, port }, 'listening');
-          resolve({ host, port });
-        });
-      });
+      if (metricsServer) {
+        this.metricsAddress = await listenOn(metricsServer, cfg.metricsPort, cfg.metricsHost);
+        log.info(this.metricsAddress, 'metrics listening');
+      }
+      const { host, port } = await listenOn(httpServer, cfg.port, cfg.host);
+      startedAt = Date.now();
+      // Contract: the Rust client's tests parse this exact record.
+      log.info({ host, port }, 'listening');
+      return { host, port };
     },
 
     /** Disconnect everyone, stop listening, stop timers. Idempotent. */
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         relay.close();
         await new Promise((resolve) => {
           // io.close() also closes httpServer; its callback gets
@@ -145,6 +230,12 @@ export function createSignalingServer(config = {}, deps = {}) {
           // hold httpServer.close() open until they time out.
           httpServer.closeIdleConnections();
         });
+        if (metricsServer?.listening) {
+          await new Promise((resolve) => {
+            metricsServer.close(() => resolve());
+            metricsServer.closeIdleConnections();
+          });
+        }
         // Releases of the sockets io.close() just dropped: with Redis they
         // mark this node's IDs offline for everyone else.
         await Promise.allSettled([...pending]);

@@ -6,15 +6,33 @@
 // (and relayed) in the order the client sent them — an ICE candidate never
 // overtakes its offer — and nothing is dispatched before the socket owns an
 // ID, nor released before the claim finished.
+//
+// Two ways to end a session from here:
+//   kick      the refusal is final (ID_TAKEN, INVALID_ID, INVALID_TOKEN,
+//             SESSION_REPLACED): error, then a Socket.IO DISCONNECT packet;
+//             clients do not reconnect on "io server disconnect", and with
+//             the same auth they would only be refused again.
+//   softKick  the refusal is for now (RATE_LIMITED, REGISTRY_FULL, INTERNAL
+//             during connect, flooding): error, then the transport is
+//             closed. Clients see "transport close" and reconnect by
+//             themselves after their back-off — by then the budget that
+//             refused them has refilled (it is kept per ID and address, so
+//             reconnecting sooner gains nothing).
 
+import { isStrongToken } from './auth_guard.js';
 import { ClientError, ErrorCode, emitError, makeError } from './errors.js';
 import { handlers } from './handlers/index.js';
 import { generateId, generateToken, isValidCallId, isValidId, isValidToken } from './ids.js';
 import { RATE_LIMIT_SIGNAL } from './parser.js';
 import { decodePayload, validate } from './schema.js';
+import { capSendBuffer } from './send_buffer.js';
 
 const MAX_ID_ATTEMPTS = 8;
 const KICK_GRACE_MS = 5000;
+// Longest single pause of a connection's reader (src/budgets.js): well
+// inside the heartbeat timeout, so a throttled client is never taken for
+// dead.
+const MAX_PAUSE_MS = 1000;
 
 /**
  * Send `error`, then end the socket.io session with a DISCONNECT packet,
@@ -30,9 +48,29 @@ const KICK_GRACE_MS = 5000;
 export function kick(socket, error, sendError = emitError) {
   sendError(socket, error);
   socket.disconnect();
+  dropAfterGrace(socket.conn);
+}
+
+/**
+ * Send `error`, then close the transport once it has been written: the
+ * client reconnects on its own (see the file comment).
+ */
+export function softKick(socket, error, sendError = emitError) {
+  sendError(socket, error);
   const conn = socket.conn;
+  // engine.io closes once its write buffer has drained, so the error goes
+  // out first; a client not reading its socket is dropped after the grace.
+  conn.close();
+  dropAfterGrace(conn);
+}
+
+function dropAfterGrace(conn) {
   const timer = setTimeout(() => {
-    if (conn.readyState === 'open') conn.close(true);
+    if (conn.readyState !== 'closed') {
+      const ws = conn.transport?.name === 'websocket' ? conn.transport.socket : null;
+      if (ws?.terminate) ws.terminate();
+      else conn.close(true);
+    }
   }, KICK_GRACE_MS);
   timer.unref();
   conn.once('close', () => clearTimeout(timer));
@@ -40,12 +78,24 @@ export function kick(socket, error, sendError = emitError) {
 
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
- *   sendError, iceServers, pending }
+ *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
+ *   registrations, clientIp, metrics, pending }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
-  const { io, registry, config, log, sendError } = ctx;
+  const { io, registry, config, log, warn, sendError } = ctx;
   const state = { id: /** @type {string|null} */ (null) };
+  const conn = socket.conn;
+  const ip = conn.request?.voicecallIp ?? ctx.clientIp(conn.request);
+  // The connection's decoder (src/parser.js) spends from the address's
+  // budgets from now on, and from the ID's once registered.
+  const budget = socket.client.decoder?.budget;
+  budget?.setIp(ip);
+  if (socket.client.decoder) socket.client.decoder.onThrottle = pauseReader;
+  capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
+    ctx.metrics?.dropped('send_buffer');
+    warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');
+  });
   let tail = Promise.resolve();
 
   // Run `fn` after everything queued before it; a failure becomes INTERNAL
@@ -60,15 +110,28 @@ export function attachSession(ctx, socket) {
       // Without an ID the connection is useless: end it so the client
       // notices and reconnects, instead of idling unregistered.
       if (state.id) sendError(socket, error);
-      else kick(socket, error, sendError);
+      else softKick(socket, error, sendError);
     });
     return tail;
   }
 
-  function reject(code, message, id) {
-    kick(socket, makeError(code, message), sendError);
+  // Pause reading this connection while its budget refills (ws only).
+  function pauseReader(ms) {
+    const transport = conn.transport;
+    if (transport?.name !== 'websocket') return;
+    const ws = transport.socket;
+    if (!ws || ws.isPaused || ws.readyState !== 1) return;
+    ws.pause();
+    const timer = setTimeout(() => ws.resume(), Math.min(Math.max(ms, 10), MAX_PAUSE_MS));
+    timer.unref();
+  }
+
+  function reject(code, message, id, { soft = false, retryAfterMs } = {}) {
+    const error = makeError(code, message, { retryAfterMs });
+    if (soft) softKick(socket, error, sendError);
+    else kick(socket, error, sendError);
     // Log the requested ID only once it is known to be well-formed.
-    log.warn({ code, id, socketId: socket.id }, 'connection rejected');
+    warn.warn(`rejected ${code}`, { code, id, socketId: socket.id, ip }, 'connection rejected');
   }
 
   // Tell a socket (possibly on another node) it lost its ID, then drop it.
@@ -82,6 +145,16 @@ export function attachSession(ctx, socket) {
       io.in(oldSocketId).disconnectSockets();
     }
     log.info({ id, socketId: oldSocketId, replacedBy: socket.id }, 'session replaced');
+  }
+
+  // Spend one of this address's new-ID tokens; refuse if there is none.
+  function chargeRegistration(id) {
+    if (ctx.registrations.take(ip)) return true;
+    reject(ErrorCode.RATE_LIMITED, `too many new ids from your address: the limit is ${config.ipRegistrationsPerHour}/hour, burst ${config.ipRegistrationBurst}`, id, {
+      soft: true,
+      retryAfterMs: ctx.registrations.waitMs(ip),
+    });
+    return false;
   }
 
   async function authenticate() {
@@ -99,20 +172,41 @@ export function attachSession(ctx, socket) {
     // A missing token gets a fresh random one: for a free ID that becomes
     // the ID's token; for a taken ID it cannot match, giving ID_TAKEN.
     const token = givenToken ?? generateToken();
+    const tooWeak = () =>
+      reject(ErrorCode.INVALID_TOKEN, 'token too weak for a new id: send none and keep the one in "registered", or choose at least 128 random bits (e.g. 32 random base64url characters)');
     let id = wantedId;
     let result;
     if (id === undefined) {
-      for (let i = 0; i < MAX_ID_ATTEMPTS && !result?.ok; i++) {
+      if (givenToken !== undefined && !isStrongToken(givenToken)) return tooWeak();
+      if (!chargeRegistration(undefined)) return undefined;
+      for (let i = 0; i < MAX_ID_ATTEMPTS && !result?.ok && result?.code !== 'REGISTRY_FULL'; i++) {
         id = generateId();
         result = await registry.claim(id, token, socket.id);
       }
+      if (result.code === 'REGISTRY_FULL') return registryFull();
       if (!result.ok) throw new Error('could not allocate a unique id');
     } else {
+      const wait = ctx.authGuard.waitMs(id, ip);
+      if (wait > 0) {
+        return reject(ErrorCode.RATE_LIMITED, `too many wrong tokens from your address: try again in ${Math.ceil(wait / 1000)} s`, id, { soft: true, retryAfterMs: wait });
+      }
+      const existing = await registry.lookup(id);
+      if (!existing) {
+        // A new ID: the token will protect it for ID_TTL_SECONDS, so it must
+        // be one nobody can guess, and new IDs per address are limited.
+        if (givenToken !== undefined && !isStrongToken(givenToken)) return tooWeak();
+        if (!chargeRegistration(id)) return undefined;
+      }
       result = await registry.claim(id, token, socket.id);
-      if (!result.ok) return reject(ErrorCode.ID_TAKEN, `id ${id} is already taken`, id);
+      if (result.code === 'REGISTRY_FULL') return registryFull();
+      if (!result.ok) {
+        ctx.authGuard.failed(id, ip);
+        return reject(ErrorCode.ID_TAKEN, `id ${id} is already taken`, id);
+      }
     }
 
     state.id = id;
+    budget?.bindId(id);
     if (result.previousSocketId && result.previousSocketId !== socket.id) replace(result.previousSocketId, id);
     if (!result.reclaimed) await ctx.relay.failQueued(id);
 
@@ -120,19 +214,21 @@ export function attachSession(ctx, socket) {
     socket.emit('registered', { id, token, reclaimed: result.reclaimed });
     // Before any queued offer: answering it may already need TURN.
     socket.emit('ice_servers', ctx.iceServers.issue(id));
-    log.info(
-      { id, socketId: socket.id, reclaimed: result.reclaimed, transport: socket.conn.transport.name },
-      'connect',
-    );
+    log.info({ id, socketId: socket.id, ip, reclaimed: result.reclaimed, transport: conn.transport.name }, 'connect');
     if (result.reclaimed) await ctx.relay.deliverQueued(id, socket.id);
   }
 
+  function registryFull() {
+    ctx.metrics?.dropped('registry_full');
+    return reject(ErrorCode.REGISTRY_FULL, 'the server cannot take new ids right now; try again later', undefined, { soft: true, retryAfterMs: 60_000 });
+  }
+
   function clientError(event, err, data) {
-    const details = { event };
+    const details = { event, retryAfterMs: err.details?.retryAfterMs };
     if (typeof data?.targetClientId === 'string') details.targetClientId = data.targetClientId;
     if (isValidCallId(data?.callId)) details.callId = data.callId;
     sendError(socket, makeError(err.code, err.message, details));
-    log.warn({ code: err.code, event, id: state.id, socketId: socket.id }, 'client error');
+    warn.warn(`client error ${err.code}`, { code: err.code, event, id: state.id, socketId: socket.id, ip }, 'client error');
   }
 
   async function dispatch(event, args, receivedAt) {
@@ -145,18 +241,18 @@ export function attachSession(ctx, socket) {
       const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
       return clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
     }
-    if (handler.acceptsAnyPayload) {
-      return handler.handle(ctx, { from: state.id, reply: (name, payload) => socket.emit(name, payload) });
-    }
     let data;
     try {
+      if (handler.acceptsAnyPayload) {
+        return handler.handle(ctx, { from: state.id, ip, reply: (name, payload) => socket.emit(name, payload) });
+      }
       const decoded = decodePayload(args, config.maxPayloadBytes);
       data = decoded.data;
       const value = validate(handler.schema, data);
       if (value.targetClientId === state.id) {
         throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
       }
-      await handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt });
+      await handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip });
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
       clientError(event, err, data);
@@ -165,14 +261,15 @@ export function attachSession(ctx, socket) {
 
   // Reported by the connection's decoder (src/parser.js), before parsing.
   function onRateLimited({ dropped, disconnect }) {
-    const limits = `${config.rateLimitPerSec} messages/s, burst ${config.rateLimitBurst}`;
+    const limits = `${config.rateLimitPerSec} messages/s (burst ${config.rateLimitBurst}) and ${config.byteRatePerSec} bytes/s (burst ${config.byteBurst}) per client, ${config.ipRateLimitPerSec} messages/s and ${config.ipByteRatePerSec} bytes/s per address`;
+    ctx.metrics?.dropped(disconnect ? 'flood' : 'rate');
     if (disconnect) {
-      kick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
-      log.warn({ code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, dropped }, 'flood disconnect');
+      softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
+      warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
       return;
     }
-    sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limit is ${limits}; ${dropped} dropped`));
-    log.warn({ code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, dropped }, 'rate limited');
+    sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: budget?.waitMs(0) }));
+    warn.warn('rate limited', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'rate limited');
   }
 
   async function onDisconnect(reason) {

@@ -9,6 +9,13 @@
 // secret and refuses it once the expiry has passed, so the signaling server
 // and the TURN server only ever share that one secret: no user database, and
 // a leaked credential dies on its own.
+//
+// The expiry is rounded up to a step of half the TTL (at least 30 s). Every
+// credential an ID gets within one step is the same username, so coturn's
+// `user-quota` (allocations per username) bounds what one ID can hold: at
+// any moment at most ceil(TTL / step) + 1 = 3 of its usernames are valid,
+// however often it asks. The issued credential is valid for at least
+// TURN_TTL_SECONDS (what `ttl` says) and at most one step longer.
 
 import { createHmac } from 'node:crypto';
 
@@ -27,6 +34,7 @@ export function turnCredential(secret, username) {
  */
 export function createIceServerIssuer({ secret, turnUrls, stunUrls, ttlSeconds, now = Date.now }) {
   const withTurn = Boolean(secret) && turnUrls.length > 0;
+  const step = Math.max(30, Math.floor(ttlSeconds / 2));
 
   return {
     /**
@@ -39,7 +47,7 @@ export function createIceServerIssuer({ secret, turnUrls, stunUrls, ttlSeconds, 
       const iceServers = [];
       if (stunUrls.length) iceServers.push({ urls: [...stunUrls] });
       if (!withTurn) return { iceServers, ttl: 0 };
-      const expiry = Math.floor(now() / 1000) + ttlSeconds;
+      const expiry = Math.ceil((Math.floor(now() / 1000) + ttlSeconds) / step) * step;
       // The client id in the username lets coturn's logs (and quotas, with
       // user-quota) be attributed to a client without any lookup.
       const username = `${expiry}:${clientId}`;

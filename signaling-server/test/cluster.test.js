@@ -6,11 +6,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
-import { client, connectRegistered, never, once, recorder, sleep, waitUntil } from './helpers.js';
+import { client, connectRegistered, never, once, openCall, recorder, sleep, strongToken, waitUntil } from './helpers.js';
 import { startRedis } from './support/redis.js';
 import { startServerProcess } from './support/server_process.js';
 
-const TOKEN = (c) => `tok_${c.repeat(28)}`;
+const TOKENS = new Map();
+const TOKEN = (c) => {
+  if (!TOKENS.has(c)) TOKENS.set(c, strongToken());
+  return TOKENS.get(c);
+};
 const QUEUE_MS = 1500;
 
 let redis;
@@ -103,15 +107,37 @@ test('reclaiming with the token on another node replaces the old session there',
   await sleep(200);
   assert.equal((await rc.hGet('voicecall:id:dora', 'sock')) !== '', true);
   const b = await connect(n1);
-  b.socket.emit('ringing', { targetClientId: 'dora' });
-  assert.deepEqual(await once(fresh.socket, 'ringing'), { from: b.id });
+  await openCall(b, { ...fresh, id: 'dora' });
 });
 
-test('PEER_NOT_FOUND works cluster-wide', async () => {
+test('PEER_NOT_FOUND works cluster-wide (after OFFLINE_QUEUE_MS, like an offline ID)', async () => {
   const a = await connect(n2);
+  const started = Date.now();
   a.socket.emit('offer_sdp', { targetClientId: 'nobody-anywhere', sdp: 'x', callId: 'p1' });
-  const err = await once(a.socket, 'server_error');
+  const err = await once(a.socket, 'server_error', QUEUE_MS + 2000);
   assert.deepEqual([err.code, err.targetClientId, err.callId], ['PEER_NOT_FOUND', 'nobody-anywhere', 'p1']);
+  assert.ok(Date.now() - started >= QUEUE_MS - 50);
+});
+
+test('calls are known cluster-wide: set up through one node, continued through the other; nothing outside one', async () => {
+  const a = await connect(n1);
+  const b = await connect(n2);
+  // No call yet: an answer is refused on either node.
+  b.socket.emit('answer_sdp', { targetClientId: a.id, sdp: 'x', callId: 'k1' });
+  assert.equal((await once(b.socket, 'server_error')).code, 'NOT_IN_CALL');
+  await openCall(a, b, 'k1');
+  const answered = once(a.socket, 'answer_sdp');
+  b.socket.emit('answer_sdp', { targetClientId: a.id, sdp: 'x', callId: 'k1' });
+  assert.equal((await answered).from, b.id);
+  // The call lives in Redis, one hash per pair of IDs.
+  const flags = await rc.hGetAll(`voicecall:call:${[a.id, b.id].sort().join(' ')}`);
+  assert.equal(flags['k1|c'], a.id);
+  assert.equal(flags['k1|a'], '1');
+  const hungUp = once(b.socket, 'call_hangup');
+  a.socket.emit('call_hangup', { targetClientId: b.id, callId: 'k1' });
+  await hungUp;
+  b.socket.emit('send_ice', { targetClientId: a.id, candidate: 'late', callId: 'k1' });
+  await never(a.socket, 'send_ice', 300);
 });
 
 test('offline queue: queued on node 2, delivered when the target comes back on node 1', async () => {
@@ -155,6 +181,8 @@ test('SIGKILL node 1: its client reconnects to node 2 (same id+token, reclaimed)
   // Stays on the dead node and never comes back.
   await connect(n1, { auth: { id: 'frank', token: TOKEN('f') } });
   const peer = await connect(n2);
+  // A call in progress between them, known through Redis.
+  await openCall(peer, victim, 'before-crash');
   const lost = once(victim.socket, 'disconnect', 5000);
   await n1.kill('SIGKILL');
   await lost;
@@ -172,9 +200,9 @@ test('SIGKILL node 1: its client reconnects to node 2 (same id+token, reclaimed)
   await waitUntil(async () => (await rc.hGet('voicecall:id:frank', 'sock')) === '', 20_000, 200);
   assert.ok(n2.records.some((r) => r.msg === 'reaped ids of a dead node' && r.ids >= 1));
   assert.ok((await rc.pTTL('voicecall:id:frank')) > 0, 'the reaped ID now has its TTL');
-  peer.socket.emit('ringing', { targetClientId: 'frank', callId: 'f1' });
+  peer.socket.emit('offer_sdp', { targetClientId: 'frank', callId: 'f1', sdp: 'v=0' });
   const err = await once(peer.socket, 'server_error', QUEUE_MS + 1000);
-  assert.deepEqual([err.code, err.event], ['PEER_NOT_FOUND', 'ringing']);
+  assert.deepEqual([err.code, err.event], ['PEER_NOT_FOUND', 'offer_sdp']);
 
   // The ID survived its node: frank reclaims it on a restarted node 1.
   n1 = await startNode('n1');

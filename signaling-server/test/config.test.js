@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULTS, loadConfig } from '../src/config.js';
+import { ConfigError, DEFAULTS, INTEGER_VARS, loadConfig } from '../src/config.js';
 
 test('defaults when env is empty', () => {
   assert.deepEqual({ ...loadConfig({}) }, { ...DEFAULTS });
   assert.equal(DEFAULTS.port, 3000);
   assert.equal(DEFAULTS.host, '127.0.0.1');
-  assert.equal(DEFAULTS.idTtlSeconds, 86400);
+  assert.equal(DEFAULTS.idTtlSeconds, 90 * 86400);
+  assert.equal(DEFAULTS.maxIds, 1_000_000);
   assert.equal(DEFAULTS.maxPayloadBytes, 65536);
   assert.equal(DEFAULTS.offlineQueueMs, 5000);
   assert.equal(DEFAULTS.pingIntervalMs, 5000);
@@ -18,11 +19,53 @@ test('defaults when env is empty', () => {
   assert.equal(DEFAULTS.turnSecret, null);
   assert.deepEqual(DEFAULTS.turnUrls, []);
   assert.deepEqual(DEFAULTS.stunUrls, []);
-  assert.equal(DEFAULTS.turnTtlSeconds, 86400);
+  assert.equal(DEFAULTS.turnTtlSeconds, 3600);
   assert.equal(DEFAULTS.redisUrl, null);
   assert.match(DEFAULTS.nodeId, /^[A-Za-z0-9._-]{1,64}$/);
   assert.equal(DEFAULTS.rateLimitPerSec, 50);
   assert.equal(DEFAULTS.rateLimitBurst, 100);
+  // The abuse limits, as PROTOCOL.md documents them.
+  assert.deepEqual(
+    {
+      byte: [DEFAULTS.byteRatePerSec, DEFAULTS.byteBurst],
+      ip: [DEFAULTS.ipRateLimitPerSec, DEFAULTS.ipRateLimitBurst, DEFAULTS.ipByteRatePerSec, DEFAULTS.ipByteBurst],
+      connections: [DEFAULTS.maxConnectionsPerIp, DEFAULTS.ipConnectsPerMin, DEFAULTS.ipConnectBurst],
+      registrations: [DEFAULTS.ipRegistrationsPerHour, DEFAULTS.ipRegistrationBurst],
+      sendBuffer: DEFAULTS.maxSendBufferBytes,
+      queue: [DEFAULTS.queueMaxBytesPerTarget, DEFAULTS.queueMaxBytes],
+      calls: [DEFAULTS.callsPerTargetPerMin, DEFAULTS.callsPerTargetBurst, DEFAULTS.callsPerSenderPerMin, DEFAULTS.callsPerSenderBurst, DEFAULTS.callsPerIpPerMin, DEFAULTS.callsPerIpBurst, DEFAULTS.callRingSeconds, DEFAULTS.callIdleSeconds],
+      auth: [DEFAULTS.authFailuresPerIdPerMin, DEFAULTS.authFailuresPerIdBurst, DEFAULTS.authFailuresPerIpPerMin, DEFAULTS.authFailuresPerIpBurst],
+      ice: [DEFAULTS.iceRequestsPerMin, DEFAULTS.iceRequestBurst],
+      web: [DEFAULTS.allowedOrigins, DEFAULTS.trustedProxies, DEFAULTS.metricsToken, DEFAULTS.metricsPort],
+    },
+    {
+      byte: [65536, 262144],
+      ip: [500, 1000, 1048576, 4194304],
+      connections: [100, 600, 100],
+      registrations: [120, 30],
+      sendBuffer: 1048576,
+      queue: [262144, 67108864],
+      calls: [20, 10, 30, 10, 120, 30, 120, 3600],
+      auth: [6, 10, 12, 20],
+      ice: [12, 6],
+      web: [[], [], null, null],
+    },
+  );
+});
+
+test('every integer variable is documented in PROTOCOL.md and deploy/README.md', async () => {
+  const { readFileSync } = await import('node:fs');
+  const protocol = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
+  const deploy = readFileSync(new URL('../../deploy/README.md', import.meta.url), 'utf8');
+  for (const [name] of INTEGER_VARS) {
+    if (name === 'PORT') continue;
+    assert.ok(protocol.includes(`\`${name}\``), `${name} missing from PROTOCOL.md`);
+    assert.ok(deploy.includes(name), `${name} missing from deploy/README.md`);
+  }
+  for (const name of ['ALLOWED_ORIGINS', 'TRUSTED_PROXIES', 'METRICS_TOKEN', 'METRICS_TOKEN_FILE', 'METRICS_HOST', 'METRICS_PORT']) {
+    assert.ok(protocol.includes(`\`${name}\``), `${name} missing from PROTOCOL.md`);
+    assert.ok(deploy.includes(name), `${name} missing from deploy/README.md`);
+  }
 });
 
 test('parses every variable', () => {
@@ -43,8 +86,15 @@ test('parses every variable', () => {
     NODE_ID: 'node-1',
     RATE_LIMIT_PER_SEC: '20',
     RATE_LIMIT_BURST: '40',
+    MAX_CONNECTIONS_PER_IP: '7',
+    ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080/',
+    TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8, ::1',
+    METRICS_TOKEN: 'sixteen-chars-ok',
+    METRICS_PORT: '9100',
+    METRICS_HOST: '0.0.0.0',
   });
   assert.deepEqual({ ...cfg }, {
+    ...DEFAULTS,
     port: 0,
     host: 'localhost',
     idTtlSeconds: 60,
@@ -61,6 +111,12 @@ test('parses every variable', () => {
     nodeId: 'node-1',
     rateLimitPerSec: 20,
     rateLimitBurst: 40,
+    maxConnectionsPerIp: 7,
+    allowedOrigins: ['https://a.example', 'http://b.example:8080'],
+    trustedProxies: ['127.0.0.1', '10.0.0.0/8', '::1'],
+    metricsToken: 'sixteen-chars-ok',
+    metricsPort: 9100,
+    metricsHost: '0.0.0.0',
   });
   assert.ok(Object.isFrozen(cfg));
 });
@@ -90,6 +146,15 @@ for (const [name, value] of [
   ['NODE_ID', 'x'.repeat(65)],
   ['STUN_URLS', 'turn:x.example'],
   ['STUN_URLS', 'stun:host:70000'],
+  ['MAX_IDS', '10'],
+  ['BYTE_RATE_PER_SEC', '100'],
+  ['MAX_CONNECTIONS_PER_IP', '0'],
+  ['MAX_SEND_BUFFER_BYTES', '1k'],
+  ['CALLS_PER_TARGET_PER_MIN', '-3'],
+  ['ALLOWED_ORIGINS', 'not an origin'],
+  ['ALLOWED_ORIGINS', 'https://a.example/path'],
+  ['TRUSTED_PROXIES', '10.0.0.0/33'],
+  ['TRUSTED_PROXIES', 'proxy.example'],
 ]) {
   test(`rejects ${name}=${JSON.stringify(value)} with a message naming the variable`, () => {
     assert.throws(
@@ -98,6 +163,29 @@ for (const [name, value] of [
     );
   });
 }
+
+test('limits that would lock out legitimate clients are refused', () => {
+  for (const [env, pattern] of [
+    [{ BYTE_BURST: '2048' }, /BYTE_BURST \(2048\) must be at least MAX_PAYLOAD_BYTES/],
+    [{ IP_BYTE_BURST: '100000' }, /IP_BYTE_BURST \(100000\) must be at least BYTE_BURST/],
+    [{ MAX_SEND_BUFFER_BYTES: '100000' }, /MAX_SEND_BUFFER_BYTES .* 2 × MAX_PAYLOAD_BYTES/],
+    [{ QUEUE_MAX_BYTES_PER_TARGET: '2048' }, /QUEUE_MAX_BYTES_PER_TARGET .* MAX_PAYLOAD_BYTES/],
+    [{ PORT: '9100', METRICS_PORT: '9100' }, /METRICS_PORT must differ from PORT/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be at least 16/],
+  ]) {
+    assert.throws(() => loadConfig(env), (err) => err instanceof ConfigError && pattern.test(err.message), JSON.stringify(env));
+  }
+});
+
+test('METRICS_TOKEN_FILE: read and trimmed, never echoed', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vc-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'metrics-token');
+  writeFileSync(file, 'a-metrics-token-from-a-file\n');
+  assert.equal(loadConfig({ METRICS_TOKEN_FILE: file, METRICS_TOKEN: 'ignored-env-token' }).metricsToken, 'a-metrics-token-from-a-file');
+  writeFileSync(file, 'short\n');
+  assert.throws(() => loadConfig({ METRICS_TOKEN_FILE: file }), (err) => !err.message.includes('short\n') && /at least 16/.test(err.message));
+});
 
 test('reports all problems at once', () => {
   try {

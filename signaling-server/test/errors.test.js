@@ -10,9 +10,11 @@ test('all protocol codes exist', () => {
     'INVALID_PAYLOAD',
     'INVALID_TARGET',
     'INVALID_TOKEN',
+    'NOT_IN_CALL',
     'PAYLOAD_TOO_LARGE',
     'PEER_NOT_FOUND',
     'RATE_LIMITED',
+    'REGISTRY_FULL',
     'SESSION_REPLACED',
     'UNKNOWN_EVENT',
   ]);

@@ -8,7 +8,7 @@ function run(event, data) {
   const sent = [];
   const ctx = { relay: { send: async (m) => sent.push(m) } };
   const h = handlers.get(event);
-  return h.handle(ctx, { from: 'me1', value: validate(h.schema, data), bytes: 99, receivedAt: 5 }).then(() => sent[0]);
+  return h.handle(ctx, { from: 'me1', value: validate(h.schema, data), bytes: 99, receivedAt: 5, ip: '192.0.2.4' }).then(() => sent[0]);
 }
 
 test('map covers exactly the protocol events and nothing inherited', () => {
@@ -27,6 +27,7 @@ test('offer_sdp / answer_sdp pass sdp through untouched', async () => {
     payload: { from: 'me1', sdp: sdpObj, callId: 'c' },
     bytes: 99,
     receivedAt: 5,
+    ip: '192.0.2.4',
   });
   const m = await run('answer_sdp', { targetClientId: 'you', sdp: '{"type":"answer","sdp":"v=0"}' });
   assert.deepEqual(m.payload, { from: 'me1', sdp: '{"type":"answer","sdp":"v=0"}' });

@@ -1,7 +1,9 @@
 // Shared test utilities (not a test file itself: `npm test` only runs
 // test/*.test.js).
 
+import { randomBytes } from 'node:crypto';
 import { io as ioc } from 'socket.io-client';
+import { DEFAULTS } from '../src/config.js';
 import { createSignalingServer } from '../src/server.js';
 import { createLogger, silentLogger } from '../src/log.js';
 
@@ -15,15 +17,60 @@ export function memoryLogger() {
   return { logger, records };
 }
 
+// Functional tests fire hundreds of messages and connections in tight loops
+// from one address; every limit has its own tests at realistic values
+// (rate_limit.test.js, abuse.test.js, …), which pass DEFAULT_LIMITS.
+export const RELAXED_LIMITS = Object.freeze({
+  rateLimitPerSec: 100_000,
+  rateLimitBurst: 100_000,
+  byteRatePerSec: 1e9,
+  byteBurst: 1e9,
+  ipRateLimitPerSec: 1e7,
+  ipRateLimitBurst: 1e7,
+  ipByteRatePerSec: 1e10,
+  ipByteBurst: 1e10,
+  maxConnectionsPerIp: 1e6,
+  ipConnectsPerMin: 1e8,
+  ipConnectBurst: 1e6,
+  ipRegistrationsPerHour: 1e8,
+  ipRegistrationBurst: 1e6,
+  callsPerTargetPerMin: 1e6,
+  callsPerTargetBurst: 1e6,
+  callsPerSenderPerMin: 1e6,
+  callsPerSenderBurst: 1e6,
+  callsPerIpPerMin: 1e6,
+  callsPerIpBurst: 1e6,
+  authFailuresPerIdPerMin: 1e6,
+  authFailuresPerIdBurst: 1e6,
+  authFailuresPerIpPerMin: 1e6,
+  authFailuresPerIpBurst: 1e6,
+  iceRequestsPerMin: 1e6,
+  iceRequestBurst: 1e6,
+});
+
+/** The production values of everything RELAXED_LIMITS relaxes. */
+export const DEFAULT_LIMITS = Object.freeze(Object.fromEntries(Object.keys(RELAXED_LIMITS).map((k) => [k, DEFAULTS[k]])));
+
+/**
+ * A clock for `startServer(config, { clock })`: `now` drives the budgets
+ * and rate limits, `wallNow` the calls, the registry's TTLs and TURN expiry.
+ * Both stand still until advance(ms).
+ */
+export function fakeClock(start = 1_700_000_000_000) {
+  let t = 0;
+  return { now: () => t, wallNow: () => start + t, advance: (ms) => (t += ms) };
+}
+
+/** A token the server accepts for a new ID (256 random bits). */
+export const strongToken = () => randomBytes(32).toString('base64url');
+
 /**
  * Start an in-process server on an ephemeral port.
  * @returns {Promise<{server: ReturnType<typeof createSignalingServer>, url: string, port: number, clients: any[]}>}
  */
 export async function startServer(config = {}, deps = {}) {
-  // Functional tests fire hundreds of messages in tight loops; the rate
-  // limiter has its own tests (rate_limit.test.js) at realistic limits.
   const server = createSignalingServer(
-    { port: 0, host: '127.0.0.1', rateLimitPerSec: 100_000, rateLimitBurst: 100_000, ...config },
+    { port: 0, host: '127.0.0.1', ...RELAXED_LIMITS, ...config },
     { logger: silentLogger, ...deps },
   );
   const { port } = await server.listen();
@@ -105,4 +152,16 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Wait until the server has seen `id` go offline. */
 export function waitOffline(server, id) {
   return waitUntil(async () => (await server.registry.lookup(id))?.online === false);
+}
+
+/**
+ * `a` offers `b` a call (the only way a call starts) and waits until `b` has
+ * the offer: afterwards every call event between them is relayed.
+ */
+export async function openCall(a, b, callId = 'call-1') {
+  const got = once(b.socket, 'offer_sdp');
+  a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v=0' } });
+  const offer = await got;
+  if (offer.from !== a.id) throw new Error(`offer from ${offer.from}, expected ${a.id}`);
+  return callId;
 }

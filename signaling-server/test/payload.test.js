@@ -135,3 +135,22 @@ test('payload errors echo event, targetClientId and callId when known', async (t
   const err2 = await expectCode(ctx.bad.socket, 'busy', [17], 'INVALID_PAYLOAD');
   assert.deepEqual(Object.keys(err2).sort(), ['code', 'event', 'message']);
 });
+
+test('binary data anywhere in a payload → INVALID_PAYLOAD, nothing relayed (e.g. a Buffer inside the forwarded sdp object)', async (t) => {
+  const ctx = await setup(t);
+  const { bad, peer } = ctx;
+  const opened = once(peer.socket, 'offer_sdp');
+  bad.socket.emit('offer_sdp', { targetClientId: peer.id, sdp: 'v=0', callId: 'bin' });
+  await opened;
+  const peerQuiet = never(peer.socket, 'offer_sdp', 200);
+  for (const sdp of [
+    { type: 'offer', sdp: 'v=0', extra: Buffer.from('binary inside sdp') },
+    { type: 'offer', sdp: 'v=0', nested: [{ deeper: new Uint8Array([1, 2, 3]) }] },
+  ]) {
+    const err = await expectCode(bad.socket, 'offer_sdp', [{ targetClientId: peer.id, callId: 'bin', sdp }], 'INVALID_PAYLOAD');
+    assert.match(err.message, /binary/);
+  }
+  await expectCode(bad.socket, 'send_ice', [{ targetClientId: peer.id, callId: 'bin', candidate: 'c', extra: { b: Buffer.alloc(4) } }], 'INVALID_PAYLOAD');
+  await peerQuiet;
+  assert.ok(bad.socket.connected);
+});

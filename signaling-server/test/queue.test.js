@@ -96,3 +96,22 @@ test('a throwing callback does not break processing', async () => {
   await sleep(40);
   assert.equal(calls, 2);
 });
+
+test('byte caps: per target the oldest go; for the whole queue a new message is refused at once', () => {
+  const notes = [];
+  const queue = createOfflineQueue({ ttlMs: 10_000, maxBytesPerTarget: 2500, maxBytes: 4000, onUndeliverable: (i) => notes.push(i) });
+  const big = (from, n) => ({ event: 'offer_sdp', from, callId: `c${n}`, payload: { n }, bytes: 1000 });
+  for (let n = 0; n < 3; n++) queue.push('t1', big('a', n));
+  assert.equal(queue.size('t1'), 2);
+  assert.deepEqual(notes.map((x) => [x.callId, x.reason]), [['c0', 'overflow']]);
+  assert.equal(queue.totalBytes, 2 * 1064);
+  queue.push('t2', big('b', 7));
+  assert.equal(queue.totalBytes, 3 * 1064);
+  queue.push('t2', big('b', 8)); // would pass 4000
+  assert.deepEqual(notes.at(-1), { targetId: 't2', from: 'b', event: 'offer_sdp', callId: 'c8', count: 1, reason: 'full' });
+  assert.equal(queue.size('t2'), 1);
+  queue.drain('t1');
+  assert.equal(queue.totalBytes, 1064);
+  queue.clear();
+  assert.equal(queue.totalBytes, 0);
+});

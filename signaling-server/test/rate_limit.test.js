@@ -1,18 +1,15 @@
-// Abuse resistance: token bucket and flood guard in isolation, then against
-// a server with the production defaults (50/s, burst 100).
+// Budgets: token buckets and the flood guard in isolation, the per-ID and
+// per-address budgets of src/budgets.js against an injected clock, then
+// against a server with the production defaults (its clock injected too, so
+// nothing here waits for real time to pass).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFloodGuard, createTokenBucket } from '../src/rate_limit.js';
-import { client, connectRegistered, never, once, sleep, startServer } from './helpers.js';
+import { createBudgets, isReplyFrame } from '../src/budgets.js';
+import { DEFAULTS } from '../src/config.js';
+import { createFloodGuard, createKeyedBuckets, createTokenBucket } from '../src/rate_limit.js';
+import { DEFAULT_LIMITS, client, connectRegistered, fakeClock, once, openCall, startServer } from './helpers.js';
 
-const DEFAULT_LIMITS = { rateLimitPerSec: 50, rateLimitBurst: 100 };
-
-function fakeClock() {
-  let t = 0;
-  return { now: () => t, advance: (ms) => (t += ms) };
-}
-
-test('token bucket: burst, then the sustained rate', () => {
+test('token bucket: burst, then the sustained rate; costs other than 1', () => {
   const clock = fakeClock();
   const bucket = createTokenBucket({ ratePerSec: 50, burst: 100, now: clock.now });
   let ok = 0;
@@ -23,16 +20,35 @@ test('token bucket: burst, then the sustained rate', () => {
   for (let i = 0; i < 150; i++) if (bucket.take()) ok++;
   assert.equal(ok, 50);
   clock.advance(60_000); // refills up to the burst, not beyond
-  ok = 0;
-  for (let i = 0; i < 150; i++) if (bucket.take()) ok++;
-  assert.equal(ok, 100);
+  assert.equal(bucket.take(100), true);
+  assert.equal(bucket.take(1), false);
+  assert.equal(bucket.waitMs(10), 200);
+  bucket.refund(5);
+  assert.equal(bucket.take(5), true);
+  bucket.charge(10); // debt
+  clock.advance(199);
+  assert.equal(bucket.has(1), false);
+  clock.advance(22);
+  assert.equal(bucket.has(1), true);
+});
+
+test('keyed buckets: one per key; full ones are forgotten by sweep()', () => {
+  const clock = fakeClock();
+  const buckets = createKeyedBuckets({ ratePerSec: 1, burst: 2, now: clock.now });
+  assert.equal(buckets.take('a'), true);
+  assert.equal(buckets.take('a'), true);
+  assert.equal(buckets.take('a'), false);
+  assert.equal(buckets.take('b'), true);
+  assert.equal(buckets.sweep(), 0);
+  clock.advance(2000);
+  assert.equal(buckets.sweep(), 2);
+  assert.equal(buckets.size, 0);
 });
 
 test('flood guard: one notice per second, never cut at 2x the rate', () => {
   const clock = fakeClock();
   const guard = createFloodGuard({ ratePerSec: 50, burst: 100, now: clock.now });
   const counts = { ok: 0, drop: 0, notify: 0, disconnect: 0 };
-  // 100 msg/s for 60 s, evenly spaced.
   for (let i = 0; i < 6000; i++) {
     counts[guard.admit()]++;
     clock.advance(10);
@@ -61,30 +77,107 @@ test('flood guard: cut after ~10x burst excess (150/s → ~20 s, tight loop → 
   assert.equal(g2.takeDropped() >= 1000, true);
 });
 
-async function pairAtDefaults(t) {
-  const { server, url } = await startServer(DEFAULT_LIMITS);
+const LIMITS = { ...DEFAULTS, rateLimitPerSec: 10, rateLimitBurst: 20, byteRatePerSec: 1000, byteBurst: 4000, ipRateLimitPerSec: 30, ipRateLimitBurst: 50, ipByteRatePerSec: 100_000, ipByteBurst: 100_000 };
+const admitted = (budget, n, bytes = 10) => Array.from({ length: n }, () => budget.admit(bytes)).filter((v) => v === 'ok').length;
+
+test('budgets: an ID\'s buckets survive its reconnects; what was spent before registering is charged to it', () => {
+  const clock = fakeClock();
+  const budgets = createBudgets(LIMITS, { now: clock.now });
+  const first = budgets.connection('192.0.2.1');
+  assert.equal(admitted(first, 5), 5); // CONNECT etc. before the ID is known
+  first.bindId('alice');
+  assert.equal(admitted(first, 30), 15);
+  // Reconnect: a fresh connection, the same ID, nothing refilled.
+  const second = budgets.connection('192.0.2.1');
+  assert.equal(admitted(second, 1), 1, 'its own first frame (CONNECT)');
+  second.bindId('alice'); // and is charged for that one frame
+  assert.equal(admitted(second, 5), 0);
+  clock.advance(1000);
+  assert.equal(admitted(second, 30), 9);
+  // Another ID is not affected.
+  const bob = budgets.connection('192.0.2.2');
+  bob.bindId('bob');
+  assert.equal(admitted(bob, 30), 20);
+});
+
+test('budgets: connections from one address share its budget, whatever their IDs', () => {
+  const clock = fakeClock();
+  const budgets = createBudgets(LIMITS, { now: clock.now });
+  let total = 0;
+  for (let i = 0; i < 5; i++) {
+    const c = budgets.connection('198.51.100.7');
+    c.bindId(`sock-${i}`);
+    total += admitted(c, 20);
+  }
+  assert.equal(total, 50, 'IP_RATE_LIMIT_BURST across all of them');
+  const elsewhere = budgets.connection('198.51.100.8');
+  elsewhere.bindId('other');
+  assert.equal(admitted(elsewhere, 20), 20);
+});
+
+test('budgets: bytes count as well as messages', () => {
+  const clock = fakeClock();
+  const budgets = createBudgets(LIMITS, { now: clock.now });
+  const c = budgets.connection('192.0.2.9');
+  c.bindId('big-sender');
+  assert.equal(admitted(c, 5, 1500), 2, 'byte burst 4000: two 1500-byte frames');
+  assert.equal(c.waitMs(1500), 500, '1000 bytes/s: half a second for the missing 500');
+  clock.advance(500);
+  assert.equal(admitted(c, 1, 1500), 1);
+  // A frame bigger than the whole burst passes when the bucket is full.
+  clock.advance(10_000);
+  assert.equal(admitted(c, 1, 50_000), 1);
+  assert.equal(admitted(c, 1, 10), 0);
+});
+
+test('budgets: automatic replies have an allowance of their own (2 × CALLS_PER_TARGET_*), then count as messages', () => {
+  const clock = fakeClock();
+  const budgets = createBudgets({ ...LIMITS, callsPerTargetBurst: 10, callsPerTargetPerMin: 20 }, { now: clock.now });
+  const victim = budgets.connection('192.0.2.10');
+  victim.bindId('victim');
+  const replies = Array.from({ length: 40 }, () => victim.admit(40, true)).filter((v) => v === 'ok').length;
+  assert.equal(replies, 20 + 20, 'the reply allowance, then the ordinary burst');
+  assert.equal(admitted(victim, 1), 0);
+  // Ordinary messages never spend the reply allowance.
+  clock.advance(60_000);
+  assert.equal(admitted(victim, 30), 20);
+  assert.equal(Array.from({ length: 30 }, () => victim.admit(40, true)).filter((v) => v === 'ok').length, 20);
+
+  // Socket.IO packets as the decoder sees them (no Engine.IO "4" in front).
+  for (const frame of ['2["busy",{"targetClientId":"x"}]', '2["ringing","{\\"targetClientId\\":\\"x\\"}"]', '2["call_decline",{}]']) assert.equal(isReplyFrame(frame), true, frame);
+  for (const frame of ['2["send_ice",{}]', '2["busyx"]', '21["busy",{}]', '2/admin,["busy",{}]', `2["busy",{"pad":"${'x'.repeat(600)}"}]`, '0']) assert.equal(isReplyFrame(frame), false, frame);
+});
+
+async function serverAtDefaults(t, overrides = {}) {
+  const clock = fakeClock();
+  const { server, url } = await startServer({ ...DEFAULT_LIMITS, ...overrides }, { clock });
   t.after(() => server.close());
-  const a = await connectRegistered(url);
-  const b = await connectRegistered(url);
-  t.after(() => {
-    a.socket.close();
-    b.socket.close();
-  });
-  return { server, url, a, b };
+  const sockets = [];
+  t.after(() => sockets.forEach((s) => s.close()));
+  const connect = async (opts) => {
+    const c = await connectRegistered(url, opts);
+    sockets.push(c.socket);
+    return c;
+  };
+  return { server, url, clock, connect, sockets };
 }
 
 test('a realistic call at the default limits is never rate-limited', async (t) => {
-  const { a, b } = await pairAtDefaults(t);
+  const { clock, connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
   for (const s of [a, b]) s.socket.on('server_error', (e) => assert.fail(`unexpected error ${JSON.stringify(e)}`));
   // Three call setups a second apart (a quick redial), each with many
   // candidates (several interfaces, IPv6, TURN over UDP/TCP/TLS) trickled
   // as fast as the socket allows.
   for (let call = 0; call < 3; call++) {
-    if (call > 0) await sleep(1000);
+    clock.advance(1000);
     const callId = `c${call}`;
     const got = { a: 0, b: 0 };
-    a.socket.on('send_ice', () => got.a++);
-    b.socket.on('send_ice', () => got.b++);
+    const onA = () => got.a++;
+    const onB = () => got.b++;
+    a.socket.on('send_ice', onA);
+    b.socket.on('send_ice', onB);
     a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v=0' } });
     for (let i = 0; i < 40; i++) a.socket.emit('send_ice', { targetClientId: b.id, callId, candidate: `candidate:${i}`, mid: '0', mLineIndex: 0 });
     await once(b.socket, 'offer_sdp');
@@ -95,60 +188,171 @@ test('a realistic call at the default limits is never rate-limited', async (t) =
     await once(a.socket, 'answer_sdp');
     a.socket.emit('call_hangup', { targetClientId: b.id, callId });
     await once(b.socket, 'call_hangup');
-    await sleep(20);
+    // The hang-up follows a's candidates and b's candidates came before its
+    // reply to it... b's own: wait for the last one explicitly.
+    while (got.a < 40) await once(a.socket, 'send_ice');
     assert.deepEqual(got, { a: 40, b: 40 });
-    a.socket.off('send_ice');
-    b.socket.off('send_ice');
+    a.socket.off('send_ice', onA);
+    b.socket.off('send_ice', onB);
   }
-  await never(a.socket, 'server_error', 100);
 });
 
-test('over the limit: messages dropped, ONE RATE_LIMITED, connection stays usable', async (t) => {
-  const { a, b } = await pairAtDefaults(t);
-  let delivered = 0;
-  b.socket.on('send_ice', () => delivered++);
+/** Resolve once `socket` has received `n` events named `event` in total (counting from now). */
+function count(socket, event) {
+  let n = 0;
+  const waiters = [];
+  socket.on(event, () => {
+    n++;
+    for (const w of waiters.filter((w) => n >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  return {
+    get n() {
+      return n;
+    },
+    reach: (target) => (n >= target ? Promise.resolve() : new Promise((resolve) => waiters.push({ n: target, resolve }))),
+  };
+}
+
+test('over the limit: messages dropped, ONE RATE_LIMITED, the budget refills, the connection stays usable', async (t) => {
+  const { clock, connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
+  const callId = await openCall(a, b);
+  const ice = count(b.socket, 'send_ice');
   const errors = [];
   a.socket.on('server_error', (e) => errors.push(e));
-  for (let i = 0; i < 300; i++) a.socket.emit('send_ice', { targetClientId: b.id, candidate: `c${i}` });
-  await sleep(300);
-  // The burst (100, less the token the CONNECT packet used) plus what
-  // refilled while the loop ran.
-  assert.ok(delivered >= 95 && delivered < 130, `delivered ${delivered}`);
+  const limited = once(a.socket, 'server_error');
+  for (let i = 0; i < 150; i++) a.socket.emit('send_ice', { targetClientId: b.id, callId, candidate: `c${i}` });
+  const err = await limited;
+  assert.equal(err.code, 'RATE_LIMITED');
+  assert.match(err.message, /50 messages\/s \(burst 100\)/);
+  assert.ok(err.retryAfterMs > 0, JSON.stringify(err));
+  // The burst, less the CONNECT packet and the offer; the clock stands
+  // still, so nothing more can pass until it moves.
+  await ice.reach(98);
+  clock.advance(2000);
+  const marker = once(b.socket, 'ringing', 5000);
+  a.socket.emit('ringing', { targetClientId: b.id, callId });
+  await marker;
+  // Candidates still in flight when the clock moved may have passed too.
+  assert.ok(ice.n >= 98 && ice.n <= 150, `${ice.n} candidates`);
   assert.equal(errors.length, 1, JSON.stringify(errors));
-  assert.equal(errors[0].code, 'RATE_LIMITED');
-  assert.match(errors[0].message, /50 messages\/s, burst 100/);
   assert.ok(a.socket.connected);
-
-  // The bucket refills: after a pause, normal traffic flows again.
-  await sleep(1100);
-  a.socket.emit('ringing', { targetClientId: b.id, callId: 'later' });
-  assert.deepEqual(await once(b.socket, 'ringing'), { from: a.id, callId: 'later' });
 });
 
-test('flooding far beyond the limit → RATE_LIMITED and disconnect; others unaffected', async (t) => {
-  const { url, a, b } = await pairAtDefaults(t);
+test('flooding far beyond the limit: RATE_LIMITED, the transport is closed (the client may reconnect); others unaffected', async (t) => {
+  const { url, connect } = await serverAtDefaults(t);
+  const b = await connect();
+  const a = client(url);
+  await once(a, 'registered');
   const errors = [];
-  a.socket.on('server_error', (e) => errors.push(e));
-  const gone = once(a.socket, 'disconnect', 5000);
-  for (let i = 0; i < 5000; i++) a.socket.emit('send_ice', { targetClientId: b.id, candidate: 'x' });
-  assert.equal(await gone, 'io server disconnect');
-  const last = errors.at(-1);
-  assert.equal(last.code, 'RATE_LIMITED');
-  assert.match(last.message, /disconnected for flooding/);
+  a.on('server_error', (e) => errors.push(e));
+  const gone = once(a, 'disconnect', 10_000);
+  for (let i = 0; i < 5000; i++) a.emit('send_ice', { targetClientId: b.id, candidate: 'x' });
+  assert.equal(await gone, 'transport close');
+  assert.match(errors.at(-1).message, /disconnected for flooding/);
+  a.close();
 
-  const c = await connectRegistered(url);
-  t.after(() => c.socket.close());
-  c.socket.emit('ringing', { targetClientId: b.id });
-  assert.deepEqual(await once(b.socket, 'ringing'), { from: c.id });
+  const c = await connect();
+  await openCall(c, b);
+});
+
+test('reconnecting does not refill a budget: the same ID comes back to an empty bucket', async (t) => {
+  const { url, clock, connect } = await serverAtDefaults(t);
+  const b = await connect();
+  const a = await connect();
+  const callId = await openCall(a, b);
+  const limited = once(a.socket, 'server_error');
+  for (let i = 0; i < 150; i++) a.socket.emit('send_ice', { targetClientId: b.id, callId, candidate: `c${i}` });
+  assert.equal((await limited).code, 'RATE_LIMITED');
+  a.socket.close();
+
+  const again = client(url, { auth: { id: a.id, token: a.token } });
+  t.after(() => again.close());
+  await once(again, 'registered');
+  const stillLimited = once(again, 'server_error');
+  again.emit('send_ice', { targetClientId: b.id, callId, candidate: 'after-reconnect' });
+  assert.equal((await stillLimited).code, 'RATE_LIMITED');
+  // Time, not reconnecting, refills it.
+  clock.advance(1000);
+  const relayed = once(b.socket, 'send_ice');
+  again.emit('send_ice', { targetClientId: b.id, callId, candidate: 'later' });
+  assert.equal((await relayed).candidate, 'later');
+});
+
+test('bytes: BYTE_BURST holds four 60 KB offers, the fifth waits for BYTE_RATE_PER_SEC', async (t) => {
+  const { clock, connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
+  const callId = await openCall(a, b);
+  let delivered = 0;
+  b.socket.on('offer_sdp', () => delivered++);
+  const big = 'v'.repeat(60_000);
+  const limited = once(a.socket, 'server_error');
+  for (let i = 0; i < 5; i++) a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: big } });
+  assert.equal((await limited).code, 'RATE_LIMITED');
+  clock.advance(5000);
+  const marker = once(b.socket, 'ringing', 5000);
+  a.socket.emit('ringing', { targetClientId: b.id, callId });
+  await marker;
+  assert.equal(delivered, 4);
+});
+
+test('one address: its connections and IDs share the address\'s message budget', async (t) => {
+  const { connect } = await serverAtDefaults(t, { ipRateLimitBurst: 30 });
+  const from = (n) => ({ localAddress: `127.0.9.${n}` });
+  const b = await connect(from(1));
+  const senders = [await connect(from(2)), await connect(from(2)), await connect(from(2))];
+  const offers = count(b.socket, 'offer_sdp');
+  const limited = Promise.race(senders.map((s) => once(s.socket, 'server_error', 5000)));
+  for (const [i, a] of senders.entries()) {
+    for (let n = 0; n < 15; n++) a.socket.emit('offer_sdp', { targetClientId: b.id, callId: `c${i}`, sdp: 'v=0' });
+  }
+  assert.equal((await limited).code, 'RATE_LIMITED');
+  // Each sender alone is far inside its own 100-message burst; together they
+  // spend the address's 30. The clock stands still: no more can pass.
+  await offers.reach(30);
+  // Another address is not affected.
+  const other = await connect(from(3));
+  await openCall(other, b, 'x');
+  assert.equal(offers.n, 31);
+});
+
+test('MAX_CONNECTIONS_PER_IP open connections per address; the next handshake is refused', async (t) => {
+  const { url, connect } = await serverAtDefaults(t, { maxConnectionsPerIp: 3 });
+  const from = { localAddress: '127.0.9.4' };
+  for (let i = 0; i < 3; i++) await connect(from);
+  const refused = client(url, from);
+  t.after(() => refused.close());
+  await once(refused, 'connect_error');
+  // Another address is not affected.
+  await connect({ localAddress: '127.0.9.5' });
+});
+
+test('IP_CONNECT_BURST new connections per address, then IP_CONNECTS_PER_MIN', async (t) => {
+  const { url, clock, connect } = await serverAtDefaults(t, { ipConnectBurst: 3, ipConnectsPerMin: 6 });
+  const from = { localAddress: '127.0.9.6' };
+  for (let i = 0; i < 3; i++) (await connect(from)).socket.close();
+  const refused = client(url, from);
+  t.after(() => refused.close());
+  await once(refused, 'connect_error');
+  clock.advance(10_000); // one more at 6/min
+  await connect(from);
 });
 
 test('deeply nested payloads: frame closes the connection, JSON string → INVALID_PAYLOAD', async (t) => {
-  const { url, a, b } = await pairAtDefaults(t);
+  const { url, connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
+  const callId = await openCall(a, b);
   let deep = { x: 1 };
   for (let i = 0; i < 40; i++) deep = { d: deep };
 
   // As a JSON string the frame is flat: validation rejects it, stays open.
-  a.socket.emit('offer_sdp', JSON.stringify({ targetClientId: b.id, sdp: { type: 'offer', sdp: 'v', extra: deep } }));
+  a.socket.emit('offer_sdp', JSON.stringify({ targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v', extra: deep } }));
   const err = await once(a.socket, 'server_error');
   assert.deepEqual([err.code, err.event], ['INVALID_PAYLOAD', 'offer_sdp']);
   assert.match(err.message, /deeper than 32/);
@@ -156,7 +360,7 @@ test('deeply nested payloads: frame closes the connection, JSON string → INVAL
   // Up to 32 levels is fine (the payload object itself is level 1).
   let ok = 'leaf';
   for (let i = 0; i < 29; i++) ok = [ok];
-  a.socket.emit('offer_sdp', { targetClientId: b.id, sdp: { type: 'offer', sdp: 'v', extra: ok } });
+  a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v', extra: ok } });
   assert.deepEqual((await once(b.socket, 'offer_sdp')).sdp.extra, ok);
 
   // As an object the nesting is in the socket.io frame: refused before
@@ -171,7 +375,9 @@ test('deeply nested payloads: frame closes the connection, JSON string → INVAL
 });
 
 test('a huge array in an object payload is refused without serializing it', async (t) => {
-  const { a, b } = await pairAtDefaults(t);
+  const { connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
   const big = new Array(60_000).fill(1);
   a.socket.emit('offer_sdp', { targetClientId: b.id, sdp: { type: 'offer', sdp: 'v', big } });
   const err = await once(a.socket, 'server_error');

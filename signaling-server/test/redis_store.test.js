@@ -85,3 +85,63 @@ test('queue timeout removes the whole group and reports it once', async () => {
   assert.deepEqual(undeliverable.map((u) => [u.from, u.event, u.count]).sort(), [['a', 'send_ice', 2], ['b', 'ringing', 1]]);
   assert.equal(await queue.size('t'), 0);
 });
+
+test('queue bytes: the per-target byte cap drops the oldest; the node\'s cap refuses at once', async () => {
+  const c = await cluster('qb', 'qbytes:');
+  const undeliverable = [];
+  const queue = c.createQueue({ ttlMs: 60_000, maxBytesPerTarget: 2500, maxBytes: 4000, onUndeliverable: (i) => undeliverable.push(i) });
+  after(() => queue.clear());
+  const kb = 'k'.repeat(1000);
+  for (let i = 0; i < 3; i++) await queue.push('t', { event: 'offer_sdp', from: 'a', callId: `c${i}`, payload: { sdp: kb }, bytes: 1000 });
+  assert.equal(await queue.size('t'), 2);
+  assert.deepEqual(undeliverable.map((u) => [u.callId, u.reason]), [['c0', 'overflow']]);
+  await queue.push('u', { event: 'offer_sdp', from: 'a', callId: 'd0', payload: { sdp: kb }, bytes: 1000 });
+  assert.deepEqual(undeliverable.at(-1), { targetId: 'u', from: 'a', event: 'offer_sdp', callId: 'd0', count: 1, reason: 'full' });
+  assert.equal(await queue.size('u'), 0);
+  assert.deepEqual((await queue.drain('t')).map((m) => m.callId), ['c1', 'c2']);
+});
+
+test('limiter: one token bucket per key, shared by every node', async () => {
+  const [x, y] = await Promise.all([cluster('lx', 'lim:'), cluster('ly', 'lim:')]);
+  const params = { ratePerSec: 0.001, burst: 3 };
+  const results = [];
+  for (let i = 0; i < 6; i++) results.push(await (i % 2 ? x : y).limiter.take('calls:target', params, 'victim'));
+  assert.deepEqual(results, [true, true, true, false, false, false]);
+  assert.equal(await x.limiter.take('calls:target', params, 'someone-else'), true);
+});
+
+test('call store: the call policy over Redis, seen the same way from two nodes', async () => {
+  const { createCallPolicy } = await import('../src/calls.js');
+  const { DEFAULTS } = await import('../src/config.js');
+  const [x, y] = await Promise.all([cluster('cx', 'calls:'), cluster('cy', 'calls:')]);
+  const policy = (c) => createCallPolicy({ store: c.callStore, limiter: c.limiter, config: DEFAULTS });
+  const [px, py] = [policy(x), policy(y)];
+  const admit = (p, event, from, to, callId) => p.admit({ event, from, to, callId, ip: '192.0.2.1' }).catch((e) => e.code);
+  assert.equal(await admit(py, 'send_ice', 'bob', 'alice', 'k'), 'NOT_IN_CALL');
+  assert.deepEqual(await admit(px, 'offer_sdp', 'alice', 'bob', 'k'), { relay: true });
+  assert.deepEqual(await admit(py, 'ringing', 'bob', 'alice', 'k'), { relay: true });
+  assert.deepEqual(await admit(py, 'answer_sdp', 'bob', 'alice', 'k'), { relay: true });
+  assert.deepEqual(await admit(px, 'send_ice', 'alice', 'bob', undefined), { relay: true });
+  assert.deepEqual(await admit(py, 'call_hangup', 'bob', 'alice', 'k'), { relay: true });
+  assert.deepEqual(await admit(px, 'send_ice', 'alice', 'bob', 'k'), { relay: false }, 'trailing the hang-up');
+});
+
+test('registry bound in Redis: never-reclaimed offline IDs are forgotten first; then REGISTRY_FULL', async () => {
+  const { createRedisRegistry } = await import('../src/redis_registry.js');
+  const c = await cluster('rb', 'bound:');
+  // A second registry on the same connection, with a small bound.
+  const registry = createRedisRegistry({ redis: c.redisClient, instance: 'rb-small', idTtlMs: 60_000, maxIds: 2, prefix: 'bound:' });
+  const tok = (ch) => ch.repeat(32);
+  assert.equal((await registry.claim('once-a', tok('a'), 's1')).ok, true);
+  assert.equal((await registry.claim('kept-b', tok('b'), 's2')).ok, true);
+  await registry.release('kept-b', 's2');
+  assert.equal((await registry.claim('kept-b', tok('b'), 's2b')).reclaimed, true);
+  await registry.release('kept-b', 's2b');
+  await registry.release('once-a', 's1');
+  assert.equal((await registry.claim('new-c', tok('c'), 's3')).ok, true, 'once-a made room');
+  assert.equal(await registry.lookup('once-a'), null);
+  assert.ok(await registry.lookup('kept-b'));
+  assert.deepEqual(await registry.claim('new-d', tok('d'), 's4'), { ok: false, code: 'REGISTRY_FULL' });
+  assert.equal(await registry.lookup('new-d'), null, 'the refused claim left nothing behind');
+  assert.equal((await registry.claim('kept-b', tok('b'), 's5')).reclaimed, true, 'existing IDs still work');
+});

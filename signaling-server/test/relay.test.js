@@ -2,9 +2,26 @@
 // compatibility, unknown/offline targets and the offline queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectRegistered, never, once, sleep, startServer, waitOffline } from './helpers.js';
+import { connectRegistered, fakeClock, never, once, startServer, strongToken, waitOffline } from './helpers.js';
 
-const TOKEN = 'tok_' + 'q'.repeat(28);
+const TOKEN = strongToken();
+const OTHER = strongToken();
+
+/** Resolve with the first `n` events named `event` (rejects after ms). */
+function collect(socket, event, n, ms = 5000) {
+  const got = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${n} "${event}" events: ${JSON.stringify(got)}`)), ms);
+    socket.on(event, function on(arg) {
+      got.push({ ...arg, at: Date.now() });
+      if (got.length === n) {
+        clearTimeout(timer);
+        socket.off(event, on);
+        resolve(got);
+      }
+    });
+  });
+}
 
 async function pair(config) {
   const { server, url } = await startServer(config);
@@ -42,6 +59,13 @@ for (const style of ['object', 'string']) {
     t.after(close);
     for (const [event, sent, expected] of CASES) {
       for (const callId of [undefined, 'call-42_X']) {
+        // Every call event needs a call: an offer opens one (or re-offers
+        // in the one still open).
+        if (event !== 'offer_sdp') {
+          const opened = once(b.socket, 'offer_sdp');
+          a.socket.emit('offer_sdp', callId ? { targetClientId: b.id, sdp: 'o', callId } : { targetClientId: b.id, sdp: 'o' });
+          await opened;
+        }
         // `from` in the payload is a spoofing attempt; the server overrides it.
         const body = { targetClientId: b.id, from: 'mallory', unknownField: 1, ...sent };
         if (callId) body.callId = callId;
@@ -53,6 +77,8 @@ for (const style of ['object', 'string']) {
       }
     }
     // And in the other direction.
+    a.socket.emit('offer_sdp', { targetClientId: b.id, sdp: 'o', callId: 'c' });
+    await once(b.socket, 'offer_sdp');
     b.socket.emit('answer_sdp', { targetClientId: a.id, sdp: 'x', callId: 'c' });
     assert.deepEqual(await once(a.socket, 'answer_sdp'), { from: b.id, sdp: 'x', callId: 'c' });
   });
@@ -94,21 +120,52 @@ test('relays from one sender arrive in the order sent', async (t) => {
   assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => `c${i}`));
 });
 
-test('unknown target → PEER_NOT_FOUND immediately', async (t) => {
-  const { a, close } = await pair({ offlineQueueMs: 5000 });
-  t.after(close);
+test('call events outside a call → NOT_IN_CALL at once, the same for online, offline and unknown targets', async (t) => {
+  const { server, url } = await startServer();
+  t.after(() => server.close());
+  const online = await connectRegistered(url);
+  const gone = await connectRegistered(url);
+  gone.socket.close();
+  await waitOffline(server, gone.id);
+  const prober = await connectRegistered(url);
+  t.after(() => [online, prober].forEach((c) => c.socket.close()));
+  const quiet = never(online.socket, 'send_ice', 200);
+  const answers = [];
+  for (const target of [online.id, gone.id, 'nobody-ever']) {
+    for (const event of ['answer_sdp', 'send_ice', 'ringing', 'busy', 'call_decline']) {
+      const body = { targetClientId: target, callId: 'x', sdp: 'v=0', candidate: 'c' };
+      const err = once(prober.socket, 'server_error');
+      prober.socket.emit(event, body);
+      const e = await err;
+      answers.push([e.code, e.event, e.message.replace(target, 'T')]);
+    }
+  }
+  const [first, ...rest] = [answers.slice(0, 5), answers.slice(5, 10), answers.slice(10)];
+  assert.deepEqual(first[0], ['NOT_IN_CALL', 'answer_sdp', 'no call with T (callId x): send offer_sdp first']);
+  for (const other of rest) assert.deepEqual(other, first);
+  await quiet;
+});
+
+test('unknown and offline targets: PEER_NOT_FOUND after OFFLINE_QUEUE_MS, not before', async (t) => {
+  const { server, url } = await startServer({ offlineQueueMs: 300 });
+  t.after(() => server.close());
+  const gone = await connectRegistered(url, { auth: { id: 'gone-away', token: TOKEN } });
+  gone.socket.close();
+  await waitOffline(server, 'gone-away');
+  const a = await connectRegistered(url);
+  t.after(() => a.socket.close());
+  const errors = collect(a.socket, 'server_error', 2);
   const started = Date.now();
   a.socket.emit('offer_sdp', { targetClientId: 'zzz-zzz-zzz', sdp: 'x', callId: 'c1' });
-  const [err, legacy] = await Promise.all([once(a.socket, 'server_error'), once(a.socket, 'error')]);
-  assert.ok(Date.now() - started < 1000);
-  assert.deepEqual(err, legacy);
-  assert.deepEqual(err, {
-    code: 'PEER_NOT_FOUND',
-    message: 'peer zzz-zzz-zzz is not online',
-    event: 'offer_sdp',
-    targetClientId: 'zzz-zzz-zzz',
-    callId: 'c1',
-  });
+  a.socket.emit('offer_sdp', { targetClientId: 'gone-away', sdp: 'x', callId: 'c1' });
+  const [e1, e2] = await errors;
+  for (const e of [e1, e2]) {
+    assert.ok(e.at - started >= 290, `PEER_NOT_FOUND after ${e.at - started} ms`);
+    assert.equal(e.code, 'PEER_NOT_FOUND');
+  }
+  const strip = ({ at, targetClientId, message, ...rest }) => ({ ...rest, message: message.replace(targetClientId, 'T') });
+  assert.deepEqual(strip(e1), strip(e2));
+  assert.deepEqual(strip(e1), { code: 'PEER_NOT_FOUND', event: 'offer_sdp', callId: 'c1', message: 'peer T is not online; offer_sdp was not delivered within 300 ms' });
 });
 
 test('targeting yourself → INVALID_TARGET; malformed target → INVALID_ID', async (t) => {
@@ -163,36 +220,33 @@ test('offline target that does not come back → PEER_NOT_FOUND after OFFLINE_QU
   callee.socket.close();
   await waitOffline(server, 'gone');
 
-  const errors = [];
-  caller.socket.on('server_error', (e) => errors.push({ ...e, at: Date.now() }));
+  const errors = collect(caller.socket, 'server_error', 3);
   const started = Date.now();
   caller.socket.emit('offer_sdp', { targetClientId: 'gone', sdp: 'o', callId: 'k1' });
   for (let i = 0; i < 5; i++) caller.socket.emit('send_ice', { targetClientId: 'gone', candidate: `c${i}`, callId: 'k1' });
   caller.socket.emit('call_hangup', JSON.stringify({ targetClientId: 'gone' }));
 
-  await sleep(100);
-  assert.equal(errors.length, 0, 'nothing before OFFLINE_QUEUE_MS');
-  await sleep(400);
-  const summary = errors.map((e) => [e.code, e.event, e.targetClientId, e.callId]).sort();
+  const got = await errors;
+  const summary = got.map((e) => [e.code, e.event, e.targetClientId, e.callId]).sort();
   assert.deepEqual(summary, [
     ['PEER_NOT_FOUND', 'call_hangup', 'gone', undefined],
     ['PEER_NOT_FOUND', 'offer_sdp', 'gone', 'k1'],
     ['PEER_NOT_FOUND', 'send_ice', 'gone', 'k1'],
   ]);
-  for (const e of errors) {
+  for (const e of got) {
     assert.ok(e.at - started >= 190, `error came after ${e.at - started} ms`);
     assert.match(e.message, /gone/);
   }
 
   // The queue entries were discarded: a later reclaim receives nothing old.
+  assert.equal(await server.relay.queuedFor('gone'), 0);
   const back = await connectRegistered(url, { auth: { id: 'gone', token: TOKEN } });
-  await sleep(100);
   assert.deepEqual(back.events.map((e) => e[0]), ['your_id', 'registered', 'ice_servers']);
   back.socket.close();
   caller.socket.close();
 });
 
-test('offline queue is capped at 64 per target: oldest dropped, sender told once', async (t) => {
+test('offline queue is capped at 64 per target: oldest dropped, sender told once per event', async (t) => {
   const { server, url } = await startServer({ offlineQueueMs: 3000 });
   t.after(() => server.close());
   const callee = await connectRegistered(url, { auth: { id: 'full', token: TOKEN } });
@@ -200,54 +254,88 @@ test('offline queue is capped at 64 per target: oldest dropped, sender told once
   callee.socket.close();
   await waitOffline(server, 'full');
 
-  const errors = [];
-  caller.socket.on('server_error', (e) => errors.push(e));
+  // The offer and the first six candidates are pushed out.
+  const errors = collect(caller.socket, 'server_error', 2);
+  caller.socket.emit('offer_sdp', { targetClientId: 'full', sdp: 'o', callId: 'k' });
   for (let i = 0; i < 70; i++) caller.socket.emit('send_ice', { targetClientId: 'full', candidate: `c${i}`, callId: 'k' });
-  await sleep(200);
-  assert.equal(errors.length, 1);
-  assert.deepEqual([errors[0].code, errors[0].event, errors[0].callId], ['PEER_NOT_FOUND', 'send_ice', 'k']);
+  const got = await errors;
+  assert.deepEqual(got.map((e) => [e.code, e.event, e.callId]), [['PEER_NOT_FOUND', 'offer_sdp', 'k'], ['PEER_NOT_FOUND', 'send_ice', 'k']]);
+  assert.match(got[0].message, /too many messages are waiting/);
 
   const back = await connectRegistered(url, { auth: { id: 'full', token: TOKEN } });
-  await sleep(200);
+  while (back.events.filter((e) => e[0] === 'send_ice').length < 64) await once(back.socket, 'send_ice');
   const ice = back.events.filter((e) => e[0] === 'send_ice').map((e) => e[1].candidate);
   assert.deepEqual(ice, Array.from({ length: 64 }, (_, i) => `c${i + 6}`));
   back.socket.close();
   caller.socket.close();
 });
 
+test('offline queue bytes: QUEUE_MAX_BYTES_PER_TARGET drops the oldest, QUEUE_MAX_BYTES refuses new ones at once', async (t) => {
+  const { server, url } = await startServer({ offlineQueueMs: 3000, queueMaxBytesPerTarget: 3000, queueMaxBytes: 4000 });
+  t.after(() => server.close());
+  for (const id of ['slow-a', 'slow-b']) {
+    const c = await connectRegistered(url, { auth: { id, token: strongToken() } });
+    c.socket.close();
+    await waitOffline(server, id);
+  }
+  const caller = await connectRegistered(url);
+  t.after(() => caller.socket.close());
+  const kb = 'x'.repeat(1000);
+  // ~1.1 KB each: the per-target cap keeps two of three for slow-a.
+  const first = once(caller.socket, 'server_error');
+  for (let i = 0; i < 3; i++) caller.socket.emit('offer_sdp', { targetClientId: 'slow-a', callId: `a${i}`, sdp: kb });
+  const overflow = await first;
+  assert.deepEqual([overflow.event, overflow.callId], ['offer_sdp', 'a0']);
+  assert.match(overflow.message, /too many messages are waiting/);
+  // All targets together: what does not fit is refused outright.
+  const full = collect(caller.socket, 'server_error', 2);
+  for (let i = 0; i < 3; i++) caller.socket.emit('offer_sdp', { targetClientId: 'slow-b', callId: `b${i}`, sdp: kb });
+  const refused = await full;
+  assert.deepEqual(refused.map((e) => e.callId), ['b1', 'b2']);
+  assert.match(refused[0].message, /holds too many waiting messages/);
+  assert.ok(server.relay.queuedBytes() <= 4000, `${server.relay.queuedBytes()} bytes queued`);
+});
+
 test('PEER_NOT_FOUND for a timed-out message reaches the sender even after it reconnected', async (t) => {
   const { server, url } = await startServer({ offlineQueueMs: 300 });
   t.after(() => server.close());
   const callee = await connectRegistered(url, { auth: { id: 'away', token: TOKEN } });
-  const caller1 = await connectRegistered(url, { auth: { id: 'caller', token: 'tok_' + 'r'.repeat(28) } });
+  const caller1 = await connectRegistered(url, { auth: { id: 'caller', token: OTHER } });
   callee.socket.close();
   await waitOffline(server, 'away');
   caller1.socket.emit('offer_sdp', { targetClientId: 'away', sdp: 'o', callId: 'z' });
-  await sleep(50);
+  await waitUntilQueued(server, 'away', 1);
   caller1.socket.close();
   await waitOffline(server, 'caller');
-  const caller2 = await connectRegistered(url, { auth: { id: 'caller', token: 'tok_' + 'r'.repeat(28) } });
+  const caller2 = await connectRegistered(url, { auth: { id: 'caller', token: OTHER } });
   const err = await once(caller2.socket, 'server_error', 1000);
   assert.deepEqual([err.code, err.event, err.callId], ['PEER_NOT_FOUND', 'offer_sdp', 'z']);
   caller2.socket.close();
 });
 
 test('queued messages are not handed to a new owner after the id expired', async (t) => {
-  const { server, url } = await startServer({ offlineQueueMs: 5000, idTtlSeconds: 1 });
+  const clock = fakeClock();
+  const { server, url } = await startServer({ offlineQueueMs: 5000, idTtlSeconds: 3600 }, { clock });
   t.after(() => server.close());
   const callee = await connectRegistered(url, { auth: { id: 'shortlived', token: TOKEN } });
   const caller = await connectRegistered(url);
   callee.socket.close();
   await waitOffline(server, 'shortlived');
-  await sleep(700);
   caller.socket.emit('offer_sdp', { targetClientId: 'shortlived', sdp: 'private', callId: 'p' });
-  await sleep(500); // the id's TTL has now passed, the queue entry has not
-  const stranger = await connectRegistered(url, { auth: { id: 'shortlived', token: 'tok_' + 's'.repeat(28) } });
+  await waitUntilQueued(server, 'shortlived', 1);
+  clock.advance(3600 * 1000); // the id's TTL has now passed, the queue entry has not
+  const stranger = await connectRegistered(url, { auth: { id: 'shortlived', token: OTHER } });
   assert.equal(stranger.registered.reclaimed, false);
   const err = await once(caller.socket, 'server_error');
   assert.deepEqual([err.code, err.event, err.callId], ['PEER_NOT_FOUND', 'offer_sdp', 'p']);
-  await sleep(100);
+  assert.equal(await server.relay.queuedFor('shortlived'), 0);
   assert.ok(!stranger.events.some((e) => e[0] === 'offer_sdp'));
   stranger.socket.close();
   caller.socket.close();
 });
+
+/** The server has queued `n` messages for `id` (its handlers ran). */
+async function waitUntilQueued(server, id, n) {
+  for (let i = 0; i < 200 && (await server.relay.queuedFor(id)) < n; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(await server.relay.queuedFor(id), n);
+}

@@ -4,10 +4,42 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GENERATED_ID_RE, TOKEN_RE } from '../src/ids.js';
 import { createMemoryRegistry } from '../src/registry.js';
-import { client, connectRegistered, never, once, recorder, sleep, startServer, waitOffline } from './helpers.js';
+import { createLogger } from '../src/log.js';
+import { client, connectRegistered, fakeClock, never, once, recorder, startServer, strongToken, waitOffline } from './helpers.js';
 
-const TOKEN = 'tok_' + 'x'.repeat(28);
-const OTHER = 'tok_' + 'y'.repeat(28);
+/** A logger whose records a test can wait for. */
+function logWaiter() {
+  const records = [];
+  const waiters = [];
+  const logger = createLogger({
+    level: 'debug',
+    stream: {
+      write(line) {
+        const r = JSON.parse(line);
+        records.push(r);
+        for (const w of waiters.filter((w) => w.pred(r))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(r);
+        }
+      },
+    },
+  });
+  const next = (pred) => {
+    const seen = records.find(pred);
+    return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ pred, resolve }));
+  };
+  return { logger, records, next };
+}
+
+const TOKEN = strongToken();
+const OTHER = strongToken();
+
+/** `from` offers `to` a call; resolves with what `to` received. */
+async function offerReaches(from, to, toId) {
+  const got = once(to, 'offer_sdp');
+  from.emit('offer_sdp', { targetClientId: toId, sdp: 'v=0', callId: 'probe' });
+  return got;
+}
 
 /** Both error events arrive, with the same payload; returns it. */
 async function expectError(socket, code, ms) {
@@ -133,8 +165,7 @@ for (const transports of [['websocket'], ['polling']]) {
     assert.equal((await server.registry.lookup('owner')).online, true);
     // The owner still receives relays.
     const peer = await connectRegistered(url);
-    peer.socket.emit('ringing', { targetClientId: 'owner' });
-    assert.deepEqual(await once(owner.socket, 'ringing'), { from: peer.id });
+    assert.equal((await offerReaches(peer.socket, owner.socket, 'owner')).from, peer.id);
     owner.socket.close();
     peer.socket.close();
   });
@@ -152,21 +183,26 @@ test('an offline id stays reserved for its token within the TTL', async (t) => {
 });
 
 test('after ID_TTL_SECONDS an offline id is free again', async (t) => {
-  const { server, url } = await startServer({ idTtlSeconds: 1 });
+  const clock = fakeClock();
+  const { server, url } = await startServer({ idTtlSeconds: 3600 }, { clock });
   t.after(() => server.close());
   const owner = await connectRegistered(url, { auth: { id: 'erin', token: TOKEN } });
   owner.socket.close();
   await waitOffline(server, 'erin');
-  await sleep(1100);
+  clock.advance(3600 * 1000 - 1);
+  await expectRejected(url, { id: 'erin', token: OTHER }, 'ID_TAKEN');
+  clock.advance(1);
   const other = await connectRegistered(url, { auth: { id: 'erin', token: OTHER } });
   assert.deepEqual(other.registered, { id: 'erin', token: OTHER, reclaimed: false });
   other.socket.close();
 });
 
 test('SESSION_REPLACED: reconnecting with the token while the old socket is online', async (t) => {
-  const { server, url } = await startServer();
+  const logs = logWaiter();
+  const { server, url } = await startServer({}, { logger: logs.logger });
   t.after(() => server.close());
   const old = await connectRegistered(url, { auth: { id: 'frank', token: TOKEN } });
+  const oldSocketId = old.socket.id; // the client forgets it on disconnect
   const oldDisconnected = new Promise((resolve) => old.socket.on('disconnect', resolve));
   const replacedErr = expectError(old.socket, 'SESSION_REPLACED');
 
@@ -175,14 +211,14 @@ test('SESSION_REPLACED: reconnecting with the token while the old socket is onli
   await replacedErr;
   assert.equal(await oldDisconnected, 'io server disconnect');
   // The old socket's disconnect must not mark the new session offline.
-  await sleep(50);
+  const released = await logs.next((r) => r.msg === 'disconnect' && r.socketId === oldSocketId);
+  assert.equal(released.released, false);
   const rec = await server.registry.lookup('frank');
   assert.equal(rec.online, true);
   assert.equal(rec.socketId, fresh.socket.id);
 
   const peer = await connectRegistered(url);
-  peer.socket.emit('busy', { targetClientId: 'frank' });
-  assert.deepEqual(await once(fresh.socket, 'busy'), { from: peer.id });
+  assert.equal((await offerReaches(peer.socket, fresh.socket, 'frank')).from, peer.id);
   fresh.socket.close();
   peer.socket.close();
 });
@@ -217,15 +253,17 @@ test('unknown events get UNKNOWN_EVENT and the connection stays usable', async (
   assert.equal((await expectError(a.socket, 'UNKNOWN_EVENT')).event, '__proto__');
   a.socket.emit('your_id'); // zero-arg, server-only event name
   await expectError(a.socket, 'UNKNOWN_EVENT');
-  a.socket.emit('ringing', { targetClientId: b.id });
-  assert.deepEqual(await once(b.socket, 'ringing'), { from: a.id });
+  assert.equal((await offerReaches(a.socket, b.socket, b.id)).from, a.id);
   a.socket.close();
   b.socket.close();
 });
 
 test('events sent before registration finishes are handled after it, in order', async (t) => {
   const inner = createMemoryRegistry({ idTtlMs: 60_000 });
-  const slow = { ...inner, claim: async (...args) => (await sleep(100), inner.claim(...args)) };
+  // Claims of "sender" wait until the test has sent its events.
+  let open;
+  const gate = new Promise((resolve) => (open = resolve));
+  const slow = { ...inner, claim: async (id, ...rest) => (id === 'sender' && (await gate), inner.claim(id, ...rest)) };
   const { server, url } = await startServer({}, { registry: slow });
   t.after(async () => {
     await server.close();
@@ -236,6 +274,7 @@ test('events sent before registration finishes are handled after it, in order', 
   // Emitted while the server is still claiming "sender".
   b.emit('offer_sdp', { targetClientId: 'target', sdp: 'o' });
   for (let i = 0; i < 20; i++) b.emit('send_ice', { targetClientId: 'target', candidate: `c${i}` });
+  b.once('connect', () => open());
   const got = [];
   await new Promise((resolve) => {
     a.socket.onAny((event, payload) => {
@@ -279,19 +318,18 @@ test('a throwing registry yields INTERNAL for that socket only; the server keeps
   await bQuiet;
 
   // Same socket keeps working afterwards.
-  a.socket.emit('ringing', { targetClientId: b.id });
-  assert.deepEqual(await once(b.socket, 'ringing'), { from: a.id });
+  assert.equal((await offerReaches(a.socket, b.socket, b.id)).from, a.id);
 
-  // A failure during registration: INTERNAL, then disconnect (no usable id).
+  // A failure during registration: INTERNAL, then the transport is closed
+  // (no usable id; a client library reconnects by itself).
   const c = client(url, { auth: { id: 'cannot-claim' } });
   const cDisc = once(c, 'disconnect');
   await expectError(c, 'INTERNAL');
-  await cDisc;
+  assert.equal(await cDisc, 'transport close');
   c.close();
 
   // And new clients are still served.
   const d = await connectRegistered(url);
-  d.socket.emit('busy', { targetClientId: a.id });
-  assert.deepEqual(await once(a.socket, 'busy'), { from: d.id });
+  assert.equal((await offerReaches(d.socket, a.socket, a.id)).from, d.id);
   for (const s of [a.socket, b.socket, d.socket]) s.close();
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createIceServerIssuer, turnCredential } from '../src/turn.js';
-import { connectRegistered, memoryLogger, once, startServer } from './helpers.js';
+import { connectRegistered, fakeClock, memoryLogger, once, startServer } from './helpers.js';
 
 const SECRET = 'north-wind-42';
 const TURN_URLS = Object.freeze([
@@ -39,13 +39,61 @@ test('issuer: STUN without credentials, TURN with expiry:clientId and its HMAC',
   const now = () => 1_700_000_000_123;
   const issuer = createIceServerIssuer({ secret: SECRET, turnUrls: TURN_URLS, stunUrls: STUN_URLS, ttlSeconds: 86400, now });
   const out = issuer.issue('k7m-q2x-9fd');
+  // now + TTL = 1700086400, rounded up to the 43200 s step: 1700092800.
+  //   printf '%s' '1700092800:k7m-q2x-9fd' | openssl dgst -sha1 -hmac 'north-wind-42' -binary | base64
   assert.deepEqual(out, {
     iceServers: [
       { urls: [...STUN_URLS] },
-      { urls: [...TURN_URLS], username: '1700086400:k7m-q2x-9fd', credential: 'nswiyUDT5Vh7nu78jU7Vu+h79iE=' },
+      { urls: [...TURN_URLS], username: '1700092800:k7m-q2x-9fd', credential: '18UdH8BA6rF860Q5s56lzCjOETk=' },
     ],
     ttl: 86400,
   });
+});
+
+test('issuer: one username per ID per half-TTL step, so coturn\'s user-quota holds however often it asks', () => {
+  let t = 1_700_000_000_000;
+  const issuer = createIceServerIssuer({ secret: SECRET, turnUrls: TURN_URLS, stunUrls: [], ttlSeconds: 3600, now: () => t });
+  const usernames = new Set();
+  const expiries = [];
+  // Asking every 10 s for 3 hours.
+  for (let i = 0; i < 3 * 360; i++, t += 10_000) {
+    const { iceServers, ttl } = issuer.issue('busy-bee');
+    const { username } = iceServers[0];
+    usernames.add(username);
+    const expiry = Number(username.split(':')[0]);
+    const nowS = Math.floor(t / 1000);
+    expiries.push(expiry);
+    // Valid at least the TTL the client is told, at most one step (30 min) more.
+    assert.equal(ttl, 3600);
+    assert.ok(expiry - nowS >= 3600 && expiry - nowS <= 3600 + 1800, `${expiry - nowS} s`);
+    // At any moment, at most 3 of this ID's usernames are still valid.
+    const valid = new Set(expiries.filter((e) => e > nowS));
+    assert.ok(valid.size <= 3, `${valid.size} valid usernames`);
+  }
+  assert.equal(usernames.size, 7, '3 hours / 30 min steps (+1)');
+  // Different IDs never share one.
+  assert.notEqual(issuer.issue('other-bee').iceServers[0].username, issuer.issue('busy-bee').iceServers[0].username);
+});
+
+test('get_ice_servers is limited per ID (ICE_REQUESTS_PER_MIN, burst ICE_REQUEST_BURST): RATE_LIMITED with retryAfterMs', async (t) => {
+  const clock = fakeClock();
+  const { server, url } = await startServer({ turnSecret: SECRET, turnUrls: TURN_URLS, iceRequestBurst: 3, iceRequestsPerMin: 6 }, { clock });
+  t.after(() => server.close());
+  const c = await connectRegistered(url);
+  t.after(() => c.socket.close());
+  for (let i = 0; i < 3; i++) {
+    const reply = once(c.socket, 'ice_servers');
+    c.socket.emit('get_ice_servers', {});
+    await reply;
+  }
+  const err = once(c.socket, 'server_error');
+  c.socket.emit('get_ice_servers', {});
+  const e = await err;
+  assert.deepEqual([e.code, e.event, e.retryAfterMs], ['RATE_LIMITED', 'get_ice_servers', 10_000]);
+  clock.advance(10_000);
+  const reply = once(c.socket, 'ice_servers');
+  c.socket.emit('get_ice_servers', {});
+  assert.equal((await reply).ttl, 3600);
 });
 
 test('issuer: nothing configured → empty list, ttl 0; STUN only → no credentials, ttl 0', () => {
@@ -74,7 +122,8 @@ test('ice_servers follows registered on connect; get_ice_servers tolerates any p
   assert.deepEqual(turn.urls, [...TURN_URLS]);
   const [expiry, id] = turn.username.split(':');
   assert.equal(id, c.id);
-  assert.ok(Number(expiry) >= before + 600 && Number(expiry) <= before + 602, turn.username);
+  // Valid for at least the TTL, rounded up to a half-TTL step.
+  assert.ok(Number(expiry) >= before + 600 && Number(expiry) <= before + 600 + 300 + 2, turn.username);
   assert.equal(turn.credential, turnCredential(SECRET, turn.username));
 
   // Anything, or nothing, as payload; an ack callback is not called.

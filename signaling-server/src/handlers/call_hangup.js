@@ -5,8 +5,8 @@ import { withOptional } from './common.js';
 
 export const schema = schemas.call_hangup;
 
-export function handle(ctx, { from, value, bytes, receivedAt }) {
+export function handle(ctx, { from, value, bytes, receivedAt, ip }) {
   const payload = withOptional({ from }, value, 'callId');
   payload.reason = value.reason;
-  return ctx.relay.send({ event: 'call_hangup', from, to: value.targetClientId, payload, bytes, receivedAt });
+  return ctx.relay.send({ event: 'call_hangup', from, to: value.targetClientId, payload, bytes, receivedAt, ip });
 }

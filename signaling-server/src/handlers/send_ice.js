@@ -6,12 +6,12 @@ import { withOptional } from './common.js';
 
 export const schema = schemas.send_ice;
 
-export function handle(ctx, { from, value, bytes, receivedAt }) {
+export function handle(ctx, { from, value, bytes, receivedAt, ip }) {
   const payload = withOptional(
     { from, candidate: value.candidate, mid: value.mid ?? null },
     value,
     'mLineIndex',
     'callId',
   );
-  return ctx.relay.send({ event: 'send_ice', from, to: value.targetClientId, payload, bytes, receivedAt });
+  return ctx.relay.send({ event: 'send_ice', from, to: value.targetClientId, payload, bytes, receivedAt, ip });
 }

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 1]
+//                          [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+//
+// Relay throughput as a new user would try it: 1,000 socket.io clients in
+// pairs, each pair ping-ponging a seed-format offer_sdp (JSON string payload,
+// ~1.2 KB SDP inside) in a closed loop, for 10 s, on loopback. Measured
+// against (a) a bare socket.io relay like the seed's (bench/bare_relay.js)
+// and (b) this server with every limit at its default, in the same run,
+// alternating, so both see the same machine. Prints msgs/s of each and the
+// ratio (target: ≥ 0.9).
+//
+// Both servers run as `node <entry>` with default settings (ours: LOG_LEVEL
+// info, logs to a file as journald would take them). The clients run in two
+// worker processes and come from 100 loopback addresses (127.0.0.2…), ten
+// per address, as 1,000 users would, rather than all from one address:
+// this server limits connections and traffic per address.
+
+import { fork, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    ips: { type: 'string', default: '100' },
+    only: { type: 'string' },
+    'server-args': { type: 'string', default: '' },
+    'keep-logs': { type: 'boolean', default: false },
+  },
+});
+const CLIENTS = Number(args.clients);
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const WORKERS = 2;
+const serverArgs = args['server-args'] ? args['server-args'].split(',') : [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const TARGETS = {
+  bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: {} },
+  ours: { name: 'voicecall signaling-server, default limits', entry: join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench' } },
+};
+
+function procStat(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024, ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return { rssMb: NaN, ticks: NaN };
+  }
+}
+
+async function startServer(target, logDir) {
+  const logFile = join(logDir, `${target}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...serverArgs, TARGETS[target].entry], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...TARGETS[target].env },
+    stdio: ['ignore', 'pipe', fd],
+  });
+  closeSync(fd);
+  const port = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      for (const line of buf.split('\n')) {
+        try {
+          const rec = JSON.parse(line);
+          if (rec.msg === 'listening') return resolve(rec.port);
+        } catch {
+          // partial line
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${target} exited ${code}: ${readFileSync(logFile, 'utf8')}`)));
+  });
+  // From here on the server's records go nowhere we read; drain them.
+  child.stdout.resume();
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+function startWorker() {
+  const child = fork(join(ROOT, 'bench/pingpong_worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters = [];
+  child.on('message', (m) => {
+    const i = waiters.findIndex((w) => w.types.includes(m.type));
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+  });
+  const next = (...types) => new Promise((resolve) => waiters.push({ types, resolve }));
+  return { child, next };
+}
+
+async function measure(target, logDir) {
+  const server = await startServer(target, logDir);
+  const workers = Array.from({ length: WORKERS }, startWorker);
+  const pairsPerWorker = Math.round(CLIENTS / 2 / WORKERS);
+  const ipsPerWorker = Math.round(Number(args.ips) / WORKERS);
+  const ready = workers.map((w) => w.next('ready', 'failed'));
+  workers.forEach((w, i) => w.child.send({ cmd: 'start', url: server.url, pairs: pairsPerWorker, firstIp: i * ipsPerWorker, ips: ipsPerWorker }));
+  for (const r of await Promise.all(ready)) if (r.type === 'failed') throw new Error(`${target}: a worker failed to connect: ${r.error}`);
+  await sleep(WARMUP * 1000);
+  const before = procStat(server.child.pid);
+  for (const w of workers) w.child.send({ cmd: 'measure' });
+  await sleep(SECONDS * 1000);
+  const reports = await Promise.all(
+    workers.map((w) => {
+      const r = w.next('report');
+      w.child.send({ cmd: 'report' });
+      return r;
+    }),
+  );
+  const after = procStat(server.child.pid);
+  const seconds = Math.max(...reports.map((r) => r.seconds));
+  const result = {
+    target,
+    clients: pairsPerWorker * 2 * WORKERS,
+    msgsPerSec: reports.reduce((n, r) => n + r.messages, 0) / seconds,
+    serverCpuPct: ((after.ticks - before.ticks) / 100 / seconds) * 100,
+    rssMb: after.rssMb,
+    disconnects: reports.reduce((n, r) => n + r.disconnects, 0),
+    errors: reports.reduce((n, r) => n + r.errors, 0),
+  };
+  for (const w of workers) w.child.send({ cmd: 'stop' });
+  await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r() : w.child.once('exit', r)))));
+  await new Promise((resolve) => {
+    server.child.once('exit', resolve);
+    server.child.kill('SIGTERM');
+    setTimeout(() => server.child.kill('SIGKILL'), 8000).unref();
+  });
+  return result;
+}
+
+const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const logDir = mkdtempSync(join(tmpdir(), 'vc-throughput-'));
+console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const order = args.only ? [args.only] : ['bare', 'ours'];
+const results = [];
+for (let round = 0; round < Number(args.rounds); round++) {
+  for (const target of order) {
+    const r = await measure(target, logDir);
+    results.push(r);
+    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core, RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
+  }
+}
+const mean = (t) => {
+  const rs = results.filter((r) => r.target === t);
+  return rs.reduce((n, r) => n + r.msgsPerSec, 0) / rs.length;
+};
+if (order.length === 2) {
+  console.log(`\n| server | msgs/s | ratio |\n|---|---|---|\n| ${TARGETS.bare.name} | ${fmt(mean('bare'))} | 1.00 |\n| ${TARGETS.ours.name} | ${fmt(mean('ours'))} | ${(mean('ours') / mean('bare')).toFixed(2)} |`);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+if (args['keep-logs']) console.log(`server logs in ${logDir}`);
+else rmSync(logDir, { recursive: true, force: true });

@@ -1,0 +1,96 @@
+// Who may open a connection at all, decided in engine.io's allowRequest
+// before any Socket.IO state exists: a refused handshake costs one HTTP
+// response (403). Checked in order:
+//   1. Origin: browsers only from this server's own pages or ALLOWED_ORIGINS
+//      (src/origin.js);
+//   2. at most MAX_CONNECTIONS_PER_IP open connections per client address;
+//   3. new connections per address: IP_CONNECTS_PER_MIN, bursts of
+//      IP_CONNECT_BURST.
+// The address is the one src/client_ip.js resolves (X-Forwarded-For only
+// from TRUSTED_PROXIES), and it is remembered on the request for the session.
+
+import { createKeyedBuckets, perMinute } from './rate_limit.js';
+
+// A handshake that passed allowRequest becomes a connection within the same
+// request; one that never does (the client vanished mid-upgrade) must not
+// hold its slot for ever.
+const RESERVATION_MS = 10_000;
+
+/**
+ * @param {object} opts
+ * @param {(req: import('node:http').IncomingMessage) => string} opts.clientIp
+ * @param {(req: import('node:http').IncomingMessage) => boolean} opts.originAllowed
+ * @param {number} opts.maxConnectionsPerIp
+ * @param {number} opts.connectsPerMin
+ * @param {number} opts.connectBurst
+ * @param {(info: {reason: string, ip: string, origin?: string}) => void} opts.onRefused
+ * @param {() => number} [opts.now]
+ */
+export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, connectsPerMin, connectBurst, onRefused, now = () => performance.now() }) {
+  const open = new Map(); // ip → open connections
+  const reserved = new Map(); // ip → [expiry, …] of handshakes in progress
+  const connects = createKeyedBuckets({ ...perMinute(connectsPerMin, connectBurst), now });
+
+  function liveReservations(ip, t) {
+    const list = reserved.get(ip);
+    if (!list) return 0;
+    while (list.length && list[0] <= t) list.shift();
+    if (!list.length) reserved.delete(ip);
+    return list.length;
+  }
+
+  function refuse(reason, ip, req, callback) {
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin.slice(0, 200) : undefined;
+    onRefused({ reason, ip, origin });
+    callback(reason, false);
+  }
+
+  return {
+    /** engine.io `allowRequest(req, callback)` */
+    allowRequest(req, callback) {
+      const ip = clientIp(req);
+      req.voicecallIp = ip;
+      if (!originAllowed(req)) return refuse('origin not allowed', ip, req, callback);
+      const t = now();
+      if ((open.get(ip) ?? 0) + liveReservations(ip, t) >= maxConnectionsPerIp) {
+        return refuse('too many connections from this address', ip, req, callback);
+      }
+      if (!connects.take(ip)) return refuse('too many new connections from this address', ip, req, callback);
+      let list = reserved.get(ip);
+      if (!list) reserved.set(ip, (list = []));
+      list.push(t + RESERVATION_MS);
+      req.voicecallReserved = true;
+      callback(null, true);
+    },
+
+    /** engine.io 'connection': the reservation becomes an open connection. */
+    onConnection(conn) {
+      const req = conn.request;
+      const ip = req?.voicecallIp ?? clientIp(req);
+      if (req?.voicecallReserved) {
+        req.voicecallReserved = false;
+        const list = reserved.get(ip);
+        if (list?.length) list.shift();
+        if (list && !list.length) reserved.delete(ip);
+      }
+      open.set(ip, (open.get(ip) ?? 0) + 1);
+      conn.once('close', () => {
+        const n = (open.get(ip) ?? 1) - 1;
+        if (n > 0) open.set(ip, n);
+        else open.delete(ip);
+      });
+      return ip;
+    },
+
+    /** engine.io 'connection_error' after allowRequest: free the slot. */
+    onConnectionError({ req }) {
+      if (!req?.voicecallReserved) return;
+      req.voicecallReserved = false;
+      const list = reserved.get(req.voicecallIp);
+      if (list?.length) list.shift();
+    },
+
+    openFrom: (ip) => open.get(ip) ?? 0,
+    sweep: () => connects.sweep(),
+  };
+}

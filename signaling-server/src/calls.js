@@ -1,0 +1,207 @@
+// Which calls the server knows of, and so which messages it relays.
+//
+// Only an offer opens a call, and a new offer is a *call request*: it is
+// charged to the target's, the sender's and the sender's address's call
+// budgets (CALLS_PER_TARGET_*, CALLS_PER_SENDER_*, CALLS_PER_IP_*). Every
+// other message is relayed only inside a call between the same two IDs:
+//   - answer_sdp, send_ice, ringing, busy, call_decline need a live call,
+//     else NOT_IN_CALL (the same answer whatever the target is: unknown,
+//     offline or online);
+//   - a re-offer inside a live call (ICE restart) is not a new request;
+//   - busy, call_decline and call_hangup end the call; messages that trail
+//     an ended call for LINGER_MS are dropped without an error (both sides
+//     hang up at once, candidates still in flight);
+//   - call_hangup with no call known is still relayed, charged like a call
+//     request: a server that restarted (memory mode) has forgotten the
+//     calls in progress, and their end must still reach the peer. It gives
+//     a stranger nothing an offer would not, and no client answers it.
+// Call requests per callee also bound how many automatic replies
+// (`ringing`, `busy`, `call_decline`) strangers can make a client send;
+// those replies have an allowance of their own (src/budgets.js).
+//
+// Calls are matched by (pair of IDs, callId). A message without a callId
+// (old clients) belongs to the pair's most recent call; a call opened
+// without one matches any callId (an old client called a new one).
+// A request not answered expires after CALL_RING_SECONDS, an answered call
+// after CALL_IDLE_SECONDS without signaling (media needs none); a re-offer
+// or hang-up after that still works as described above.
+
+import { ClientError, ErrorCode } from './errors.js';
+import { perMinute } from './rate_limit.js';
+
+export const LINGER_MS = 10_000;
+// Calls per pair of IDs kept at once (redials, glare); the oldest goes first.
+const MAX_CALLS_PER_PAIR = 16;
+
+export const pairKey = (a, b) => (a < b ? `${a} ${b}` : `${b} ${a}`);
+
+const RELAY = Object.freeze({ relay: true });
+const DROP = Object.freeze({ relay: false });
+
+/**
+ * @typedef {object} CallEntry
+ * @property {string} caller
+ * @property {number} expiresAt   ms (wall clock): ring or idle expiry
+ * @property {boolean} answered
+ * @property {number} endedAt     0 while live
+ *
+ * @typedef {object} CallStore   memory (below) or Redis (redis_calls.js)
+ * @property {(key: string) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ * @property {(key: string, cid: string, entry: CallEntry, keepMs: number) => unknown} put
+ *   (keepMs: keep the pair at least this long from now)
+ * @property {(key: string, cid: string, patch: Partial<CallEntry>, keepMs: number) => unknown} patch
+ */
+
+/**
+ * @param {object} opts
+ * @param {CallStore} opts.store
+ * @param {ReturnType<import('./limiter.js').createMemoryLimiter>} opts.limiter
+ * @param {object} opts.config callsPerTargetPerMin, callsPerTargetBurst,
+ *   callsPerSenderPerMin, callsPerSenderBurst, callsPerIpPerMin,
+ *   callsPerIpBurst, callRingSeconds, callIdleSeconds
+ * @param {() => number} [opts.now] wall clock in ms
+ */
+export function createCallPolicy({ store, limiter, config, now = Date.now }) {
+  const ringMs = config.callRingSeconds * 1000;
+  const idleMs = config.callIdleSeconds * 1000;
+  const perTarget = perMinute(config.callsPerTargetPerMin, config.callsPerTargetBurst);
+  const perSender = perMinute(config.callsPerSenderPerMin, config.callsPerSenderBurst);
+  const perIp = perMinute(config.callsPerIpPerMin, config.callsPerIpBurst);
+
+  /** The call a message belongs to, or null. */
+  function find(calls, callId) {
+    if (callId !== undefined) return calls.has(callId) ? [callId, calls.get(callId)] : calls.has('') ? ['', calls.get('')] : null;
+    let best = null;
+    for (const [cid, e] of calls) if (!best || e.expiresAt >= best[1].expiresAt) best = [cid, e];
+    return best;
+  }
+
+  // A call request (or a stray hang-up) spends the target's, the sender's
+  // and the sender's address's budgets. Checked in that order; whichever is
+  // empty is named in the error.
+  async function chargeRequest(from, to, ip) {
+    if (!(await limiter.take('calls:target', perTarget, to))) {
+      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests to ${to}: the limit is ${config.callsPerTargetPerMin}/min per callee, burst ${config.callsPerTargetBurst}`);
+    }
+    if (!(await limiter.take('calls:sender', perSender, from))) {
+      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests: the limit is ${config.callsPerSenderPerMin}/min per caller, burst ${config.callsPerSenderBurst}`);
+    }
+    if (ip && !(await limiter.take('calls:ip', perIp, ip))) {
+      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests from your address: the limit is ${config.callsPerIpPerMin}/min, burst ${config.callsPerIpBurst}`);
+    }
+  }
+
+  /**
+   * Decide about one message. Throws ClientError (NOT_IN_CALL, RATE_LIMITED).
+   * @returns {Promise<{ relay: boolean }>} relay false: trailing an ended
+   *   call, dropped without an error
+   */
+  async function admit({ event, from, to, callId, ip }) {
+    const key = pairKey(from, to);
+    const t = now();
+    const calls = await store.get(key);
+    const found = find(calls, callId);
+    let cid = found?.[0];
+    let entry = found?.[1];
+    // Expired calls are as good as unknown; ended ones linger.
+    if (entry && !entry.endedAt && t > entry.expiresAt) entry = null;
+    if (entry && entry.endedAt && t - entry.endedAt > LINGER_MS) entry = null;
+    const live = entry && !entry.endedAt;
+    const ended = entry && entry.endedAt;
+
+    if (event === 'offer_sdp') {
+      if (live) {
+        await touch(key, cid, entry, t);
+        return RELAY;
+      }
+      await chargeRequest(from, to, ip);
+      await store.put(key, callId ?? '', { caller: from, expiresAt: t + ringMs, answered: false, endedAt: 0 }, ringMs + LINGER_MS);
+      return RELAY;
+    }
+    if (ended) return DROP;
+    if (!live) {
+      if (event === 'call_hangup') {
+        await chargeRequest(from, to, ip);
+        return RELAY;
+      }
+      throw new ClientError(ErrorCode.NOT_IN_CALL, `no call with ${to}${callId ? ` (callId ${callId})` : ''}: send offer_sdp first`);
+    }
+
+    switch (event) {
+      case 'answer_sdp':
+        await store.patch(key, cid, { answered: true, expiresAt: t + idleMs }, idleMs + LINGER_MS);
+        return RELAY;
+      case 'ringing':
+        return RELAY;
+      case 'busy':
+      case 'call_decline':
+      case 'call_hangup':
+        await store.patch(key, cid, { endedAt: t }, LINGER_MS);
+        return RELAY;
+      default:
+        await touch(key, cid, entry, t);
+        return RELAY;
+    }
+  }
+
+  // Keep a call alive while it signals; written only when half its window
+  // has passed, so a burst of candidates costs one write.
+  async function touch(key, cid, entry, t) {
+    const window = entry.answered ? idleMs : ringMs;
+    if (entry.expiresAt - t < window / 2) await store.patch(key, cid, { expiresAt: t + window }, window + LINGER_MS);
+  }
+
+  return { admit };
+}
+
+/**
+ * Calls in this process's memory. Pairs are dropped once every call in them
+ * has expired (sweep(), run periodically, and whenever a pair is read).
+ * @param {{ now?: () => number }} [opts]
+ */
+export function createMemoryCallStore({ now = Date.now } = {}) {
+  /** @type {Map<string, {calls: Map<string, CallEntry>, keepUntil: number}>} */
+  const pairs = new Map();
+  const EMPTY = new Map();
+
+  return {
+    get(key) {
+      const p = pairs.get(key);
+      if (!p) return EMPTY;
+      if (now() > p.keepUntil) {
+        pairs.delete(key);
+        return EMPTY;
+      }
+      return p.calls;
+    },
+    put(key, cid, entry, keepMs) {
+      let p = pairs.get(key);
+      if (!p) pairs.set(key, (p = { calls: new Map(), keepUntil: 0 }));
+      p.calls.delete(cid);
+      p.calls.set(cid, { ...entry });
+      while (p.calls.size > MAX_CALLS_PER_PAIR) p.calls.delete(p.calls.keys().next().value);
+      p.keepUntil = Math.max(p.keepUntil, now() + keepMs);
+    },
+    patch(key, cid, patch, keepMs) {
+      const p = pairs.get(key);
+      const e = p?.calls.get(cid);
+      if (!e) return;
+      Object.assign(e, patch);
+      p.keepUntil = Math.max(p.keepUntil, now() + keepMs);
+    },
+    sweep() {
+      const t = now();
+      let removed = 0;
+      for (const [key, p] of pairs) {
+        if (t > p.keepUntil) {
+          pairs.delete(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+    get size() {
+      return pairs.size;
+    },
+  };
+}

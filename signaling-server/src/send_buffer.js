@@ -1,0 +1,58 @@
+// A cap on what the server holds for one connection that is not reading.
+// A client that stops reading (but keeps its TCP connection, and even keeps
+// answering heartbeats) would otherwise make every message relayed to it
+// pile up in memory: in engine.io's write buffer while the transport waits
+// for the previous batch to drain, then in ws's and the socket's buffers.
+// Like Prosody's max_send_buffer_size and uWS's maxBackpressure: past
+// MAX_SEND_BUFFER_BYTES the connection is dropped and everything held for
+// it is freed. The client sees its transport close and reconnects; until it
+// has, its ID is offline and messages to it go to the bounded offline queue.
+
+/**
+ * Track one engine.io connection's unsent bytes.
+ * @param {import('engine.io').Socket} conn
+ * @param {number} maxBytes
+ * @param {(pendingBytes: number) => void} onOverflow called once, after the
+ *   connection has been dropped
+ */
+export function capSendBuffer(conn, maxBytes, onOverflow) {
+  // Bytes in engine.io's writeBuffer: added when a packet is created,
+  // handed to the transport on flush. Strings are counted by length (what
+  // they occupy in memory); whatever the transport has not written yet is
+  // ws's bufferedAmount.
+  let queued = 0;
+  let overflowed = false;
+  const size = (p) => (typeof p.data === 'string' ? p.data.length : p.data?.byteLength ?? 0) + 1;
+
+  const pending = () => {
+    const ws = conn.transport?.name === 'websocket' ? conn.transport.socket : null;
+    return queued + (ws ? ws.bufferedAmount : 0);
+  };
+
+  conn.on('packetCreate', (packet) => {
+    queued += size(packet);
+    if (overflowed) return;
+    const bytes = pending();
+    if (bytes <= maxBytes) return;
+    overflowed = true;
+    drop(conn);
+    onOverflow(bytes);
+  });
+  conn.on('flush', (packets) => {
+    for (const p of packets) queued -= size(p);
+    if (queued < 0) queued = 0;
+  });
+
+  return { pending, get overflowed() { return overflowed; } };
+}
+
+/**
+ * Drop the connection at once, freeing its buffers: a graceful close would
+ * queue a close frame behind the data the client is not reading and hold
+ * everything for ws's 30 s closing timeout.
+ */
+function drop(conn) {
+  const ws = conn.transport?.name === 'websocket' ? conn.transport.socket : null;
+  if (ws && typeof ws.terminate === 'function') ws.terminate();
+  else conn.close(true);
+}
