@@ -194,7 +194,7 @@ async function runMode(mode) {
     const pairsPerWorker = Math.round(clients / 2 / WORKERS);
     const t0 = Date.now();
     const grown = workers.map((w) => w.next('grown'));
-    for (const w of workers) w.child.send({ cmd: 'grow', pairs: pairsPerWorker, urls, connectRate: CONNECT_RATE / WORKERS });
+    workers.forEach((w, worker) => w.child.send({ cmd: 'grow', pairs: pairsPerWorker, urls, connectRate: CONNECT_RATE / WORKERS, worker }));
     await Promise.all(grown);
     const rampSeconds = (Date.now() - t0) / 1000;
     await sleep(2000); // let the exchanges started during the ramp settle

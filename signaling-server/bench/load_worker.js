@@ -5,8 +5,12 @@
 // message's relay latency (send → receive). Every relayed message carries
 // its send time: in the SDP text, the candidate string or the hangup reason.
 //
+// Clients come from many loopback addresses (127.<10+worker>.x.y, ten per
+// address), as a real population does: the server budgets connections and
+// traffic per address.
+//
 // IPC from the parent:
-//   { cmd: 'grow', pairs, urls: [callerUrl, calleeUrl], connectRate }
+//   { cmd: 'grow', pairs, urls: [callerUrl, calleeUrl], connectRate, worker }
 //   { cmd: 'measure' }            start a measurement window
 //   { cmd: 'report' }             → { latencies, messages, exchanges, errors… }
 //   { cmd: 'stop' }
@@ -34,9 +38,16 @@ const OPTIONS = {
   timeout: 20_000,
 };
 
-function connectClient(url) {
+const CLIENTS_PER_ADDRESS = 10;
+let clientCount = 0;
+function nextAddress(worker) {
+  const n = 1 + Math.floor(clientCount++ / CLIENTS_PER_ADDRESS);
+  return `127.${10 + worker}.${(n >> 8) & 255}.${n & 255 || 1}`;
+}
+
+function connectClient(url, worker) {
   return new Promise((resolve) => {
-    const socket = ioc(url, OPTIONS);
+    const socket = ioc(url, { ...OPTIONS, localAddress: nextAddress(worker) });
     const fail = () => {
       window.connectFailures++;
       socket.close();
@@ -114,7 +125,7 @@ function startExchange(pair) {
   setTimeout(() => startExchange(pair), INTERVAL_MS * (0.8 + 0.4 * Math.random())).unref();
 }
 
-async function grow({ pairs: target, urls, connectRate }) {
+async function grow({ pairs: target, urls, connectRate, worker = 0 }) {
   const batch = 20;
   const pause = (batch / connectRate) * 1000;
   while (pairs.length < target && !stopped) {
@@ -122,7 +133,7 @@ async function grow({ pairs: target, urls, connectRate }) {
     const t0 = now();
     const made = await Promise.all(
       Array.from({ length: n }, async () => {
-        const [caller, callee] = await Promise.all([connectClient(urls[0]), connectClient(urls[1])]);
+        const [caller, callee] = await Promise.all([connectClient(urls[0], worker), connectClient(urls[1], worker)]);
         if (!caller || !callee) {
           caller?.close();
           callee?.close();

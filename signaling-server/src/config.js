@@ -51,7 +51,7 @@ export const DEFAULTS = Object.freeze({
   maxSendBufferBytes: 1024 * 1024,
   // ---- offline queue memory (src/queue.js) ----
   queueMaxBytesPerTarget: 256 * 1024,
-  queueMaxBytes: 64 * 1024 * 1024,
+  queueMaxBytes: 32 * 1024 * 1024,
   // ---- calls (src/calls.js) ----
   callsPerTargetPerMin: 20,
   callsPerTargetBurst: 10,

@@ -44,7 +44,7 @@ test('defaults when env is empty', () => {
       connections: [100, 600, 100],
       registrations: [120, 30],
       sendBuffer: 1048576,
-      queue: [262144, 67108864],
+      queue: [262144, 33554432],
       calls: [20, 10, 30, 10, 120, 30, 120, 3600],
       auth: [6, 10, 12, 20],
       ice: [12, 6],
@@ -248,4 +248,23 @@ test('REDIS_URL must be redis:// or rediss://, and a password is never echoed', 
     assert.ok(!err.message.includes('topsecret'));
     return true;
   });
+});
+
+test('deploy/systemd/signaling.env is a valid configuration whose limits are the defaults', async () => {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync(new URL('../../deploy/systemd/signaling.env', import.meta.url), 'utf8');
+  const env = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+  // The unit supplies the secret as a file; any will do here.
+  const cfg = loadConfig({ ...env, TURN_SECRET: 'from-the-unit' });
+  for (const [name, key] of INTEGER_VARS) {
+    if (name === 'PORT' || !(name in env)) continue;
+    assert.equal(cfg[key], DEFAULTS[key], `${name} in signaling.env differs from the documented default`);
+  }
+  assert.deepEqual(cfg.trustedProxies, ['127.0.0.1', '::1']);
+  const listed = INTEGER_VARS.map(([name]) => name).filter((n) => !(n in env) && !['PORT', 'METRICS_PORT'].includes(n));
+  assert.deepEqual(listed, [], 'every limit is spelled out in signaling.env');
 });

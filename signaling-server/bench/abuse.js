@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// node bench/abuse.js [--seconds 5] [--before 2] [--only "slow reader,reflection"]
+//
+// Every attack of issue 11 against a fresh server process with the default
+// limits (started like deploy/systemd: node --max-semi-space-size=64,
+// LOG_LEVEL=info, logs to a file), on loopback only, while two legit users
+// (bench/legit_pair.js, 127.0.0.1) stay in a call and keep renegotiating it.
+// Each attack is bounded in time (--seconds) and in count (see
+// bench/abuse_attacks.js) and runs from its own loopback addresses.
+//
+// Per attack it prints: legit relay latency p50/p99 before and during the
+// attack, server RSS before and during (peak), attacker messages the server
+// relayed (from its metrics, minus the legit users' own), what else the
+// attacker got, and whether the targets hold: legit p99 ≤ 100 ms, RSS
+// ≤ +100 MB, no legit client disconnected or refused anything.
+
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { startServerProcess } from '../test/support/server_process.js';
+import { ATTACKS } from './abuse_attacks.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    before: { type: 'string', default: '2' },
+    only: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const BEFORE = Number(args.before);
+const P99_LIMIT_MS = 100;
+const RSS_LIMIT_MB = 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Extra settings some attacks need (TURN credentials to mint).
+const ENV = {
+  'TURN minting': { TURN_SECRET: 'abuse-bench-secret', TURN_URLS: 'turn:127.0.0.1:3478?transport=udp' },
+};
+
+function rssMb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// utime + stime of a process, in clock ticks (USER_HZ = 100).
+function cpuTicks(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function relayedTotal(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) if (line.startsWith('voicecall_messages_relayed_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
+function startLegit(port) {
+  const worker = new Worker(new URL('./legit_pair.js', import.meta.url), { workerData: { port, pauseMs: 100, roundTimeoutMs: 5000 } });
+  const waiters = [];
+  worker.on('message', (m) => {
+    const type = m === 'ready' ? 'ready' : m.type;
+    const i = waiters.findIndex((w) => w.type === type);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+  });
+  const next = (type) => new Promise((resolve) => waiters.push({ type, resolve }));
+  const ready = next('ready');
+  return {
+    worker,
+    ready,
+    window: () => {
+      const w = next('window');
+      worker.postMessage('window');
+      return w;
+    },
+    stop: async () => {
+      const done = next('done');
+      worker.postMessage('stop');
+      const result = await done;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+function runAttack(attack, port) {
+  const child = fork(new URL('./abuse_worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let lastTicks = 0;
+  const ticker = setInterval(() => {
+    const t = cpuTicks(child.pid);
+    if (Number.isFinite(t)) lastTicks = t;
+  }, 200);
+  const result = new Promise((resolve) => {
+    child.once('message', (m) => {
+      clearInterval(ticker);
+      resolve({ ...m, attackerTicks: Math.max(lastTicks, cpuTicks(child.pid) || 0) });
+    });
+    child.once('exit', (code) => {
+      clearInterval(ticker);
+      resolve({ type: 'failed', error: `attacker exited ${code}`, attackerTicks: lastTicks });
+    });
+  });
+  child.send({ attack, port, seconds: SECONDS, legit: { a: 'legit-a', b: 'legit-b' } });
+  return result;
+}
+
+async function measure(attack) {
+  const logDir = mkdtempSync(join(tmpdir(), 'vc-abuse-'));
+  const server = await startServerProcess({ LOG_LEVEL: 'info', NODE_ID: 'abuse', ...(ENV[attack] ?? {}) }, { logFile: join(logDir, 'server.log'), nodeArgs: ['--max-semi-space-size=64'] });
+  const pid = server.child.pid;
+  const legit = startLegit(server.port);
+  await legit.ready;
+  await sleep(1000);
+  await legit.window(); // warm-up, discarded
+  await sleep(BEFORE * 1000);
+  const before = await legit.window();
+  const rssBefore = rssMb(pid);
+  const relayed0 = await relayedTotal(server.url);
+  const w0 = await legit.window();
+
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 100);
+  const ticks0 = cpuTicks(pid);
+  const t0 = performance.now();
+  const outcome = await runAttack(attack, server.port);
+  const attackSeconds = (performance.now() - t0) / 1000;
+  const serverCpu = (cpuTicks(pid) - ticks0) / attackSeconds;
+  clearInterval(sampler);
+  const during = await legit.window();
+  await sleep(1100); // past the metrics render cache
+  const after = await legit.window();
+  const relayed1 = await relayedTotal(server.url);
+  const totals = await legit.stop();
+  const alive = server.child.exitCode === null;
+  await server.kill('SIGTERM');
+  rmSync(logDir, { recursive: true, force: true });
+
+  const legitRelayed = [w0, during, after].reduce((n, w) => n + w.latencies.length + w.busySent, 0);
+  const legitProblems = [...before.errors, ...during.errors, ...after.errors];
+  return {
+    attack,
+    p50Before: percentile(before.latencies, 50),
+    p99Before: percentile(before.latencies, 99),
+    p50During: percentile(during.latencies, 50),
+    p99During: percentile(during.latencies, 99),
+    roundsDuring: during.rounds,
+    rssBefore,
+    rssDuring: rssPeak,
+    delivered: Math.max(0, relayed1 - relayed0 - legitRelayed),
+    serverCpu,
+    attackerCpu: outcome.attackerTicks / attackSeconds,
+    outcome,
+    legitDisconnects: totals.disconnects,
+    legitFailures: totals.failures.length,
+    legitErrors: legitProblems.map((e) => e.code).filter((c, i, all) => all.indexOf(c) === i),
+    alive,
+  };
+}
+
+const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const names = args.only ? args.only.split(',').map((s) => s.trim()) : Object.keys(ATTACKS);
+for (const n of names) if (!ATTACKS[n]) throw new Error(`unknown attack "${n}"; known: ${Object.keys(ATTACKS).join(', ')}`);
+
+console.log(`abuse bench: ${names.length} attacks, ${SECONDS} s each (+${BEFORE} s before), default limits, loopback only; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const rows = [];
+for (const name of names) {
+  const r = await measure(name);
+  const ok =
+    r.alive &&
+    r.outcome.type === 'done' &&
+    r.p99During <= P99_LIMIT_MS &&
+    r.rssDuring - r.rssBefore <= RSS_LIMIT_MB &&
+    r.legitDisconnects === 0 &&
+    r.legitFailures === 0 &&
+    r.legitErrors.length === 0 &&
+    r.roundsDuring > 0;
+  r.verdict = ok ? 'ok' : 'FAIL';
+  rows.push(r);
+  const got = r.outcome.type === 'done' ? `${r.outcome.got} ${r.outcome.unit}` : `attacker failed: ${r.outcome.error}`;
+  console.log(`  ${name}: legit p50/p99 ${fmt(r.p50Before)}/${fmt(r.p99Before)} → ${fmt(r.p50During)}/${fmt(r.p99During)} ms, RSS ${fmt(r.rssBefore, 0)} → ${fmt(r.rssDuring, 0)} MB, attacker messages relayed ${r.delivered}, attacker got ${got}; legit disconnects ${r.legitDisconnects}, errors [${r.legitErrors.join(', ')}]; CPU % of a core: server ${fmt(r.serverCpu, 0)}, attacker ${fmt(r.attackerCpu, 0)}, load ${loadavg()[0].toFixed(1)} ${r.verdict}`);
+}
+
+const header = ['attack', 'legit p50 before ms', 'legit p99 before ms', 'legit p50 during ms', 'legit p99 during ms', 'RSS before MB', 'RSS during MB', 'attacker msgs relayed', 'attacker got', 'legit disconnected', 'CPU% server / attacker', 'result'];
+const table = rows.map((r) => [
+  r.attack,
+  fmt(r.p50Before),
+  fmt(r.p99Before),
+  fmt(r.p50During),
+  fmt(r.p99During),
+  fmt(r.rssBefore, 0),
+  fmt(r.rssDuring, 0),
+  String(r.delivered),
+  r.outcome.type === 'done' ? `${r.outcome.got} ${r.outcome.unit}` : 'attacker failed',
+  String(r.legitDisconnects),
+  `${fmt(r.serverCpu, 0)} / ${fmt(r.attackerCpu, 0)}`,
+  r.verdict,
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}`);
+console.log(`\ntargets: legit p99 ≤ ${P99_LIMIT_MS} ms, RSS ≤ +${RSS_LIMIT_MB} MB, no legit client disconnected or refused; load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+process.exitCode = rows.every((r) => r.verdict === 'ok') ? 0 : 1;
