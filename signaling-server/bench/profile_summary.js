@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// node bench/profile_summary.js FILE.cpuprofile [--top 30]
+// node bench/profile_summary.js FILE.cpuprofile [--top 30] [--last-seconds 8]
 //
+// --last-seconds: only the samples of the profile's last N seconds (the
+// steady state of a benchmark, without start-up and connecting).
 // Where the time went in a V8 CPU profile (node --cpu-prof): self time per
 // function and, more useful for "which part of the server costs what",
 // inclusive time per source file (a sample counts once for every file on
@@ -9,8 +11,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, 'last-seconds': { type: 'string' } } });
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
+if (values['last-seconds']) {
+  // Sample i was taken at startTime + sum(timeDeltas[0..i]) µs.
+  const at = [];
+  let t = profile.startTime;
+  for (const d of profile.timeDeltas) at.push((t += d));
+  const from = profile.endTime - Number(values['last-seconds']) * 1e6;
+  profile.samples = profile.samples.filter((_, i) => at[i] >= from);
+}
 const top = Number(values.top);
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();

@@ -52,9 +52,15 @@ function procStat(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024, ticks: Number(fields[11]) + Number(fields[12]) };
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return {
+      rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024,
+      ticks: Number(fields[11]) + Number(fields[12]),
+      writes: Number(/syscw:\s+(\d+)/.exec(io)[1]),
+      reads: Number(/syscr:\s+(\d+)/.exec(io)[1]),
+    };
   } catch {
-    return { rssMb: NaN, ticks: NaN };
+    return { rssMb: NaN, ticks: NaN, writes: NaN, reads: NaN };
   }
 }
 
@@ -123,6 +129,11 @@ async function measure(target, logDir) {
     clients: pairsPerWorker * 2 * WORKERS,
     msgsPerSec: reports.reduce((n, r) => n + r.messages, 0) / seconds,
     serverCpuPct: ((after.ticks - before.ticks) / 100 / seconds) * 100,
+    // CPU time and system calls per relayed message: less sensitive to a
+    // busy machine than msgs/s.
+    cpuUsPerMsg: ((after.ticks - before.ticks) * 10_000) / reports.reduce((n, r) => n + r.messages, 0),
+    writesPerMsg: (after.writes - before.writes) / reports.reduce((n, r) => n + r.messages, 0),
+    readsPerMsg: (after.reads - before.reads) / reports.reduce((n, r) => n + r.messages, 0),
     rssMb: after.rssMb,
     disconnects: reports.reduce((n, r) => n + r.disconnects, 0),
     errors: reports.reduce((n, r) => n + r.errors, 0),
@@ -146,7 +157,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
   for (const target of order) {
     const r = await measure(target, logDir);
     results.push(r);
-    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core, RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
+    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core (${fmt(r.cpuUsPerMsg)} µs, ${r.writesPerMsg.toFixed(2)} writes, ${r.readsPerMsg.toFixed(2)} reads per message), RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
   }
 }
 const mean = (t) => {

@@ -22,6 +22,10 @@
 // sender's TCP window closes, so an abusive client spends its own CPU waiting
 // instead of ours parsing what we would drop. The flood guard's excess
 // counter (src/rate_limit.js) still cuts clients that keep pushing.
+//
+// This runs for every frame, so a key's message and byte budgets live in one
+// object refilled in one step, and a connection keeps its buckets at hand
+// (looked up again only after a sweep may have forgotten them).
 
 import { createExcessTracker, createKeyedBuckets, createTokenBucket, perMinute } from './rate_limit.js';
 
@@ -41,59 +45,116 @@ export function isReplyFrame(frame) {
 }
 
 /**
+ * A message bucket and a byte bucket refilled together.
+ * @param {{ msgs: {ratePerSec: number, burst: number}, bytes: {ratePerSec: number, burst: number} }} limits
+ */
+function createPair(limits, t) {
+  return { limits, msgs: limits.msgs.burst, bytes: limits.bytes.burst, last: t };
+}
+
+function refill(p, t) {
+  if (t <= p.last) return;
+  const dt = t - p.last;
+  p.msgs = Math.min(p.limits.msgs.burst, p.msgs + (dt * p.limits.msgs.ratePerSec) / 1000);
+  p.bytes = Math.min(p.limits.bytes.burst, p.bytes + (dt * p.limits.bytes.ratePerSec) / 1000);
+  p.last = t;
+}
+
+// A frame bigger than a whole burst costs the whole burst: it passes when
+// the bucket is full instead of never.
+const cost = (bytes, p) => Math.min(bytes, p.limits.bytes.burst);
+
+function waitMs(p, bytes, t) {
+  refill(p, t);
+  const m = p.msgs >= 1 ? 0 : ((1 - p.msgs) * 1000) / p.limits.msgs.ratePerSec;
+  const c = cost(bytes, p);
+  const b = p.bytes >= c ? 0 : ((c - p.bytes) * 1000) / p.limits.bytes.ratePerSec;
+  return Math.max(m, b);
+}
+
+function keyedPairs(limits, now) {
+  const pairs = new Map();
+  return {
+    get(key) {
+      let p = pairs.get(key);
+      if (!p) pairs.set(key, (p = createPair(limits, now())));
+      return p;
+    },
+    sweep() {
+      const t = now();
+      let removed = 0;
+      for (const [key, p] of pairs) {
+        refill(p, t);
+        if (p.msgs >= limits.msgs.burst && p.bytes >= limits.bytes.burst) {
+          pairs.delete(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+    get size() {
+      return pairs.size;
+    },
+  };
+}
+
+/**
  * @param {object} cfg server config (rateLimitPerSec, rateLimitBurst,
  *   byteRatePerSec, byteBurst, ipRateLimitPerSec, ipRateLimitBurst,
  *   ipByteRatePerSec, ipByteBurst, callsPerTargetPerMin, callsPerTargetBurst)
  * @param {{ now?: () => number }} [opts]
  */
 export function createBudgets(cfg, { now = monotonicMs } = {}) {
-  const replyLimits = perMinute(2 * cfg.callsPerTargetPerMin, 2 * cfg.callsPerTargetBurst);
-  const idReplies = createKeyedBuckets({ ...replyLimits, now });
   const idLimits = { msgs: { ratePerSec: cfg.rateLimitPerSec, burst: cfg.rateLimitBurst }, bytes: { ratePerSec: cfg.byteRatePerSec, burst: cfg.byteBurst } };
   const ipLimits = { msgs: { ratePerSec: cfg.ipRateLimitPerSec, burst: cfg.ipRateLimitBurst }, bytes: { ratePerSec: cfg.ipByteRatePerSec, burst: cfg.ipByteBurst } };
-  const idMsgs = createKeyedBuckets({ ...idLimits.msgs, now });
-  const idBytes = createKeyedBuckets({ ...idLimits.bytes, now });
-  const ipMsgs = createKeyedBuckets({ ...ipLimits.msgs, now });
-  const ipBytes = createKeyedBuckets({ ...ipLimits.bytes, now });
-
-  /** Buckets of a connection that has no ID yet. */
-  const ownBuckets = () => ({
-    msgs: createTokenBucket({ ...idLimits.msgs, now }),
-    bytes: createTokenBucket({ ...idLimits.bytes, now }),
-    replies: createTokenBucket({ ...replyLimits, now }),
-  });
+  const replyLimits = perMinute(2 * cfg.callsPerTargetPerMin, 2 * cfg.callsPerTargetBurst);
+  const byId = keyedPairs(idLimits, now);
+  const byIp = keyedPairs(ipLimits, now);
+  const replies = createKeyedBuckets({ ...replyLimits, now });
+  // Bumped by sweep(): buckets a connection looked up before may have been
+  // forgotten, and holding on to one would split an ID's or an address's
+  // budget in two; connections look theirs up again after a sweep.
+  let epoch = 0;
 
   /**
    * A budget for one connection. `ip` may be null (before the session knows
    * it), `id` is set with bindId() once registered.
    */
   function connection(ip = null) {
-    let own = ownBuckets();
+    // Before registration: buckets of its own (the ID's limits).
+    let own = { pair: createPair(idLimits, now()), replies: createTokenBucket({ ...replyLimits, now }) };
     let id = null;
-    const cap = (cost, limits) => Math.min(cost, limits.burst);
+    let cached = null;
 
-    // Buckets are looked up on every frame rather than held: sweep() may drop
-    // an idle one, and a held reference would then split an ID's or an
-    // address's budget in two.
+    function current() {
+      if (cached !== null && cached.epoch === epoch) return cached;
+      cached = {
+        epoch,
+        id: id === null ? own.pair : byId.get(id),
+        ip: ip === null ? null : byIp.get(ip),
+        replies: id === null ? own.replies : replies.get(id),
+      };
+      return cached;
+    }
+
     function take(bytes, reply) {
-      if (reply) {
-        const r = id === null ? own.replies : idReplies.get(id);
-        if (r.take(1)) return true;
+      const t = now();
+      const b = current();
+      if (reply && b.replies.take(1, t)) return true;
+      const mine = b.id;
+      refill(mine, t);
+      const c1 = cost(bytes, mine);
+      if (mine.msgs < 1 || mine.bytes < c1) return false;
+      const addr = b.ip;
+      if (addr !== null) {
+        refill(addr, t);
+        const c2 = cost(bytes, addr);
+        if (addr.msgs < 1 || addr.bytes < c2) return false;
+        addr.msgs -= 1;
+        addr.bytes -= c2;
       }
-      const m1 = id === null ? own.msgs : idMsgs.get(id);
-      const b1 = id === null ? own.bytes : idBytes.get(id);
-      const c1 = cap(bytes, idLimits.bytes);
-      if (!m1.has(1) || !b1.has(c1)) return false;
-      if (ip !== null) {
-        const m2 = ipMsgs.get(ip);
-        const b2 = ipBytes.get(ip);
-        const c2 = cap(bytes, ipLimits.bytes);
-        if (!m2.has(1) || !b2.has(c2)) return false;
-        m2.charge(1);
-        b2.charge(c2);
-      }
-      m1.charge(1);
-      b1.charge(c1);
+      mine.msgs -= 1;
+      mine.bytes -= c1;
       return true;
     }
 
@@ -108,6 +169,7 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
       },
       setIp(address) {
         ip = address;
+        cached = null;
       },
       /**
        * @param {number} bytes
@@ -117,30 +179,38 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
       admit: (bytes, reply = false) => tracker.admit(bytes, reply),
       /** Binary attachments ride with their packet: bytes only, never refused. */
       chargeBytes(bytes) {
-        (id === null ? own.bytes : idBytes.get(id)).charge(cap(bytes, idLimits.bytes));
-        if (ip !== null) ipBytes.get(ip).charge(cap(bytes, ipLimits.bytes));
+        const t = now();
+        const b = current();
+        refill(b.id, t);
+        b.id.bytes -= cost(bytes, b.id);
+        if (b.ip !== null) {
+          refill(b.ip, t);
+          b.ip.bytes -= cost(bytes, b.ip);
+        }
       },
       takeDropped: () => tracker.takeDropped(),
       /** From now on spend the ID's buckets, charged with what was spent so far. */
       bindId(clientId) {
         if (id === clientId) return;
-        const spentMsgs = own.msgs.used();
-        const spentBytes = own.bytes.used();
+        const t = now();
+        refill(own.pair, t);
+        const spentMsgs = idLimits.msgs.burst - own.pair.msgs;
+        const spentBytes = idLimits.bytes.burst - own.pair.bytes;
         const spentReplies = own.replies.used();
         id = clientId;
-        if (spentMsgs > 0) idMsgs.get(id).charge(spentMsgs);
-        if (spentBytes > 0) idBytes.get(id).charge(spentBytes);
-        if (spentReplies > 0) idReplies.get(id).charge(spentReplies);
+        const mine = byId.get(id);
+        refill(mine, t);
+        mine.msgs -= spentMsgs;
+        mine.bytes -= spentBytes;
+        if (spentReplies > 0) replies.get(id).charge(spentReplies);
         own = null;
+        cached = null;
       },
       /** How long until a frame of `bytes` would be admitted. */
       waitMs(bytes) {
-        const waits = [
-          (id === null ? own.msgs : idMsgs.get(id)).waitMs(1),
-          (id === null ? own.bytes : idBytes.get(id)).waitMs(cap(bytes, idLimits.bytes)),
-        ];
-        if (ip !== null) waits.push(ipMsgs.waitMs(ip, 1), ipBytes.waitMs(ip, cap(bytes, ipLimits.bytes)));
-        return Math.max(...waits);
+        const t = now();
+        const b = current();
+        return Math.max(waitMs(b.id, bytes, t), b.ip === null ? 0 : waitMs(b.ip, bytes, t));
       },
     };
   }
@@ -148,9 +218,12 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
   return {
     connection,
     /** Forget full (idle) buckets; returns how many. Run periodically. */
-    sweep: () => idMsgs.sweep() + idBytes.sweep() + ipMsgs.sweep() + ipBytes.sweep() + idReplies.sweep(),
+    sweep() {
+      epoch++;
+      return byId.sweep() + byIp.sweep() + replies.sweep();
+    },
     get size() {
-      return idMsgs.size + idBytes.size + ipMsgs.size + ipBytes.size + idReplies.size;
+      return byId.size + byIp.size + replies.size;
     },
   };
 }

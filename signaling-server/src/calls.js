@@ -99,7 +99,9 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
   async function admit({ event, from, to, callId, ip }) {
     const key = pairKey(from, to);
     const t = now();
-    const calls = await store.get(key);
+    // The memory store answers at once; only Redis needs waiting for.
+    let calls = store.get(key);
+    if (typeof calls?.then === 'function') calls = await calls;
     const found = find(calls, callId);
     let cid = found?.[0];
     let entry = found?.[1];
@@ -146,9 +148,10 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
 
   // Keep a call alive while it signals; written only when half its window
   // has passed, so a burst of candidates costs one write.
-  async function touch(key, cid, entry, t) {
+  function touch(key, cid, entry, t) {
     const window = entry.answered ? idleMs : ringMs;
-    if (entry.expiresAt - t < window / 2) await store.patch(key, cid, { expiresAt: t + window }, window + LINGER_MS);
+    if (entry.expiresAt - t < window / 2) return store.patch(key, cid, { expiresAt: t + window }, window + LINGER_MS);
+    return undefined;
   }
 
   return { admit };

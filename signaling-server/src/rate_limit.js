@@ -24,30 +24,33 @@
 
 const monotonicMs = () => performance.now();
 
+// Methods take an optional `t` (a reading of `now`): a caller checking
+// several buckets for one frame reads the clock once.
 export function createTokenBucket({ ratePerSec, burst, now = monotonicMs }) {
   let tokens = burst;
   let last = now();
-  const refill = () => {
-    const t = now();
-    if (t > last) tokens = Math.min(burst, tokens + ((t - last) * ratePerSec) / 1000);
-    last = t;
+  const refill = (t = now()) => {
+    if (t > last) {
+      tokens = Math.min(burst, tokens + ((t - last) * ratePerSec) / 1000);
+      last = t;
+    }
   };
   return {
     /** Take `cost` tokens if they are all there. */
-    take(cost = 1) {
-      refill();
+    take(cost = 1, t) {
+      refill(t);
       if (tokens < cost) return false;
       tokens -= cost;
       return true;
     },
     /** Whether `cost` tokens are there, without taking them. */
-    has(cost = 1) {
-      refill();
+    has(cost = 1, t) {
+      refill(t);
       return tokens >= cost;
     },
     /** Take unconditionally (may go negative: debt that must refill first). */
-    charge(cost) {
-      refill();
+    charge(cost, t) {
+      refill(t);
       tokens -= cost;
     },
     /** Give tokens back (never beyond the burst). */

@@ -151,9 +151,13 @@ export const schemas = Object.freeze({
  * fields are left out unless they have a default.
  * @throws {ClientError}
  */
+const ENTRIES = new WeakMap(); // schema → [name, spec][], computed once
+
 export function validate(schema, data) {
+  let entries = ENTRIES.get(schema);
+  if (!entries) ENTRIES.set(schema, (entries = Object.entries(schema)));
   const out = {};
-  for (const [name, spec] of Object.entries(schema)) {
+  for (const [name, spec] of entries) {
     let v = Object.hasOwn(data, name) ? data[name] : undefined;
     if (v === null && !spec.nullable) v = undefined;
     if (v === undefined) {

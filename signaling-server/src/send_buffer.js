@@ -16,34 +16,38 @@
  *   connection has been dropped
  */
 export function capSendBuffer(conn, maxBytes, onOverflow) {
-  // Bytes in engine.io's writeBuffer: added when a packet is created,
-  // handed to the transport on flush. Strings are counted by length (what
-  // they occupy in memory); whatever the transport has not written yet is
-  // ws's bufferedAmount.
-  let queued = 0;
   let overflowed = false;
+  // Strings are counted by length (what they occupy in memory); whatever
+  // the transport has not written yet is ws's bufferedAmount.
   const size = (p) => (typeof p.data === 'string' ? p.data.length : p.data?.byteLength ?? 0) + 1;
+  const wsOf = () => (conn.transport?.name === 'websocket' ? conn.transport.socket : null);
 
   const pending = () => {
-    const ws = conn.transport?.name === 'websocket' ? conn.transport.socket : null;
-    return queued + (ws ? ws.bufferedAmount : 0);
+    let bytes = wsOf()?.bufferedAmount ?? 0;
+    for (const p of conn.writeBuffer) bytes += size(p);
+    return bytes;
   };
 
-  conn.on('packetCreate', (packet) => {
-    queued += size(packet);
+  conn.on('packetCreate', () => {
     if (overflowed) return;
+    // The common case, a connection keeping up: engine.io holds a packet or
+    // two and ws has little unwritten. Relayed payloads are at most
+    // MAX_PAYLOAD_BYTES (≤ MAX_SEND_BUFFER_BYTES / 2), so this cannot hide
+    // an overflow by much; only a backed-up connection is added up.
+    if (conn.writeBuffer.length < 4 && (wsOf()?.bufferedAmount ?? 0) <= maxBytes / 4) return;
     const bytes = pending();
     if (bytes <= maxBytes) return;
     overflowed = true;
     drop(conn);
     onOverflow(bytes);
   });
-  conn.on('flush', (packets) => {
-    for (const p of packets) queued -= size(p);
-    if (queued < 0) queued = 0;
-  });
 
-  return { pending, get overflowed() { return overflowed; } };
+  return {
+    pending,
+    get overflowed() {
+      return overflowed;
+    },
+  };
 }
 
 /**

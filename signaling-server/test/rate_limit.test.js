@@ -115,6 +115,21 @@ test('budgets: connections from one address share its budget, whatever their IDs
   assert.equal(admitted(elsewhere, 20), 20);
 });
 
+test('budgets: sweeping idle buckets never splits an address\'s budget between its connections', () => {
+  const clock = fakeClock();
+  const budgets = createBudgets(LIMITS, { now: clock.now });
+  const first = budgets.connection('198.51.100.20');
+  first.bindId('one');
+  assert.equal(admitted(first, 1), 1);
+  clock.advance(60_000); // every bucket full again: the sweep forgets them
+  assert.ok(budgets.sweep() > 0);
+  const second = budgets.connection('198.51.100.20');
+  second.bindId('two');
+  assert.equal(admitted(second, 30), 20, 'its own burst');
+  assert.equal(admitted(first, 30), 20, 'the address has 50 in all: 30 left after the second, 20 for the first (its own burst)');
+  assert.equal(admitted(budgets.connection('198.51.100.20'), 15), 10, 'and the last 10 for a third');
+});
+
 test('budgets: bytes count as well as messages', () => {
   const clock = fakeClock();
   const budgets = createBudgets(LIMITS, { now: clock.now });
