@@ -53,9 +53,12 @@ function procStat(pid) {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    // The JS thread alone (the rest is V8's GC helpers, libuv's pool).
+    const main = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return {
       rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024,
       ticks: Number(fields[11]) + Number(fields[12]),
+      mainTicks: Number(main[11]) + Number(main[12]),
       writes: Number(/syscw:\s+(\d+)/.exec(io)[1]),
       reads: Number(/syscr:\s+(\d+)/.exec(io)[1]),
     };
@@ -132,6 +135,7 @@ async function measure(target, logDir) {
     // CPU time and system calls per relayed message: less sensitive to a
     // busy machine than msgs/s.
     cpuUsPerMsg: ((after.ticks - before.ticks) * 10_000) / reports.reduce((n, r) => n + r.messages, 0),
+    mainUsPerMsg: ((after.mainTicks - before.mainTicks) * 10_000) / reports.reduce((n, r) => n + r.messages, 0),
     writesPerMsg: (after.writes - before.writes) / reports.reduce((n, r) => n + r.messages, 0),
     readsPerMsg: (after.reads - before.reads) / reports.reduce((n, r) => n + r.messages, 0),
     rssMb: after.rssMb,
@@ -157,7 +161,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
   for (const target of order) {
     const r = await measure(target, logDir);
     results.push(r);
-    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core (${fmt(r.cpuUsPerMsg)} µs, ${r.writesPerMsg.toFixed(2)} writes, ${r.readsPerMsg.toFixed(2)} reads per message), RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
+    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core (${fmt(r.cpuUsPerMsg)} µs, of which ${fmt(r.mainUsPerMsg)} on the JS thread, ${r.writesPerMsg.toFixed(2)} writes, ${r.readsPerMsg.toFixed(2)} reads per message), RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
   }
 }
 const mean = (t) => {

@@ -27,6 +27,7 @@
 // or hang-up after that still works as described above.
 
 import { ClientError, ErrorCode } from './errors.js';
+import { after } from './maybe_async.js';
 import { perMinute } from './rate_limit.js';
 
 export const LINGER_MS = 10_000;
@@ -79,70 +80,66 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
   // A call request (or a stray hang-up) spends the target's, the sender's
   // and the sender's address's budgets. Checked in that order; whichever is
   // empty is named in the error.
-  async function chargeRequest(from, to, ip) {
-    if (!(await limiter.take('calls:target', perTarget, to))) {
-      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests to ${to}: the limit is ${config.callsPerTargetPerMin}/min per callee, burst ${config.callsPerTargetBurst}`);
-    }
-    if (!(await limiter.take('calls:sender', perSender, from))) {
-      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests: the limit is ${config.callsPerSenderPerMin}/min per caller, burst ${config.callsPerSenderBurst}`);
-    }
-    if (ip && !(await limiter.take('calls:ip', perIp, ip))) {
-      throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests from your address: the limit is ${config.callsPerIpPerMin}/min, burst ${config.callsPerIpBurst}`);
-    }
+  function chargeRequest(from, to, ip) {
+    return after(limiter.take('calls:target', perTarget, to), (target) => {
+      if (!target) throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests to ${to}: the limit is ${config.callsPerTargetPerMin}/min per callee, burst ${config.callsPerTargetBurst}`);
+      return after(limiter.take('calls:sender', perSender, from), (sender) => {
+        if (!sender) throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests: the limit is ${config.callsPerSenderPerMin}/min per caller, burst ${config.callsPerSenderBurst}`);
+        if (!ip) return undefined;
+        return after(limiter.take('calls:ip', perIp, ip), (address) => {
+          if (!address) throw new ClientError(ErrorCode.RATE_LIMITED, `too many call requests from your address: the limit is ${config.callsPerIpPerMin}/min, burst ${config.callsPerIpBurst}`);
+        });
+      });
+    });
   }
 
   /**
-   * Decide about one message. Throws ClientError (NOT_IN_CALL, RATE_LIMITED).
-   * @returns {Promise<{ relay: boolean }>} relay false: trailing an ended
-   *   call, dropped without an error
+   * Decide about one message. Throws ClientError (NOT_IN_CALL,
+   * RATE_LIMITED) — synchronously with the memory store, as a rejection
+   * with Redis.
+   * @returns {{ relay: boolean } | Promise<{ relay: boolean }>} relay false:
+   *   trailing an ended call, dropped without an error
    */
-  async function admit({ event, from, to, callId, ip }) {
+  function admit({ event, from, to, callId, ip }) {
     const key = pairKey(from, to);
     const t = now();
-    // The memory store answers at once; only Redis needs waiting for.
-    let calls = store.get(key);
-    if (typeof calls?.then === 'function') calls = await calls;
+    return after(store.get(key), (calls) => decide(calls, event, from, to, callId, ip, key, t));
+  }
+
+  function decide(calls, event, from, to, callId, ip, key, t) {
     const found = find(calls, callId);
-    let cid = found?.[0];
+    const cid = found?.[0];
     let entry = found?.[1];
     // Expired calls are as good as unknown; ended ones linger.
     if (entry && !entry.endedAt && t > entry.expiresAt) entry = null;
     if (entry && entry.endedAt && t - entry.endedAt > LINGER_MS) entry = null;
     const live = entry && !entry.endedAt;
     const ended = entry && entry.endedAt;
+    const relay = () => RELAY;
 
     if (event === 'offer_sdp') {
-      if (live) {
-        await touch(key, cid, entry, t);
-        return RELAY;
-      }
-      await chargeRequest(from, to, ip);
-      await store.put(key, callId ?? '', { caller: from, expiresAt: t + ringMs, answered: false, endedAt: 0 }, ringMs + LINGER_MS);
-      return RELAY;
+      if (live) return after(touch(key, cid, entry, t), relay);
+      return after(chargeRequest(from, to, ip), () =>
+        after(store.put(key, callId ?? '', { caller: from, expiresAt: t + ringMs, answered: false, endedAt: 0 }, ringMs + LINGER_MS), relay),
+      );
     }
     if (ended) return DROP;
     if (!live) {
-      if (event === 'call_hangup') {
-        await chargeRequest(from, to, ip);
-        return RELAY;
-      }
+      if (event === 'call_hangup') return after(chargeRequest(from, to, ip), relay);
       throw new ClientError(ErrorCode.NOT_IN_CALL, `no call with ${to}${callId ? ` (callId ${callId})` : ''}: send offer_sdp first`);
     }
 
     switch (event) {
       case 'answer_sdp':
-        await store.patch(key, cid, { answered: true, expiresAt: t + idleMs }, idleMs + LINGER_MS);
-        return RELAY;
+        return after(store.patch(key, cid, { answered: true, expiresAt: t + idleMs }, idleMs + LINGER_MS), relay);
       case 'ringing':
         return RELAY;
       case 'busy':
       case 'call_decline':
       case 'call_hangup':
-        await store.patch(key, cid, { endedAt: t }, LINGER_MS);
-        return RELAY;
+        return after(store.patch(key, cid, { endedAt: t }, LINGER_MS), relay);
       default:
-        await touch(key, cid, entry, t);
-        return RELAY;
+        return after(touch(key, cid, entry, t), relay);
     }
   }
 

@@ -15,9 +15,8 @@
 // node-local messages to Redis for every other node to discard.
 
 import { ErrorCode, makeError } from './errors.js';
+import { after, isPromise } from './maybe_async.js';
 import { createOfflineQueue } from './queue.js';
-
-const isPromise = (v) => v !== null && typeof v === 'object' && typeof v.then === 'function';
 
 /**
  * @param {object} deps
@@ -97,19 +96,27 @@ export function createRelay({
     return pending.length;
   }
 
-  async function deliver(m) {
-    // Both reads at once: with Redis they share one round trip; in memory
-    // neither is a promise and nothing waits.
-    let target = lookup(m.to);
-    let pending = queue.size(m.to);
-    if (isPromise(target) || isPromise(pending)) [target, pending] = await Promise.all([target, pending]);
+  // Synchronous with the memory registry and queue (the usual case: the
+  // target is online), a promise otherwise.
+  function deliver(m) {
+    const target = lookup(m.to);
+    const pending = queue.size(m.to);
+    if (isPromise(target) || isPromise(pending)) return Promise.all([target, pending]).then(([t, p]) => deliverTo(m, t, p));
+    return deliverTo(m, target, pending);
+  }
+
+  function deliverTo(m, target, pending) {
     if (target?.online) {
       // Anything still queued was sent earlier and must arrive first.
-      if (pending > 0) await deliverQueued(m.to, target.socketId);
+      if (pending > 0) return deliverQueued(m.to, target.socketId).then(() => emit(target.socketId, m, false));
       emit(target.socketId, m, false);
-      return;
+      return undefined;
     }
-    // Offline or unknown: the same queue, the same timer, the same answer.
+    return enqueueOffline(m);
+  }
+
+  // Offline or unknown: the same queue, the same timer, the same answer.
+  async function enqueueOffline(m) {
     const queued = await queue.push(m.to, { event: m.event, from: m.from, callId: m.payload.callId, payload: m.payload, bytes: m.bytes });
     if (log.level === 'debug') log.debug({ event: m.event, from: m.from, to: m.to, bytes: m.bytes, queuedCount: queued }, 'relay queued');
     // The target may have reclaimed its ID between the lookup and the push;
@@ -124,12 +131,13 @@ export function createRelay({
    * ClientError (NOT_IN_CALL, RATE_LIMITED).
    * @param {{event: string, from: string, to: string, payload: object, bytes: number, receivedAt?: number, ip?: string}} m
    *   receivedAt: performance.now() when the message arrived (for metrics)
-   * @returns {Promise<{ relay: boolean }>}
+   * @returns {{ relay: boolean } | Promise<{ relay: boolean }>} at once
+   *   when nothing had to be waited for (memory stores, target online)
    */
-  async function send(m) {
-    const verdict = await calls.admit({ event: m.event, from: m.from, to: m.to, callId: m.payload.callId, ip: m.ip });
-    if (verdict.relay) await deliver(m);
-    return verdict;
+  function send(m) {
+    return after(calls.admit({ event: m.event, from: m.from, to: m.to, callId: m.payload.callId, ip: m.ip }), (verdict) =>
+      verdict.relay ? after(deliver(m), () => verdict) : verdict,
+    );
   }
 
   return {

@@ -29,12 +29,11 @@ export function capSendBuffer(conn, maxBytes, onOverflow) {
   };
 
   conn.on('packetCreate', () => {
-    if (overflowed) return;
-    // The common case, a connection keeping up: engine.io holds a packet or
-    // two and ws has little unwritten. Relayed payloads are at most
-    // MAX_PAYLOAD_BYTES (≤ MAX_SEND_BUFFER_BYTES / 2), so this cannot hide
-    // an overflow by much; only a backed-up connection is added up.
-    if (conn.writeBuffer.length < 4 && (wsOf()?.bufferedAmount ?? 0) <= maxBytes / 4) return;
+    // The common case, a connection keeping up: engine.io hands each packet
+    // to the transport at once. While ws waits for the socket to take the
+    // last batch, engine.io keeps new packets in its writeBuffer, so a
+    // backed-up connection shows there first; only then is it added up.
+    if (overflowed || conn.writeBuffer.length < 4) return;
     const bytes = pending();
     if (bytes <= maxBytes) return;
     overflowed = true;

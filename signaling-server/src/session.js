@@ -22,6 +22,7 @@
 import { isStrongToken } from './auth_guard.js';
 import { ClientError, ErrorCode, emitError, makeError } from './errors.js';
 import { handlers } from './handlers/index.js';
+import { isPromise } from './maybe_async.js';
 import { generateId, generateToken, isValidCallId, isValidId, isValidToken } from './ids.js';
 import { RATE_LIMIT_SIGNAL } from './parser.js';
 import { decodePayload, validate } from './schema.js';
@@ -96,23 +97,45 @@ export function attachSession(ctx, socket) {
     ctx.metrics?.dropped('send_buffer');
     warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');
   });
-  let tail = Promise.resolve();
+  // The last step still running for this socket, or null when none is.
+  let tail = null;
 
-  // Run `fn` after everything queued before it; a failure becomes INTERNAL
-  // for this socket only and never reaches the process. `event` is the
-  // client event being handled (absent for connect/disconnect work).
+  // A failure becomes INTERNAL for this socket only and never reaches the
+  // process. `event` is the client event being handled (absent for
+  // connect/disconnect work).
+  function failed(err, event) {
+    log.error({ err, event: describeEvent(event), id: state.id, socketId: socket.id }, 'handler failed');
+    if (!socket.connected) return;
+    const what = event === undefined ? 'your connection' : event;
+    const error = makeError(ErrorCode.INTERNAL, `internal server error while handling ${what}`, { event });
+    // Without an ID the connection is useless: end it so the client
+    // notices and reconnects, instead of idling unregistered.
+    if (state.id) sendError(socket, error);
+    else softKick(socket, error, sendError);
+  }
+
+  // Run `fn` after everything queued before it. When nothing is pending it
+  // runs at once, and if it finishes without waiting (memory stores, online
+  // target: the usual relay) nothing is queued at all; otherwise later work
+  // waits for it. Returns the pending promise, or undefined if done.
   function enqueue(fn, event) {
-    tail = tail.then(fn).catch((err) => {
-      log.error({ err, event: describeEvent(event), id: state.id, socketId: socket.id }, 'handler failed');
-      if (!socket.connected) return;
-      const what = event === undefined ? 'your connection' : event;
-      const error = makeError(ErrorCode.INTERNAL, `internal server error while handling ${what}`, { event });
-      // Without an ID the connection is useless: end it so the client
-      // notices and reconnects, instead of idling unregistered.
-      if (state.id) sendError(socket, error);
-      else softKick(socket, error, sendError);
+    if (tail !== null) return track(tail.then(fn).catch((err) => failed(err, event)));
+    let result;
+    try {
+      result = fn();
+    } catch (err) {
+      failed(err, event);
+      return undefined;
+    }
+    return isPromise(result) ? track(result.catch((err) => failed(err, event))) : undefined;
+  }
+
+  function track(p) {
+    tail = p;
+    p.then(() => {
+      if (tail === p) tail = null;
     });
-    return tail;
+    return p;
   }
 
   // Pause reading this connection while its budget refills (ws only).
@@ -231,8 +254,10 @@ export function attachSession(ctx, socket) {
     warn.warn(`client error ${err.code}`, { code: err.code, event, id: state.id, socketId: socket.id, ip }, 'client error');
   }
 
-  async function dispatch(event, args, receivedAt) {
-    if (!state.id) return; // rejected during authentication; being disconnected
+  // Handle one client event: synchronous when nothing has to be waited for,
+  // else a promise. Client errors are answered here; anything else throws.
+  function dispatch(event, args, receivedAt) {
+    if (!state.id) return undefined; // rejected during authentication; being disconnected
     const handler = handlers.get(event);
     if (!handler) {
       // Event names are usually strings, but a binary packet can carry any
@@ -242,20 +267,26 @@ export function attachSession(ctx, socket) {
       return clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
     }
     let data;
-    try {
-      if (handler.acceptsAnyPayload) {
-        return handler.handle(ctx, { from: state.id, ip, reply: (name, payload) => socket.emit(name, payload) });
-      }
-      const decoded = decodePayload(args, config.maxPayloadBytes);
-      data = decoded.data;
-      const value = validate(handler.schema, data);
-      if (value.targetClientId === state.id) {
-        throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
-      }
-      await handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip });
-    } catch (err) {
+    const answer = (err) => {
       if (!(err instanceof ClientError)) throw err;
       clientError(event, err, data);
+    };
+    try {
+      let result;
+      if (handler.acceptsAnyPayload) {
+        result = handler.handle(ctx, { from: state.id, ip, reply: (name, payload) => socket.emit(name, payload) });
+      } else {
+        const decoded = decodePayload(args, config.maxPayloadBytes);
+        data = decoded.data;
+        const value = validate(handler.schema, data);
+        if (value.targetClientId === state.id) {
+          throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
+        }
+        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip });
+      }
+      return isPromise(result) ? result.catch(answer) : undefined;
+    } catch (err) {
+      return answer(err);
     }
   }
 
@@ -287,6 +318,7 @@ export function attachSession(ctx, socket) {
     // Let server.close() wait for the release so a clean shutdown leaves
     // the registry (Redis) consistent.
     const done = enqueue(() => onDisconnect(reason));
+    if (!done) return;
     ctx.pending.add(done);
     done.finally(() => ctx.pending.delete(done));
   });

@@ -18,9 +18,11 @@ function setup(overrides = {}) {
   return { calls, admit, clock, store };
 }
 
-async function code(promise) {
+// admit() answers synchronously with the memory store (throwing at once),
+// and with a promise for Redis: this takes both.
+async function code(call) {
   try {
-    await promise;
+    await call();
     return 'ok';
   } catch (err) {
     return err.code;
@@ -30,8 +32,8 @@ async function code(promise) {
 test('without an offer nothing but a hang-up is relayed: NOT_IN_CALL', async () => {
   const { admit } = setup();
   for (const event of ['answer_sdp', 'send_ice', 'ringing', 'busy', 'call_decline']) {
-    assert.equal(await code(admit(event, 'mallory', 'alice', 'c1')), 'NOT_IN_CALL', event);
-    assert.equal(await code(admit(event, 'mallory', 'alice', undefined)), 'NOT_IN_CALL', event);
+    assert.equal(await code(() => admit(event, 'mallory', 'alice', 'c1')), 'NOT_IN_CALL', event);
+    assert.equal(await code(() => admit(event, 'mallory', 'alice', undefined)), 'NOT_IN_CALL', event);
   }
   // A hang-up for a call the server never saw (it restarted) still goes out.
   assert.deepEqual(await admit('call_hangup', 'bob', 'alice', 'c0'), { relay: true });
@@ -48,7 +50,7 @@ test('an offer opens the call for both directions and every call event', async (
   // An ICE restart: a re-offer inside the call is not a new request.
   assert.deepEqual(await admit('offer_sdp', 'alice', 'bob', 'c1'), { relay: true });
   // Another callId between the same two is another call.
-  assert.equal(await code(admit('send_ice', 'alice', 'bob', 'other')), 'NOT_IN_CALL');
+  assert.equal(await code(() => admit('send_ice', 'alice', 'bob', 'other')), 'NOT_IN_CALL');
   assert.deepEqual(await admit('call_hangup', 'alice', 'bob', 'c1'), { relay: true });
 });
 
@@ -61,7 +63,7 @@ test('busy, decline and hang-up end the call; trailing messages are dropped quie
     assert.deepEqual(await admit('send_ice', 'bob', 'alice', 'c1'), { relay: false }, `${end}: in flight`);
     assert.deepEqual(await admit('call_hangup', 'bob', 'alice', 'c1'), { relay: false }, `${end}: both hang up`);
     clock.advance(LINGER_MS + 1);
-    assert.equal(await code(admit('send_ice', 'bob', 'alice', 'c1')), 'NOT_IN_CALL', end);
+    assert.equal(await code(() => admit('send_ice', 'bob', 'alice', 'c1')), 'NOT_IN_CALL', end);
     // A new offer with the same callId is a new call.
     assert.equal((await admit('offer_sdp', 'alice', 'bob', 'c1')).relay, true);
   }
@@ -83,7 +85,7 @@ test('an unanswered request expires after CALL_RING_SECONDS, an answered call af
   const { admit, clock } = setup({ callRingSeconds: 60, callIdleSeconds: 600 });
   await admit('offer_sdp', 'alice', 'bob', 'ring');
   clock.advance(60_001);
-  assert.equal(await code(admit('ringing', 'bob', 'alice', 'ring')), 'NOT_IN_CALL');
+  assert.equal(await code(() => admit('ringing', 'bob', 'alice', 'ring')), 'NOT_IN_CALL');
 
   await admit('offer_sdp', 'alice', 'bob', 'talk');
   await admit('answer_sdp', 'bob', 'alice', 'talk');
@@ -93,7 +95,7 @@ test('an unanswered request expires after CALL_RING_SECONDS, an answered call af
   clock.advance(599_000);
   assert.equal((await admit('send_ice', 'bob', 'alice', 'talk')).relay, true);
   clock.advance(600_001);
-  assert.equal(await code(admit('send_ice', 'alice', 'bob', 'talk')), 'NOT_IN_CALL');
+  assert.equal(await code(() => admit('send_ice', 'alice', 'bob', 'talk')), 'NOT_IN_CALL');
   // A re-offer after that opens it again (as a request).
   assert.equal((await admit('offer_sdp', 'alice', 'bob', 'talk')).relay, true);
 });
@@ -101,37 +103,37 @@ test('an unanswered request expires after CALL_RING_SECONDS, an answered call af
 test('call requests per callee: CALLS_PER_TARGET_BURST, then CALLS_PER_TARGET_PER_MIN, whoever calls', async () => {
   const { admit, clock } = setup({ callsPerTargetBurst: 3, callsPerTargetPerMin: 6 });
   const results = [];
-  for (let i = 0; i < 5; i++) results.push(await code(admit('offer_sdp', `caller-${i}`, 'victim', 'c', `198.51.100.${i}`)));
+  for (let i = 0; i < 5; i++) results.push(await code(() => admit('offer_sdp', `caller-${i}`, 'victim', 'c', `198.51.100.${i}`)));
   assert.deepEqual(results, ['ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
   // Re-offers in calls already open are not requests.
-  assert.equal(await code(admit('offer_sdp', 'caller-0', 'victim', 'c')), 'ok');
+  assert.equal(await code(() => admit('offer_sdp', 'caller-0', 'victim', 'c')), 'ok');
   clock.advance(10_000); // one token at 6/min
-  assert.equal(await code(admit('offer_sdp', 'caller-9', 'victim', 'c')), 'ok');
-  assert.equal(await code(admit('offer_sdp', 'caller-8', 'victim', 'c')), 'RATE_LIMITED');
+  assert.equal(await code(() => admit('offer_sdp', 'caller-9', 'victim', 'c')), 'ok');
+  assert.equal(await code(() => admit('offer_sdp', 'caller-8', 'victim', 'c')), 'RATE_LIMITED');
   // Other callees are unaffected.
-  assert.equal(await code(admit('offer_sdp', 'caller-8', 'someone-else', 'c')), 'ok');
+  assert.equal(await code(() => admit('offer_sdp', 'caller-8', 'someone-else', 'c')), 'ok');
 });
 
 test('call requests per caller and per caller address; stray hang-ups spend the same budgets', async () => {
   const perSender = setup({ callsPerSenderBurst: 2, callsPerSenderPerMin: 1 });
   const a = [];
-  for (let i = 0; i < 3; i++) a.push(await code(perSender.admit('offer_sdp', 'spammer', `target-${i}`, 'c')));
+  for (let i = 0; i < 3; i++) a.push(await code(() => perSender.admit('offer_sdp', 'spammer', `target-${i}`, 'c')));
   assert.deepEqual(a, ['ok', 'ok', 'RATE_LIMITED']);
-  assert.equal(await code(perSender.admit('call_hangup', 'spammer', 'target-9', 'c')), 'RATE_LIMITED');
+  assert.equal(await code(() => perSender.admit('call_hangup', 'spammer', 'target-9', 'c')), 'RATE_LIMITED');
 
   const perIp = setup({ callsPerIpBurst: 2, callsPerIpPerMin: 1 });
   const b = [];
-  for (let i = 0; i < 3; i++) b.push(await code(perIp.admit('offer_sdp', `sender-${i}`, `target-${i}`, 'c', '203.0.113.9')));
+  for (let i = 0; i < 3; i++) b.push(await code(() => perIp.admit('offer_sdp', `sender-${i}`, `target-${i}`, 'c', '203.0.113.9')));
   assert.deepEqual(b, ['ok', 'ok', 'RATE_LIMITED']);
-  assert.equal(await code(perIp.admit('offer_sdp', 'sender-9', 'target-9', 'c', '203.0.113.10')), 'ok');
+  assert.equal(await code(() => perIp.admit('offer_sdp', 'sender-9', 'target-9', 'c', '203.0.113.10')), 'ok');
 });
 
 test('the answer does not depend on whether the target exists: the policy never looks it up', async () => {
   // The store is keyed by the pair only; a target nobody registered gets
   // exactly the same verdicts as any other.
   const { admit } = setup();
-  assert.equal(await code(admit('send_ice', 'probe', 'nobody-at-all', 'x')), 'NOT_IN_CALL');
-  assert.equal(await code(admit('send_ice', 'probe', 'alice', 'x')), 'NOT_IN_CALL');
+  assert.equal(await code(() => admit('send_ice', 'probe', 'nobody-at-all', 'x')), 'NOT_IN_CALL');
+  assert.equal(await code(() => admit('send_ice', 'probe', 'alice', 'x')), 'NOT_IN_CALL');
   assert.equal((await admit('offer_sdp', 'probe', 'nobody-at-all', 'x')).relay, true);
 });
 
