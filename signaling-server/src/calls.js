@@ -34,8 +34,6 @@ export const LINGER_MS = 10_000;
 // Calls per pair of IDs kept at once (redials, glare); the oldest goes first.
 const MAX_CALLS_PER_PAIR = 16;
 
-export const pairKey = (a, b) => (a < b ? `${a} ${b}` : `${b} ${a}`);
-
 const RELAY = Object.freeze({ relay: true });
 const DROP = Object.freeze({ relay: false });
 
@@ -46,11 +44,12 @@ const DROP = Object.freeze({ relay: false });
  * @property {boolean} answered
  * @property {number} endedAt     0 while live
  *
- * @typedef {object} CallStore   memory (below) or Redis (redis_calls.js)
- * @property {(key: string) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
- * @property {(key: string, cid: string, entry: CallEntry, keepMs: number) => unknown} put
+ * @typedef {object} CallStore   memory (below) or Redis (redis_calls.js);
+ *   a pair of IDs is passed as (a, b) with a < b
+ * @property {(a: string, b: string) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ * @property {(a: string, b: string, cid: string, entry: CallEntry, keepMs: number) => unknown} put
  *   (keepMs: keep the pair at least this long from now)
- * @property {(key: string, cid: string, patch: Partial<CallEntry>, keepMs: number) => unknown} patch
+ * @property {(a: string, b: string, cid: string, patch: Partial<CallEntry>, keepMs: number) => unknown} patch
  */
 
 /**
@@ -101,12 +100,12 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
    *   trailing an ended call, dropped without an error
    */
   function admit({ event, from, to, callId, ip }) {
-    const key = pairKey(from, to);
     const t = now();
-    return after(store.get(key), (calls) => decide(calls, event, from, to, callId, ip, key, t));
+    const [a, b] = from < to ? [from, to] : [to, from];
+    return after(store.get(a, b), (calls) => decide(calls, event, from, to, callId, ip, a, b, t));
   }
 
-  function decide(calls, event, from, to, callId, ip, key, t) {
+  function decide(calls, event, from, to, callId, ip, a, b, t) {
     const found = find(calls, callId);
     const cid = found?.[0];
     let entry = found?.[1];
@@ -118,9 +117,9 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
     const relay = () => RELAY;
 
     if (event === 'offer_sdp') {
-      if (live) return after(touch(key, cid, entry, t), relay);
+      if (live) return after(touch(a, b, cid, entry, t), relay);
       return after(chargeRequest(from, to, ip), () =>
-        after(store.put(key, callId ?? '', { caller: from, expiresAt: t + ringMs, answered: false, endedAt: 0 }, ringMs + LINGER_MS), relay),
+        after(store.put(a, b, callId ?? '', { caller: from, expiresAt: t + ringMs, answered: false, endedAt: 0 }, ringMs + LINGER_MS), relay),
       );
     }
     if (ended) return DROP;
@@ -131,23 +130,23 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
 
     switch (event) {
       case 'answer_sdp':
-        return after(store.patch(key, cid, { answered: true, expiresAt: t + idleMs }, idleMs + LINGER_MS), relay);
+        return after(store.patch(a, b, cid, { answered: true, expiresAt: t + idleMs }, idleMs + LINGER_MS), relay);
       case 'ringing':
         return RELAY;
       case 'busy':
       case 'call_decline':
       case 'call_hangup':
-        return after(store.patch(key, cid, { endedAt: t }, LINGER_MS), relay);
+        return after(store.patch(a, b, cid, { endedAt: t }, LINGER_MS), relay);
       default:
-        return after(touch(key, cid, entry, t), relay);
+        return after(touch(a, b, cid, entry, t), relay);
     }
   }
 
   // Keep a call alive while it signals; written only when half its window
   // has passed, so a burst of candidates costs one write.
-  function touch(key, cid, entry, t) {
+  function touch(a, b, cid, entry, t) {
     const window = entry.answered ? idleMs : ringMs;
-    if (entry.expiresAt - t < window / 2) return store.patch(key, cid, { expiresAt: t + window }, window + LINGER_MS);
+    if (entry.expiresAt - t < window / 2) return store.patch(a, b, cid, { expiresAt: t + window }, window + LINGER_MS);
     return undefined;
   }
 
@@ -160,30 +159,44 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
  * @param {{ now?: () => number }} [opts]
  */
 export function createMemoryCallStore({ now = Date.now } = {}) {
-  /** @type {Map<string, {calls: Map<string, CallEntry>, keepUntil: number}>} */
+  // a → b → pair (a < b): two lookups with strings the caller already has,
+  // rather than building "a b" for every message.
+  /** @type {Map<string, Map<string, {calls: Map<string, CallEntry>, keepUntil: number}>>} */
   const pairs = new Map();
   const EMPTY = new Map();
+  let count = 0;
+
+  function remove(a, b) {
+    const inner = pairs.get(a);
+    if (inner?.delete(b)) count--;
+    if (inner && inner.size === 0) pairs.delete(a);
+  }
 
   return {
-    get(key) {
-      const p = pairs.get(key);
+    get(a, b) {
+      const p = pairs.get(a)?.get(b);
       if (!p) return EMPTY;
       if (now() > p.keepUntil) {
-        pairs.delete(key);
+        remove(a, b);
         return EMPTY;
       }
       return p.calls;
     },
-    put(key, cid, entry, keepMs) {
-      let p = pairs.get(key);
-      if (!p) pairs.set(key, (p = { calls: new Map(), keepUntil: 0 }));
+    put(a, b, cid, entry, keepMs) {
+      let inner = pairs.get(a);
+      if (!inner) pairs.set(a, (inner = new Map()));
+      let p = inner.get(b);
+      if (!p) {
+        inner.set(b, (p = { calls: new Map(), keepUntil: 0 }));
+        count++;
+      }
       p.calls.delete(cid);
       p.calls.set(cid, { ...entry });
       while (p.calls.size > MAX_CALLS_PER_PAIR) p.calls.delete(p.calls.keys().next().value);
       p.keepUntil = Math.max(p.keepUntil, now() + keepMs);
     },
-    patch(key, cid, patch, keepMs) {
-      const p = pairs.get(key);
+    patch(a, b, cid, patch, keepMs) {
+      const p = pairs.get(a)?.get(b);
       const e = p?.calls.get(cid);
       if (!e) return;
       Object.assign(e, patch);
@@ -192,16 +205,18 @@ export function createMemoryCallStore({ now = Date.now } = {}) {
     sweep() {
       const t = now();
       let removed = 0;
-      for (const [key, p] of pairs) {
-        if (t > p.keepUntil) {
-          pairs.delete(key);
-          removed++;
+      for (const [a, inner] of pairs) {
+        for (const [b, p] of inner) {
+          if (t > p.keepUntil) {
+            remove(a, b);
+            removed++;
+          }
         }
       }
       return removed;
     },
     get size() {
-      return pairs.size;
+      return count;
     },
   };
 }

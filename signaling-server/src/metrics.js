@@ -65,11 +65,20 @@ export function createMetrics({ connectedClients, nodeId, now = () => performanc
       this.set(connectedClients());
     },
   });
+  // The relay path counts every message. prom-client hashes the label set
+  // on every inc()/observe(), so per-message numbers are kept here, per
+  // label value, and handed to prom-client when a scrape collects them.
+  const relayedCounts = new Map(); // event → count since the last scrape
+  const latencies = new Map(); // event → [seconds, …] since the last scrape
   const relayed = new client.Counter({
     name: 'voicecall_messages_relayed_total',
     help: 'Messages relayed to a target client (including from the offline queue), by event',
     labelNames: ['event'],
     registers: [registry],
+    collect() {
+      for (const [event, n] of relayedCounts) if (n > 0) this.inc({ event }, n);
+      relayedCounts.clear();
+    },
   });
   const errors = new client.Counter({
     name: 'voicecall_errors_total',
@@ -83,7 +92,20 @@ export function createMetrics({ connectedClients, nodeId, now = () => performanc
     labelNames: ['event'],
     buckets: LATENCY_BUCKETS,
     registers: [registry],
+    collect() {
+      flushLatencies(this);
+    },
   });
+  // Between scrapes the pending observations are bounded: past this many
+  // per event they are handed over at once.
+  const MAX_PENDING = 10_000;
+  function flushLatencies(histogram, event) {
+    for (const [e, values] of event === undefined ? latencies : [[event, latencies.get(event)]]) {
+      const child = histogram.labels(e);
+      for (const v of values) child.observe(v);
+      values.length = 0;
+    }
+  }
 
   const dropped = new client.Counter({
     name: 'voicecall_dropped_total',
@@ -92,30 +114,20 @@ export function createMetrics({ connectedClients, nodeId, now = () => performanc
     registers: [registry],
   });
 
-  // Labelled children resolved once: the relay path calls these per message
-  // and prom-client would otherwise hash the label object every time.
-  const children = (metric) => {
-    const cache = new Map();
-    return (value) => {
-      let c = cache.get(value);
-      if (!c) cache.set(value, (c = metric.labels(value)));
-      return c;
-    };
-  };
-  const relayedBy = children(relayed);
-  const errorsBy = children(errors);
-  const latencyBy = children(relayLatency);
-  const droppedBy = children(dropped);
-
   let cached = null; // { at, text: Promise<string> }
 
   return {
     registry,
-    relayed: (event) => relayedBy(event).inc(),
-    error: (code) => errorsBy(code).inc(),
-    dropped: (reason) => droppedBy(reason).inc(),
+    relayed: (event) => relayedCounts.set(event, (relayedCounts.get(event) ?? 0) + 1),
+    error: (code) => errors.inc({ code }),
+    dropped: (reason) => dropped.inc({ reason }),
     /** @param {number} ms */
-    relayLatency: (event, ms) => latencyBy(event).observe(ms / 1000),
+    relayLatency(event, ms) {
+      let values = latencies.get(event);
+      if (!values) latencies.set(event, (values = []));
+      values.push(ms / 1000);
+      if (values.length >= MAX_PENDING) flushLatencies(relayLatency, event);
+    },
     contentType: registry.contentType,
     /** Exposition text: this server's metrics followed by the process's. */
     render() {

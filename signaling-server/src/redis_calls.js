@@ -35,7 +35,7 @@ const FIELDS = { caller: 'c', expiresAt: 'x', answered: 'a', endedAt: 'e' };
  * @param {string} opts.prefix
  */
 export function createRedisCallStore({ redis, prefix }) {
-  const hash = (key) => `${prefix}call:${key}`;
+  const hash = (a, b) => `${prefix}call:${a} ${b}`;
   const encode = (cid, patch) => {
     const out = [];
     for (const [name, value] of Object.entries(patch)) {
@@ -47,8 +47,8 @@ export function createRedisCallStore({ redis, prefix }) {
   };
 
   return {
-    async get(key) {
-      const raw = await redis.hGetAll(hash(key));
+    async get(a, b) {
+      const raw = await redis.hGetAll(hash(a, b));
       const calls = new Map();
       for (const [field, value] of Object.entries(raw)) {
         const bar = field.lastIndexOf('|');
@@ -67,11 +67,11 @@ export function createRedisCallStore({ redis, prefix }) {
       for (const [cid, e] of calls) if (!e.caller) calls.delete(cid);
       return calls;
     },
-    async put(key, cid, entry, keepMs) {
-      await redis.vcCallWrite(hash(key), keepMs, 0, ...encode(cid, entry));
+    async put(a, b, cid, entry, keepMs) {
+      await redis.vcCallWrite(hash(a, b), keepMs, 0, ...encode(cid, entry));
     },
-    async patch(key, cid, patch, keepMs) {
-      await redis.vcCallWrite(hash(key), keepMs, 0, ...encode(cid, patch));
+    async patch(a, b, cid, patch, keepMs) {
+      await redis.vcCallWrite(hash(a, b), keepMs, 0, ...encode(cid, patch));
     },
   };
 }

@@ -36,6 +36,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 const hashToken = (token) => createHash('sha256').update(token, 'utf8').digest();
+const OFFLINE = Object.freeze({ online: false, socketId: null });
 
 /**
  * @param {object} opts
@@ -96,6 +97,7 @@ export function createMemoryRegistry({ idTtlMs, maxIds = Infinity, sweepInterval
 
   function goOffline(id, rec, t) {
     rec.socketId = null;
+    rec.view = null;
     rec.offlineSince = t;
     offline.delete(id);
     offline.set(id, true);
@@ -116,12 +118,13 @@ export function createMemoryRegistry({ idTtlMs, maxIds = Infinity, sweepInterval
       const rec = live(id);
       if (!rec) {
         if (!makeRoom()) return { ok: false, code: 'REGISTRY_FULL' };
-        records.set(id, { tokenHash, socketId, offlineSince: null, reclaimed: false });
+        records.set(id, { tokenHash, socketId, offlineSince: null, reclaimed: false, view: null });
         return { ok: true, reclaimed: false, previousSocketId: null };
       }
       if (!timingSafeEqual(rec.tokenHash, tokenHash)) return { ok: false, code: 'ID_TAKEN' };
       const previousSocketId = rec.socketId;
       rec.socketId = socketId;
+      rec.view = null;
       rec.offlineSince = null;
       rec.reclaimed = true;
       offline.delete(id);
@@ -142,11 +145,14 @@ export function createMemoryRegistry({ idTtlMs, maxIds = Infinity, sweepInterval
       return { id, online: rec.socketId !== null, socketId: rec.socketId, offlineSince: rec.offlineSince };
     },
 
-    /** Synchronous lookup for the relay's hot path (memory registry only). */
+    /**
+     * Synchronous lookup for the relay's hot path (memory registry only):
+     * { online, socketId } without allocating, valid until the next change.
+     */
     lookupSync(id) {
       const rec = live(id);
       if (!rec) return null;
-      return { id, online: rec.socketId !== null, socketId: rec.socketId, offlineSince: rec.offlineSince };
+      return rec.socketId !== null ? rec.view ?? (rec.view = { online: true, socketId: rec.socketId }) : OFFLINE;
     },
 
     async size() {

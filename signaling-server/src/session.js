@@ -312,7 +312,20 @@ export function attachSession(ctx, socket) {
   socket.onAny((event, ...args) => {
     if (event === RATE_LIMIT_SIGNAL) return onRateLimited(args[0]);
     const receivedAt = performance.now();
+    if (tail === null) {
+      // Nothing pending (the usual case): no closure, no promise.
+      let result;
+      try {
+        result = dispatch(event, args, receivedAt);
+      } catch (err) {
+        failed(err, event);
+        return undefined;
+      }
+      if (isPromise(result)) track(result.catch((err) => failed(err, event)));
+      return undefined;
+    }
     enqueue(() => dispatch(event, args, receivedAt), event);
+    return undefined;
   });
   socket.on('disconnect', (reason) => {
     // Let server.close() wait for the release so a clean shutdown leaves

@@ -140,7 +140,7 @@ test('the answer does not depend on whether the target exists: the policy never 
 test('the memory store forgets pairs whose calls are over, and keeps at most 16 calls per pair', async () => {
   const { admit, clock, store } = setup({ callRingSeconds: 30, callsPerTargetBurst: 100, callsPerSenderBurst: 100 });
   for (let i = 0; i < 20; i++) await admit('offer_sdp', 'alice', 'bob', `c${i}`);
-  assert.equal(store.get('alice bob').size, 16);
+  assert.equal(store.get('alice', 'bob').size, 16);
   assert.equal(store.size, 1);
   clock.advance(30_000 + LINGER_MS + 1);
   assert.equal(store.sweep(), 1);
