@@ -39,8 +39,8 @@ export const DEFAULTS = Object.freeze({
   byteBurst: 256 * 1024,
   ipRateLimitPerSec: 500,
   ipRateLimitBurst: 1000,
-  ipByteRatePerSec: 1024 * 1024,
-  ipByteBurst: 4 * 1024 * 1024,
+  ipByteRatePerSec: 512 * 1024,
+  ipByteBurst: 1024 * 1024,
   // ---- connections (src/admission.js) ----
   maxConnectionsPerIp: 100,
   ipConnectsPerMin: 600,
@@ -51,7 +51,7 @@ export const DEFAULTS = Object.freeze({
   maxSendBufferBytes: 1024 * 1024,
   // ---- offline queue memory (src/queue.js) ----
   queueMaxBytesPerTarget: 256 * 1024,
-  queueMaxBytes: 32 * 1024 * 1024,
+  queueMaxBytes: 16 * 1024 * 1024,
   // ---- calls (src/calls.js) ----
   callsPerTargetPerMin: 20,
   callsPerTargetBurst: 10,
