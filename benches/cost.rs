@@ -234,7 +234,7 @@ fn gui_idle(server: &Server, window: Duration) -> Option<Row> {
         let _ = tx.send(line);
     });
     let id = rx.recv_timeout(Duration::from_secs(30)).ok()?;
-    voicecall::id::PeerId::parse(id.trim()).ok()?;
+    voicecall_core::id::PeerId::parse(id.trim()).ok()?;
     std::thread::sleep(SETTLE);
     let pid = app.0.id();
     let cpu = cpu_percent(&[pid], window)[0];

@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use common::support::Server;
 use common::{Peer, Report, Summary, engine_config, invoked_as_benchmark, machine};
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::Phase;
-use voicecall::controller::{EngineEvent, Meters, UserCommand};
-use voicecall::media::MediaSummary;
+use voicecall_core::call::Phase;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::quality::MediaSummary;
+use voicecall_engine::controller::{EngineEvent, Meters, UserCommand};
 
 const RATE: u32 = 48_000;
 /// One WAV device period (src/audio/wav_device.rs): output is played one period after the

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use common::support::Server;
 use common::support::turn::{Coturn, free_port};
 use common::{LOOPBACK, Peer, Report, Summary, engine_config, invoked_as_benchmark, machine, ms};
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::Phase;
-use voicecall::controller::{EngineEvent, UserCommand};
+use voicecall_core::call::Phase;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_engine::controller::{EngineEvent, UserCommand};
 
 const WARMUP_CALLS: usize = 2;
 const DEFAULT_CALLS: usize = 30;
@@ -140,17 +140,19 @@ fn main() {
 
     // The same coturn behind a relay that delays every datagram both ways.
     let turn_addr = std::net::SocketAddr::from(([127, 0, 0, 1], turn.port));
-    let relay = runtime.block_on(voicecall::netem::run_relay(voicecall::netem::RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        upstream: turn_addr,
-        impairment: voicecall::netem::ImpairmentConfig {
-            delay: FAR_TURN_ONE_WAY,
-            ..Default::default()
+    let relay = runtime.block_on(voicecall_lab::netem::run_relay(
+        voicecall_lab::netem::RelayConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream: turn_addr,
+            impairment: voicecall_lab::netem::ImpairmentConfig {
+                delay: FAR_TURN_ONE_WAY,
+                ..Default::default()
+            },
+            direction: voicecall_lab::netem::Direction::Both,
+            // Setup time is made of STUN/TURN and DTLS exchanges: those must be delayed too.
+            media_only: false,
         },
-        direction: voicecall::netem::Direction::Both,
-        // Setup time is made of STUN/TURN and DTLS exchanges: those must be delayed too.
-        media_only: false,
-    }));
+    ));
     let (relay_addr, _stats, _task) = match relay {
         Ok(relay) => relay,
         Err(err) => panic!("delay relay: {err}"),

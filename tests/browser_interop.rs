@@ -12,7 +12,7 @@
 //! gathers candidates on every interface it sees, and the native client would otherwise
 //! send connectivity checks to this machine's LAN address.
 
-mod support;
+use voicecall_lab::support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use support::netns::Lab;
 use support::{output_dir, repo};
-use voicecall::analysis::{DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION, compare};
-use voicecall::audio::load_wav_48k_mono;
+use voicecall_engine::audio::load_wav_48k_mono;
+use voicecall_lab::analysis::{DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION, compare};
 
 /// Two calls of ~9 s, chromium's start-up and a debug build's slow first steps, with room
 /// for a loaded CI machine.

@@ -2,7 +2,7 @@
 //! A call between clients on different nodes works, and a client whose node dies moves to
 //! the other node with its ID while the call goes on.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::{Duration, Instant};
 

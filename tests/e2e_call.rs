@@ -1,7 +1,7 @@
 //! A real call end to end: the Node signaling server, two `voicecall` processes, DTLS-SRTP
 //! over loopback, and the audio checked at the far end.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::{Duration, Instant};
 

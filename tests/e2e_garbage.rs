@@ -1,7 +1,7 @@
 //! A hostile or broken peer sends garbage through the real server: the listening client
 //! reports it, ends only the affected call, and keeps taking calls.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::Duration;
 

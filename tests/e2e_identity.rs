@@ -1,7 +1,7 @@
 //! IDs are stable: a client that claimed an ID gets it back after a restart (its token is
 //! remembered), and nobody else can take it.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Calls through the shipped coturn configuration with credentials issued by the signaling
 //! server: relay-only, and relay-only through an impairing network.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::Duration;
 
@@ -99,34 +99,20 @@ fn relay_only_call_through_coturn_with_issued_credentials() {
 #[test]
 fn relay_only_call_survives_loss_and_jitter_on_the_way_to_turn() {
     let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
-    let mut relay = std::process::Command::new(env!("CARGO_BIN_EXE_voicecall-netem"))
-        .args([
-            "--upstream",
-            &format!("{LOOPBACK}:{}", turn.port),
-            "--loss",
-            "0.03",
-            "--delay",
-            "10ms",
-            "--jitter",
-            "10ms",
-            "--seed",
-            "5",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start netem relay");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(relay.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("relay address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening ")
-        .expect("listening line")
-        .to_owned();
+    let relay = voicecall_lab::netem::RelayThread::from_args([
+        "--upstream",
+        &format!("{LOOPBACK}:{}", turn.port),
+        "--loss",
+        "0.03",
+        "--delay",
+        "10ms",
+        "--jitter",
+        "10ms",
+        "--seed",
+        "5",
+    ])
+    .expect("start netem relay");
+    let addr = relay.addr.to_string();
     relay_call("relay_impaired", Some(addr), &turn);
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
 }

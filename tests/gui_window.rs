@@ -6,7 +6,7 @@
 //!
 //! Needs Xvfb, xdotool, ImageMagick and tesseract (deploy/setup-debian.sh installs them).
 
-mod support;
+use voicecall_lab::support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -168,7 +168,7 @@ impl App {
             ),
         }
         assert!(
-            voicecall::id::PeerId::parse(&self.id).is_ok(),
+            voicecall_core::id::PeerId::parse(&self.id).is_ok(),
             "app {} printed {:?}, not an ID",
             self.label,
             self.id
@@ -446,7 +446,7 @@ impl Reading {
         if text.contains(&label) {
             return true;
         }
-        let is_id = label.contains('-') && voicecall::id::PeerId::parse(&label).is_ok();
+        let is_id = label.contains('-') && voicecall_core::id::PeerId::parse(&label).is_ok();
         is_id && contains_approximately(&text, &label, 2)
     }
 
@@ -841,7 +841,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
         "A did not hear B's speech: {a_heard:?}"
     );
     // Recent list: the dialled ID was saved for A.
-    let settings = voicecall::config::Settings::load(&config_a).expect("A's settings");
+    let settings = voicecall_core::config::Settings::load(&config_a).expect("A's settings");
     assert_eq!(settings.recent_peers.first(), Some(&b.id));
     let _ = std::fs::remove_dir_all(&config_a);
     let _ = std::fs::remove_dir_all(&config_b);

@@ -2,7 +2,7 @@
 //! segment (signaling server + coturn from deploy/), two routers and two clients, makes a
 //! real call, checks the audio and the path ICE chose, and the test prints the matrix.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::{Duration, Instant};
 

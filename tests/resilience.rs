@@ -1,7 +1,7 @@
 //! Calls that survive: the signaling server dies mid-call, the peer's process dies, the
 //! network path changes, and a hang-up while signaling is down.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ fn path(p: &std::path::Path) -> &str {
 
 /// The looping speech a `wav-loop:` input plays, `times` over, at 48 kHz.
 fn looped_reference(name: &str, times: usize) -> Vec<i16> {
-    let once = voicecall::audio::load_wav_48k_mono(&asset(name)).expect("reference");
+    let once = voicecall_engine::audio::load_wav_48k_mono(&asset(name)).expect("reference");
     once.repeat(times)
 }
 
@@ -110,8 +110,8 @@ fn calls_survive_a_signaling_server_restart_and_keep_their_ids() {
 
     // And the speech arrived intact across the whole outage.
     let reference = looped_reference("speech-a.wav", 2);
-    let (recorded, _) = voicecall::analysis::load_wav_mono(&heard).expect("recording");
-    let result = voicecall::analysis::compare(&reference, &recorded, 48_000);
+    let (recorded, _) = voicecall_lab::analysis::load_wav_mono(&heard).expect("recording");
+    let result = voicecall_lab::analysis::compare(&reference, &recorded, 48_000);
     println!(
         "server restart: correlation {:.3}, matched {:.2}",
         result.correlation, result.matched_fraction
@@ -158,7 +158,7 @@ fn a_killed_peer_ends_the_call_with_connection_lost_and_the_survivor_takes_the_n
     assert_eq!(ended["reason"], "connection_lost", "{ended}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
     // The audio devices were released: the recording is a finished WAV file.
-    let (recorded, rate) = voicecall::analysis::load_wav_mono(&heard).expect("finished WAV");
+    let (recorded, rate) = voicecall_lab::analysis::load_wav_mono(&heard).expect("finished WAV");
     assert_eq!(rate, 48_000);
     assert!(
         recorded.len() > 48_000,

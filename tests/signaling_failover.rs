@@ -2,16 +2,16 @@
 //! to another node of a cluster when its node dies (keeping its ID), delivers what it sent
 //! during the outage, and refreshes ICE servers whose TURN credentials are about to expire.
 
-mod support;
+use voicecall_lab::support;
 
 use std::time::{Duration, Instant};
 
 use support::Server;
 use support::redis::Redis;
 use tokio::sync::mpsc::UnboundedReceiver;
-use voicecall::id::CallId;
-use voicecall::signaling::message::{Body, Outbound};
-use voicecall::signaling::{SignalingClient, SignalingConfig, SignalingEvent};
+use voicecall_core::id::CallId;
+use voicecall_core::signaling::message::{Body, Outbound};
+use voicecall_engine::signaling::{SignalingClient, SignalingConfig, SignalingEvent};
 
 fn config(servers: &[&str]) -> SignalingConfig {
     let mut config = SignalingConfig::new(servers[0]);

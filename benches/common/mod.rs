@@ -5,17 +5,16 @@
 //! baseline, so numbers are only compared within one run.
 #![allow(dead_code)] // each bench uses a different part of this module
 
-#[path = "../../tests/support/mod.rs"]
-pub mod support;
+pub use voicecall_lab::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
-use voicecall::id::PeerId;
-use voicecall::signaling::SignalingConfig;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::id::PeerId;
+use voicecall_engine::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
+use voicecall_engine::signaling::SignalingConfig;
 
 pub const LOOPBACK: &str = "127.0.0.1";
 

@@ -5,18 +5,18 @@ use std::str::FromStr;
 
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::{EndReason, Phase};
-use voicecall::config::{IdentityStore, Settings, config_dir};
-use voicecall::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
-use voicecall::id::PeerId;
-use voicecall::rtc::IceServer;
-use voicecall::signaling::SignalingConfig;
+use voicecall_core::call::{EndReason, Phase};
+use voicecall_core::config::{IdentityStore, Settings, config_dir};
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::ice::IceServer;
+use voicecall_core::id::PeerId;
+use voicecall_engine::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
+use voicecall_engine::signaling::SignalingConfig;
 
 use super::Failure;
 use super::args::{AudioTuning, CallArgs, Command, CommonArgs, ListenArgs, ReceiveModeArg};
 use super::output::{Printer, ended_normally};
-use voicecall::media::{ReceiveMode, RedPolicy};
+use voicecall_engine::media::{ReceiveMode, RedPolicy};
 
 pub async fn run(command: Command) -> Result<(), Failure> {
     match command {

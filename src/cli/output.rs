@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use voicecall::call::{EndReason, Phase};
-use voicecall::controller::{EngineEvent, SignalingState};
+use voicecall_core::call::{EndReason, Phase};
+use voicecall_engine::controller::{EngineEvent, SignalingState};
 
 pub struct Printer {
     json: bool,

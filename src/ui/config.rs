@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::config::Settings;
-use voicecall::controller::EngineConfig;
-use voicecall::id::PeerId;
-use voicecall::rtc::IceServer;
-use voicecall::signaling::SignalingConfig;
+use voicecall_core::config::Settings;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::ice::IceServer;
+use voicecall_core::id::PeerId;
+use voicecall_engine::controller::EngineConfig;
+use voicecall_engine::signaling::SignalingConfig;
 
 use super::args::Overrides;
 

@@ -8,7 +8,7 @@ use iced::Task;
 use iced::futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use voicecall::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
+use voicecall_engine::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
 
 /// Where the app's commands go.
 pub trait CommandSink: Send {

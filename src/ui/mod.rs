@@ -29,11 +29,11 @@ use iced::keyboard::{self, Key, key};
 use iced::widget::{button, center, column, container, row, text};
 use iced::{Center, Element, Fill, Size, Subscription, Task, Theme, window};
 use tokio::task::JoinHandle;
-use voicecall::call::{EndReason, Phase};
-use voicecall::config::{IdentityStore, Settings};
-use voicecall::controller::{EngineEvent, SignalingState, UserCommand};
-use voicecall::id::PeerId;
-use voicecall::media::MediaSummary;
+use voicecall_core::call::{EndReason, Phase};
+use voicecall_core::config::{IdentityStore, Settings};
+use voicecall_core::id::PeerId;
+use voicecall_core::quality::MediaSummary;
+use voicecall_engine::controller::{EngineEvent, SignalingState, UserCommand};
 
 pub use args::GuiArgs;
 
@@ -73,7 +73,7 @@ pub fn run(args: GuiArgs) -> ExitCode {
     let config_dir = args
         .config_dir
         .clone()
-        .unwrap_or_else(voicecall::config::config_dir);
+        .unwrap_or_else(voicecall_core::config::config_dir);
     let overrides = Overrides::from(&args);
     let engine_runtime = runtime.handle().clone();
     let boot = move || {
@@ -221,7 +221,7 @@ pub struct App {
     server_status: server::Status,
     local_server: LocalServer,
     phase: Phase,
-    meters: Option<voicecall::controller::Meters>,
+    meters: Option<voicecall_engine::controller::Meters>,
     screen: Screen,
     home: home::State,
     notices: Vec<String>,

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use iced_test::{Simulator, simulator};
 use tokio::sync::mpsc;
-use voicecall::call::{EndReason, Phase, Role};
-use voicecall::config::{IdentityStore, Settings};
-use voicecall::controller::{EngineConfig, EngineEvent, SignalingState, UserCommand};
-use voicecall::id::{CallId, PeerId};
+use voicecall_core::call::{EndReason, Phase, Role};
+use voicecall_core::config::{IdentityStore, Settings};
+use voicecall_core::id::{CallId, PeerId};
+use voicecall_engine::controller::{EngineConfig, EngineEvent, SignalingState, UserCommand};
 
 use super::args::Overrides;
 use super::clipboard::Clipboard;
@@ -623,7 +623,7 @@ fn events_of_a_replaced_engine_are_ignored() {
 fn in_call_stats_show_quality() {
     let mut h = Harness::online();
     h.phase(in_call(Instant::now(), false));
-    let stats = |received: u64, lost: i64| voicecall::rtc::RtcStats {
+    let stats = |received: u64, lost: i64| voicecall_core::quality::RtcStats {
         packets_received: received,
         packets_lost: lost,
         rtt_ms: Some(40.0),

@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, text};
 use iced::{Center, Element};
-use voicecall::call::EndReason;
-use voicecall::id::PeerId;
-use voicecall::media::MediaSummary;
+use voicecall_core::call::EndReason;
+use voicecall_core::id::PeerId;
+use voicecall_core::quality::MediaSummary;
 
 use crate::ui::theme;
 

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{Id, button, column, container, row, scrollable, space, text, text_input};
 use iced::{Center, Element, Fill, Shrink};
-use voicecall::id::PeerId;
+use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
 

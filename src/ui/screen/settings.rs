@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use iced::widget::{button, column, container, radio, row, scrollable, text, text_input, toggler};
 use iced::{Center, Element, Fill};
-use voicecall::audio::{DeviceInfo, InputSpec, OutputSpec};
-use voicecall::config::Settings;
-use voicecall::rtc::IceServer;
+use voicecall_core::config::Settings;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::ice::IceServer;
+use voicecall_engine::audio::DeviceInfo;
 
 use crate::ui::args::Overrides;
 use crate::ui::sound::{MicTest, Playing, speaker_test};
@@ -57,8 +58,8 @@ impl DeviceChoice {
 
 /// Lists the machine's audio devices (slow on some systems: run it off the UI thread).
 pub fn list_devices() -> Result<Devices, String> {
-    let inputs = voicecall::audio::list_input_devices().map_err(|e| e.to_string())?;
-    let outputs = voicecall::audio::list_output_devices().map_err(|e| e.to_string())?;
+    let inputs = voicecall_engine::audio::list_input_devices().map_err(|e| e.to_string())?;
+    let outputs = voicecall_engine::audio::list_output_devices().map_err(|e| e.to_string())?;
     Ok(Devices {
         inputs: inputs.iter().map(DeviceChoice::from_info).collect(),
         outputs: outputs.iter().map(DeviceChoice::from_info).collect(),
