@@ -6,5 +6,6 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cd "$(dirname "$0")/.."
 (cd signaling-server && npm test)
 cargo fmt --all -- --check
+deploy/check-layers.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --all-targets --locked
