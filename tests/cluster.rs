@@ -8,15 +8,20 @@ use serde_json::Value;
 use voicecall_lab::support::cluster::Cluster;
 use voicecall_lab::support::{Client, Conversation, expect_caller_hung_up};
 
+/// The callee of every test here: on node 2 only, answering one call.
+fn callee_on_node_2(cluster: &Cluster, talk: &Conversation) -> Client {
+    Client::listen(&cluster.nodes[1])
+        .auto_accept()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn()
+}
+
 #[test]
 fn a_call_between_clients_on_different_nodes_carries_audio_both_ways() {
     let cluster = Cluster::start();
     let talk = Conversation::new("cluster_two_nodes");
-    let mut callee = Client::listen(&cluster.nodes[1])
-        .auto_accept()
-        .once()
-        .talks_as(&talk.callee)
-        .spawn();
+    let mut callee = callee_on_node_2(&cluster, &talk);
     let mut caller = Client::call(&cluster.nodes[0], &callee.id)
         .hang_up_after(Duration::from_secs(7))
         .talks_as(&talk.caller)
@@ -42,12 +47,8 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
     eprintln!("cluster up after {:?}", t.elapsed());
     let talk = Conversation::new("cluster_failover");
 
-    // The callee lives on node 2 only; the caller starts on node 1 and knows node 2.
-    let mut callee = Client::listen(&cluster.nodes[1])
-        .auto_accept()
-        .once()
-        .talks_as(&talk.callee)
-        .spawn();
+    // The caller starts on node 1 and knows node 2.
+    let mut callee = callee_on_node_2(&cluster, &talk);
     let mut caller = Client::call(&cluster.nodes[0], &callee.id)
         .fallback(&cluster.nodes[1])
         .hang_up_after(Duration::from_secs(8))

@@ -1,6 +1,6 @@
 //! The desktop app (`voicecall` without a subcommand) in a window on an [`Xvfb`] display.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -76,19 +76,11 @@ impl DesktopAppBuilder {
         self
     }
 
-    pub fn input(mut self, input: impl AsRef<OsStr>) -> Self {
-        self.input = input.as_ref().to_owned();
-        self
-    }
-
-    pub fn output(mut self, output: impl AsRef<OsStr>) -> Self {
-        self.output = output.as_ref().to_owned();
-        self
-    }
-
     /// Plays `side`'s speech and records what it hears into `side`'s recording.
-    pub fn talks_as(self, side: &Side) -> Self {
-        self.input(&side.says).output(&side.heard)
+    pub fn talks_as(mut self, side: &Side) -> Self {
+        self.input = side.says.clone().into();
+        self.output = side.heard.clone().into();
+        self
     }
 
     /// Logs at `filter` (a RUST_LOG value) into the file `path`.
