@@ -194,12 +194,12 @@ fn main() {
     report += &cpu_table(&speech[0].samples48);
     println!("{report}");
 
-    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
+    let turn = Coturn::on_loopback();
+    // Every client reaches TURN through a netem relay, started per condition on this port.
     let relay_port = free_port();
-    let mut env = turn.server_env(LOOPBACK, false);
-    env[1].1 = format!("turn:{LOOPBACK}:{relay_port}?transport=udp");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with(&env);
+    let server = Server::builder()
+        .envs(turn.server_env_via(LOOPBACK, &format!("{LOOPBACK}:{relay_port}")))
+        .start();
 
     // condition → mode → results
     let mut results: BTreeMap<(usize, usize), Vec<CallResult>> = BTreeMap::new();
@@ -317,53 +317,29 @@ fn run_call(
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("call dir");
     let heard = [dir.join("callee-heard.wav"), dir.join("caller-heard.wav")];
-    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
     let longest = speech.iter().map(|s| s.samples48.len()).max().unwrap_or(0);
     // Room for call setup and the jitter buffer's delay, or the last words are cut off.
     let duration = Duration::from_millis(longest as u64 / 48 + 4_000);
-    let common = |input: &Path, output: &Path| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "--server",
-            &server.url,
-            "--bind",
-            LOOPBACK,
-            "--relay-only",
-            "--input",
-            &path(input),
-            "--output",
-            &path(output),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.extend(mode.flags.iter().map(|s| s.to_string()));
-        v
-    };
-    let mut callee_args = vec!["listen".to_owned(), "--auto-accept".into(), "--once".into()];
-    callee_args.extend(common(&speech[1].wav48, &heard[0]));
-    let callee_args: Vec<&str> = callee_args.iter().map(String::as_str).collect();
-    let mut callee = Client::spawn(&callee_args);
-    let mut caller_args = vec![
-        "call".to_owned(),
-        callee.id.clone(),
-        "--duration".into(),
-        format!("{}ms", duration.as_millis()),
-    ];
-    caller_args.extend(common(&speech[0].wav48, &heard[1]));
-    let caller_args: Vec<&str> = caller_args.iter().map(String::as_str).collect();
-    let mut caller = Client::spawn(&caller_args);
-    let started = caller.wait_for(Duration::from_secs(30), |e| {
-        e["event"] == "media_started" || e["event"] == "ended"
-    });
-    assert_eq!(started["event"], "media_started", "{}", caller.stderr());
+    let mut callee = Client::listen(server)
+        .auto_accept()
+        .once()
+        .relay_only()
+        .input(&speech[1].wav48)
+        .output(&heard[0])
+        .args(mode.flags)
+        .spawn();
+    let mut caller = Client::call(server, &callee.id)
+        .hang_up_after(duration)
+        .relay_only()
+        .input(&speech[0].wav48)
+        .output(&heard[1])
+        .args(mode.flags)
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(30));
     let t0 = Instant::now();
-    assert!(
-        caller
-            .wait_exit(duration + Duration::from_secs(30))
-            .success()
-    );
+    caller.expect_exit_ok(duration + Duration::from_secs(30));
     let elapsed = t0.elapsed().as_secs_f64().max(1.0);
-    assert!(callee.wait_exit(Duration::from_secs(20)).success());
+    callee.expect_exit_ok(Duration::from_secs(20));
     let bytes_sent = caller
         .events
         .iter()

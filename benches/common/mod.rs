@@ -28,6 +28,24 @@ pub fn invoked_as_benchmark(name: &str) -> bool {
     false
 }
 
+/// The number after `name` on the command line (`--calls 5`), or `default`.
+pub fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A multi-threaded tokio runtime for the engines in this process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => panic!("tokio runtime: {err}"),
+    }
+}
+
 /// Prints to stdout and appends to `$VOICECALL_BENCH_OUT` (run-all.sh collects the tables there).
 pub struct Report {
     file: Option<std::fs::File>,
@@ -180,6 +198,15 @@ impl Peer {
             if pred(&event) {
                 return (event, Instant::now());
             }
+        }
+    }
+
+    /// Hangs up and waits until both this engine and `peer` report the call ended.
+    pub async fn hang_up(&mut self, peer: &mut Peer, timeout: Duration) {
+        self.send(UserCommand::Hangup);
+        for side in [self, peer] {
+            side.wait_for(timeout, |e| matches!(e, EngineEvent::Ended { .. }))
+                .await;
         }
     }
 

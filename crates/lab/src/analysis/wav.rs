@@ -80,16 +80,19 @@ mod tests {
         assert!(samples.iter().any(|&s| s.unsigned_abs() > 5_000));
     }
 
+    fn int_spec(channels: u16, sample_rate: u32, bits_per_sample: u16) -> WavSpec {
+        WavSpec {
+            channels,
+            sample_rate,
+            bits_per_sample,
+            sample_format: SampleFormat::Int,
+        }
+    }
+
     #[test]
     fn downmixes_stereo_and_rescales_24_bit() {
         let path = temp_path("stereo24.wav");
-        let spec = WavSpec {
-            channels: 2,
-            sample_rate: 8_000,
-            bits_per_sample: 24,
-            sample_format: SampleFormat::Int,
-        };
-        let mut w = WavWriter::create(&path, spec).unwrap();
+        let mut w = WavWriter::create(&path, int_spec(2, 8_000, 24)).unwrap();
         for (l, r) in [
             (256 * 1000, 256 * 3000),
             (-256 * 4000, 0),
@@ -119,13 +122,7 @@ mod tests {
         let corrupt = load_wav_mono(&path);
         // A valid header whose data chunk is cut short must fail too, not return a prefix.
         let truncated_path = temp_path("truncated.wav");
-        let spec = WavSpec {
-            channels: 1,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: SampleFormat::Int,
-        };
-        let mut w = WavWriter::create(&truncated_path, spec).unwrap();
+        let mut w = WavWriter::create(&truncated_path, int_spec(1, 48_000, 16)).unwrap();
         for i in 0..1000 {
             w.write_sample(i as i16).unwrap();
         }

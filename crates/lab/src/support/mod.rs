@@ -1,17 +1,42 @@
-//! Shared by the end-to-end tests and the benchmarks: the real signaling server, the real
-//! `voicecall` binary, and audio comparison.
+//! Shared by the end-to-end tests and the benchmarks: the real signaling server (alone, in a
+//! cluster, in a namespace), coturn, the real `voicecall` binary as a headless client or a
+//! desktop window, and the audio comparison that tells whether each side heard the other.
+//!
+//! A test reads as its scenario:
+//!
+//! ```no_run
+//! # use voicecall_lab::support::{Client, Conversation, Server, expect_caller_hung_up};
+//! # use std::time::Duration;
+//! let server = Server::start();
+//! let talk = Conversation::new("two_way_call");
+//! let mut callee = Client::listen(&server).auto_accept().once().talks_as(&talk.callee).spawn();
+//! let mut caller = Client::call(&server, &callee.id)
+//!     .hang_up_after(Duration::from_secs(8))
+//!     .talks_as(&talk.caller)
+//!     .spawn();
+//! expect_caller_hung_up(&mut caller, &mut callee, Duration::from_secs(40));
+//! talk.assert_both_heard();
+//! ```
 
+mod client;
+mod client_builder;
+pub mod cluster;
+mod conversation;
+mod desktop_app;
 pub mod netns;
 pub mod redis;
+mod server;
 pub mod turn;
+mod xvfb;
 
-use std::io::{BufRead, BufReader};
+pub use client::{Client, expect_caller_hung_up};
+pub use client_builder::{ClientBuilder, SignalingUrl};
+pub use conversation::{Conversation, Side, compare_with_reference, heard_clearly};
+pub use desktop_app::{DesktopApp, DesktopAppBuilder};
+pub use server::{Server, ServerBuilder};
+pub use xvfb::Xvfb;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 /// The repository's root (this crate lives in `crates/lab`).
 pub fn repo() -> PathBuf {
@@ -43,6 +68,7 @@ pub fn voicecall_bin() -> PathBuf {
     bin
 }
 
+/// A file of assets/audio.
 pub fn asset(name: &str) -> PathBuf {
     repo().join("assets/audio").join(name)
 }
@@ -55,280 +81,10 @@ pub fn output_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// The bundled Node signaling server on a free loopback port; killed on drop.
-pub struct Server {
-    child: Child,
-    pub url: String,
-    pub port: u16,
-}
-
-impl Server {
-    pub fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    pub fn start_with(env: &[(&str, &str)]) -> Self {
-        Self::start_in(&[], "127.0.0.1", env)
-    }
-
-    /// On a fixed loopback port, so a test can kill it and bring it back at the same address.
-    pub fn start_on(port: u16) -> Self {
-        let port = port.to_string();
-        Self::start_in(&[], "127.0.0.1", &[("PORT", port.as_str())])
-    }
-
-    /// Starts the server through `prefix` (e.g. `ip netns exec NS`) listening on `host`.
-    pub fn start_in(prefix: &[&str], host: &str, env: &[(&str, &str)]) -> Self {
-        // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
-        let dir = std::env::var_os("VOICECALL_TEST_SERVER_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join("signaling-server"));
-        assert!(
-            dir.join("node_modules").is_dir(),
-            "signaling-server/node_modules is missing: run `npm ci` in signaling-server/ (the README's test command does)"
-        );
-        let mut cmd = prefixed(prefix, "node");
-        cmd.arg("src/index.js")
-            .current_dir(&dir)
-            .env("PORT", "0")
-            .env("HOST", host)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start node signaling server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(15))
-            .expect("signaling server did not report listening");
-        let value: Value = serde_json::from_str(&line).expect("listening line is JSON");
-        let port = value["port"].as_u64().expect("port in listening line") as u16;
-        Self {
-            child,
-            url: format!("http://{host}:{port}"),
-            port,
-        }
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM: the server's graceful shutdown (it disconnects every client), and waits.
-    pub fn terminate(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.kill();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// One run of the `voicecall` binary with its stdout parsed line by line.
-pub struct Client {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    pub id: String,
-    pub events: Vec<Value>,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Client {
-    /// Spawns `voicecall <args> --json` and waits for the ID line.
-    pub fn spawn(args: &[&str]) -> Self {
-        Self::spawn_in(&[], args)
-    }
-
-    /// Like `spawn`, through `prefix` (e.g. `ip netns exec NS`).
-    pub fn spawn_in(prefix: &[&str], args: &[&str]) -> Self {
-        let bin = voicecall_bin();
-        let mut cmd = prefixed(prefix, &bin.to_string_lossy());
-        // The binary keeps library logs quiet by default; VOICECALL_TEST_LOG opens them up.
-        match std::env::var("VOICECALL_TEST_LOG") {
-            Ok(filter) => cmd.env("RUST_LOG", filter),
-            Err(_) => cmd.env_remove("RUST_LOG"),
-        };
-        let mut child = cmd
-            .args(args)
-            .arg("--json")
-            .env("VOICECALL_CONFIG_DIR", temp_config_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn voicecall");
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let err_buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = err_buf.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[voicecall stderr] {line}");
-                if let Ok(mut buf) = sink.lock() {
-                    buf.push_str(&line);
-                    buf.push('\n');
-                }
-            }
-        });
-        let mut client = Self {
-            child,
-            lines: rx,
-            id: String::new(),
-            events: Vec::new(),
-            stderr: err_buf,
-        };
-        match client.lines.recv_timeout(Duration::from_secs(20)) {
-            Ok(id) => client.id = id.trim().to_owned(),
-            Err(_) => {
-                let status = client.child.try_wait().ok().flatten();
-                panic!(
-                    "voicecall printed no ID (status {status:?}); stderr:\n{}",
-                    client.stderr()
-                );
-            }
-        }
-        client
-    }
-
-    /// The process ID (for /proc readings in the benchmarks).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Reads events until one matches `pred`, or panics after `timeout`.
-    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let Ok(value) = serde_json::from_str::<Value>(&line) else {
-                        panic!("non-JSON line from voicecall --json: {line}");
-                    };
-                    self.events.push(value.clone());
-                    if pred(&value) {
-                        return value;
-                    }
-                }
-                Err(_) => panic!(
-                    "timed out waiting for an event; saw {:#?}\nstderr:\n{}",
-                    self.events,
-                    self.stderr()
-                ),
-            }
-        }
-    }
-
-    /// Waits for the process to exit and collects the remaining events.
-    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Collect what is left on stdout.
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
-                    if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                        self.events.push(value);
-                    }
-                }
-                return status;
-            }
-            while let Ok(line) = self.lines.try_recv() {
-                if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                    self.events.push(value);
-                }
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "voicecall did not exit in time; events {:#?}\nstderr:\n{}",
-                    self.events,
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn event(&self, name: &str) -> Option<&Value> {
-        self.events.iter().find(|e| e["event"] == name)
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// The newest event named `name` among everything printed so far (waiting up to
-    /// `timeout` for at least one).
-    pub fn latest(&mut self, name: &str, timeout: Duration) -> Value {
-        while let Ok(line) = self.lines.try_recv() {
-            if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                self.events.push(value);
-            }
-        }
-        if let Some(found) = self.events.iter().rev().find(|e| e["event"] == name) {
-            return found.clone();
-        }
-        self.wait_for(timeout, |e| e["event"] == name)
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `program`, or `prefix[0] prefix[1..] program` when a prefix is given.
-pub fn prefixed(prefix: &[&str], program: &str) -> Command {
-    match prefix.split_first() {
-        None => Command::new(program),
-        Some((first, rest)) => {
-            let mut cmd = Command::new(first);
-            cmd.args(rest).arg(program);
-            cmd
-        }
-    }
-}
-
-fn temp_config_dir() -> PathBuf {
+/// A fresh, empty folder under the system's temp dir (a client's config dir, …).
+pub(crate) fn fresh_temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "voicecall-test-{}-{}",
+        "voicecall-{tag}-{}-{}",
         std::process::id(),
         rand::random::<u64>()
     ));
@@ -336,13 +92,23 @@ fn temp_config_dir() -> PathBuf {
     dir
 }
 
-/// Compares a recording with the WAV the other side played, prints the numbers, and
-/// returns them.
-pub fn compare_with_reference(reference: &Path, recorded: &Path) -> crate::analysis::Comparison {
-    let reference = voicecall_engine::audio::load_wav_48k_mono(reference).expect("load reference");
-    let (recorded, rate) = crate::analysis::load_wav_mono(recorded).expect("load recording");
-    assert_eq!(rate, 48_000, "recordings are 48 kHz");
-    let result = crate::analysis::compare(&reference, &recorded, 48_000);
-    println!("comparison: {result:?}");
-    result
+/// SIGTERM, then waits up to `timeout` for `child` to exit; kills it if it does not
+/// (`None` then).
+pub(crate) fn terminate(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

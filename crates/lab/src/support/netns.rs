@@ -1,6 +1,19 @@
 //! Network namespaces a test creates for itself: hosts, routers and NATs on one machine.
 
+use std::ffi::OsStr;
 use std::process::Command;
+
+/// `program`, run inside the namespace `ns` when there is one (`ip netns exec NS program`).
+pub fn command_in(ns: Option<&str>, program: impl AsRef<OsStr>) -> Command {
+    match ns {
+        None => Command::new(program),
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", ns]).arg(program);
+            cmd
+        }
+    }
+}
 
 /// A set of namespaces with a unique prefix; all of them are deleted on drop.
 pub struct Lab {
@@ -38,11 +51,6 @@ impl Lab {
     /// Runs a shell command inside a namespace and insists it works.
     pub fn run(&self, ns: &str, script: &str) {
         sh(&format!("ip netns exec {ns} sh -ec '{script}'"));
-    }
-
-    /// The prefix that runs a program inside `ns`.
-    pub fn exec_prefix(ns: &str) -> Vec<String> {
-        vec!["ip".into(), "netns".into(), "exec".into(), ns.to_owned()]
     }
 
     /// A veth pair between two namespaces, with addresses (CIDR) and both ends up.
@@ -108,10 +116,20 @@ pub enum Nat {
 /// and a client behind it on 192.168.{1,2}.0/24.
 pub struct Topology {
     pub lab: Lab,
+    /// The public segment's namespace, where the servers run at [`PUBLIC_IP`].
     pub public: String,
-    pub clients: [String; 2],
-    pub client_ips: [String; 2],
-    pub routers: [String; 2],
+    pub sites: [Site; 2],
+}
+
+/// One site: a client's namespace behind its router's.
+#[derive(Debug, Default, Clone)]
+pub struct Site {
+    /// The client's namespace.
+    pub client: String,
+    /// The client's address there.
+    pub client_ip: String,
+    /// The router's namespace (its `wan` faces the public segment).
+    pub router: String,
 }
 
 pub const PUBLIC_IP: &str = "10.0.0.1";
@@ -124,9 +142,7 @@ impl Topology {
             &public,
             "ip link add br0 type bridge && ip link set br0 up && ip addr add 10.0.0.1/24 dev br0",
         );
-        let mut clients: [String; 2] = Default::default();
-        let mut client_ips: [String; 2] = Default::default();
-        let mut routers: [String; 2] = Default::default();
+        let mut sites: [Site; 2] = Default::default();
         for site in 0..2 {
             let n = site + 1;
             let router = lab.add(&format!("r{n}"));
@@ -173,16 +189,12 @@ impl Topology {
                     "iptables -A INPUT -i wan -p udp -m conntrack --ctstate NEW -j DROP",
                 );
             }
-            clients[site] = client;
-            client_ips[site] = format!("192.168.{n}.2");
-            routers[site] = router;
+            sites[site] = Site {
+                client,
+                client_ip: format!("192.168.{n}.2"),
+                router,
+            };
         }
-        Self {
-            lab,
-            public,
-            clients,
-            client_ips,
-            routers,
-        }
+        Self { lab, public, sites }
     }
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{prefixed, repo};
+use super::netns::command_in;
+use super::repo;
 
 pub struct Coturn {
     child: Child,
@@ -22,19 +23,24 @@ pub struct Coturn {
 pub const TLS_PORT: u16 = 5349;
 
 impl Coturn {
-    /// Listens on `ip:port` (UDP and TCP) and allows relaying to `allowed_peers` (ranges
-    /// the production config denies because they are private).
-    pub fn start_in(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
-        Self::launch(prefix, ip, port, allowed_peers, false)
+    /// On a free loopback port, relaying between loopback addresses.
+    pub fn on_loopback() -> Self {
+        Self::launch(None, "127.0.0.1", free_port(), &["127.0.0.1"], false)
     }
 
-    /// As [`Coturn::start_in`], and also TURN over TLS on [`TLS_PORT`] with a fresh
+    /// Inside the namespace `ns`, listening on `ip:port` (UDP and TCP) and relaying to
+    /// `allowed_peers` (ranges the production config denies because they are private).
+    pub fn in_netns(ns: &str, ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
+        Self::launch(Some(ns), ip, port, allowed_peers, false)
+    }
+
+    /// As [`Coturn::in_netns`], and also TURN over TLS on [`TLS_PORT`] with a fresh
     /// self-signed certificate for `ip`.
-    pub fn start_tls_in(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
-        Self::launch(prefix, ip, port, allowed_peers, true)
+    pub fn tls_in_netns(ns: &str, ip: &str, port: u16, allowed_peers: &[&str]) -> Self {
+        Self::launch(Some(ns), ip, port, allowed_peers, true)
     }
 
-    fn launch(prefix: &[&str], ip: &str, port: u16, allowed_peers: &[&str], tls: bool) -> Self {
+    fn launch(ns: Option<&str>, ip: &str, port: u16, allowed_peers: &[&str], tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let secret = format!("test-secret-{:016x}", rand::random::<u64>());
         let log: PathBuf = dir.path().join("turn.log");
@@ -71,7 +77,7 @@ impl Coturn {
         let config = test_config(&overrides);
         let config_path = dir.path().join("turnserver.conf");
         std::fs::write(&config_path, config).expect("write coturn config");
-        let mut cmd = prefixed(prefix, "turnserver");
+        let mut cmd = command_in(ns, "turnserver");
         cmd.arg("-c")
             .arg(&config_path)
             .stdout(Stdio::null())
@@ -110,23 +116,39 @@ impl Coturn {
             ("STUN_URLS".into(), format!("stun:{host}:{}", self.port)),
         ]
     }
-}
 
-impl Coturn {
+    /// As [`Coturn::server_env`] without TCP, but the issued TURN URL points at
+    /// `turn_addr` (`host:port` of an impairing relay in front of this server).
+    pub fn server_env_via(&self, host: &str, turn_addr: &str) -> Vec<(String, String)> {
+        with_turn_urls(self.server_env(host, false), |urls| {
+            *urls = format!("turn:{turn_addr}?transport=udp");
+        })
+    }
+
     /// Issues TURN over UDP and over TLS only (a network that lets nothing else out is
     /// then left with `turns:`).
     pub fn server_env_tls(&self, host: &str) -> Vec<(String, String)> {
-        let mut env = self.server_env(host, false);
-        for (key, value) in &mut env {
-            if key == "TURN_URLS" {
-                value.push_str(&format!(",turns:{host}:{TLS_PORT}?transport=tcp"));
-            }
-        }
-        env
+        with_turn_urls(self.server_env(host, false), |urls| {
+            urls.push_str(&format!(",turns:{host}:{TLS_PORT}?transport=tcp"));
+        })
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last `lines` lines of the log, without its periodic listings, for a failure
+    /// message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let mut tail: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.contains("listing"))
+            .rev()
+            .take(lines)
+            .collect();
+        tail.reverse();
+        tail.join("\n")
     }
 }
 
@@ -135,6 +157,17 @@ impl Drop for Coturn {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `env` with its TURN_URLS value edited.
+fn with_turn_urls(
+    mut env: Vec<(String, String)>,
+    edit: impl FnOnce(&mut String),
+) -> Vec<(String, String)> {
+    if let Some((_, urls)) = env.iter_mut().find(|(key, _)| key == "TURN_URLS") {
+        edit(urls);
+    }
+    env
 }
 
 /// deploy/coturn/turnserver.conf with the keys in `overrides` replaced: coturn lets its
