@@ -62,7 +62,7 @@ pub enum Message {
 }
 
 pub struct App {
-    pub(super) env: Environment,
+    env: Environment,
     pub(super) saved: SavedSettings,
     overrides: Overrides,
     identity: IdentityKeeper,
