@@ -52,6 +52,11 @@ pub enum Command {
     SetMuted(bool),
     PlayTone(Option<Tone>),
     Notify(Event),
-    /// The call is over; the UI shows why.
-    Ended(EndReason),
+    /// The call with `peer` is over and the machine is `Idle` again: the one report of a
+    /// call's end (there is no `Ended` phase). Comes after the media is stopped, so the
+    /// controller can attach the call's audio numbers.
+    Ended {
+        peer: PeerId,
+        reason: EndReason,
+    },
 }

@@ -3,7 +3,8 @@ use std::time::Instant;
 
 use crate::id::{CallId, PeerId};
 use crate::signaling::message::{
-    Body, ErrorCode, IceCandidate, Inbound, Outbound, SdpKind, ServerError, SessionDescription,
+    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SdpKind,
+    ServerError, SessionDescription,
 };
 
 use super::command::{Command, Event, Tone};
@@ -140,15 +141,15 @@ impl CallMachine {
             }
             Input::PlaceCall { peer, call_id } => self.place_call(peer, call_id, now),
             Input::Accept => self.accept(now),
-            Input::Decline => self.decline(now),
-            Input::Hangup => self.hangup(now),
+            Input::Decline => self.decline(),
+            Input::Hangup => self.hangup(),
             Input::SetMuted(muted) => self.set_muted(muted),
             Input::Signal(inbound) => self.on_signal(inbound, now),
-            Input::ServerError(error) => self.on_server_error(error, now),
+            Input::ServerError(error) => self.on_server_error(error),
             Input::LocalDescription(desc) => self.on_local_description(desc),
             Input::LocalCandidate(candidate) => self.on_local_candidate(candidate),
             Input::Rtc(state) => self.on_rtc(state, now),
-            Input::Failure(why) => self.on_failure(why, now),
+            Input::Failure(why) => self.on_failure(why),
             Input::Tick => self.on_tick(now),
         }
     }
@@ -161,11 +162,8 @@ impl CallMachine {
             return;
         }
         if self.own_id.as_ref() == Some(&peer) {
-            self.set_phase(Phase::Ended {
-                peer,
-                reason: EndReason::Failed("you cannot call your own ID".into()),
-                at: now,
-            });
+            let reason = EndReason::Failed("you cannot call your own ID".into());
+            self.push(Command::Ended { peer, reason });
             return;
         }
         let mut ctx = CallCtx::new(peer.clone(), Some(call_id.clone()));
@@ -214,35 +212,35 @@ impl CallMachine {
         }
     }
 
-    fn decline(&mut self, now: Instant) {
+    fn decline(&mut self) {
         if !matches!(self.phase, Phase::Incoming { .. }) {
             self.ignore("decline without an incoming call");
             return;
         }
         self.send(Body::Decline {
-            reason: Some("declined".into()),
+            reason: Some(DeclineReason::Declined),
         });
-        self.end(EndReason::DeclinedByUs, now);
+        self.end(EndReason::DeclinedByUs);
     }
 
-    fn hangup(&mut self, now: Instant) {
+    fn hangup(&mut self) {
         match &self.phase {
             Phase::Outgoing { .. } => {
                 if self.call.as_ref().is_some_and(|c| c.description_sent) {
                     self.send(Body::Hangup {
-                        reason: "cancel".into(),
+                        reason: HangupReason::Cancel,
                     });
                 }
-                self.end(EndReason::Cancelled, now);
+                self.end(EndReason::Cancelled);
             }
-            Phase::Incoming { .. } => self.decline(now),
+            Phase::Incoming { .. } => self.decline(),
             Phase::Connecting { .. } | Phase::InCall { .. } => {
                 self.send(Body::Hangup {
-                    reason: "hangup".into(),
+                    reason: HangupReason::Hangup,
                 });
-                self.end(EndReason::HungUp, now);
+                self.end(EndReason::HungUp);
             }
-            Phase::Idle | Phase::Ended { .. } => self.ignore("hang up without a call"),
+            Phase::Idle => self.ignore("hang up without a call"),
         }
     }
 
@@ -295,19 +293,19 @@ impl CallMachine {
             }
             Body::Decline { reason } => {
                 if owned && matches!(self.phase, Phase::Outgoing { .. }) {
-                    let reason = match reason.as_deref() {
-                        Some("no_answer") => EndReason::NoAnswer,
-                        Some("busy") => EndReason::Busy,
+                    let reason = match reason {
+                        Some(DeclineReason::NoAnswer) => EndReason::NoAnswer,
+                        Some(DeclineReason::Busy) => EndReason::Busy,
                         _ => EndReason::Declined,
                     };
-                    self.end(reason, now);
+                    self.end(reason);
                 } else {
                     self.ignore("decline for another call");
                 }
             }
             Body::Busy => {
                 if owned && matches!(self.phase, Phase::Outgoing { .. }) {
-                    self.end(EndReason::Busy, now);
+                    self.end(EndReason::Busy);
                 } else {
                     self.ignore("busy for another call");
                 }
@@ -316,16 +314,21 @@ impl CallMachine {
                 if !owned {
                     return self.ignore("hang-up for another call");
                 }
-                let why = match (&self.phase, reason.as_str()) {
-                    (Phase::Outgoing { .. }, "no_answer") => EndReason::NoAnswer,
-                    (Phase::Outgoing { .. }, "failed") => EndReason::ConnectFailed,
+                let why = match (&self.phase, reason) {
+                    (Phase::Outgoing { .. }, HangupReason::NoAnswer) => EndReason::NoAnswer,
+                    // The callee accepted, but its side of the media path failed before our
+                    // answer arrived: that is no refusal.
+                    (
+                        Phase::Outgoing { .. },
+                        HangupReason::Failed | HangupReason::ConnectFailed,
+                    ) => EndReason::ConnectFailed,
                     (Phase::Outgoing { .. }, _) => EndReason::Declined,
                     (Phase::Incoming { .. }, _) => EndReason::Missed,
-                    (_, "connection_lost") => EndReason::ConnectionLost,
-                    (_, "connect_failed") => EndReason::ConnectFailed,
+                    (_, HangupReason::ConnectionLost) => EndReason::ConnectionLost,
+                    (_, HangupReason::ConnectFailed) => EndReason::ConnectFailed,
                     _ => EndReason::HungUpByPeer,
                 };
-                self.end(why, now);
+                self.end(why);
             }
         }
     }
@@ -364,7 +367,7 @@ impl CallMachine {
                     self.push(Command::ApplyRemote(offer));
                 } else {
                     // The peer dialled us afresh, so it has lost the old call (e.g. it restarted).
-                    self.end(EndReason::ConnectionLost, now);
+                    self.end(EndReason::ConnectionLost);
                     self.ring(from, call_id, offer, now);
                 }
             }
@@ -483,7 +486,7 @@ impl CallMachine {
         }
     }
 
-    fn on_server_error(&mut self, error: ServerError, now: Instant) {
+    fn on_server_error(&mut self, error: ServerError) {
         let about_our_call = self.call.as_ref().is_some_and(|ctx| {
             error.target.as_ref() == Some(&ctx.peer)
                 && (error.call_id.is_none() || error.call_id == ctx.call_id)
@@ -493,11 +496,9 @@ impl CallMachine {
             return self.push(Command::Notify(Event::Ignored { what }));
         }
         match (&self.phase, &error.code) {
-            (Phase::Outgoing { .. }, ErrorCode::PeerNotFound) => {
-                self.end(EndReason::PeerNotFound, now)
-            }
-            (Phase::Outgoing { .. }, _) => self.end(EndReason::Failed(error.message), now),
-            (Phase::Incoming { .. }, ErrorCode::PeerNotFound) => self.end(EndReason::Missed, now),
+            (Phase::Outgoing { .. }, ErrorCode::PeerNotFound) => self.end(EndReason::PeerNotFound),
+            (Phase::Outgoing { .. }, _) => self.end(EndReason::Failed(error.message)),
+            (Phase::Incoming { .. }, ErrorCode::PeerNotFound) => self.end(EndReason::Missed),
             // Once media is being set up, the peer may drop off signaling and still talk to
             // us directly; the ICE timers decide whether the call survives.
             _ => {
@@ -577,15 +578,15 @@ impl CallMachine {
             }
             (Phase::Connecting { .. } | Phase::Outgoing { .. }, RtcState::Failed) => {
                 self.send(Body::Hangup {
-                    reason: "connect_failed".into(),
+                    reason: HangupReason::ConnectFailed,
                 });
-                self.end(EndReason::ConnectFailed, now);
+                self.end(EndReason::ConnectFailed);
             }
             (Phase::InCall { .. }, RtcState::Failed | RtcState::Closed) => {
                 self.send(Body::Hangup {
-                    reason: "connection_lost".into(),
+                    reason: HangupReason::ConnectionLost,
                 });
-                self.end(EndReason::ConnectionLost, now);
+                self.end(EndReason::ConnectionLost);
             }
             _ => {}
         }
@@ -621,27 +622,27 @@ impl CallMachine {
         }
     }
 
-    fn on_failure(&mut self, why: String, now: Instant) {
+    fn on_failure(&mut self, why: String) {
         match &self.phase {
             Phase::Incoming { .. } => self.send(Body::Decline {
-                reason: Some("failed".into()),
+                reason: Some(DeclineReason::Failed),
             }),
             // Past the offer the peer knows about the call and must hear that it failed.
             Phase::Connecting { .. } | Phase::InCall { .. } => self.send(Body::Hangup {
-                reason: "failed".into(),
+                reason: HangupReason::Failed,
             }),
             Phase::Outgoing { .. } => {
                 if self.call.as_ref().is_some_and(|c| c.description_sent) {
                     self.send(Body::Hangup {
-                        reason: "failed".into(),
+                        reason: HangupReason::Failed,
                     });
                 }
             }
-            Phase::Idle | Phase::Ended { .. } => {
+            Phase::Idle => {
                 return self.push(Command::Notify(Event::Ignored { what: why }));
             }
         }
-        self.end(EndReason::Failed(why), now);
+        self.end(EndReason::Failed(why));
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -660,27 +661,27 @@ impl CallMachine {
         match (&self.phase, deadline) {
             (Phase::Outgoing { .. }, Deadline::Ring) => {
                 self.send(Body::Hangup {
-                    reason: "no_answer".into(),
+                    reason: HangupReason::NoAnswer,
                 });
-                self.end(EndReason::NoAnswer, now);
+                self.end(EndReason::NoAnswer);
             }
             (Phase::Incoming { .. }, Deadline::Ring) => {
                 self.send(Body::Decline {
-                    reason: Some("no_answer".into()),
+                    reason: Some(DeclineReason::NoAnswer),
                 });
-                self.end(EndReason::Missed, now);
+                self.end(EndReason::Missed);
             }
             (Phase::Connecting { .. }, Deadline::Connect) => {
                 self.send(Body::Hangup {
-                    reason: "connect_failed".into(),
+                    reason: HangupReason::ConnectFailed,
                 });
-                self.end(EndReason::ConnectFailed, now);
+                self.end(EndReason::ConnectFailed);
             }
             (Phase::InCall { .. }, Deadline::Reconnect) => {
                 self.send(Body::Hangup {
-                    reason: "connection_lost".into(),
+                    reason: HangupReason::ConnectionLost,
                 });
-                self.end(EndReason::ConnectionLost, now);
+                self.end(EndReason::ConnectionLost);
             }
             _ => {
                 if let Some(ctx) = self.call.as_mut() {
@@ -692,7 +693,7 @@ impl CallMachine {
 
     // ----- helpers ------------------------------------------------------------------
 
-    fn end(&mut self, reason: EndReason, now: Instant) {
+    fn end(&mut self, reason: EndReason) {
         let Some(ctx) = self.call.take() else {
             return;
         };
@@ -705,12 +706,12 @@ impl CallMachine {
         if ctx.tone.is_some() {
             self.push(Command::PlayTone(None));
         }
-        self.set_phase(Phase::Ended {
+        // Back to Idle without a phase notification: `Ended` is the one report of the end.
+        self.phase = Phase::Idle;
+        self.push(Command::Ended {
             peer: ctx.peer,
-            reason: reason.clone(),
-            at: now,
+            reason,
         });
-        self.push(Command::Ended(reason));
     }
 
     /// Sends `body` to the peer of the current call, tagged with its call ID.

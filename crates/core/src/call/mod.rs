@@ -1,7 +1,8 @@
 //! The call state machine, sans-IO: inputs and `now` go in, commands come out.
 //!
-//! Idle → Outgoing → Connecting → InCall → Ended(reason), and
-//! Idle → Incoming (ringing) → Connecting (accepted) / Ended(declined).
+//! Idle → Outgoing → Connecting → InCall → Idle, and
+//! Idle → Incoming (ringing) → Connecting (accepted) / Idle (declined); every return to
+//! Idle from a call is reported once, as `Command::Ended { peer, reason }`.
 //! The controller (`crate::controller`) owns the sockets, the peer connection, the audio
 //! devices and the clock; this module owns every decision about the call.
 

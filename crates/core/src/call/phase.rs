@@ -78,7 +78,9 @@ impl fmt::Display for EndReason {
     }
 }
 
-/// Where the call stands. Everything a UI shows about the call is derived from this.
+/// Where the call stands. Everything a UI shows about a live call is derived from this; how
+/// a call ended is reported once, by [`Command::Ended`](super::Command::Ended), after which
+/// the machine is `Idle` again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
     Idle,
@@ -109,11 +111,6 @@ pub enum Phase {
         since: Instant,
         muted: bool,
     },
-    Ended {
-        peer: PeerId,
-        reason: EndReason,
-        at: Instant,
-    },
 }
 
 impl Phase {
@@ -123,8 +120,7 @@ impl Phase {
             Phase::Outgoing { peer, .. }
             | Phase::Incoming { peer, .. }
             | Phase::Connecting { peer, .. }
-            | Phase::InCall { peer, .. }
-            | Phase::Ended { peer, .. } => Some(peer),
+            | Phase::InCall { peer, .. } => Some(peer),
         }
     }
 
@@ -135,13 +131,13 @@ impl Phase {
             Phase::Incoming { call_id, .. }
             | Phase::Connecting { call_id, .. }
             | Phase::InCall { call_id, .. } => call_id.as_ref(),
-            Phase::Idle | Phase::Ended { .. } => None,
+            Phase::Idle => None,
         }
     }
 
     /// True while a call occupies us (a new caller gets `busy`).
     pub fn is_live(&self) -> bool {
-        !matches!(self, Phase::Idle | Phase::Ended { .. })
+        !matches!(self, Phase::Idle)
     }
 
     /// Short machine-readable name.
@@ -152,7 +148,6 @@ impl Phase {
             Phase::Incoming { .. } => "incoming",
             Phase::Connecting { .. } => "connecting",
             Phase::InCall { .. } => "in_call",
-            Phase::Ended { .. } => "ended",
         }
     }
 }

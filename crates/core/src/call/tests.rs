@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::id::{CallId, PeerId};
 use crate::signaling::message::{
-    Body, ErrorCode, IceCandidate, Inbound, Outbound, SdpKind, ServerError, SessionDescription,
+    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SdpKind,
+    ServerError, SessionDescription,
 };
 
 const ME: &str = "bbb-bbb-bbb";
@@ -50,6 +51,8 @@ struct Harness {
     m: CallMachine,
     t0: Instant,
     now: Instant,
+    /// How the last call ended, until the next phase change.
+    ended: Option<EndReason>,
 }
 
 impl Harness {
@@ -57,7 +60,12 @@ impl Harness {
         let t0 = Instant::now();
         let mut m = CallMachine::new(CallTimings::default());
         m.handle(Input::Registered { id: id(ME) }, t0);
-        Self { m, t0, now: t0 }
+        Self {
+            m,
+            t0,
+            now: t0,
+            ended: None,
+        }
     }
 
     fn with_id(own: &str) -> Self {
@@ -73,31 +81,32 @@ impl Harness {
 
     /// Feeds one input and returns every command it produced, minus notifications.
     fn run(&mut self, input: Input) -> Vec<Command> {
-        self.m.handle(input, self.now);
-        let mut out = Vec::new();
-        while let Some(c) = self.m.poll_command() {
-            if !matches!(c, Command::Notify(_)) {
-                out.push(c);
-            }
-        }
+        let mut out = self.run_all(input);
+        out.retain(|c| !matches!(c, Command::Notify(_)));
         out
     }
 
     /// Like `run` but keeps the notifications.
     fn run_all(&mut self, input: Input) -> Vec<Command> {
         self.m.handle(input, self.now);
-        std::iter::from_fn(|| self.m.poll_command()).collect()
+        let out: Vec<Command> = std::iter::from_fn(|| self.m.poll_command()).collect();
+        for c in &out {
+            match c {
+                Command::Notify(Event::PhaseChanged(_)) => self.ended = None,
+                Command::Ended { reason, .. } => self.ended = Some(reason.clone()),
+                _ => {}
+            }
+        }
+        out
     }
 
     fn phase(&self) -> &Phase {
         self.m.phase()
     }
 
+    /// How the call ended, while the machine is idle after it.
     fn ended_with(&self) -> Option<&EndReason> {
-        match self.m.phase() {
-            Phase::Ended { reason, .. } => Some(reason),
-            _ => None,
-        }
+        self.ended.as_ref().filter(|_| !self.m.phase().is_live())
     }
 
     /// Idle → Outgoing with our offer sent.
@@ -174,7 +183,21 @@ fn send(to: &str, call: Option<&str>, body: Body) -> Command {
 
 fn hangup(reason: &str) -> Body {
     Body::Hangup {
-        reason: reason.into(),
+        reason: HangupReason::parse(reason),
+    }
+}
+
+fn decline(reason: &str) -> Body {
+    Body::Decline {
+        reason: Some(DeclineReason::parse(reason)),
+    }
+}
+
+/// The end of the call with `PEER`.
+fn ended(reason: EndReason) -> Command {
+    Command::Ended {
+        peer: id(PEER),
+        reason,
     }
 }
 
@@ -199,7 +222,7 @@ fn caller_happy_path_to_in_call_and_hangup() {
             send(PEER, Some("call1"), hangup("hangup")),
             Command::StopMedia,
             Command::ClosePeer,
-            Command::Ended(EndReason::HungUp),
+            ended(EndReason::HungUp),
         ]
     );
     assert_eq!(h.ended_with(), Some(&EndReason::HungUp));
@@ -274,17 +297,8 @@ fn remote_candidates_are_forwarded_and_deduplicated() {
 fn declined_call_ends_declined() {
     let mut h = Harness::new();
     h.dial();
-    let cmds = h.run(from(
-        PEER,
-        Some("call1"),
-        Body::Decline {
-            reason: Some("declined".into()),
-        },
-    ));
-    assert_eq!(
-        cmds,
-        vec![Command::ClosePeer, Command::Ended(EndReason::Declined)]
-    );
+    let cmds = h.run(from(PEER, Some("call1"), decline("declined")));
+    assert_eq!(cmds, vec![Command::ClosePeer, ended(EndReason::Declined)]);
 }
 
 #[test]
@@ -301,7 +315,7 @@ fn decline_reasons_map_to_end_reasons() {
             PEER,
             Some("call1"),
             Body::Decline {
-                reason: reason.map(String::from),
+                reason: reason.map(DeclineReason::parse),
             },
         ));
         assert_eq!(h.ended_with(), Some(&expect), "reason {reason:?}");
@@ -329,7 +343,7 @@ fn unknown_peer_ends_peer_not_found() {
     }));
     assert_eq!(
         cmds,
-        vec![Command::ClosePeer, Command::Ended(EndReason::PeerNotFound)]
+        vec![Command::ClosePeer, ended(EndReason::PeerNotFound)]
     );
 }
 
@@ -377,7 +391,7 @@ fn no_answer_after_ring_timeout() {
         vec![
             send(PEER, Some("call1"), hangup("no_answer")),
             Command::ClosePeer,
-            Command::Ended(EndReason::NoAnswer)
+            ended(EndReason::NoAnswer)
         ]
     );
 }
@@ -392,7 +406,7 @@ fn cancel_before_answer() {
         vec![
             send(PEER, Some("call1"), hangup("cancel")),
             Command::ClosePeer,
-            Command::Ended(EndReason::Cancelled)
+            ended(EndReason::Cancelled)
         ]
     );
 }
@@ -406,7 +420,7 @@ fn cancel_before_the_offer_went_out_sends_nothing() {
     });
     assert_eq!(
         h.run(Input::Hangup),
-        vec![Command::ClosePeer, Command::Ended(EndReason::Cancelled)]
+        vec![Command::ClosePeer, ended(EndReason::Cancelled)]
     );
 }
 
@@ -420,7 +434,7 @@ fn connect_timeout_when_ice_never_connects() {
         vec![
             send(PEER, Some("call1"), hangup("connect_failed")),
             Command::ClosePeer,
-            Command::Ended(EndReason::ConnectFailed)
+            ended(EndReason::ConnectFailed)
         ]
     );
 }
@@ -440,8 +454,14 @@ fn calling_yourself_is_refused() {
         peer: id(ME),
         call_id: cid("x"),
     });
-    assert!(cmds.is_empty());
-    assert!(matches!(h.ended_with(), Some(EndReason::Failed(_))));
+    assert_eq!(
+        cmds,
+        vec![Command::Ended {
+            peer: id(ME),
+            reason: EndReason::Failed("you cannot call your own ID".into()),
+        }]
+    );
+    assert_eq!(h.phase(), &Phase::Idle);
 }
 
 #[test]
@@ -535,15 +555,9 @@ fn decline_sends_decline_and_never_opens_media() {
     assert_eq!(
         cmds,
         vec![
-            send(
-                PEER,
-                Some("inc1"),
-                Body::Decline {
-                    reason: Some("declined".into())
-                }
-            ),
+            send(PEER, Some("inc1"), decline("declined")),
             Command::PlayTone(None),
-            Command::Ended(EndReason::DeclinedByUs)
+            ended(EndReason::DeclinedByUs)
         ]
     );
 }
@@ -563,7 +577,7 @@ fn caller_cancels_while_we_ring() {
     let cmds = h.run(from(PEER, Some("inc1"), hangup("cancel")));
     assert_eq!(
         cmds,
-        vec![Command::PlayTone(None), Command::Ended(EndReason::Missed)]
+        vec![Command::PlayTone(None), ended(EndReason::Missed)]
     );
 }
 
@@ -575,15 +589,9 @@ fn unanswered_incoming_call_times_out_as_missed() {
     assert_eq!(
         cmds,
         vec![
-            send(
-                PEER,
-                Some("inc1"),
-                Body::Decline {
-                    reason: Some("no_answer".into())
-                }
-            ),
+            send(PEER, Some("inc1"), decline("no_answer")),
             Command::PlayTone(None),
-            Command::Ended(EndReason::Missed)
+            ended(EndReason::Missed)
         ]
     );
 }
@@ -712,7 +720,7 @@ fn remote_hangup_in_call() {
         vec![
             Command::StopMedia,
             Command::ClosePeer,
-            Command::Ended(EndReason::HungUpByPeer)
+            ended(EndReason::HungUpByPeer)
         ]
     );
 }
@@ -862,7 +870,7 @@ fn disconnect_beyond_grace_is_connection_lost() {
             send(PEER, Some("call1"), hangup("connection_lost")),
             Command::StopMedia,
             Command::ClosePeer,
-            Command::Ended(EndReason::ConnectionLost)
+            ended(EndReason::ConnectionLost)
         ]
     );
 }
@@ -936,7 +944,7 @@ fn peer_that_redials_during_a_call_replaces_it() {
         vec![
             Command::StopMedia,
             Command::ClosePeer,
-            Command::Ended(EndReason::ConnectionLost),
+            ended(EndReason::ConnectionLost),
             send(PEER, Some("fresh"), Body::Ringing),
             Command::PlayTone(Some(Tone::Ringtone)),
         ]
@@ -954,7 +962,7 @@ fn local_failure_hangs_up_and_reports_why() {
         vec![
             send(PEER, Some("call1"), hangup("failed")),
             Command::ClosePeer,
-            Command::Ended(EndReason::Failed("no microphone".into()))
+            ended(EndReason::Failed("no microphone".into()))
         ]
     );
 }
@@ -979,20 +987,27 @@ fn caller_hears_that_the_callee_failed() {
 }
 
 #[test]
+fn a_callee_whose_media_path_failed_before_our_answer_arrived_did_not_decline() {
+    // The callee accepted and timed out connecting while its answer was still on the way:
+    // its `connect_failed` hang-up reaches us while we are still Outgoing.
+    for (reason, expect) in [
+        ("connect_failed", EndReason::ConnectFailed),
+        ("no_answer", EndReason::NoAnswer),
+        ("cancel", EndReason::Declined),
+    ] {
+        let mut h = Harness::new();
+        h.dial();
+        h.run(from(PEER, Some("call1"), hangup(reason)));
+        assert_eq!(h.ended_with(), Some(&expect), "reason {reason}");
+    }
+}
+
+#[test]
 fn failure_while_ringing_declines() {
     let mut h = Harness::new();
     h.incoming();
     let cmds = h.run(Input::Failure("boom".into()));
-    assert_eq!(
-        cmds[0],
-        send(
-            PEER,
-            Some("inc1"),
-            Body::Decline {
-                reason: Some("failed".into())
-            }
-        )
-    );
+    assert_eq!(cmds[0], send(PEER, Some("inc1"), decline("failed")));
 }
 
 // ----- legacy (seed) peers --------------------------------------------------------------
@@ -1054,14 +1069,10 @@ fn every_phase_change_is_notified() {
         all.first(),
         Some(Command::Notify(Event::PhaseChanged(Phase::Outgoing { .. })))
     ));
+    // The end is reported once, as `Ended`, not as a phase as well.
     let all = h.run_all(Input::Hangup);
-    assert!(all.iter().any(|c| matches!(
-        c,
-        Command::Notify(Event::PhaseChanged(Phase::Ended {
-            reason: EndReason::Cancelled,
-            ..
-        }))
-    )));
+    assert_eq!(all, vec![Command::ClosePeer, ended(EndReason::Cancelled)]);
+    assert_eq!(h.phase(), &Phase::Idle);
 }
 
 mod properties {
@@ -1122,7 +1133,7 @@ mod properties {
                         Command::StopMedia => { prop_assert!(media_on); media_on = false; }
                         Command::CreatePeer { .. } => { peers_open += 1; prop_assert!(peers_open <= 1); }
                         Command::ClosePeer => { peers_open -= 1; prop_assert!(peers_open >= 0); }
-                        Command::Ended(_) => {
+                        Command::Ended { .. } => {
                             prop_assert!(!media_on);
                             prop_assert_eq!(peers_open, 0);
                         }

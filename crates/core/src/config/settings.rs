@@ -4,9 +4,12 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::ice::IceServer;
+use crate::id::PeerId;
 
 /// The signaling server a fresh install talks to: the bundled one, run locally.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:3000";
+/// How many people the recent list keeps.
+pub const MAX_RECENT_PEERS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
@@ -73,6 +76,18 @@ impl Settings {
         }
     }
 
+    /// Puts `peer` first in the recent list, without duplicates, keeping at most
+    /// [`MAX_RECENT_PEERS`]. True when the list changed.
+    pub fn remember_peer(&mut self, peer: &PeerId) -> bool {
+        if self.recent_peers.first().map(String::as_str) == Some(peer.as_str()) {
+            return false;
+        }
+        self.recent_peers.retain(|p| p != peer.as_str());
+        self.recent_peers.insert(0, peer.to_string());
+        self.recent_peers.truncate(MAX_RECENT_PEERS);
+        true
+    }
+
     pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
         let path = Self::path(dir);
         let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Io {
@@ -130,6 +145,22 @@ mod tests {
         std::fs::write(Settings::path(dir.path()), "noise_suppression = false\n").expect("write");
         let settings = Settings::load(dir.path()).expect("load");
         assert!(!settings.noise_suppression && settings.echo_cancellation);
+    }
+
+    #[test]
+    fn recent_peers_are_newest_first_unique_and_capped() {
+        let peer = |i: usize| PeerId::parse(&format!("peer-{i}")).expect("id");
+        let mut settings = Settings::default();
+        for i in 0..12 {
+            assert!(settings.remember_peer(&peer(i)));
+        }
+        assert!(settings.remember_peer(&peer(5)));
+        assert!(!settings.remember_peer(&peer(5)), "already first");
+        let recent = &settings.recent_peers;
+        assert_eq!(recent.len(), MAX_RECENT_PEERS);
+        assert_eq!(recent[0], "peer-5");
+        assert_eq!(recent[1], "peer-11");
+        assert_eq!(recent.iter().filter(|p| *p == "peer-5").count(), 1);
     }
 
     #[test]

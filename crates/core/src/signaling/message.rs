@@ -55,9 +55,90 @@ pub enum Body {
     Description(SessionDescription),
     Ice(IceCandidate),
     Ringing,
-    Decline { reason: Option<String> },
-    Hangup { reason: String },
+    Decline { reason: Option<DeclineReason> },
+    Hangup { reason: HangupReason },
     Busy,
+}
+
+/// Why the peer hung up (`call_hangup`'s `reason`). Words this client does not know (from
+/// newer or older clients) are kept as they came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HangupReason {
+    /// An answered call ended normally.
+    Hangup,
+    /// The caller gave up before an answer.
+    Cancel,
+    /// The caller's ring timeout ran out.
+    NoAnswer,
+    /// No media path could be set up.
+    ConnectFailed,
+    /// The media path died mid-call and did not come back.
+    ConnectionLost,
+    /// Something on the sender's machine failed.
+    Failed,
+    Other(String),
+}
+
+impl HangupReason {
+    pub fn parse(reason: &str) -> Self {
+        match reason {
+            "hangup" => Self::Hangup,
+            "cancel" => Self::Cancel,
+            "no_answer" => Self::NoAnswer,
+            "connect_failed" => Self::ConnectFailed,
+            "connection_lost" => Self::ConnectionLost,
+            "failed" => Self::Failed,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Hangup => "hangup",
+            Self::Cancel => "cancel",
+            Self::NoAnswer => "no_answer",
+            Self::ConnectFailed => "connect_failed",
+            Self::ConnectionLost => "connection_lost",
+            Self::Failed => "failed",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+/// Why the callee declined (`call_decline`'s optional `reason`); unknown words are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclineReason {
+    /// The person pressed Decline.
+    Declined,
+    /// The callee is in another call.
+    Busy,
+    /// Nobody answered before the callee's ring timeout.
+    NoAnswer,
+    /// Something on the callee's machine failed.
+    Failed,
+    Other(String),
+}
+
+impl DeclineReason {
+    pub fn parse(reason: &str) -> Self {
+        match reason {
+            "declined" => Self::Declined,
+            "busy" => Self::Busy,
+            "no_answer" => Self::NoAnswer,
+            "failed" => Self::Failed,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Declined => "declined",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no_answer",
+            Self::Failed => "failed",
+            Self::Other(other) => other,
+        }
+    }
 }
 
 impl Body {

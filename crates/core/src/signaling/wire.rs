@@ -9,7 +9,8 @@ use thiserror::Error;
 use crate::ice::IceServer;
 use crate::id::{CallId, PeerId};
 use crate::signaling::message::{
-    Body, ErrorCode, IceCandidate, Inbound, Outbound, SdpKind, ServerError, SessionDescription,
+    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SdpKind,
+    ServerError, SessionDescription,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -71,11 +72,11 @@ pub fn encode(msg: &Outbound) -> (&'static str, Value) {
         }
         Body::Decline { reason } => {
             if let Some(reason) = reason {
-                obj.insert("reason".into(), json!(reason));
+                obj.insert("reason".into(), json!(reason.as_str()));
             }
         }
         Body::Hangup { reason } => {
-            obj.insert("reason".into(), json!(reason));
+            obj.insert("reason".into(), json!(reason.as_str()));
         }
         Body::Ringing | Body::Busy => {}
     }
@@ -206,9 +207,13 @@ pub fn decode(event: &str, args: &[Value]) -> Result<Inbound, WireError> {
             })
         }
         "ringing" => Body::Ringing,
-        "call_decline" => Body::Decline { reason: reason()? },
+        "call_decline" => Body::Decline {
+            reason: reason()?.as_deref().map(DeclineReason::parse),
+        },
         "call_hangup" => Body::Hangup {
-            reason: reason()?.unwrap_or_else(|| "hangup".into()),
+            reason: reason()?
+                .as_deref()
+                .map_or(HangupReason::Hangup, HangupReason::parse),
         },
         "busy" => Body::Busy,
         other => return Err(WireError::UnknownEvent(other.to_owned())),
@@ -337,10 +342,16 @@ mod tests {
             }),
             Body::Ringing,
             Body::Decline {
-                reason: Some("declined".into()),
+                reason: Some(DeclineReason::Declined),
+            },
+            Body::Decline {
+                reason: Some(DeclineReason::Other("on holiday".into())),
             },
             Body::Hangup {
-                reason: "cancel".into(),
+                reason: HangupReason::Cancel,
+            },
+            Body::Hangup {
+                reason: HangupReason::Other("tea_time".into()),
             },
             Body::Busy,
         ];

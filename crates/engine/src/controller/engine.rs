@@ -59,8 +59,9 @@ fn offline_command(
 ) -> bool {
     match command {
         None | Some(UserCommand::Shutdown) => false,
-        Some(UserCommand::Call(_)) => {
+        Some(UserCommand::Call(peer)) => {
             let _ = events.send(EngineEvent::Ended {
+                peer,
                 reason: EndReason::Failed("not connected to the signaling server".into()),
                 media: None,
             });
@@ -129,8 +130,14 @@ impl Engine {
                         return;
                     }
                     Err(err) => {
+                        let state = match &err {
+                            SignalingError::Rejected { code, .. } => {
+                                SignalingState::Refused(code.clone())
+                            }
+                            _ => SignalingState::Offline,
+                        };
                         let _ = events_tx.send(EngineEvent::Signaling {
-                            state: SignalingState::Offline,
+                            state,
                             detail: err.to_string(),
                         });
                         if let SignalingError::Rejected { .. } = err {

@@ -282,9 +282,13 @@ impl Executor {
             }
             Command::Notify(Event::MediaPath { up }) => self.emit(EngineEvent::MediaPath { up }),
             Command::Notify(Event::Ignored { what }) => tracing::debug!(%what, "ignored"),
-            Command::Ended(reason) => {
+            Command::Ended { peer, reason } => {
                 let media = self.last_summary.take();
-                self.emit(EngineEvent::Ended { reason, media });
+                self.emit(EngineEvent::Ended {
+                    peer,
+                    reason,
+                    media,
+                });
             }
         }
     }

@@ -2,11 +2,14 @@
 //! world: the signaling client, the peer connection, the audio devices and the clock.
 //!
 //! UIs talk to it through an [`EngineHandle`] (commands in) and a stream of
-//! [`EngineEvent`]s (what happened).
+//! [`EngineEvent`]s (what happened). They get its [`EngineConfig`] from the saved settings
+//! and their overrides through [`Effective`], the one place that builds it.
 
+mod config_builder;
 mod engine;
 mod event;
 mod executor;
 
+pub use config_builder::{ConfigProblem, Effective, Overrides, Tuning};
 pub use engine::{Engine, EngineConfig, EngineHandle, StartError, UserCommand};
 pub use event::{EngineEvent, Meters, SignalingState};

@@ -84,7 +84,7 @@ pub fn deliveries<M: Send + 'static>(
 }
 
 /// Waits (a bounded time) for stopped engines, so their hang-ups reach the server.
-pub async fn join_all(tasks: Vec<JoinHandle<()>>, limit: Duration) {
+pub(super) async fn join_all(tasks: Vec<JoinHandle<()>>, limit: Duration) {
     let all = async {
         for task in tasks {
             let _ = task.await;
