@@ -27,7 +27,7 @@ use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
-use crate::media::PayloadTypes;
+use crate::codec::PayloadTypes;
 use voicecall_core::ice::CandidateKind;
 use voicecall_core::quality::RtcStats;
 use voicecall_core::signaling::message::{IceCandidate, SdpKind, SessionDescription};

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::signal::{read_frames, speech_path};
+use super::read_frames;
+use super::signal::speech_path;
 use crate::audio::{ToneGenerator, open, open_input, open_output};
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::FRAME_SAMPLES;

@@ -83,7 +83,7 @@ fn cpal_null_device_runs_both_directions_when_present() {
     if has_null(list_input_devices()) {
         let mut capture =
             open_input(&InputSpec::Device("alsa:null".into())).expect("open null input");
-        let frames = super::signal::read_frames(&mut capture, 5, Duration::from_secs(2));
+        let frames = super::read_frames(&mut capture, 5, Duration::from_secs(2));
         assert_eq!(frames.len(), 5 * FRAME_SAMPLES);
         assert!(frames.iter().all(|&s| s == 0), "null capture is silence");
         assert!(capture.levels().frames_captured() >= 5);

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::signal::{read_frames, speech_path, zero_crossing_rate};
+use super::read_frames;
+use super::signal::{speech_path, zero_crossing_rate};
 use crate::audio::testing::open_wav_input_at_rate;
 use crate::audio::{load_wav_48k_mono, open_input};
 use voicecall_core::device::InputSpec;
