@@ -63,7 +63,7 @@ fn starved_speaker_underruns_and_plays_silence() {
         "an empty queue must count underruns"
     );
     assert!(playback.silence_samples() > 0);
-    let played = playback.levels().frames_played();
+    let played = playback.device().levels().frames_played();
     assert_eq!(
         played, 5,
         "exactly the queued frames were played, silence is not counted"
@@ -93,8 +93,8 @@ fn session_shares_one_levels_between_mic_and_speaker() {
     )
     .expect("open session");
     assert!(std::sync::Arc::ptr_eq(
-        session.capture.levels(),
-        session.playback.levels()
+        session.capture.device().levels(),
+        session.playback.device().levels()
     ));
     let mut tone = ToneGenerator::speaker_test();
     for _ in 0..10 {
