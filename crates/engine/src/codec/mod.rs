@@ -18,7 +18,7 @@ pub(crate) mod test_support;
 
 pub use decoder::Decoder;
 pub use encoder::{Encoder, EncoderSettings};
-pub use error::CodecError;
+pub use error::{CodecError, Coder, EncoderSetting};
 pub use packet::{carries_fec, packet_samples};
 pub use payload_types::PayloadTypes;
 
