@@ -65,8 +65,8 @@ impl CaptureProcessor {
         let echo = if config.echo_cancellation {
             match EchoCanceller::new() {
                 Ok(aec) => Some(aec),
-                Err(code) => {
-                    tracing::warn!(code, "echo cancellation unavailable");
+                Err(error) => {
+                    tracing::warn!(%error, "echo cancellation unavailable");
                     None
                 }
             }
@@ -101,10 +101,20 @@ impl CaptureProcessor {
             self.render[self.render_fill] = f32::from(s) / I16_SCALE;
             self.render_fill += 1;
             if self.render_fill == HALF_FRAME {
-                echo.render(&mut self.render);
                 self.render_fill = 0;
+                if let Err(error) = echo.render(&mut self.render) {
+                    self.echo_failed(error);
+                    return;
+                }
             }
         }
+    }
+
+    /// Once the canceller reports an error it is switched off for the rest of the call,
+    /// like one that could not start.
+    fn echo_failed(&mut self, error: EchoError) {
+        tracing::warn!(%error, "echo cancellation stopped");
+        self.echo = None;
     }
 
     /// Processes one 20 ms microphone frame in place.
@@ -119,9 +129,14 @@ impl CaptureProcessor {
                 for (dst, &s) in self.scratch_in.iter_mut().zip(half.iter()) {
                     *dst = f32::from(s) / I16_SCALE;
                 }
-                echo.capture(&mut self.scratch_in);
-                for (dst, &s) in half.iter_mut().zip(self.scratch_in.iter()) {
-                    *dst = (s * I16_SCALE).clamp(-32_768.0, 32_767.0) as i16;
+                match echo.capture(&mut self.scratch_in) {
+                    Ok(()) => {
+                        for (dst, &s) in half.iter_mut().zip(self.scratch_in.iter()) {
+                            *dst = (s * I16_SCALE).clamp(-32_768.0, 32_767.0) as i16;
+                        }
+                    }
+                    // The frame goes on unprocessed.
+                    Err(error) => self.echo_failed(error),
                 }
                 self.cost.echo += started.elapsed();
             }
@@ -141,6 +156,55 @@ impl CaptureProcessor {
     }
 }
 
+/// Why the echo canceller could not start, or stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EchoError {
+    #[error("the audio processing module could not be created: {0}")]
+    Create(ApmError),
+    #[error("processing the speaker's audio failed: {0}")]
+    Render(ApmError),
+    #[error("processing the microphone's audio failed: {0}")]
+    Capture(ApmError),
+}
+
+/// An `AudioProcessing::Error` code from libwebrtc-audio-processing (audio_processing.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{} (code {code})", apm_error_name(*.code))]
+pub struct ApmError {
+    pub code: i32,
+}
+
+fn apm_error_name(code: i32) -> &'static str {
+    match code {
+        -1 => "unspecified error",
+        -2 => "creation failed",
+        -3 => "unsupported component",
+        -4 => "unsupported function",
+        -5 => "null pointer",
+        -6 => "bad parameter",
+        -7 => "bad sample rate",
+        -8 => "bad data length",
+        -9 => "bad number of channels",
+        -10 => "file error",
+        -11 => "stream parameter not set",
+        -12 => "not enabled",
+        -13 => "bad stream parameter",
+        _ => "unknown error",
+    }
+}
+
+/// `AudioProcessing::kNoError`.
+const APM_NO_ERROR: i32 = 0;
+
+/// Turns a module call's return code into a result.
+fn checked(code: i32, stage: fn(ApmError) -> EchoError) -> Result<(), EchoError> {
+    if code == APM_NO_ERROR {
+        Ok(())
+    } else {
+        Err(stage(ApmError { code }))
+    }
+}
+
 /// The WebRTC audio processing module (Debian's libwebrtc-audio-processing) with only
 /// its echo canceller on, driven through its C interface with a preallocated channel
 /// pointer so no call allocates.
@@ -153,7 +217,7 @@ struct EchoCanceller {
 unsafe impl Send for EchoCanceller {}
 
 impl EchoCanceller {
-    fn new() -> Result<Self, i32> {
+    fn new() -> Result<Self, EchoError> {
         let init = ffi::InitializationConfig {
             num_capture_channels: 1,
             num_render_channels: 1,
@@ -164,7 +228,7 @@ impl EchoCanceller {
         // SAFETY: `init` and `code` outlive the call; a null result is handled.
         let inner = unsafe { ffi::audio_processing_create(&init, &mut code) };
         if inner.is_null() {
-            return Err(code);
+            return Err(EchoError::Create(ApmError { code }));
         }
         let config = apm::Config {
             echo_cancellation: Some(apm::EchoCancellation {
@@ -177,21 +241,24 @@ impl EchoCanceller {
             ..Default::default()
         };
         let config: ffi::Config = config.into();
-        // SAFETY: `inner` is a live module and `config` a valid struct for the call.
+        // SAFETY: `inner` is a live module and `config` a valid struct for the call. The
+        // call returns nothing: the wrapper applies each setting and has no error to give.
         unsafe { ffi::set_config(inner, &config) };
         Ok(Self { inner })
     }
 
-    fn render(&mut self, frame: &mut [f32; HALF_FRAME]) {
+    fn render(&mut self, frame: &mut [f32; HALF_FRAME]) -> Result<(), EchoError> {
         let mut channels = [frame.as_mut_ptr()];
         // SAFETY: one channel of exactly NUM_SAMPLES_PER_FRAME (480) floats, as configured.
-        let _ = unsafe { ffi::process_render_frame(self.inner, channels.as_mut_ptr()) };
+        let code = unsafe { ffi::process_render_frame(self.inner, channels.as_mut_ptr()) };
+        checked(code, EchoError::Render)
     }
 
-    fn capture(&mut self, frame: &mut [f32; HALF_FRAME]) {
+    fn capture(&mut self, frame: &mut [f32; HALF_FRAME]) -> Result<(), EchoError> {
         let mut channels = [frame.as_mut_ptr()];
         // SAFETY: as in `render`.
-        let _ = unsafe { ffi::process_capture_frame(self.inner, channels.as_mut_ptr()) };
+        let code = unsafe { ffi::process_capture_frame(self.inner, channels.as_mut_ptr()) };
+        checked(code, EchoError::Capture)
     }
 }
 
@@ -290,36 +357,78 @@ mod tests {
         assert!(p.cost().noise > Duration::ZERO);
     }
 
-    #[test]
-    fn echo_cancellation_attenuates_a_delayed_copy_of_the_render_signal() {
+    /// Echo-only processing: the far end's speech plays for eight seconds and reaches the
+    /// microphone `delay_ms` later at `gain`, plus `near` (the local talker). Returns the
+    /// microphone and the processed frames of the last two seconds, when the canceller has
+    /// converged.
+    fn through_the_canceller(delay_ms: usize, gain: f64, near: &[i16]) -> (Vec<i16>, Vec<i16>) {
         let mut p = CaptureProcessor::new(ProcessingConfig {
             noise_suppression: false,
             echo_cancellation: true,
         });
         assert!(p.is_active(), "the echo canceller did not start");
         let far = speechlike(FRAME_SAMPLES * 400, 11);
-        // The "room": 30 ms later, at half amplitude.
-        let delay = 48 * 30;
-        let mut before = 0.0;
-        let mut after = 0.0;
+        let delay = 48 * delay_ms;
+        let (mut mic_tail, mut out_tail) = (Vec::new(), Vec::new());
         for (i, chunk) in far.chunks_exact(FRAME_SAMPLES).enumerate() {
             p.render(chunk);
             let mut mic = [0i16; FRAME_SAMPLES];
             for (n, s) in mic.iter_mut().enumerate() {
-                let k = (i * FRAME_SAMPLES + n) as i64 - delay;
-                *s = if k >= 0 { far[k as usize] / 2 } else { 0 };
+                let at = i * FRAME_SAMPLES + n;
+                let echo = at
+                    .checked_sub(delay)
+                    .map_or(0.0, |k| f64::from(far[k]) * gain);
+                *s = (echo + f64::from(near[at])).clamp(-32_768.0, 32_767.0) as i16;
             }
-            let e_in = energy(&mic);
+            let before = mic;
             p.capture(&mut mic);
             if i >= 300 {
-                before += e_in;
-                after += energy(&mic);
+                mic_tail.extend_from_slice(&before);
+                out_tail.extend_from_slice(&mic);
             }
         }
-        let erle_db = 10.0 * (before / after.max(1.0)).log10();
-        assert!(
-            erle_db > 10.0,
-            "echo return loss enhancement {erle_db:.1} dB"
-        );
+        (mic_tail, out_tail)
+    }
+
+    fn db(ratio: f64) -> f64 {
+        10.0 * ratio.log10()
+    }
+
+    #[test]
+    fn echo_cancellation_attenuates_a_delayed_copy_of_the_render_signal() {
+        let silence = vec![0i16; FRAME_SAMPLES * 400];
+        // Rooms: a near speaker at half level, a farther one, and one as loud as the far end.
+        for (delay_ms, gain) in [(30, 0.5), (80, 0.5), (30, 1.0)] {
+            let (mic, out) = through_the_canceller(delay_ms, gain, &silence);
+            let erle = db(energy(&mic) / energy(&out).max(1.0));
+            eprintln!("echo {delay_ms} ms at {gain}: attenuated by {erle:.1} dB");
+            assert!(
+                erle > 25.0,
+                "echo return loss enhancement {erle:.1} dB ({delay_ms} ms, gain {gain})"
+            );
+        }
+    }
+
+    #[test]
+    fn echo_cancellation_keeps_a_local_talker_heard_over_the_far_end() {
+        // A second voice (another pitch and rhythm) talking over the echo the whole time.
+        let near: Vec<i16> = (0..FRAME_SAMPLES * 400)
+            .map(|i| {
+                let t = i as f64 / 48_000.0;
+                let env = (0.5 + 0.5 * (t * std::f64::consts::TAU * 4.7 + 1.0).sin()).powi(2);
+                let f0 = 210.0 + 35.0 * (t * 0.7).sin();
+                let x: f64 = (1..10)
+                    .map(|h| {
+                        (t * std::f64::consts::TAU * f0 * h as f64 + h as f64).sin() / h as f64
+                    })
+                    .sum();
+                (env * x * 6_000.0) as i16
+            })
+            .collect();
+        let (_, out) = through_the_canceller(30, 0.5, &near);
+        let tail = &near[near.len() - out.len()..];
+        let kept = db(energy(&out) / energy(tail));
+        eprintln!("local talker during double talk: {kept:.1} dB");
+        assert!(kept > -6.0, "the local talker lost {kept:.1} dB");
     }
 }
