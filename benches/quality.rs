@@ -555,7 +555,7 @@ fn cpu_table(speech: &[i16]) -> String {
         per_frame(ns_cost.noise, ns_cost.frames as usize),
     );
     out += &row(
-        "echo cancellation (WebRTC AEC, libwebrtc-audio-processing 0.3)",
+        "echo cancellation (WebRTC AEC3, sonora 0.2)",
         per_frame(aec_cost.echo, aec_cost.frames as usize),
     );
     out += &row("both, with conversions", both);

@@ -273,7 +273,7 @@ impl MicTest {
             .spawn(move || {
                 let mut capture = match open_input(&input) {
                     Ok(capture) => {
-                        let _ = tx.send(Ok(Arc::clone(capture.levels())));
+                        let _ = tx.send(Ok(Arc::clone(capture.device().levels())));
                         capture
                     }
                     Err(err) => {

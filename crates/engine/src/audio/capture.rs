@@ -10,6 +10,7 @@ use super::device_handle::DeviceHandle;
 use super::error::AudioError;
 use super::health::StreamHealth;
 use super::levels::{Levels, PeriodLevel};
+use super::open_device::OpenDevice;
 use super::resample::CaptureResampler;
 use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
 
@@ -20,13 +21,9 @@ const MONO_CHUNK: usize = 256;
 /// The engine's end of an input device.
 pub struct CaptureStream {
     // Declared first so it drops first: the device stops before the ring goes away.
-    device: DeviceHandle,
+    device: OpenDevice,
     ring: HeapCons<i16>,
     resampler: Option<CaptureResampler>,
-    device_rate: u32,
-    device_name: String,
-    health: Arc<StreamHealth>,
-    levels: Arc<Levels>,
 }
 
 /// The audio thread's end of an input device.
@@ -55,22 +52,16 @@ impl CaptureStream {
             .as_ref()
             .map_or(FRAME_SAMPLES, CaptureResampler::input_needed);
         let (producer, consumer) = HeapRb::<i16>::new(ring_capacity.max(2 * needed)).split();
-        let health = Arc::new(StreamHealth::default());
         levels.set_capture_rate(device_rate);
-        let writer = CaptureWriter {
+        let thread_end = |health, levels| CaptureWriter {
             ring: producer,
-            health: Arc::clone(&health),
-            levels: Arc::clone(&levels),
-        };
-        let (device, device_name) = start(writer)?;
-        Ok(Self {
-            device,
-            ring: consumer,
-            resampler,
-            device_rate,
-            device_name,
             health,
             levels,
+        };
+        Ok(Self {
+            device: OpenDevice::start(device_rate, levels, thread_end, start)?,
+            ring: consumer,
+            resampler,
         })
     }
 
@@ -110,34 +101,16 @@ impl CaptureStream {
     /// Device periods in which the ring was full and captured audio had to be dropped
     /// (the engine did not read fast enough).
     pub fn overruns(&self) -> u64 {
-        self.health.xruns()
+        self.device.health().xruns()
     }
 
     /// Device-rate samples dropped in those periods.
     pub fn dropped_samples(&self) -> u64 {
-        self.health.xrun_samples()
+        self.device.health().xrun_samples()
     }
 
-    /// Errors the device reported while running.
-    pub fn device_errors(&self) -> u64 {
-        self.health.device_errors()
-    }
-
-    /// True once the device reported it is gone (unplugged, invalidated); reopen it.
-    pub fn is_device_lost(&self) -> bool {
-        self.health.device_lost()
-    }
-
-    pub fn levels(&self) -> &Arc<Levels> {
-        &self.levels
-    }
-
-    pub fn device_rate(&self) -> u32 {
-        self.device_rate
-    }
-
-    pub fn device_name(&self) -> &str {
-        &self.device_name
+    pub fn device(&self) -> &OpenDevice {
+        &self.device
     }
 
     /// Stops the device now and reports any problem doing so.
@@ -148,10 +121,7 @@ impl CaptureStream {
 
 impl std::fmt::Debug for CaptureStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureStream")
-            .field("device", &self.device_name)
-            .field("device_rate", &self.device_rate)
-            .finish_non_exhaustive()
+        f.debug_tuple("CaptureStream").field(&self.device).finish()
     }
 }
 

@@ -55,35 +55,12 @@ pub(crate) fn open_input(
     choice: DeviceChoice<'_>,
     levels: Arc<Levels>,
 ) -> Result<CaptureStream, AudioError> {
-    let direction = Direction::Input;
-    let device = find_device(direction, choice)?;
-    let label = device_label(&device);
-    let supported = device.default_input_config().map_err(|source| {
-        device_error(
-            direction,
-            &label,
-            "reading its default configuration",
-            source,
-        )
-    })?;
-    let config = supported.config();
-    let format = supported.sample_format();
-    let channels = usize::from(config.channels);
-    let rate = config.sample_rate;
-    let capacity = ring_samples(CAPTURE_RING, rate);
-    CaptureStream::build(rate, capacity, levels, move |writer| {
-        let built =
-            for_sample_type!(format, T => build_input::<T>(&device, config, writer, channels));
-        let stream = match built {
-            Some(result) => result
-                .map_err(|source| device_error(direction, &label, "opening a stream", source))?,
-            None => return Err(unsupported_format(direction, &label, format)),
-        };
-        stream
-            .play()
-            .map_err(|source| device_error(direction, &label, "starting the stream", source))?;
-        tracing::info!(device = %label, rate, channels, %format, "audio input opened");
-        Ok((DeviceHandle::Cpal(stream), label))
+    let chosen = Chosen::find(Direction::Input, choice)?;
+    let capacity = ring_samples(CAPTURE_RING, chosen.config.sample_rate);
+    CaptureStream::build(chosen.config.sample_rate, capacity, levels, move |writer| {
+        let (device, config, channels) = (&chosen.device, chosen.config, chosen.channels());
+        let built = for_sample_type!(chosen.format, T => build_input::<T>(device, config, writer, channels));
+        chosen.start(built)
     })
 }
 
@@ -91,25 +68,66 @@ pub(crate) fn open_output(
     choice: DeviceChoice<'_>,
     levels: Arc<Levels>,
 ) -> Result<PlaybackStream, AudioError> {
-    let direction = Direction::Output;
-    let device = find_device(direction, choice)?;
-    let label = device_label(&device);
-    let supported = device.default_output_config().map_err(|source| {
-        device_error(
+    let chosen = Chosen::find(Direction::Output, choice)?;
+    let capacity = ring_samples(PLAYBACK_RING, chosen.config.sample_rate);
+    PlaybackStream::build(chosen.config.sample_rate, capacity, levels, move |reader| {
+        let (device, config, channels) = (&chosen.device, chosen.config, chosen.channels());
+        let built = for_sample_type!(chosen.format, T => build_output::<T>(device, config, reader, channels));
+        chosen.start(built)
+    })
+}
+
+/// A device and the default configuration it will run in.
+struct Chosen {
+    direction: Direction,
+    device: cpal::Device,
+    label: String,
+    config: cpal::StreamConfig,
+    format: SampleFormat,
+}
+
+impl Chosen {
+    fn find(direction: Direction, choice: DeviceChoice<'_>) -> Result<Self, AudioError> {
+        let device = find_device(direction, choice)?;
+        let label = device_label(&device);
+        let supported = match direction {
+            Direction::Input => device.default_input_config(),
+            Direction::Output => device.default_output_config(),
+        }
+        .map_err(|source| {
+            device_error(
+                direction,
+                &label,
+                "reading its default configuration",
+                source,
+            )
+        })?;
+        Ok(Self {
             direction,
-            &label,
-            "reading its default configuration",
-            source,
-        )
-    })?;
-    let config = supported.config();
-    let format = supported.sample_format();
-    let channels = usize::from(config.channels);
-    let rate = config.sample_rate;
-    let capacity = ring_samples(PLAYBACK_RING, rate);
-    PlaybackStream::build(rate, capacity, levels, move |reader| {
-        let built =
-            for_sample_type!(format, T => build_output::<T>(&device, config, reader, channels));
+            device,
+            label,
+            config: supported.config(),
+            format: supported.sample_format(),
+        })
+    }
+
+    fn channels(&self) -> usize {
+        usize::from(self.config.channels)
+    }
+
+    /// Starts the stream built for this device's sample type (`None`: a format with no
+    /// PCM meaning).
+    fn start(
+        self,
+        built: Option<Result<cpal::Stream, cpal::Error>>,
+    ) -> Result<(DeviceHandle, String), AudioError> {
+        let Self {
+            direction,
+            label,
+            config,
+            format,
+            ..
+        } = self;
         let stream = match built {
             Some(result) => result
                 .map_err(|source| device_error(direction, &label, "opening a stream", source))?,
@@ -118,9 +136,15 @@ pub(crate) fn open_output(
         stream
             .play()
             .map_err(|source| device_error(direction, &label, "starting the stream", source))?;
-        tracing::info!(device = %label, rate, channels, %format, "audio output opened");
+        tracing::info!(
+            device = %label,
+            rate = config.sample_rate,
+            channels = config.channels,
+            %format,
+            "audio {direction} opened"
+        );
         Ok((DeviceHandle::Cpal(stream), label))
-    })
+    }
 }
 
 fn build_input<T>(

@@ -12,6 +12,7 @@ use super::device_handle::DeviceHandle;
 use super::error::AudioError;
 use super::health::StreamHealth;
 use super::levels::{Levels, PeriodLevel};
+use super::open_device::OpenDevice;
 use super::resample::PlaybackResampler;
 use voicecall_core::format::SAMPLE_RATE;
 
@@ -23,13 +24,9 @@ const DRAIN_POLL: Duration = Duration::from_millis(2);
 pub struct PlaybackStream {
     // Declared first so it drops first: the device stops (and a WAV file is finalised)
     // before the ring goes away.
-    device: DeviceHandle,
+    device: OpenDevice,
     ring: HeapProd<i16>,
     resampler: Option<PlaybackResampler>,
-    device_rate: u32,
-    device_name: String,
-    health: Arc<StreamHealth>,
-    levels: Arc<Levels>,
 }
 
 /// The audio thread's end of an output device.
@@ -54,22 +51,16 @@ impl PlaybackStream {
             Some(PlaybackResampler::new(device_rate)?)
         };
         let (producer, consumer) = HeapRb::<i16>::new(ring_capacity.max(1)).split();
-        let health = Arc::new(StreamHealth::default());
         levels.set_playback_rate(device_rate);
-        let reader = PlaybackReader {
+        let thread_end = |health, levels| PlaybackReader {
             ring: consumer,
-            health: Arc::clone(&health),
-            levels: Arc::clone(&levels),
-        };
-        let (device, device_name) = start(reader)?;
-        Ok(Self {
-            device,
-            ring: producer,
-            resampler,
-            device_rate,
-            device_name,
             health,
             levels,
+        };
+        Ok(Self {
+            device: OpenDevice::start(device_rate, levels, thread_end, start)?,
+            ring: producer,
+            resampler,
         })
     }
 
@@ -98,7 +89,7 @@ impl PlaybackStream {
     }
 
     fn to_engine_samples(&self, device_samples: usize) -> usize {
-        (device_samples as u64 * u64::from(SAMPLE_RATE) / u64::from(self.device_rate)) as usize
+        (device_samples as u64 * u64::from(SAMPLE_RATE) / u64::from(self.device.rate())) as usize
     }
 
     /// Blocks (sleeping, never spinning) until everything queued for the device has been
@@ -120,33 +111,16 @@ impl PlaybackStream {
 
     /// Device periods in which the queue ran dry and silence was played instead.
     pub fn underruns(&self) -> u64 {
-        self.health.xruns()
+        self.device.health().xruns()
     }
 
     /// Device-rate samples of silence played in those periods.
     pub fn silence_samples(&self) -> u64 {
-        self.health.xrun_samples()
+        self.device.health().xrun_samples()
     }
 
-    pub fn device_errors(&self) -> u64 {
-        self.health.device_errors()
-    }
-
-    /// True once the device reported it is gone (unplugged, invalidated); reopen it.
-    pub fn is_device_lost(&self) -> bool {
-        self.health.device_lost()
-    }
-
-    pub fn levels(&self) -> &Arc<Levels> {
-        &self.levels
-    }
-
-    pub fn device_rate(&self) -> u32 {
-        self.device_rate
-    }
-
-    pub fn device_name(&self) -> &str {
-        &self.device_name
+    pub fn device(&self) -> &OpenDevice {
+        &self.device
     }
 
     /// Stops the device now; for a WAV output, reports whether the file was written and
@@ -159,10 +133,7 @@ impl PlaybackStream {
 
 impl std::fmt::Debug for PlaybackStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlaybackStream")
-            .field("device", &self.device_name)
-            .field("device_rate", &self.device_rate)
-            .finish_non_exhaustive()
+        f.debug_tuple("PlaybackStream").field(&self.device).finish()
     }
 }
 

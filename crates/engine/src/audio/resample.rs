@@ -40,6 +40,18 @@ fn sinc_parameters(sinc_len: usize) -> SincInterpolationParameters {
     }
 }
 
+/// A converter from `from` to `to` Hz taking `chunk` input samples per call.
+fn fixed_in(
+    from: u32,
+    to: u32,
+    sinc_len: usize,
+    chunk: usize,
+) -> Result<SincFixedIn<f32>, AudioError> {
+    let ratio = f64::from(to) / f64::from(from);
+    SincFixedIn::<f32>::new(ratio, 1.0, sinc_parameters(sinc_len), chunk, 1)
+        .map_err(|e| construction_error(from, to, e))
+}
+
 fn construction_error(from: u32, to: u32, error: impl std::fmt::Display) -> AudioError {
     AudioError::Resample {
         from,
@@ -152,15 +164,7 @@ pub(crate) struct PlaybackResampler {
 
 impl PlaybackResampler {
     pub(crate) fn new(device_rate: u32) -> Result<Self, AudioError> {
-        let ratio = f64::from(device_rate) / f64::from(SAMPLE_RATE);
-        let inner = SincFixedIn::<f32>::new(
-            ratio,
-            1.0,
-            sinc_parameters(STREAM_SINC_LEN),
-            PLAYBACK_CHUNK,
-            1,
-        )
-        .map_err(|e| construction_error(SAMPLE_RATE, device_rate, e))?;
+        let inner = fixed_in(SAMPLE_RATE, device_rate, STREAM_SINC_LEN, PLAYBACK_CHUNK)?;
         let max_out = inner.output_frames_max();
         Ok(Self {
             inner,
@@ -228,15 +232,8 @@ pub(crate) fn resample_offline(input: &[f32], from: u32, to: u32) -> Result<Vec<
             "sample rate must be above zero",
         ));
     }
+    let mut resampler = fixed_in(from, to, OFFLINE_SINC_LEN, OFFLINE_CHUNK)?;
     let ratio = f64::from(to) / f64::from(from);
-    let mut resampler = SincFixedIn::<f32>::new(
-        ratio,
-        1.0,
-        sinc_parameters(OFFLINE_SINC_LEN),
-        OFFLINE_CHUNK,
-        1,
-    )
-    .map_err(|e| construction_error(from, to, e))?;
     let expected = (input.len() as f64 * ratio).round() as usize;
 
     let mut out = Vec::with_capacity(expected + resampler.output_frames_max());

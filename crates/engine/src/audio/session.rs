@@ -62,7 +62,7 @@ fn open_output_with(spec: &OutputSpec, levels: Arc<Levels>) -> Result<PlaybackSt
 impl AudioSession {
     /// Input and output meters and frame counters, for the in-call UI.
     pub fn levels(&self) -> &Arc<Levels> {
-        self.capture.levels()
+        self.capture.device().levels()
     }
 
     pub fn into_parts(self) -> (CaptureStream, PlaybackStream) {

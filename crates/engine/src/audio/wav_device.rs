@@ -139,19 +139,26 @@ fn run_source(
     repeat: bool,
     rate: u32,
 ) {
-    let probe = PERIOD_PROBE.get().copied();
-    let mut clock = PeriodClock::new(rate);
-    let mut period = vec![0i16; clock.max_period_samples()];
-    let mut position = 0;
+    let clock = PeriodClock::new(rate);
     writer.levels().start_capture_clock(clock.start);
+    let mut position = 0;
+    run_periods(stop, clock, |out| {
+        fill_from_source(source, &mut position, repeat, out);
+        writer.write_mono(out);
+    });
+}
+
+/// Calls `period` with each device period's buffer until told to stop, bracketed by the
+/// test probe.
+fn run_periods(stop: &AtomicBool, mut clock: PeriodClock, mut period: impl FnMut(&mut [i16])) {
+    let probe = PERIOD_PROBE.get().copied();
+    let mut buffer = vec![0i16; clock.max_period_samples()];
     while !should_stop(stop) {
         let n = clock.wait_for_next_period();
         if let Some(probe) = probe {
             probe(true);
         }
-        let out = &mut period[..n];
-        fill_from_source(source, &mut position, repeat, out);
-        writer.write_mono(out);
+        period(&mut buffer[..n]);
         if let Some(probe) = probe {
             probe(false);
         }
@@ -183,17 +190,10 @@ fn run_sink(
     mut file: Option<(WavFileWriter, PathBuf)>,
     rate: u32,
 ) -> Result<(), AudioError> {
-    let probe = PERIOD_PROBE.get().copied();
-    let mut clock = PeriodClock::new(rate);
-    let mut period = vec![0i16; clock.max_period_samples()];
-    let mut write_error = None;
+    let clock = PeriodClock::new(rate);
     reader.levels().start_playback_clock(clock.start);
-    while !should_stop(stop) {
-        let n = clock.wait_for_next_period();
-        if let Some(probe) = probe {
-            probe(true);
-        }
-        let out = &mut period[..n];
+    let mut write_error = None;
+    run_periods(stop, clock, |out| {
         reader.read_mono(out);
         if let Some((writer, _)) = file.as_mut()
             && write_error.is_none()
@@ -204,10 +204,7 @@ fn run_sink(
                 reader.health().record_fault(true);
             }
         }
-        if let Some(probe) = probe {
-            probe(false);
-        }
-    }
+    });
     let Some((writer, path)) = file else {
         return Ok(());
     };

@@ -1,6 +1,7 @@
 use opus::Channels;
 
 use super::CodecError;
+use super::error::Coder;
 use voicecall_core::format::{MAX_DECODED_SAMPLES, SAMPLE_RATE};
 
 /// Opus frames are multiples of 2.5 ms; libopus rejects other PLC/FEC lengths.
@@ -24,7 +25,7 @@ impl Decoder {
     pub fn new() -> Result<Self, CodecError> {
         let inner = opus::Decoder::new(SAMPLE_RATE, Channels::Mono).map_err(|source| {
             CodecError::Create {
-                what: "decoder",
+                coder: Coder::Decoder,
                 source,
             }
         })?;

@@ -1,11 +1,14 @@
+use std::ops::RangeInclusive;
+
 use opus::{Application, Bitrate, Channels};
 
 use super::CodecError;
+use super::error::{Coder, EncoderSetting};
 use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
 
 /// Below 6 kb/s Opus voice is unintelligible; above 510 kb/s libopus refuses mono.
-const BITRATE_RANGE: std::ops::RangeInclusive<i32> = 6_000..=510_000;
-const MAX_COMPLEXITY: u8 = 10;
+const BITRATE_RANGE: RangeInclusive<i32> = 6_000..=510_000;
+const COMPLEXITY_RANGE: RangeInclusive<i64> = 0..=10;
 const MAX_LOSS_PCT: u8 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,28 +38,35 @@ impl Default for EncoderSettings {
 
 impl EncoderSettings {
     fn validate(&self) -> Result<(), CodecError> {
-        if !BITRATE_RANGE.contains(&self.bitrate_bps) {
-            return Err(CodecError::InvalidSetting {
-                name: "bitrate_bps",
-                value: i64::from(self.bitrate_bps),
-                allowed: "6000..=510000",
-            });
+        let bitrate = i64::from(*BITRATE_RANGE.start())..=i64::from(*BITRATE_RANGE.end());
+        let checks = [
+            (
+                EncoderSetting::Bitrate,
+                i64::from(self.bitrate_bps),
+                bitrate,
+            ),
+            (
+                EncoderSetting::Complexity,
+                i64::from(self.complexity),
+                COMPLEXITY_RANGE,
+            ),
+            (
+                EncoderSetting::ExpectedLoss,
+                i64::from(self.expected_loss_pct),
+                0..=i64::from(MAX_LOSS_PCT),
+            ),
+        ];
+        match checks
+            .into_iter()
+            .find(|(_, value, allowed)| !allowed.contains(value))
+        {
+            Some((setting, value, allowed)) => Err(CodecError::InvalidSetting {
+                setting,
+                value,
+                allowed,
+            }),
+            None => Ok(()),
         }
-        if self.complexity > MAX_COMPLEXITY {
-            return Err(CodecError::InvalidSetting {
-                name: "complexity",
-                value: i64::from(self.complexity),
-                allowed: "0..=10",
-            });
-        }
-        if self.expected_loss_pct > MAX_LOSS_PCT {
-            return Err(CodecError::InvalidSetting {
-                name: "expected_loss_pct",
-                value: i64::from(self.expected_loss_pct),
-                allowed: "0..=100",
-            });
-        }
-        Ok(())
     }
 }
 
@@ -76,33 +86,32 @@ impl Encoder {
         settings.validate()?;
         let inner = opus::Encoder::new(SAMPLE_RATE, Channels::Mono, Application::Voip).map_err(
             |source| CodecError::Create {
-                what: "encoder",
+                coder: Coder::Encoder,
                 source,
             },
         )?;
         let mut encoder = Self { inner };
-        let configure = |what| move |source| CodecError::Configure { what, source };
-        encoder
-            .inner
-            .set_bitrate(Bitrate::Bits(settings.bitrate_bps))
-            .map_err(configure("bitrate"))?;
-        encoder
-            .inner
-            .set_inband_fec(settings.fec)
-            .map_err(configure("inband fec"))?;
-        encoder
-            .inner
-            .set_packet_loss_perc(i32::from(settings.expected_loss_pct))
-            .map_err(configure("packet loss"))?;
-        encoder
-            .inner
-            .set_dtx(settings.dtx)
-            .map_err(configure("dtx"))?;
-        encoder
-            .inner
-            .set_complexity(i32::from(settings.complexity))
-            .map_err(configure("complexity"))?;
+        encoder.configure(EncoderSetting::Bitrate, |e| {
+            e.set_bitrate(Bitrate::Bits(settings.bitrate_bps))
+        })?;
+        encoder.configure(EncoderSetting::Fec, |e| e.set_inband_fec(settings.fec))?;
+        encoder.configure(EncoderSetting::ExpectedLoss, |e| {
+            e.set_packet_loss_perc(i32::from(settings.expected_loss_pct))
+        })?;
+        encoder.configure(EncoderSetting::Dtx, |e| e.set_dtx(settings.dtx))?;
+        encoder.configure(EncoderSetting::Complexity, |e| {
+            e.set_complexity(i32::from(settings.complexity))
+        })?;
         Ok(encoder)
+    }
+
+    /// Sets or reads one setting on libopus, naming it if libopus refuses.
+    fn configure<T>(
+        &mut self,
+        setting: EncoderSetting,
+        call: impl FnOnce(&mut opus::Encoder) -> Result<T, opus::Error>,
+    ) -> Result<T, CodecError> {
+        call(&mut self.inner).map_err(|source| CodecError::Configure { setting, source })
     }
 
     /// Encodes one 20 ms frame into `out` (size it with `MAX_PACKET_BYTES`) and returns the
@@ -120,45 +129,30 @@ impl Encoder {
     /// Feeds the peer's reported loss rate back into the FEC budget. Values above 100 are
     /// clamped, so this only fails if libopus itself does.
     pub fn set_expected_loss(&mut self, pct: u8) -> Result<(), CodecError> {
-        self.inner
-            .set_packet_loss_perc(i32::from(pct.min(MAX_LOSS_PCT)))
-            .map_err(|source| CodecError::Configure {
-                what: "packet loss",
-                source,
-            })
+        self.configure(EncoderSetting::ExpectedLoss, |e| {
+            e.set_packet_loss_perc(i32::from(pct.min(MAX_LOSS_PCT)))
+        })
     }
 
     /// Changes the target bitrate; out-of-range values are clamped to 6–510 kb/s because this
     /// is driven by bandwidth estimates rather than by configuration.
     pub fn set_bitrate(&mut self, bps: i32) -> Result<(), CodecError> {
         let bps = bps.clamp(*BITRATE_RANGE.start(), *BITRATE_RANGE.end());
-        self.inner
-            .set_bitrate(Bitrate::Bits(bps))
-            .map_err(|source| CodecError::Configure {
-                what: "bitrate",
-                source,
-            })
+        self.configure(EncoderSetting::Bitrate, |e| {
+            e.set_bitrate(Bitrate::Bits(bps))
+        })
     }
 
     pub fn bitrate(&mut self) -> Result<i32, CodecError> {
-        match self.inner.get_bitrate() {
-            Ok(Bitrate::Bits(bps)) => Ok(bps),
-            Ok(Bitrate::Max | Bitrate::Auto) => Ok(0),
-            Err(source) => Err(CodecError::Configure {
-                what: "bitrate",
-                source,
-            }),
+        match self.configure(EncoderSetting::Bitrate, |e| e.get_bitrate())? {
+            Bitrate::Bits(bps) => Ok(bps),
+            Bitrate::Max | Bitrate::Auto => Ok(0),
         }
     }
 
     pub fn expected_loss(&mut self) -> Result<u8, CodecError> {
-        self.inner
-            .get_packet_loss_perc()
-            .map(|pct| u8::try_from(pct.clamp(0, 100)).unwrap_or(MAX_LOSS_PCT))
-            .map_err(|source| CodecError::Configure {
-                what: "packet loss",
-                source,
-            })
+        let pct = self.configure(EncoderSetting::ExpectedLoss, |e| e.get_packet_loss_perc())?;
+        Ok(u8::try_from(pct.clamp(0, 100)).unwrap_or(MAX_LOSS_PCT))
     }
 }
 
@@ -196,24 +190,33 @@ mod tests {
     #[test]
     fn invalid_settings_are_rejected() {
         let bad = [
-            EncoderSettings {
-                bitrate_bps: 1_000,
-                ..Default::default()
-            },
-            EncoderSettings {
-                complexity: 11,
-                ..Default::default()
-            },
-            EncoderSettings {
-                expected_loss_pct: 101,
-                ..Default::default()
-            },
+            (
+                EncoderSettings {
+                    bitrate_bps: 1_000,
+                    ..Default::default()
+                },
+                EncoderSetting::Bitrate,
+            ),
+            (
+                EncoderSettings {
+                    complexity: 11,
+                    ..Default::default()
+                },
+                EncoderSetting::Complexity,
+            ),
+            (
+                EncoderSettings {
+                    expected_loss_pct: 101,
+                    ..Default::default()
+                },
+                EncoderSetting::ExpectedLoss,
+            ),
         ];
-        for settings in bad {
-            assert!(matches!(
-                Encoder::new(&settings),
-                Err(CodecError::InvalidSetting { .. })
-            ));
+        for (settings, expected) in bad {
+            match Encoder::new(&settings) {
+                Err(CodecError::InvalidSetting { setting, .. }) => assert_eq!(setting, expected),
+                other => panic!("{settings:?}: expected InvalidSetting, got {other:?}"),
+            }
         }
     }
 

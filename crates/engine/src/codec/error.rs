@@ -1,22 +1,29 @@
+use std::fmt;
+use std::ops::RangeInclusive;
+
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum CodecError {
-    #[error("creating the Opus {what} failed: {source}")]
+    #[error("creating the Opus {coder} failed: {source}")]
     Create {
-        what: &'static str,
+        coder: Coder,
         #[source]
         source: opus::Error,
     },
-    #[error("invalid encoder setting {name} = {value} (allowed {allowed})")]
+    #[error(
+        "invalid encoder setting {setting} = {value} (allowed {}..={})",
+        allowed.start(),
+        allowed.end()
+    )]
     InvalidSetting {
-        name: &'static str,
+        setting: EncoderSetting,
         value: i64,
-        allowed: &'static str,
+        allowed: RangeInclusive<i64>,
     },
-    #[error("configuring the Opus encoder ({what}) failed: {source}")]
+    #[error("configuring the Opus encoder ({setting}) failed: {source}")]
     Configure {
-        what: &'static str,
+        setting: EncoderSetting,
         #[source]
         source: opus::Error,
     },
@@ -34,4 +41,42 @@ pub enum CodecError {
     Encode(#[source] opus::Error),
     #[error("Opus decoding failed: {0}")]
     Decode(#[source] opus::Error),
+}
+
+/// Which half of the codec an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coder {
+    Encoder,
+    Decoder,
+}
+
+impl fmt::Display for Coder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Coder::Encoder => "encoder",
+            Coder::Decoder => "decoder",
+        })
+    }
+}
+
+/// Which encoder setting was refused; shown by its `EncoderSettings` field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderSetting {
+    Bitrate,
+    Fec,
+    ExpectedLoss,
+    Dtx,
+    Complexity,
+}
+
+impl fmt::Display for EncoderSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EncoderSetting::Bitrate => "bitrate_bps",
+            EncoderSetting::Fec => "fec",
+            EncoderSetting::ExpectedLoss => "expected_loss_pct",
+            EncoderSetting::Dtx => "dtx",
+            EncoderSetting::Complexity => "complexity",
+        })
+    }
 }

@@ -1,10 +1,12 @@
 //! Opus voice codec for the engine's one internal format (48 kHz mono, 20 ms frames, see
-//! `voicecall_core::format`), plus the little packet inspection the receive path needs.
+//! `voicecall_core::format`), the payload types negotiated for it, and the little packet
+//! inspection the receive path needs.
 
 mod decoder;
 mod encoder;
 mod error;
 mod packet;
+mod payload_types;
 pub mod red;
 
 #[cfg(test)]
@@ -16,8 +18,9 @@ pub(crate) mod test_support;
 
 pub use decoder::Decoder;
 pub use encoder::{Encoder, EncoderSettings};
-pub use error::CodecError;
+pub use error::{CodecError, Coder, EncoderSetting};
 pub use packet::{carries_fec, packet_samples};
+pub use payload_types::PayloadTypes;
 
 /// Room for any 20 ms Opus packet (at most 1 + 1275 bytes) that also fits one Ethernet MTU;
 /// size encoder output buffers and receive slots with it.

@@ -651,6 +651,11 @@ proptest! {
     }
 }
 
+/// A 60-byte speech packet for frame `frame`, arriving 5 ms into that frame's slot.
+fn speech_at(seq: u16, frame: u32) -> (u16, u32, usize, u64) {
+    (seq, frame, 60, u64::from(frame) * 20 + 5)
+}
+
 /// Packets given as (seq offset, timestamp in frames, payload length, arrival ms); pops
 /// every 20 ms from `phase_ms` for `ticks`. Payloads carry their seq offset.
 fn drive(
@@ -694,13 +699,11 @@ fn drive(
 fn a_timestamp_gap_without_a_sequence_gap_is_dtx_not_loss() {
     let mut buf = JitterBuffer::new(fixed(40));
     // Ten frames, a DTX packet (1 byte) at frame 10, then nothing sent until frame 30.
-    let mut packets: Vec<(u16, u32, usize, u64)> = (0..10)
-        .map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5))
-        .collect();
+    let mut packets: Vec<(u16, u32, usize, u64)> =
+        (0..10).map(|i| speech_at(i, u32::from(i))).collect();
     packets.push((10, 10, 1, 205));
     for i in 11..25u16 {
-        let frame = u32::from(i) + 19;
-        packets.push((i, frame, 60, u64::from(frame) * 20 + 5));
+        packets.push(speech_at(i, u32::from(i) + 19));
     }
     // Stop at the last frame: the end of the stream would count as underruns.
     let outs = drive(&mut buf, &packets, 45, 10);
@@ -727,12 +730,11 @@ fn a_timestamp_gap_after_a_lost_packet_is_still_told_apart() {
     // Frame 5 lost; the stream then pauses (DTX) from frame 8 to frame 20.
     let mut packets: Vec<(u16, u32, usize, u64)> = (0..8)
         .filter(|&i| i != 5)
-        .map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5))
+        .map(|i| speech_at(i, u32::from(i)))
         .collect();
     packets.push((8, 8, 1, 165));
     for i in 9..15u16 {
-        let frame = u32::from(i) + 11;
-        packets.push((i, frame, 60, u64::from(frame) * 20 + 5));
+        packets.push(speech_at(i, u32::from(i) + 11));
     }
     let outs = drive(&mut buf, &packets, 45, 10);
     let s = buf.stats();
@@ -747,9 +749,8 @@ fn a_timestamp_gap_after_a_lost_packet_is_still_told_apart() {
 #[test]
 fn silence_after_a_dtx_packet_is_comfort_noise_not_a_stall() {
     let mut buf = JitterBuffer::new(fixed(40));
-    let mut packets: Vec<(u16, u32, usize, u64)> = (0..5)
-        .map(|i| (i, u32::from(i), 60, u64::from(i) * 20 + 5))
-        .collect();
+    let mut packets: Vec<(u16, u32, usize, u64)> =
+        (0..5).map(|i| speech_at(i, u32::from(i))).collect();
     packets.push((5, 5, 1, 105));
     let outs = drive(&mut buf, &packets, 40, 10);
     let at = outs.iter().position(|o| *o == Out::Frame(5)).unwrap();

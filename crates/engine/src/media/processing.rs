@@ -1,17 +1,18 @@
 //! Capture-side processing in the media pump (never on the audio thread): acoustic echo
 //! cancellation against what the speaker was given, then RNNoise noise suppression. Both
-//! work on 10 ms (480-sample) halves of the engine's 20 ms frames; every buffer is
-//! allocated in `new`, nothing per frame.
+//! work on 10 ms (480-sample) halves of the engine's 20 ms frames. This module's buffers
+//! are allocated in `new`; the echo canceller allocates small scratch buffers inside each
+//! 10 ms call (about 40), which the pump can afford and an audio callback could not.
 
 use std::time::{Duration, Instant};
 
 use nnnoiseless::DenoiseState;
-use webrtc_audio_processing as apm;
-use webrtc_audio_processing_sys as ffi;
+use sonora::config::EchoCanceller as EchoConfig;
+use sonora::{AudioProcessing, Config, StreamConfig};
 
-use voicecall_core::format::FRAME_SAMPLES;
+use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
 
-/// 10 ms at 48 kHz: RNNoise's and the WebRTC APM's frame.
+/// 10 ms at 48 kHz: RNNoise's and the echo canceller's frame.
 pub const HALF_FRAME: usize = 480;
 const I16_SCALE: f32 = 32_768.0;
 
@@ -59,23 +60,10 @@ impl std::fmt::Debug for CaptureProcessor {
 }
 
 impl CaptureProcessor {
-    /// Echo cancellation that cannot start (the library refused) is logged and left off:
-    /// a call without it is better than no call.
     pub fn new(config: ProcessingConfig) -> Self {
-        let echo = if config.echo_cancellation {
-            match EchoCanceller::new() {
-                Ok(aec) => Some(aec),
-                Err(code) => {
-                    tracing::warn!(code, "echo cancellation unavailable");
-                    None
-                }
-            }
-        } else {
-            None
-        };
         Self {
             noise: config.noise_suppression.then(DenoiseState::new),
-            echo,
+            echo: config.echo_cancellation.then(EchoCanceller::new),
             render: [0.0; HALF_FRAME],
             render_fill: 0,
             scratch_in: [0.0; HALF_FRAME],
@@ -101,10 +89,20 @@ impl CaptureProcessor {
             self.render[self.render_fill] = f32::from(s) / I16_SCALE;
             self.render_fill += 1;
             if self.render_fill == HALF_FRAME {
-                echo.render(&mut self.render);
                 self.render_fill = 0;
+                if let Err(error) = echo.render(&self.render) {
+                    self.echo_failed(error);
+                    return;
+                }
             }
         }
+    }
+
+    /// Once the canceller reports an error it is switched off for the rest of the call: a
+    /// call without it is better than no call.
+    fn echo_failed(&mut self, error: EchoError) {
+        tracing::warn!(%error, "echo cancellation stopped");
+        self.echo = None;
     }
 
     /// Processes one 20 ms microphone frame in place.
@@ -119,9 +117,14 @@ impl CaptureProcessor {
                 for (dst, &s) in self.scratch_in.iter_mut().zip(half.iter()) {
                     *dst = f32::from(s) / I16_SCALE;
                 }
-                echo.capture(&mut self.scratch_in);
-                for (dst, &s) in half.iter_mut().zip(self.scratch_in.iter()) {
-                    *dst = (s * I16_SCALE).clamp(-32_768.0, 32_767.0) as i16;
+                match echo.capture(&mut self.scratch_in) {
+                    Ok(()) => {
+                        for (dst, &s) in half.iter_mut().zip(self.scratch_in.iter()) {
+                            *dst = (s * I16_SCALE).clamp(-32_768.0, 32_767.0) as i16;
+                        }
+                    }
+                    // The frame goes on unprocessed.
+                    Err(error) => self.echo_failed(error),
                 }
                 self.cost.echo += started.elapsed();
             }
@@ -141,68 +144,60 @@ impl CaptureProcessor {
     }
 }
 
-/// The WebRTC audio processing module (Debian's libwebrtc-audio-processing) with only
-/// its echo canceller on, driven through its C interface with a preallocated channel
-/// pointer so no call allocates.
-struct EchoCanceller {
-    inner: *mut ffi::AudioProcessing,
+/// Why the echo canceller stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EchoError {
+    #[error("processing the speaker's audio failed: {0}")]
+    Render(sonora::Error),
+    #[error("processing the microphone's audio failed: {0}")]
+    Capture(sonora::Error),
 }
 
-// SAFETY: the module is used from one thread at a time (`&mut self` on every call); the
-// library keeps no thread affinity.
-unsafe impl Send for EchoCanceller {}
+/// WebRTC's echo canceller (AEC3), ported to Rust by the `sonora` crate, with nothing else
+/// of its pipeline on: RNNoise does the noise suppression, and the old canceller ran without
+/// a high-pass filter too. It finds the speaker-to-microphone delay itself.
+struct EchoCanceller {
+    apm: AudioProcessing,
+    /// The library writes its output apart from its input.
+    out: [f32; HALF_FRAME],
+}
 
 impl EchoCanceller {
-    fn new() -> Result<Self, i32> {
-        let init = ffi::InitializationConfig {
-            num_capture_channels: 1,
-            num_render_channels: 1,
-            enable_experimental_agc: false,
-            enable_intelligibility_enhancer: false,
-        };
-        let mut code = 0;
-        // SAFETY: `init` and `code` outlive the call; a null result is handled.
-        let inner = unsafe { ffi::audio_processing_create(&init, &mut code) };
-        if inner.is_null() {
-            return Err(code);
-        }
-        let config = apm::Config {
-            echo_cancellation: Some(apm::EchoCancellation {
-                suppression_level: apm::EchoCancellationSuppressionLevel::Moderate,
-                stream_delay_ms: None,
-                enable_delay_agnostic: true,
-                enable_extended_filter: true,
+    fn new() -> Self {
+        let config = Config {
+            echo_canceller: Some(EchoConfig {
+                enforce_high_pass_filtering: false,
+                ..EchoConfig::default()
             }),
-            enable_high_pass_filter: false,
-            ..Default::default()
+            ..Config::default()
         };
-        let config: ffi::Config = config.into();
-        // SAFETY: `inner` is a live module and `config` a valid struct for the call.
-        unsafe { ffi::set_config(inner, &config) };
-        Ok(Self { inner })
+        let mono = StreamConfig::new(SAMPLE_RATE, 1);
+        let apm = AudioProcessing::builder()
+            .config(config)
+            .capture_config(mono)
+            .render_config(mono)
+            .build();
+        Self {
+            apm,
+            out: [0.0; HALF_FRAME],
+        }
     }
 
-    fn render(&mut self, frame: &mut [f32; HALF_FRAME]) {
-        let mut channels = [frame.as_mut_ptr()];
-        // SAFETY: one channel of exactly NUM_SAMPLES_PER_FRAME (480) floats, as configured.
-        let _ = unsafe { ffi::process_render_frame(self.inner, channels.as_mut_ptr()) };
+    fn render(&mut self, frame: &[f32; HALF_FRAME]) -> Result<(), EchoError> {
+        self.apm
+            .process_render_f32(&[frame], &mut [&mut self.out])
+            .map_err(EchoError::Render)
     }
 
-    fn capture(&mut self, frame: &mut [f32; HALF_FRAME]) {
-        let mut channels = [frame.as_mut_ptr()];
-        // SAFETY: as in `render`.
-        let _ = unsafe { ffi::process_capture_frame(self.inner, channels.as_mut_ptr()) };
+    fn capture(&mut self, frame: &mut [f32; HALF_FRAME]) -> Result<(), EchoError> {
+        self.apm
+            .process_capture_f32(&[frame], &mut [&mut self.out])
+            .map_err(EchoError::Capture)?;
+        frame.copy_from_slice(&self.out);
+        Ok(())
     }
 }
 
-impl Drop for EchoCanceller {
-    fn drop(&mut self) {
-        // SAFETY: created by `audio_processing_create` and deleted exactly once.
-        unsafe { ffi::audio_processing_delete(self.inner) };
-    }
-}
-
-const _: () = assert!(ffi::NUM_SAMPLES_PER_FRAME as usize == HALF_FRAME);
 const _: () = assert!(FRAME_SAMPLES == 2 * HALF_FRAME);
 
 #[cfg(test)]
@@ -290,36 +285,78 @@ mod tests {
         assert!(p.cost().noise > Duration::ZERO);
     }
 
-    #[test]
-    fn echo_cancellation_attenuates_a_delayed_copy_of_the_render_signal() {
+    /// Echo-only processing: the far end's speech plays for eight seconds and reaches the
+    /// microphone `delay_ms` later at `gain`, plus `near` (the local talker). Returns the
+    /// microphone and the processed frames of the last two seconds, when the canceller has
+    /// converged.
+    fn through_the_canceller(delay_ms: usize, gain: f64, near: &[i16]) -> (Vec<i16>, Vec<i16>) {
         let mut p = CaptureProcessor::new(ProcessingConfig {
             noise_suppression: false,
             echo_cancellation: true,
         });
         assert!(p.is_active(), "the echo canceller did not start");
         let far = speechlike(FRAME_SAMPLES * 400, 11);
-        // The "room": 30 ms later, at half amplitude.
-        let delay = 48 * 30;
-        let mut before = 0.0;
-        let mut after = 0.0;
+        let delay = 48 * delay_ms;
+        let (mut mic_tail, mut out_tail) = (Vec::new(), Vec::new());
         for (i, chunk) in far.chunks_exact(FRAME_SAMPLES).enumerate() {
             p.render(chunk);
             let mut mic = [0i16; FRAME_SAMPLES];
             for (n, s) in mic.iter_mut().enumerate() {
-                let k = (i * FRAME_SAMPLES + n) as i64 - delay;
-                *s = if k >= 0 { far[k as usize] / 2 } else { 0 };
+                let at = i * FRAME_SAMPLES + n;
+                let echo = at
+                    .checked_sub(delay)
+                    .map_or(0.0, |k| f64::from(far[k]) * gain);
+                *s = (echo + f64::from(near[at])).clamp(-32_768.0, 32_767.0) as i16;
             }
-            let e_in = energy(&mic);
+            let before = mic;
             p.capture(&mut mic);
             if i >= 300 {
-                before += e_in;
-                after += energy(&mic);
+                mic_tail.extend_from_slice(&before);
+                out_tail.extend_from_slice(&mic);
             }
         }
-        let erle_db = 10.0 * (before / after.max(1.0)).log10();
-        assert!(
-            erle_db > 10.0,
-            "echo return loss enhancement {erle_db:.1} dB"
-        );
+        (mic_tail, out_tail)
+    }
+
+    fn db(ratio: f64) -> f64 {
+        10.0 * ratio.log10()
+    }
+
+    #[test]
+    fn echo_cancellation_attenuates_a_delayed_copy_of_the_render_signal() {
+        let silence = vec![0i16; FRAME_SAMPLES * 400];
+        // Rooms: a near speaker at half level, a farther one, and one as loud as the far end.
+        for (delay_ms, gain) in [(30, 0.5), (80, 0.5), (30, 1.0)] {
+            let (mic, out) = through_the_canceller(delay_ms, gain, &silence);
+            let erle = db(energy(&mic) / energy(&out).max(1.0));
+            eprintln!("echo {delay_ms} ms at {gain}: attenuated by {erle:.1} dB");
+            assert!(
+                erle > 35.0,
+                "echo return loss enhancement {erle:.1} dB ({delay_ms} ms, gain {gain})"
+            );
+        }
+    }
+
+    #[test]
+    fn echo_cancellation_keeps_a_local_talker_heard_over_the_far_end() {
+        // A second voice (another pitch and rhythm) talking over the echo the whole time.
+        let near: Vec<i16> = (0..FRAME_SAMPLES * 400)
+            .map(|i| {
+                let t = i as f64 / 48_000.0;
+                let env = (0.5 + 0.5 * (t * std::f64::consts::TAU * 4.7 + 1.0).sin()).powi(2);
+                let f0 = 210.0 + 35.0 * (t * 0.7).sin();
+                let x: f64 = (1..10)
+                    .map(|h| {
+                        (t * std::f64::consts::TAU * f0 * h as f64 + h as f64).sin() / h as f64
+                    })
+                    .sum();
+                (env * x * 6_000.0) as i16
+            })
+            .collect();
+        let (_, out) = through_the_canceller(30, 0.5, &near);
+        let tail = &near[near.len() - out.len()..];
+        let kept = db(energy(&out) / energy(tail));
+        eprintln!("local talker during double talk: {kept:.1} dB");
+        assert!(kept > -3.0, "the local talker lost {kept:.1} dB");
     }
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::codec::red::{self, MAX_RED_BLOCK_BYTES, MAX_RED_OFFSET};
-use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES};
+use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, PayloadTypes};
 use crate::jitter::DTX_MAX_BYTES;
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
 
@@ -61,14 +61,6 @@ impl Default for SendConfig {
             loss_feedback: true,
         }
     }
-}
-
-/// The payload types the peer connection negotiated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PayloadTypes {
-    pub opus: u8,
-    /// `None` when the peer did not offer RED: then only plain Opus is sent.
-    pub red: Option<u8>,
 }
 
 /// One packet to send.

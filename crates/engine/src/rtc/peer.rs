@@ -27,7 +27,7 @@ use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
-use crate::media::PayloadTypes;
+use crate::codec::PayloadTypes;
 use voicecall_core::ice::CandidateKind;
 use voicecall_core::quality::RtcStats;
 use voicecall_core::signaling::message::{IceCandidate, SdpKind, SessionDescription};
@@ -453,22 +453,24 @@ mod tests {
             tcp,
             secure,
         };
-        assert_eq!(
-            TurnUrl::parse("turn:10.0.0.1:3478?transport=tcp"),
-            Some(t("10.0.0.1", 3478, true, false))
-        );
-        assert_eq!(
-            TurnUrl::parse("turn:turn.example.org?transport=udp"),
-            Some(t("turn.example.org", 3478, false, false))
-        );
-        assert_eq!(
-            TurnUrl::parse("turns:turn.example.org:443"),
-            Some(t("turn.example.org", 443, true, true))
-        );
-        assert_eq!(
-            TurnUrl::parse("turn:[::1]:3478?transport=tcp"),
-            Some(t("::1", 3478, true, false))
-        );
+        let cases = [
+            (
+                "turn:10.0.0.1:3478?transport=tcp",
+                t("10.0.0.1", 3478, true, false),
+            ),
+            (
+                "turn:turn.example.org?transport=udp",
+                t("turn.example.org", 3478, false, false),
+            ),
+            (
+                "turns:turn.example.org:443",
+                t("turn.example.org", 443, true, true),
+            ),
+            ("turn:[::1]:3478?transport=tcp", t("::1", 3478, true, false)),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(TurnUrl::parse(url), Some(expected), "{url}");
+        }
         assert_eq!(TurnUrl::parse("stun:x:1"), None);
         assert_eq!(TurnUrl::parse("turn:host:notaport"), None);
     }

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::signal::{read_frames, speech_path};
+use super::read_frames;
+use super::signal::speech_path;
 use crate::audio::{ToneGenerator, open, open_input, open_output};
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::FRAME_SAMPLES;
@@ -62,7 +63,7 @@ fn starved_speaker_underruns_and_plays_silence() {
         "an empty queue must count underruns"
     );
     assert!(playback.silence_samples() > 0);
-    let played = playback.levels().frames_played();
+    let played = playback.device().levels().frames_played();
     assert_eq!(
         played, 5,
         "exactly the queued frames were played, silence is not counted"
@@ -92,8 +93,8 @@ fn session_shares_one_levels_between_mic_and_speaker() {
     )
     .expect("open session");
     assert!(std::sync::Arc::ptr_eq(
-        session.capture.levels(),
-        session.playback.levels()
+        session.capture.device().levels(),
+        session.playback.device().levels()
     ));
     let mut tone = ToneGenerator::speaker_test();
     for _ in 0..10 {

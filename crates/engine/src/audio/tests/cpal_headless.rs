@@ -83,21 +83,22 @@ fn cpal_null_device_runs_both_directions_when_present() {
     if has_null(list_input_devices()) {
         let mut capture =
             open_input(&InputSpec::Device("alsa:null".into())).expect("open null input");
-        let frames = super::signal::read_frames(&mut capture, 5, Duration::from_secs(2));
+        let frames = super::read_frames(&mut capture, 5, Duration::from_secs(2));
         assert_eq!(frames.len(), 5 * FRAME_SAMPLES);
         assert!(frames.iter().all(|&s| s == 0), "null capture is silence");
-        assert!(capture.levels().frames_captured() >= 5);
+        assert!(capture.device().levels().frames_captured() >= 5);
     }
     if has_null(list_output_devices()) {
         let mut playback =
             open_output(&OutputSpec::Device("alsa:null".into())).expect("open null output");
         let mut tone = crate::audio::ToneGenerator::speaker_test();
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while playback.levels().frames_played() < 5 && std::time::Instant::now() < deadline {
+        while playback.device().levels().frames_played() < 5 && std::time::Instant::now() < deadline
+        {
             playback.write(&tone.next_frame());
             std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(playback.levels().frames_played() >= 5);
-        assert!(playback.levels().output().peak() >= 0.0);
+        assert!(playback.device().levels().frames_played() >= 5);
+        assert!(playback.device().levels().output().peak() >= 0.0);
     }
 }

@@ -1,6 +1,7 @@
 //! Microphone to speaker through the engine's API: what goes in a WAV input must come out
 //! of a WAV output, delayed but otherwise untouched.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::signal::{find_exact, read_wav_16, speech_excerpt};
@@ -43,12 +44,18 @@ fn pump(capture: &mut CaptureStream, playback: &mut PlaybackStream, frames: usiz
     );
 }
 
-#[test]
-fn wav_to_wav_loopback_is_sample_exact() {
+/// A temporary folder holding `seconds` of speech as `in.wav`, and the path for `out.wav`.
+fn excerpt_and_output(seconds: f64) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in.wav");
     let output = dir.path().join("out.wav");
-    speech_excerpt(&input, 2.0);
+    speech_excerpt(&input, seconds);
+    (dir, input, output)
+}
+
+#[test]
+fn wav_to_wav_loopback_is_sample_exact() {
+    let (_dir, input, output) = excerpt_and_output(2.0);
     let reference = load_wav_48k_mono(&input).expect("reference");
 
     let mut session = open(
@@ -110,10 +117,7 @@ fn onset(samples: &[i16]) -> usize {
 
 #[test]
 fn loopback_through_resampling_devices_keeps_the_signal() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in.wav");
-    let output = dir.path().join("out.wav");
-    speech_excerpt(&input, 1.5);
+    let (_dir, input, output) = excerpt_and_output(1.5);
     let output_rate = 32_000;
 
     // 44.1 kHz "microphone" -> 48 kHz engine -> 32 kHz "speaker".

@@ -8,6 +8,11 @@ mod output_file;
 mod pacing;
 pub(crate) mod signal;
 
+use std::time::{Duration, Instant};
+
+use crate::audio::CaptureStream;
+use voicecall_core::format::FRAME_SAMPLES;
+
 #[test]
 fn streams_can_move_to_the_engine_thread() {
     fn assert_send<T: Send>() {}
@@ -17,4 +22,19 @@ fn streams_can_move_to_the_engine_thread() {
     assert_send::<crate::audio::AudioSession>();
     assert_shareable::<crate::audio::Levels>();
     assert_shareable::<crate::audio::AudioError>();
+}
+
+/// Reads frames as they arrive until `frames` have come or `timeout` passes.
+fn read_frames(capture: &mut CaptureStream, frames: usize, timeout: Duration) -> Vec<i16> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::with_capacity(frames * FRAME_SAMPLES);
+    let mut frame = [0i16; FRAME_SAMPLES];
+    while out.len() < frames * FRAME_SAMPLES && Instant::now() < deadline {
+        if capture.read_frame(&mut frame) {
+            out.extend_from_slice(&frame);
+        } else {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    out
 }

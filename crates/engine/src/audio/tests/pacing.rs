@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::signal::{read_frames, speech_path, zero_crossing_rate};
+use super::read_frames;
+use super::signal::{speech_path, zero_crossing_rate};
 use crate::audio::testing::open_wav_input_at_rate;
 use crate::audio::{load_wav_48k_mono, open_input};
 use voicecall_core::device::InputSpec;
@@ -17,7 +18,7 @@ fn wav_input_delivers_the_file_in_order_at_real_time_pace() {
         repeat: false,
     })
     .expect("open wav input");
-    assert_eq!(capture.device_rate(), SAMPLE_RATE);
+    assert_eq!(capture.device().rate(), SAMPLE_RATE);
 
     let first = read_frames(&mut capture, 1, Duration::from_secs(2));
     assert_eq!(first.len(), FRAME_SAMPLES, "no first frame within 2 s");
@@ -41,8 +42,8 @@ fn wav_input_delivers_the_file_in_order_at_real_time_pace() {
         reference[..received.len()],
         "frames must be the file's samples, in order, none lost"
     );
-    assert!(capture.levels().frames_captured() >= frames_in_a_second as u64);
-    assert!(capture.levels().input().peak() > 0.0);
+    assert!(capture.device().levels().frames_captured() >= frames_in_a_second as u64);
+    assert!(capture.device().levels().input().peak() > 0.0);
     assert_eq!(capture.overruns(), 0);
 }
 
@@ -58,7 +59,7 @@ fn resampled_input_device_still_gives_48k_frames() {
 
     // The "microphone" runs at 44.1 kHz; read_frame must convert.
     let mut capture = open_wav_input_at_rate(&path, true, 44_100).expect("open");
-    assert_eq!(capture.device_rate(), 44_100);
+    assert_eq!(capture.device().rate(), 44_100);
     let started = Instant::now();
     let received = read_frames(&mut capture, 25, Duration::from_secs(3));
     let elapsed = started.elapsed();

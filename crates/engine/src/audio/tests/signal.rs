@@ -1,10 +1,6 @@
 //! Signal helpers shared by the audio tests.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use crate::audio::CaptureStream;
-use voicecall_core::format::FRAME_SAMPLES;
 
 pub(crate) fn speech_path(name: &str) -> PathBuf {
     voicecall_lab::signals::asset_path(name)
@@ -74,23 +70,4 @@ pub(crate) fn find_exact(haystack: &[i16], needle: &[i16]) -> Option<usize> {
         return None;
     }
     (0..=haystack.len() - needle.len()).find(|&at| haystack[at..at + needle.len()] == *needle)
-}
-
-/// Reads frames as they arrive until `frames` have come or `timeout` passes.
-pub(crate) fn read_frames(
-    capture: &mut CaptureStream,
-    frames: usize,
-    timeout: Duration,
-) -> Vec<i16> {
-    let deadline = Instant::now() + timeout;
-    let mut out = Vec::with_capacity(frames * FRAME_SAMPLES);
-    let mut frame = [0i16; FRAME_SAMPLES];
-    while out.len() < frames * FRAME_SAMPLES && Instant::now() < deadline {
-        if capture.read_frame(&mut frame) {
-            out.extend_from_slice(&frame);
-        } else {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    out
 }
