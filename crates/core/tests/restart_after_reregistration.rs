@@ -146,7 +146,7 @@ fn the_restart_offer_reaches_the_peer_after_re_registering() {
 
     // The network changes: signaling and the media path go down together, and the
     // caller's restart offer can only wait in the outbox.
-    w.now += Duration::from_secs(10);
+    w.now += Duration::from_secs(30);
     let conn = w.session.conn().expect("online");
     w.session(Input::Closed {
         conn,

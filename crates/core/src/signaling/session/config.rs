@@ -45,6 +45,12 @@ pub struct SessionTimings {
     /// Messages older than this are dropped rather than delivered after an outage: a stale
     /// offer or candidate would only confuse the peer.
     pub outbox_max_age: Duration,
+    /// An emit into a connection that is already dead still succeeds (it only reaches the
+    /// kernel), and the message is lost. The loss shows at once for a closed socket, and
+    /// within the server's ping interval + timeout (5 s + 5 s) for a silent one; messages
+    /// sent within this long before it are sent again after re-registering, and the
+    /// receiving session drops the copies that did arrive twice.
+    pub in_doubt: Duration,
     pub backoff: Backoff,
 }
 
@@ -56,6 +62,7 @@ impl Default for SessionTimings {
             ice_refresh_margin: Duration::from_secs(5 * 60),
             ice_refresh_wait: Duration::from_secs(2),
             outbox_max_age: Duration::from_secs(20),
+            in_doubt: Duration::from_secs(10),
             backoff: Backoff::default(),
         }
     }

@@ -10,6 +10,7 @@ use crate::signaling::message::{Outbound, ServerError};
 use crate::signaling::wire::{self, Registration, ServerEvent};
 
 use super::config::SignalingConfig;
+use super::duplicates::Duplicates;
 use super::error::{CloseReason, SignalingError, ends_session};
 use super::ice::{IceRefresh, IssuedIceServers};
 use super::input::{ConnId, Input};
@@ -65,6 +66,15 @@ impl Heard {
     }
 }
 
+/// A message that went out on the current connection: if the connection turns out to
+/// have been dead, it may have died with it.
+#[derive(Debug)]
+struct Sent {
+    at: Instant,
+    queued_at: Instant,
+    msg: Outbound,
+}
+
 /// What the outstanding `Output::Transmit` carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InFlight {
@@ -95,6 +105,9 @@ pub struct SessionMachine {
     rounds: u32,
     outbox: Outbox,
     in_flight: Option<InFlight>,
+    /// Sent within `in_doubt`, oldest first.
+    recent: VecDeque<Sent>,
+    duplicates: Duplicates,
     issued: IssuedIceServers,
     refresh: IceRefresh,
     /// Jitter for the waits between rounds; seeded by the caller, so tests are exact.
@@ -111,6 +124,10 @@ impl SessionMachine {
             .map(|id| (id, config.token.clone().unwrap_or_default()));
         let mut machine = Self {
             outbox: Outbox::new(config.timings.outbox_max_age),
+            // A copy is sent at most `outbox_max_age` after the original was queued, so
+            // after it was received; twice that leaves room for the transit.
+            duplicates: Duplicates::new(2 * config.timings.outbox_max_age),
+            recent: VecDeque::new(),
             config,
             state: State::Closed,
             server: 0,
@@ -206,8 +223,22 @@ impl SessionMachine {
                 self.received(conn, &event, &args, now)
             }
             Input::Sent { conn } if self.is_current(conn) => {
-                if self.in_flight.take() == Some(InFlight::Message) {
-                    self.outbox.pop_front();
+                if self.in_flight.take() == Some(InFlight::Message)
+                    && let Some((queued_at, msg)) = self.outbox.pop_front()
+                {
+                    self.recent.push_back(Sent {
+                        at: now,
+                        queued_at,
+                        msg,
+                    });
+                }
+                let in_doubt = self.config.timings.in_doubt;
+                while self
+                    .recent
+                    .front()
+                    .is_some_and(|sent| now.saturating_duration_since(sent.at) > in_doubt)
+                {
+                    self.recent.pop_front();
                 }
                 self.pump(now);
             }
@@ -297,6 +328,7 @@ impl SessionMachine {
             State::Online { conn } => {
                 self.push(Output::Disconnect { conn });
                 self.in_flight = None;
+                self.requeue_in_doubt(now);
                 self.in_round = 0;
                 self.event(SignalingEvent::Disconnected { reason });
                 self.reconnect(now);
@@ -409,7 +441,11 @@ impl SessionMachine {
             }
         };
         match decoded {
-            ServerEvent::Relayed(msg) => self.event(SignalingEvent::Message(msg)),
+            ServerEvent::Relayed(msg) => {
+                if !self.duplicates.is_repeat(&msg, now) {
+                    self.event(SignalingEvent::Message(msg));
+                }
+            }
             ServerEvent::YourId(id) => self.your_id(id, now),
             ServerEvent::Registered(registration) => self.registered(registration, now),
             ServerEvent::IceServers { servers, ttl } => {
@@ -511,6 +547,7 @@ impl SessionMachine {
     fn finish(&mut self) {
         self.state = State::Closed;
         self.in_flight = None;
+        self.recent.clear();
         self.answer_ice_servers();
         let undelivered: Vec<Outbound> = self.outbox.drain().collect();
         for msg in undelivered {
@@ -530,6 +567,18 @@ impl SessionMachine {
             self.event(SignalingEvent::Dropped(expired));
         }
         self.pump(now);
+    }
+
+    /// The connection is gone: what went out on it shortly before may have gone nowhere.
+    /// It goes out again first, in its order, ahead of what never went out.
+    fn requeue_in_doubt(&mut self, now: Instant) {
+        let in_doubt = self.config.timings.in_doubt;
+        let again = std::mem::take(&mut self.recent)
+            .into_iter()
+            .filter(|sent| now.saturating_duration_since(sent.at) <= in_doubt)
+            .map(|sent| (sent.queued_at, sent.msg))
+            .collect();
+        self.outbox.requeue(again);
     }
 
     /// Puts the next transmit out, if the connection can take one now.

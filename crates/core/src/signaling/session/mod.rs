@@ -10,9 +10,12 @@
 //! with the next one) paced by [`Backoff`], presenting the ID and token the server
 //! issued, until one registers us again (`Registered`, usually `reclaimed`) or refuses
 //! us for good (`Closed`). Messages sent meanwhile wait in the outbox, for at most
-//! `outbox_max_age`, and go out in order once registered again.
+//! `outbox_max_age`, and go out in order once registered again, after the ones sent
+//! shortly before the loss (which may have died with the connection); the receiving
+//! session drops the copies that arrive twice.
 
 mod config;
+mod duplicates;
 mod error;
 mod ice;
 mod input;

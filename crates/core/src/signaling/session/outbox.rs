@@ -44,8 +44,16 @@ impl Outbox {
         self.queue.front().map(|(_, msg)| msg)
     }
 
-    pub(super) fn pop_front(&mut self) {
-        self.queue.pop_front();
+    /// The front message and when it was queued.
+    pub(super) fn pop_front(&mut self) -> Option<(Instant, Outbound)> {
+        self.queue.pop_front()
+    }
+
+    /// Puts messages back in front of the queue, in the order given.
+    pub(super) fn requeue(&mut self, messages: Vec<(Instant, Outbound)>) {
+        for entry in messages.into_iter().rev() {
+            self.queue.push_front(entry);
+        }
     }
 
     pub(super) fn drain(&mut self) -> impl Iterator<Item = Outbound> + '_ {

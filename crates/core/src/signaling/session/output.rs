@@ -52,8 +52,8 @@ pub enum SignalingEvent {
         event: String,
         error: WireError,
     },
-    /// A queued message was never delivered: it outlived the outbox's max age, or the
-    /// session was closed.
+    /// A queued message was given up on: it outlived the outbox's max age, or the session
+    /// was closed.
     Dropped(Outbound),
     /// The connection dropped; the session reconnects by itself.
     Disconnected {

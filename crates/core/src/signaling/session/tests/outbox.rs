@@ -121,3 +121,77 @@ fn closing_disconnects_the_live_connection() {
     assert_eq!(h.run(Input::Close), vec![Output::Disconnect { conn }]);
     assert!(h.m.is_closed());
 }
+
+#[test]
+fn messages_sent_just_before_a_loss_go_out_again_first() {
+    let mut h = online(&[A, B]);
+    for n in 1..=2 {
+        h.send(n);
+        h.sent();
+    }
+    // The connection was dead already; the emits went into the kernel and no further.
+    h.later(3 * SECOND);
+    h.lose();
+    h.send(3);
+    let out = h.register(true);
+    assert_eq!(h.deliver_all(out), [1, 2, 3]);
+}
+
+#[test]
+fn only_messages_sent_within_the_doubt_window_go_out_again() {
+    let mut h = online(&[A]);
+    h.send(1);
+    h.sent();
+    h.at(5 * SECOND);
+    h.send(2);
+    h.sent();
+    // Lost 12 s after message 1 went out: it had 10 s in which the loss would have shown.
+    h.at(12 * SECOND);
+    h.lose();
+    let out = h.register(true);
+    assert_eq!(h.deliver_all(out), [2]);
+}
+
+#[test]
+fn a_failed_emit_goes_out_again_after_the_ones_before_it() {
+    let mut h = online(&[A]);
+    h.send(1);
+    h.sent();
+    h.send(2);
+    let conn = h.conn();
+    h.run(Input::SendFailed {
+        conn,
+        reason: "AlreadyClosed".into(),
+    });
+    let out = h.register(true);
+    assert_eq!(h.deliver_all(out), [1, 2]);
+}
+
+#[test]
+fn a_message_received_twice_is_reported_once() {
+    let mut h = online(&[A]);
+    let ringing = |call: Option<&str>| {
+        let mut payload = json!({"from": PEER});
+        if let Some(call) = call {
+            payload["callId"] = json!(call);
+        }
+        vec![payload]
+    };
+    let messages = |out: &[Output]| {
+        events(out)
+            .iter()
+            .filter(|e| matches!(e, SignalingEvent::Message(_)))
+            .count()
+    };
+    assert_eq!(messages(&h.receive("ringing", ringing(Some("q1")))), 1);
+    // The peer's session sent it again after an outage of its own.
+    h.later(5 * SECOND);
+    assert_eq!(messages(&h.receive("ringing", ringing(Some("q1")))), 0);
+    assert_eq!(messages(&h.receive("ringing", ringing(Some("q2")))), 1);
+    // A seed client sends no call IDs: its next call's `ringing` looks the same.
+    assert_eq!(messages(&h.receive("ringing", ringing(None))), 1);
+    assert_eq!(messages(&h.receive("ringing", ringing(None))), 1);
+    // Long after, a repeat is news again (no copy is sent that late).
+    h.later(41 * SECOND);
+    assert_eq!(messages(&h.receive("ringing", ringing(Some("q1")))), 1);
+}

@@ -32,8 +32,10 @@ fn op() -> impl Strategy<Value = Op> {
 /// A network that takes every transmit except the ones it is told to fail.
 #[derive(Default)]
 struct Network {
-    delivered: Vec<u32>,
+    delivered: Vec<(u32, Instant)>,
     dropped: Vec<(u32, Instant)>,
+    /// When an open connection was lost.
+    losses: Vec<Instant>,
     fail_next: bool,
 }
 
@@ -45,12 +47,13 @@ impl Network {
                 match output {
                     Output::Transmit { conn, payload, .. } => {
                         let input = if std::mem::take(&mut self.fail_next) {
+                            self.losses.push(h.now);
                             Input::SendFailed {
                                 conn,
                                 reason: "AlreadyClosed".into(),
                             }
                         } else {
-                            self.delivered.push(msg_number(&payload));
+                            self.delivered.push((msg_number(&payload), h.now));
                             Input::Sent { conn }
                         };
                         next.extend(h.run(input));
@@ -81,7 +84,7 @@ fn register_if_offline(h: &mut Harness, net: &mut Network) {
 
 proptest! {
     #[test]
-    fn every_message_arrives_once_in_order_unless_it_went_stale(ops in vec(op(), 0..80)) {
+    fn every_message_arrives_in_order_unless_it_went_stale(ops in vec(op(), 0..80)) {
         let mut h = Harness::new(config(&[A, B]));
         h.drain();
         h.register(false);
@@ -97,6 +100,9 @@ proptest! {
                     net.carry(&mut h, out);
                 }
                 Op::Lose if h.m.conn().is_some() => {
+                    if h.m.is_online() {
+                        net.losses.push(h.now);
+                    }
                     let out = h.lose();
                     net.carry(&mut h, out);
                 }
@@ -113,18 +119,39 @@ proptest! {
         net.fail_next = false;
         register_if_offline(&mut h, &mut net);
 
-        prop_assert!(net.delivered.windows(2).all(|w| w[0] < w[1]), "{:?}", net.delivered);
-        let mut all: Vec<u32> = net
-            .delivered
+        let timings = SessionTimings::default();
+        // What the peer sees once it drops repeats: every message in order.
+        let mut first_sent: HashMap<u32, Instant> = HashMap::new();
+        let mut seen_by_peer = Vec::new();
+        for (n, at) in &net.delivered {
+            match first_sent.get(n) {
+                None => {
+                    first_sent.insert(*n, *at);
+                    seen_by_peer.push(*n);
+                }
+                // A copy only goes out when the connection the original used was lost
+                // soon after it.
+                Some(first) => prop_assert!(
+                    net.losses.iter().any(|loss| *loss >= *first && *loss - *first <= timings.in_doubt),
+                    "message {} sent twice", n
+                ),
+            }
+        }
+        prop_assert!(seen_by_peer.windows(2).all(|w| w[0] < w[1]), "{:?}", seen_by_peer);
+        let mut all: Vec<u32> = seen_by_peer
             .iter()
             .copied()
             .chain(net.dropped.iter().map(|(n, _)| *n))
             .collect();
         all.sort_unstable();
+        all.dedup();
         prop_assert_eq!(all, (0..next).collect::<Vec<_>>());
-        let max_age = SessionTimings::default().outbox_max_age;
         for (n, at) in &net.dropped {
-            prop_assert!(*at - sent_at[n] > max_age, "message {} dropped young", n);
+            prop_assert!(*at - sent_at[n] > timings.outbox_max_age, "message {} dropped young", n);
+            // Given up on: either never sent, or sent and in doubt.
+            if let Some(first) = first_sent.get(n) {
+                prop_assert!(net.losses.iter().any(|loss| *loss >= *first && *loss - *first <= timings.in_doubt));
+            }
         }
     }
 
