@@ -4,9 +4,13 @@
 //! UIs talk to it through an [`EngineHandle`] (commands in) and a stream of
 //! [`EngineEvent`]s (what happened).
 
+mod command;
+mod config;
 mod engine;
 mod event;
 mod executor;
 
-pub use engine::{Engine, EngineConfig, EngineHandle, StartError, UserCommand};
+pub use command::UserCommand;
+pub use config::EngineConfig;
+pub use engine::{Engine, EngineHandle, StartError};
 pub use event::{EngineEvent, Meters, SignalingState};
