@@ -1,12 +1,11 @@
 //! Feeds inputs to the call machine and carries out its commands.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
-
-use std::sync::Arc;
 
 use super::command::UserCommand;
 use super::config::EngineConfig;
