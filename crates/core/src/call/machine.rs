@@ -127,18 +127,11 @@ impl CallMachine {
 
     pub fn handle(&mut self, input: Input, now: Instant) {
         match input {
-            Input::Registered { id } => {
-                self.own_id = Some(id);
-                // Back on signaling while the media path is down: our last restart offer
-                // may have died with the old connection (an emit into a socket that is already
-                // reset is silently lost), so send a fresh one now; a duplicate costs one answer.
-                if let Some(ctx) = self.call.as_mut()
-                    && ctx.restart_at.is_some()
-                {
-                    ctx.restart_at = Some(now);
-                    self.on_tick(now);
-                }
-            }
+            // Re-registering after a signaling outage needs nothing from the call: the
+            // signaling session sends again what the old connection may have lost (our
+            // last restart offer, typically). A fresh offer on top would cross it, and the
+            // second answer would find the peer connection already stable.
+            Input::Registered { id } => self.own_id = Some(id),
             Input::PlaceCall { peer, call_id } => self.place_call(peer, call_id, now),
             Input::Accept => self.accept(now),
             Input::Decline => self.decline(),

@@ -5,7 +5,7 @@
 
 use crate::id::{CallId, PeerId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SdpKind {
     Offer,
     Answer,
@@ -20,7 +20,7 @@ impl SdpKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionDescription {
     pub kind: SdpKind,
     pub sdp: String,
@@ -43,14 +43,14 @@ pub struct Outbound {
 }
 
 /// What the server relayed to us from another client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Inbound {
     pub from: PeerId,
     pub call_id: Option<CallId>,
     pub body: Body,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Body {
     Description(SessionDescription),
     Ice(IceCandidate),
@@ -62,7 +62,7 @@ pub enum Body {
 
 /// Why the peer hung up (`call_hangup`'s `reason`). Words this client does not know (from
 /// newer or older clients) are kept as they came.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HangupReason {
     /// An answered call ended normally.
     Hangup,
@@ -106,7 +106,7 @@ impl HangupReason {
 }
 
 /// Why the callee declined (`call_decline`'s optional `reason`); unknown words are kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeclineReason {
     /// The person pressed Decline.
     Declined,

@@ -46,6 +46,64 @@ pub const INBOUND_EVENTS: [&str; 7] = [
     "busy",
 ];
 
+/// What the client asks the server for itself, as opposed to messages it relays.
+pub const GET_ICE_SERVERS: &str = "get_ice_servers";
+
+/// The handshake's `auth`: the ID to claim and, once the server issued one, the token that
+/// proves it is ours. Without a token the key is left out (an empty one is invalid).
+pub fn encode_auth(id: &PeerId, token: &str) -> Value {
+    if token.is_empty() {
+        json!({ "id": id.as_str() })
+    } else {
+        json!({ "id": id.as_str(), "token": token })
+    }
+}
+
+/// The `get_ice_servers` request (its payload carries nothing, but an empty argument list
+/// would reach the server as a different event).
+pub fn encode_ice_servers_request() -> (&'static str, Value) {
+    (GET_ICE_SERVERS, json!({}))
+}
+
+/// A server event the client acts on, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// A message another client sent us (`offer_sdp`, `send_ice`, …).
+    Relayed(Inbound),
+    /// `your_id`: all a seed server says on connecting. A current server sends `registered`
+    /// right after it.
+    YourId(PeerId),
+    Registered(Registration),
+    /// STUN/TURN servers for our calls; TURN credentials expire `ttl` seconds after issue
+    /// (0: nothing expires).
+    IceServers {
+        servers: Vec<IceServer>,
+        ttl: u64,
+    },
+    Error(ServerError),
+}
+
+/// Decodes any event a server sends. `Ok(None)`: an event this client has no use for, or a
+/// `server_error` / `your_id` that is not one (the server's own copies are never malformed,
+/// so these are dropped rather than reported).
+pub fn decode_event(event: &str, args: &[Value]) -> Result<Option<ServerEvent>, WireError> {
+    match event {
+        "your_id" => Ok(args
+            .first()
+            .and_then(Value::as_str)
+            .and_then(|s| PeerId::parse(s).ok())
+            .map(ServerEvent::YourId)),
+        "registered" => decode_registered(args).map(|reg| Some(ServerEvent::Registered(reg))),
+        "ice_servers" => decode_ice_servers(args)
+            .map(|(servers, ttl)| Some(ServerEvent::IceServers { servers, ttl })),
+        "server_error" => Ok(decode_server_error(args).map(ServerEvent::Error)),
+        relayed if INBOUND_EVENTS.contains(&relayed) => {
+            decode(relayed, args).map(|msg| Some(ServerEvent::Relayed(msg)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Encodes one outbound message as `(event, payload)`.
 ///
 /// The SDP goes out as a JSON *string* `{"type","sdp"}`, the form the seed clients parse,
@@ -487,6 +545,45 @@ mod tests {
         assert_eq!(
             decode_ice_servers(&[json!({"iceServers": [], "ttl": 0})]),
             Ok((vec![], 0))
+        );
+    }
+
+    #[test]
+    fn every_server_event_decodes_by_name() {
+        let reg = json!({"id": "k7m-q2x-9fd", "token": "t0k3n-abcdefghijkl", "reclaimed": false});
+        assert!(matches!(
+            decode_event("registered", &[reg]),
+            Ok(Some(ServerEvent::Registered(r))) if r.id.as_str() == "k7m-q2x-9fd"
+        ));
+        assert!(matches!(
+            decode_event("your_id", &[json!("k7m-q2x-9fd")]),
+            Ok(Some(ServerEvent::YourId(id))) if id.as_str() == "k7m-q2x-9fd"
+        ));
+        assert_eq!(decode_event("your_id", &[json!(7)]), Ok(None));
+        assert!(matches!(
+            decode_event("ice_servers", &[json!({"iceServers": [], "ttl": 60})]),
+            Ok(Some(ServerEvent::IceServers { ttl: 60, .. }))
+        ));
+        assert!(matches!(
+            decode_event("server_error", &[json!({"code": "ID_TAKEN", "message": "taken"})]),
+            Ok(Some(ServerEvent::Error(e))) if e.code == ErrorCode::IdTaken
+        ));
+        assert!(matches!(
+            decode_event("ringing", &[json!({"from": "abc-def-ghj"})]),
+            Ok(Some(ServerEvent::Relayed(m))) if m.body == Body::Ringing
+        ));
+        assert!(decode_event("ringing", &[json!({})]).is_err());
+        assert!(decode_event("registered", &[json!({})]).is_err());
+        assert_eq!(decode_event("some_new_event", &[json!({})]), Ok(None));
+    }
+
+    #[test]
+    fn auth_leaves_out_a_missing_token() {
+        let id = PeerId::parse("k7m-q2x-9fd").expect("id");
+        assert_eq!(encode_auth(&id, ""), json!({"id": "k7m-q2x-9fd"}));
+        assert_eq!(
+            encode_auth(&id, "t0k3n-abcdefghijkl"),
+            json!({"id": "k7m-q2x-9fd", "token": "t0k3n-abcdefghijkl"})
         );
     }
 

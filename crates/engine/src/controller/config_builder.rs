@@ -13,7 +13,7 @@ use voicecall_core::config::{Claim, Settings};
 use voicecall_core::device::{InputSpec, OutputSpec, SpecError};
 use voicecall_core::ice::IceServer;
 
-use super::engine::EngineConfig;
+use super::config::EngineConfig;
 use crate::media::{ReceiveMode, RedPolicy};
 use crate::signaling::SignalingConfig;
 

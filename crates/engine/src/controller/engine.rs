@@ -4,46 +4,12 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::command::UserCommand;
+use super::config::EngineConfig;
 use super::event::{EngineEvent, SignalingState};
 use super::executor::Executor;
-use crate::media::MediaConfig;
-use crate::rtc::RtcConfig;
-use crate::signaling::{SignalingClient, SignalingConfig, SignalingError};
-use voicecall_core::call::{CallTimings, EndReason};
-use voicecall_core::id::PeerId;
-
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub signaling: SignalingConfig,
-    pub rtc: RtcConfig,
-    pub media: MediaConfig,
-    pub timings: CallTimings,
-    /// How often `EngineEvent::Stats` is sent during a call.
-    pub stats_interval: Duration,
-}
-
-impl EngineConfig {
-    pub fn new(signaling: SignalingConfig) -> Self {
-        Self {
-            signaling,
-            rtc: RtcConfig::default(),
-            media: MediaConfig::default(),
-            timings: CallTimings::default(),
-            stats_interval: Duration::from_secs(1),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserCommand {
-    Call(PeerId),
-    Accept,
-    Decline,
-    Hangup,
-    SetMuted(bool),
-    /// Hang up whatever is live and leave the server.
-    Shutdown,
-}
+use crate::signaling::{SignalingClient, SignalingError};
+use voicecall_core::call::EndReason;
 
 #[derive(Debug, Error)]
 pub enum StartError {

@@ -1,20 +1,19 @@
 //! Feeds inputs to the call machine and carries out its commands.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
-use super::engine::{EngineConfig, UserCommand};
-use std::sync::Arc;
-
+use super::command::UserCommand;
+use super::config::EngineConfig;
 use super::event::{EngineEvent, Meters, SignalingState};
 use crate::media::MediaSession;
 use crate::rtc::{RtcEvent, RtcPeer};
 use crate::signaling::{SignalingClient, SignalingEvent};
 use voicecall_core::call::{CallMachine, Command, Event, Input, Role};
-use voicecall_core::ice::IceServer;
 use voicecall_core::id::CallId;
 use voicecall_core::quality::MediaSummary;
 use voicecall_core::signaling::message::SessionDescription;
@@ -33,8 +32,6 @@ pub(super) struct Executor {
     first_audio: Option<oneshot::Receiver<Instant>>,
     /// When the user placed or accepted the current call, for `FirstAudio`'s setup time.
     setup_started: Option<Instant>,
-    /// STUN/TURN servers the signaling server issued; used with the configured ones.
-    issued_ice_servers: Vec<IceServer>,
     /// The last call's audio numbers, reported with its `Ended` event.
     last_summary: Option<MediaSummary>,
     /// Inputs produced while carrying out commands, fed back after the current batch.
@@ -48,8 +45,7 @@ impl Executor {
         events: mpsc::UnboundedSender<EngineEvent>,
     ) -> Self {
         let mut machine = CallMachine::new(config.timings);
-        let registration = signaling.registration().clone();
-        let issued_ice_servers = signaling.ice_servers().to_vec();
+        let registration = signaling.registration();
         machine.handle(
             Input::Registered {
                 id: registration.id.clone(),
@@ -72,7 +68,6 @@ impl Executor {
             first_audio: None,
             setup_started: None,
             last_summary: None,
-            issued_ice_servers,
             feedback: VecDeque::new(),
         }
     }
@@ -167,10 +162,6 @@ impl Executor {
                 Some(Input::Registered { id: reg.id })
             }
             SignalingEvent::Message(msg) => Some(Input::Signal(msg)),
-            SignalingEvent::IceServers(servers) => {
-                self.issued_ice_servers = servers;
-                None
-            }
             SignalingEvent::ServerError(err) => {
                 self.emit(EngineEvent::Warning(format!("server: {}", err.message)));
                 Some(Input::ServerError(err))
@@ -195,20 +186,24 @@ impl Executor {
                 });
                 None
             }
-            SignalingEvent::Closed { reason } => {
+            SignalingEvent::Closed(reason) => {
                 self.emit(EngineEvent::Signaling {
                     state: SignalingState::Offline,
-                    detail: reason,
+                    detail: reason.to_string(),
                 });
                 None
             }
+            // Logged by the signaling driver.
+            SignalingEvent::Dropped(_) => None,
+            // Only before the first registration, which the executor starts after.
+            SignalingEvent::Unavailable(_) => None,
         }
     }
 
     fn server_name(&self) -> String {
         self.signaling
             .as_ref()
-            .map(|s| s.server().to_owned())
+            .map(SignalingClient::server)
             .unwrap_or_default()
     }
 
@@ -295,13 +290,12 @@ impl Executor {
 
     async fn create_peer(&mut self, role: Role, remote_offer: Option<SessionDescription>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        // TURN credentials issued at connect time may be about to expire.
-        if let Some(signaling) = &self.signaling {
-            self.issued_ice_servers = signaling.fresh_ice_servers().await;
-        }
+        // The configured STUN/TURN servers, and the ones the signaling server issued (whose
+        // TURN credentials may need refreshing first).
         let mut rtc = self.config.rtc.clone();
-        rtc.ice_servers
-            .extend(self.issued_ice_servers.iter().cloned());
+        if let Some(signaling) = &self.signaling {
+            rtc.ice_servers.extend(signaling.fresh_ice_servers().await);
+        }
         let mut peer = match RtcPeer::new(&rtc, tx).await {
             Ok(peer) => peer,
             Err(err) => return self.feedback.push_back(Input::Failure(err.to_string())),

@@ -5,11 +5,15 @@
 //! [`EngineEvent`]s (what happened). They get its [`EngineConfig`] from the saved settings
 //! and their overrides through [`Effective`], the one place that builds it.
 
+mod command;
+mod config;
 mod config_builder;
 mod engine;
 mod event;
 mod executor;
 
+pub use command::UserCommand;
+pub use config::EngineConfig;
 pub use config_builder::{ConfigProblem, Effective, Overrides, Tuning};
-pub use engine::{Engine, EngineConfig, EngineHandle, StartError, UserCommand};
+pub use engine::{Engine, EngineHandle, StartError};
 pub use event::{EngineEvent, Meters, SignalingState};
