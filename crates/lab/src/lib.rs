@@ -3,6 +3,7 @@
 //! real servers and clients. Used only by tests and benchmarks; nothing here ships in the app.
 
 pub mod analysis;
+pub mod assets;
 pub mod netem;
 pub mod signals;
 pub mod support;

@@ -1,23 +1,17 @@
 //! Test signals for the engine's and the analysis' tests: the speech assets at 48 kHz,
 //! deterministic noise and randomness.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::analysis::load_wav_mono;
-
-pub fn asset_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets/audio")
-        .join(name)
-}
+use crate::assets::asset;
 
 /// One of the 16 kHz speech assets, upsampled to the engine's 48 kHz and cached.
 pub fn speech_48k(name: &str) -> Vec<i16> {
     static A: OnceLock<Vec<i16>> = OnceLock::new();
     static B: OnceLock<Vec<i16>> = OnceLock::new();
     let load = || {
-        let (samples, rate) = load_wav_mono(asset_path(name)).unwrap();
+        let (samples, rate) = load_wav_mono(asset(name)).unwrap();
         assert_eq!(rate, 16_000, "{name}");
         upsample_3x(&samples)
     };

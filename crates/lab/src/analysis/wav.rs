@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn loads_the_test_speech() {
-        let path = crate::signals::asset_path("speech-a.wav");
+        let path = crate::assets::asset("speech-a.wav");
         let (samples, rate) = load_wav_mono(path).unwrap();
         assert_eq!(rate, 16_000);
         assert_eq!(samples.len(), 96_858);

@@ -36,16 +36,9 @@ pub use desktop_app::{DesktopApp, DesktopAppBuilder};
 pub use server::{Server, ServerBuilder};
 pub use xvfb::Xvfb;
 
-use std::path::{Path, PathBuf};
+pub use crate::assets::{asset, repo};
 
-/// The repository's root (this crate lives in `crates/lab`).
-pub fn repo() -> PathBuf {
-    let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    lab.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or(lab)
-}
+use std::path::{Path, PathBuf};
 
 /// The `voicecall` binary the running test or benchmark was built with: `$VOICECALL_BIN`,
 /// or the one beside the test executable (`target/<profile>/deps/test-…` →
@@ -66,11 +59,6 @@ pub fn voicecall_bin() -> PathBuf {
         bin.display()
     );
     bin
-}
-
-/// A file of assets/audio.
-pub fn asset(name: &str) -> PathBuf {
-    repo().join("assets/audio").join(name)
 }
 
 /// A folder for one test's files, kept under target/ so failures can be inspected.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 pub(crate) fn speech_path(name: &str) -> PathBuf {
-    voicecall_lab::signals::asset_path(name)
+    voicecall_lab::assets::asset(name)
 }
 
 pub(crate) fn sine(hz: f64, amplitude: f64, rate: u32, len: usize) -> Vec<i16> {
