@@ -73,6 +73,15 @@ export function visiblePanels(page) {
   );
 }
 
+/** Elements carrying the hidden attribute that the browser still renders (must be none). */
+export function hiddenYetRendered(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('[hidden]')]
+      .filter((el) => getComputedStyle(el).display !== 'none' || el.getClientRects().length > 0)
+      .map((el) => `${el.tagName.toLowerCase()}#${el.id}`),
+  );
+}
+
 /** The text of `selector` if a person can see it, else null. */
 export function visibleText(page, selector) {
   return page.$eval(selector, (el) => {

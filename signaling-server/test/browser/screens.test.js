@@ -18,7 +18,7 @@ import { startServer } from '../helpers.js';
 import { verify } from '../../public/sas.js';
 import { launchChromium, writeToneWav } from './chromium.js';
 import { requireLoopbackOnly } from './isolated.js';
-import { layoutProblems, openPage, outputDir, screenshot, visibleButtons, visiblePanels, visibleText, waitServer, waitState } from './pages.js';
+import { hiddenYetRendered, layoutProblems, openPage, outputDir, screenshot, visibleButtons, visiblePanels, visibleText, waitServer, waitState } from './pages.js';
 
 const WIDTHS = [360, 1280];
 
@@ -73,7 +73,11 @@ async function kick(id) {
 for (const width of WIDTHS) {
   describe(`at ${width} px`, () => {
     const viewport = { width, height: width < 600 ? 740 : 800 };
-    const shot = (c, name) => screenshot(c.page, shots, `${width}-${name}`);
+    // Every photographed state is also checked for elements that are hidden yet shown.
+    const shot = async (c, name) => {
+      await screenshot(c.page, shots, `${width}-${name}`);
+      assert.deepEqual(await hiddenYetRendered(c.page), [], `${c.name}: ${name}`);
+    };
     let a;
     let b;
 
