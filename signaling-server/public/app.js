@@ -8,6 +8,7 @@ import { createController } from './controller.js';
 import { createRecorder } from './recorder.js';
 import { createRenderer } from './render.js';
 import { verify } from './sas.js';
+import { createTones, toneFor } from './tones.js';
 import { keyAction, view } from './view.js';
 
 /* global io */
@@ -20,6 +21,7 @@ const audio = $('remote-audio');
 const profile = new URLSearchParams(location.search).get('profile') || 'default';
 
 const render = createRenderer(document);
+const tones = createTones();
 let remoteStream = null;
 let recorder = null;
 let renderQueued = false;
@@ -30,6 +32,7 @@ function scheduleRender() {
   queueMicrotask(() => {
     renderQueued = false;
     render(view(controller.model, Date.now()));
+    tones.play(toneFor(controller.model));
   });
 }
 
@@ -182,6 +185,10 @@ window.voicecallTest = {
   },
   get muted() {
     return controller.model.muted;
+  },
+  /** The call-progress sound playing: 'ringtone', 'ringback' or null. */
+  get tone() {
+    return tones.current;
   },
   get iceServers() {
     return controller.iceServers;

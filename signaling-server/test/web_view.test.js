@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SCREENS, formatClock, initialModel, keyAction, screenFor, view } from '../public/view.js';
 import { reason } from '../public/reasons.js';
+import { toneFor } from '../public/tones.js';
 
 const model = (over = {}) => ({ ...initialModel(), server: 'online', myId: 'me1-abc-def', ...over });
 const shown = (v) => Object.entries(v.panels).filter(([, on]) => on).map(([name]) => name);
@@ -118,4 +119,11 @@ test('keys: Enter calls or accepts, Esc cancels, declines, ends or returns, M mu
   assert.equal(k('ended', 'Enter'), 'dismiss');
   assert.equal(k('home', 'Enter', { ctrlKey: true }), null);
   assert.equal(k('ringing', 'Enter', { altKey: true }), null);
+});
+
+test('sounds: the ringtone while someone calls us, ringback while their app rings, else silence', () => {
+  assert.equal(toneFor(model({ phase: 'ringing', peer: 'x' })), 'ringtone');
+  assert.equal(toneFor(model({ phase: 'calling', peer: 'x', ringing: false })), null);
+  assert.equal(toneFor(model({ phase: 'calling', peer: 'x', ringing: true })), 'ringback');
+  for (const phase of ['idle', 'connecting', 'in-call', 'ended']) assert.equal(toneFor(model({ phase, peer: 'x' })), null, phase);
 });

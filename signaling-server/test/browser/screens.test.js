@@ -130,6 +130,8 @@ for (const width of WIDTHS) {
       assert.equal(await visibleText(b.page, '#incoming'), `Incoming call ${a.id} is calling you Accept Decline`);
       assert.deepEqual(await visibleButtons(b.page), ['Copy', 'Accept', 'Decline']);
       assert.equal(await b.page.title(), `Incoming call from ${a.id}`);
+      assert.equal(await b.page.evaluate(() => window.voicecallTest.tone), 'ringtone');
+      assert.equal(await a.page.evaluate(() => window.voicecallTest.tone), 'ringback');
       for (const c of [a, b]) await assertLayout(c);
     });
 
@@ -170,6 +172,7 @@ for (const width of WIDTHS) {
       }
       assert.equal(await visibleText(a.page, '#in-call-peer'), b.id);
       assert.equal(await visibleText(b.page, '#in-call-peer'), a.id);
+      for (const c of [a, b]) assert.equal(await c.page.evaluate(() => window.voicecallTest.tone), null);
     });
 
     test('M mutes A: B hears silence; M again and B hears A', async () => {
