@@ -112,6 +112,7 @@ export function createController({ send, media, verify, now = Date.now, timers =
     onRemoteStream(null);
     Object.assign(model, {
       endReason: why,
+      lasted: model.phase === 'in-call' && model.since !== null ? now() - model.since : null,
       ringing: false,
       waitingForMicrophone: false,
       since: null,

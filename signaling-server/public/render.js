@@ -23,7 +23,7 @@ export function createRenderer(doc) {
       'connection', 'connection-text', 'my-id', 'copy', 'peer-id', 'call', 'notice', 'offline', 'offline-text', 'reclaim',
       'calling-title', 'calling-progress', 'cancel', 'caller', 'accept', 'decline', 'in-call-peer', 'call-status',
       'quality-badge', 'quality-detail', 'sas-text', 'sas-code', 'sas-check', 'mic-state', 'mute', 'end',
-      'ended-title', 'ended-reason', 'ended-hint', 'call-again', 'dismiss', 'keys',
+      'ended-title', 'ended-reason', 'ended-lasted', 'ended-hint', 'call-again', 'dismiss', 'keys',
     ].map((id) => [id, $(id)]),
   );
   const panels = Object.fromEntries(Object.entries(SCREEN_PANELS).map(([screen, id]) => [screen, $(id)]));
@@ -82,6 +82,8 @@ export function createRenderer(doc) {
 
     text(el['ended-title'], v.ended.title);
     text(el['ended-reason'], v.ended.headline);
+    text(el['ended-lasted'], v.ended.lasted);
+    show(el['ended-lasted'], v.ended.lasted !== '');
     text(el['ended-hint'], v.ended.hint);
     show(el['ended-hint'], v.ended.hint !== '');
     show(el['call-again'], v.ended.callAgain);

@@ -24,6 +24,7 @@ export const SCREENS = Object.freeze(['starting', 'home', 'calling', 'ringing', 
  * @property {import('./sas.js').Verification} verification
  * @property {import('./quality.js').Quality | null} quality
  * @property {import('./reasons.js').EndReason | null} endReason
+ * @property {number | null} lasted how long the ended call was up (ms), null if it never was
  * @property {string | null} notice a passing message on Home
  * @property {boolean} canReclaim offline because another tab took the ID
  */
@@ -45,6 +46,7 @@ export function initialModel() {
     verification: { status: 'pending' },
     quality: null,
     endReason: null,
+    lasted: null,
     notice: null,
     canReclaim: false,
   };
@@ -181,6 +183,7 @@ export function view(m, now) {
       title: peer ? `Call with ${peer} ended` : 'Call ended',
       headline: m.endReason ? reasonHeadline(m.endReason) : '',
       hint: m.endReason?.hint ?? '',
+      lasted: m.lasted !== null ? `Lasted ${formatClock(m.lasted)}` : '',
       callAgain: Boolean(peer) && online,
       dismiss: 'OK',
     },

@@ -150,9 +150,11 @@ test('caller: calling → ringing → connecting → in call with the security c
   assert.equal(h.handles[0].muted, true);
   assert.equal(h.m.muted, true);
 
+  h.advance(65_000);
   h.controller.hangup();
   assert.equal(h.m.phase, 'ended');
   assert.equal(h.m.endReason.code, 'hangup');
+  assert.equal(h.m.lasted, 65_000);
   assert.deepEqual(h.drain(), [['call_hangup', 'hangup']]);
   assert.equal(h.handles[0].closed, true);
   assert.equal(h.m.muted, false);

@@ -88,6 +88,8 @@ test('ended: who, the reason as a headline, what to do about it', () => {
   assert.equal(v.ended.headline, 'Hung up by peer');
   assert.equal(v.ended.hint, '');
   assert.equal(v.ended.callAgain, true);
+  assert.equal(v.ended.lasted, '');
+  assert.equal(view(model({ phase: 'ended', peer: 'p', endReason: reason('hangup'), lasted: 133_500 }), 0).ended.lasted, 'Lasted 02:13');
   const mic = view(model({ phase: 'ended', peer: 'p', server: 'reconnecting', endReason: reason('failed', { detail: 'microphone access was denied', hint: 'Allow it.' }) }), 0);
   assert.equal(mic.ended.headline, 'Failed: microphone access was denied');
   assert.equal(mic.ended.hint, 'Allow it.');

@@ -213,6 +213,7 @@ for (const width of WIDTHS) {
         assert.deepEqual(await visiblePanels(c.page), ['ended']);
         assert.equal(await visibleText(c.page, '#ended-title'), `Call with ${peer} ended`);
         assert.equal(await visibleText(c.page, '#ended-reason'), reason);
+        assert.match(await visibleText(c.page, '#ended-lasted'), /^Lasted \d\d:\d\d$/);
         assert.deepEqual(await visibleButtons(c.page), ['Copy', 'Call again', 'OK']);
         await assertLayout(c);
       }
@@ -231,6 +232,7 @@ for (const width of WIDTHS) {
       await b.page.keyboard.press('Escape');
       await Promise.all([waitState(a, 'ended'), waitState(b, 'ended')]);
       assert.equal(await visibleText(a.page, '#ended-reason'), 'Declined');
+      assert.equal(await visibleText(a.page, '#ended-lasted'), null);
       assert.equal(await visibleText(b.page, '#ended-reason'), 'Declined by you');
       await shot(a, 'ended-declined');
       for (const c of [a, b]) await c.page.evaluate(() => window.voicecallTest.dismiss());
