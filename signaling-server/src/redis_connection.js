@@ -29,6 +29,8 @@ const UNSUBSCRIBE = { unsubscribe: 'sub', pUnsubscribe: 'psub', sUnsubscribe: 's
 const KIND_TO_SUBSCRIBE = { sub: 'subscribe', psub: 'pSubscribe', ssub: 'sSubscribe' };
 
 const isPromise = (v) => typeof v?.then === 'function';
+// Methods of a client that are not Redis commands (not counted).
+const NOT_COMMANDS = new Set(['on', 'once', 'off', 'emit', 'removeListener', 'removeAllListeners', 'listeners', 'connect', 'disconnect', 'quit', 'duplicate', 'nodeClient', 'getRandomNode', 'getSlotRandomNode']);
 
 /** Parse a seed ("host:port" or a redis:// URL) into a node-redis root node. */
 export function seedToRootNode(seed) {
@@ -56,7 +58,7 @@ export async function withTimeout(promise, ms, what) {
  * @param {(err: Error, connection: string) => void} opts.onError rate-limited by the caller
  */
 export function createRedisConnection({ url = null, clusterNodes = [], scripts, log, onError }) {
-  const stats = { published: 0, delivered: 0, topologyChanges: 0 };
+  const stats = { commands: 0, published: 0, delivered: 0, topologyChanges: 0 };
   const isCluster = clusterNodes.length > 0;
 
   // Fail commands at once while Redis (or a shard) is unreachable instead of
@@ -114,6 +116,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     // The adapter never awaits its (un)subscribe calls: a failure here would
     // be an unhandled rejection and a silently missing subscription. Keep it
     // and retry on the next topology tick instead.
+    stats.commands++;
     return subscriber[KIND_TO_SUBSCRIBE[kind]](channel, wrapped, bufferMode).then(
       () => retry.delete(key),
       (err) => {
@@ -168,6 +171,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
                   }
                 }
                 if (listener && !wrapped) return undefined; // never subscribed through us
+                stats.commands++;
                 return subscriber[prop](channel, wrapped, bufferMode).catch((err) => onError(err, 'subscriber'));
               }),
             );
@@ -196,6 +200,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
         if (prop === 'publish' || prop === 'sPublish') {
           return (...args) => {
             stats.published++;
+            stats.commands++;
             return command[prop](...args);
           };
         }
@@ -206,7 +211,12 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
           };
         }
         const value = command[prop];
-        return typeof value === 'function' ? value.bind(command) : value;
+        if (typeof value !== 'function') return value;
+        if (NOT_COMMANDS.has(prop)) return value.bind(command);
+        return (...args) => {
+          stats.commands++;
+          return value.apply(command, args);
+        };
       },
     },
   );

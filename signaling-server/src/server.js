@@ -50,7 +50,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   /** @type {Server} */
   let io;
   const connectedClients = () => io.of('/').sockets.size;
-  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId });
+  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId, redisStats: cluster?.stats });
   const routes = new Map([
     [
       '/healthz',
