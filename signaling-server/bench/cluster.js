@@ -43,9 +43,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCluster } from 'redis';
-import { startRedisCluster } from '../test/support/redis_cluster.js';
-import { freePort } from '../test/support/redis.js';
+import { createClient, createCluster } from 'redis';
+import { freePort, startRedis } from '../test/support/redis.js';
+import { respCommand, startRedisCluster } from '../test/support/redis_cluster.js';
 import { ENTRY } from '../test/support/server_process.js';
 import { cpuSnapshot, cpuUsage, rssMb } from './proc_stats.js';
 import { rawConnect } from './raw_client.js';
@@ -58,7 +58,8 @@ const MARK_END = '<!-- bench/cluster.js: end -->';
 const { values: args } = parseArgs({
   options: {
     nodes: { type: 'string', default: '2,4,8' },
-    modes: { type: 'string', default: 'classic,sharded' },
+    // single-classic: today's setup (one Redis, REDIS_URL), as a baseline.
+    modes: { type: 'string', default: 'single-classic,classic,sharded' },
     pairs: { type: 'string', default: '48' },
     warmup: { type: 'string', default: '2' },
     measure: { type: 'string', default: '5' },
@@ -106,7 +107,7 @@ async function redisCounters(redis) {
       redis.command(m.port, ['INFO', 'commandstats']).then(parseInfo),
       redis.command(m.port, ['INFO', 'stats']).then(parseInfo),
       redis.command(m.port, ['INFO', 'memory']).then(parseInfo),
-      redis.command(m.port, ['CLUSTER', 'INFO']).then(parseInfo),
+      redis.isCluster ? redis.command(m.port, ['CLUSTER', 'INFO']).then(parseInfo) : {},
     ]);
     out.publish += calls(cmd, 'publish');
     out.spublish += calls(cmd, 'spublish');
@@ -185,8 +186,8 @@ async function startNodes(n, mode, redis, logDir) {
     Array.from({ length: n }, (_, i) =>
       startNode(
         {
-          REDIS_CLUSTER_NODES: redis.seeds,
-          REDIS_PUBSUB: mode,
+          ...(redis.isCluster ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
+          REDIS_PUBSUB: mode.replace('single-', ''),
           NODE_ID: `${mode}-${n}-${i}`,
           LOG_LEVEL: 'warn',
           // The bench measures relay cost, not the per-connection limits.
@@ -265,7 +266,7 @@ async function relayRun(mode, n, redis, logDir) {
     rssMb: rss,
   };
   console.log(
-    `  ${mode.padEnd(7)} ${String(n).padStart(2)} nodes: ${fmt(row.msgsPerSec)} msgs/s; per message: ${fmt(row.publishes, 2)} publishes, ${fmt(row.deliveries, 2)} deliveries, ${fmt(row.bus, 2)} bus msgs, ${fmt(row.outBytes)} B out, ${fmt(row.nodeCommands, 2)} node cmds, ${fmt(row.commands, 2)} Redis calls; CPU % of a core: nodes ${fmt(cpu.nodes)}, Redis ${fmt(cpu.redis)}, load gen ${fmt(cpu.loadgen)}, other ${fmt(cpu.other)}; errors ${errors}`,
+    `  ${mode.padEnd(14)} ${String(n).padStart(2)} nodes: ${fmt(row.msgsPerSec)} msgs/s; per message: ${fmt(row.publishes, 2)} publishes, ${fmt(row.deliveries, 2)} deliveries, ${fmt(row.bus, 2)} bus msgs, ${fmt(row.outBytes)} B out, ${fmt(row.nodeCommands, 2)} node cmds, ${fmt(row.commands, 2)} Redis calls; CPU % of a core: nodes ${fmt(cpu.nodes)}, Redis ${fmt(cpu.redis)}, load gen ${fmt(cpu.loadgen)}, other ${fmt(cpu.other)}; errors ${errors}`,
   );
   return row;
 }
@@ -274,7 +275,7 @@ async function relayRun(mode, n, redis, logDir) {
 
 async function idRun(mode, n, redis, logDir) {
   const nodes = await startNodes(n, mode, redis, logDir);
-  const rc = createCluster({ rootNodes: [{ url: redis.seeds.split(',')[0] }] });
+  const rc = redis.isCluster ? createCluster({ rootNodes: [{ url: redis.seeds.split(',')[0] }] }) : createClient({ url: redis.url });
   rc.on('error', () => {});
   await rc.connect();
   const groups = { nodes: nodes.map((x) => x.child.pid), loadgen: [process.pid] };
@@ -299,7 +300,8 @@ async function idRun(mode, n, redis, logDir) {
   const sample = clients.slice(0, 50).map((c) => `voicecall:id:{${c.id}}`);
   const keyBytes = async () => {
     ownCommands += sample.length;
-    const sizes = await Promise.all(sample.map((k) => rc.sendCommand(k, true, ['MEMORY', 'USAGE', k, 'SAMPLES', '0'])));
+    const usage = (k) => ['MEMORY', 'USAGE', k, 'SAMPLES', '0'];
+    const sizes = await Promise.all(sample.map((k) => (redis.isCluster ? rc.sendCommand(k, true, usage(k)) : rc.sendCommand(usage(k)))));
     return sizes.reduce((a, b) => a + b, 0) / sizes.length;
   };
   const onlineRecordBytes = await keyBytes();
@@ -341,7 +343,7 @@ async function idRun(mode, n, redis, logDir) {
     nodeKbPerClient: (rss * 1024) / IDS,
   };
   console.log(
-    `  ${mode.padEnd(7)} ${IDS} IDs on ${n} nodes: Redis ${fmt(row.onlineBytes)} B per online ID (record ${fmt(onlineRecordBytes)} B), ${fmt(row.offlineBytes)} B per offline ID (record ${fmt(offlineRecordBytes)} B); ${fmt(row.connectCommands, 1)} node cmds (${fmt(row.connectCalls, 1)} Redis calls) per connect, ${fmt(row.disconnectCommands, 1)} (${fmt(row.disconnectCalls, 1)}) per disconnect; idle: ${fmt(row.idleCommandsPerSec, 1)} node cmds/s, node CPU ${fmt(row.heartbeatUs, 1)} µs per heartbeat`,
+    `  ${mode.padEnd(14)} ${IDS} IDs on ${n} nodes: Redis ${fmt(row.onlineBytes)} B per online ID (record ${fmt(onlineRecordBytes)} B), ${fmt(row.offlineBytes)} B per offline ID (record ${fmt(offlineRecordBytes)} B); ${fmt(row.connectCommands, 1)} node cmds (${fmt(row.connectCalls, 1)} Redis calls) per connect, ${fmt(row.disconnectCommands, 1)} (${fmt(row.disconnectCalls, 1)}) per disconnect; idle: ${fmt(row.idleCommandsPerSec, 1)} node cmds/s, node CPU ${fmt(row.heartbeatUs, 1)} µs per heartbeat`,
   );
   return row;
 }
@@ -356,19 +358,28 @@ function table(headers, rows) {
 
 const started = new Date();
 const loadBefore = loadavg();
-console.log(`cluster bench: Redis Cluster of 3 masters; ${nodeCounts.join(', ')} signaling nodes; modes ${modes.join(', ')}; ${PAIRS} closed-loop pairs; ${WARMUP_S} s warm-up + ${MEASURE_S} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`cluster bench: Redis Cluster of 3 masters (and one Redis for single-*); ${nodeCounts.join(', ')} signaling nodes; modes ${modes.join(', ')}; ${PAIRS} closed-loop pairs; ${WARMUP_S} s warm-up + ${MEASURE_S} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 const logDir = mkdtempSync(join(tmpdir(), 'vc-bench-cluster-'));
-const redis = await startRedisCluster({ masters: 3, replicas: 0, basePort: args['base-port'] ? Number(args['base-port']) : undefined });
+const cluster = await startRedisCluster({ masters: 3, replicas: 0, basePort: args['base-port'] ? Number(args['base-port']) : undefined });
+cluster.isCluster = true;
+// The baseline: one Redis server, counted the same way.
+let single = null;
+if (modes.some((m) => m.startsWith('single-'))) {
+  const r = await startRedis();
+  single = { isCluster: false, url: r.url, stop: r.stop, command: respCommand, nodes: [{ port: r.port, pid: r.pid, alive: true, role: 'master' }] };
+}
 const relayRows = [];
 const idRows = [];
 try {
   for (const mode of modes) {
+    const redis = mode.startsWith('single-') ? single : cluster;
     console.log(`\n${mode}:`);
     for (const n of nodeCounts) relayRows.push(await relayRun(mode, n, redis, logDir));
     idRows.push(await idRun(mode, nodeCounts[0], redis, logDir));
   }
 } finally {
-  await redis.stop();
+  await cluster.stop();
+  await single?.stop();
   rmSync(logDir, { recursive: true, force: true });
 }
 const loadAfter = loadavg();
@@ -392,7 +403,7 @@ Command: \`${command}\` (in signaling-server/)
 Date: ${started.toISOString()}
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${(await import('node:child_process')).execFileSync('/usr/bin/redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' ')}; load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}. Everything below shares these cores: Redis, all signaling nodes and the load generator.
 
-Setup: a Redis Cluster of 3 masters (no replicas) on loopback, signaling nodes with \`REDIS_CLUSTER_NODES\` and \`REDIS_PUBSUB\`, \`LOG_LEVEL=warn\`, \`PING_INTERVAL_MS=1000\`. Load: ${PAIRS} caller/callee pairs in a closed loop (one \`send_ice\` in flight per pair, always to a client on another node), ${WARMUP_S} s warm-up, ${MEASURE_S} s measured, the same for every row. Per relayed message: *publishes* = PUBLISH + SPUBLISH calls (INFO commandstats, all masters); *deliveries* = pub/sub messages Redis delivered to the signaling nodes (counted by each node's subscriber connection, \`voicecall_redis_deliveries_total\`); *bus msgs* = copies of a publish Redis sent to other Redis nodes over the cluster bus (CLUSTER INFO \`cluster_stats_messages_publish*_sent\`); *Redis out B* = INFO stats \`total_net_output_bytes\`; *node cmds* = commands the signaling nodes sent to Redis (\`voicecall_redis_commands_total\`; a script call is one); *Redis calls* = \`total_commands_processed\`, which also counts the commands run inside scripts (the bench's own INFO calls left out); *ms per hop* = pairs ÷ msgs/s (Little's law), the mean time from one client's send to the other's reply being sent. CPU is % of one core over the measured window; *msgs/s per node core* = relayed msgs/s ÷ the signaling nodes' CPU in cores.
+Setup: a Redis Cluster of 3 masters (no replicas) on loopback, signaling nodes with \`REDIS_CLUSTER_NODES\` and \`REDIS_PUBSUB\` (rows *classic*, *sharded*); *single-classic* is today's setup for comparison: one Redis server, \`REDIS_URL\`, classic pub/sub. All with \`LOG_LEVEL=warn\`, \`PING_INTERVAL_MS=1000\`. Load: ${PAIRS} caller/callee pairs in a closed loop (one \`send_ice\` in flight per pair, always to a client on another node), ${WARMUP_S} s warm-up, ${MEASURE_S} s measured, the same for every row. Per relayed message: *publishes* = PUBLISH + SPUBLISH calls (INFO commandstats, all masters); *deliveries* = pub/sub messages Redis delivered to the signaling nodes (counted by each node's subscriber connection, \`voicecall_redis_deliveries_total\`); *bus msgs* = copies of a publish Redis sent to other Redis nodes over the cluster bus (CLUSTER INFO \`cluster_stats_messages_publish*_sent\`); *Redis out B* = INFO stats \`total_net_output_bytes\`; *node cmds* = commands the signaling nodes sent to Redis (\`voicecall_redis_commands_total\`; a script call is one); *Redis calls* = \`total_commands_processed\`, which also counts the commands run inside scripts (the bench's own INFO calls left out); *ms per hop* = pairs ÷ msgs/s (Little's law), the mean time from one client's send to the other's reply being sent. CPU is % of one core over the measured window; *msgs/s per node core* = relayed msgs/s ÷ the signaling nodes' CPU in cores.
 
 ${relayTable}
 
