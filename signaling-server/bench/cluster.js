@@ -351,7 +351,7 @@ async function idRun(mode, n, redis, logDir) {
     idleCommandsPerSec: (nAfterIdle.commands - nBefore.commands) / MEASURE_S,
     // µs of node CPU per heartbeat: IDS pings/s over the empty baseline.
     heartbeatUs: (((idleCpu.nodes - emptyCpu.nodes) / 100) * 1e6) / IDS,
-    nodeKbPerClient: (rss * 1024) / IDS,
+    nodeRssMb: rss,
   };
   console.log(
     `  ${mode.padEnd(14)} ${IDS} IDs on ${n} nodes: Redis ${fmt(row.onlineBytes)} B per online ID (record ${fmt(onlineRecordBytes)} B), ${fmt(row.offlineBytes)} B per offline ID (record ${fmt(offlineRecordBytes)} B); ${fmt(row.connectCommands, 1)} node cmds (${fmt(row.connectCalls, 1)} Redis calls) per connect, ${fmt(row.disconnectCommands, 1)} (${fmt(row.disconnectCalls, 1)}) per disconnect; idle: ${fmt(row.idleCommandsPerSec, 1)} node cmds/s, node CPU ${fmt(row.heartbeatUs, 1)} µs per heartbeat`,
@@ -400,8 +400,8 @@ const relayTable = table(
   relayRows.map((r) => [r.mode, r.nodes, fmt(r.msgsPerSec), fmt(r.hopMs, 1), fmt(r.publishes, 2), fmt(r.deliveries, 2), fmt(r.bus, 2), fmt(r.outBytes), fmt(r.nodeCommands, 2), fmt(r.commands, 2), fmt(r.cpu.nodes), fmt(r.cpu.redis), fmt(r.cpu.loadgen), `${fmt(r.cpu.other)}${r.contended ? ' (contended)' : ''}`, fmt(r.perNodeCore), r.errors]),
 );
 const idTable = table(
-  ['pub/sub', 'nodes', 'IDs', 'Redis B per online ID', 'Redis B per offline ID', 'record B online / offline', 'node cmds (Redis calls) per connect', 'node cmds (Redis calls) per disconnect', 'node cmds/s idle (all nodes)', 'node µs CPU per heartbeat', 'node RSS KB per client'],
-  idRows.map((r) => [r.mode, r.nodes, IDS, fmt(r.onlineBytes), fmt(r.offlineBytes), `${fmt(r.onlineRecordBytes)} / ${fmt(r.offlineRecordBytes)}`, `${fmt(r.connectCommands, 1)} (${fmt(r.connectCalls, 1)})`, `${fmt(r.disconnectCommands, 1)} (${fmt(r.disconnectCalls, 1)})`, fmt(r.idleCommandsPerSec, 1), fmt(r.heartbeatUs, 1), fmt(r.nodeKbPerClient, 1)]),
+  ['pub/sub', 'nodes', 'IDs', 'Redis B per online ID', 'Redis B per offline ID', 'record B online / offline', 'node cmds (Redis calls) per connect', 'node cmds (Redis calls) per disconnect', 'node cmds/s idle (all nodes)', 'node µs CPU per heartbeat', 'node RSS MB (all nodes)'],
+  idRows.map((r) => [r.mode, r.nodes, IDS, fmt(r.onlineBytes), fmt(r.offlineBytes), `${fmt(r.onlineRecordBytes)} / ${fmt(r.offlineRecordBytes)}`, `${fmt(r.connectCommands, 1)} (${fmt(r.connectCalls, 1)})`, `${fmt(r.disconnectCommands, 1)} (${fmt(r.disconnectCalls, 1)})`, fmt(r.idleCommandsPerSec, 1), fmt(r.heartbeatUs, 1), fmt(r.nodeRssMb)]),
 );
 console.log(`\n${relayTable}\n\n${idTable}\n\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -421,6 +421,8 @@ ${relayTable}
 ID costs: ${IDS} clients connect (spread over the nodes), stay idle for ${MEASURE_S} s (one heartbeat per client per second), then disconnect. Memory is the change of \`used_memory\` less client buffers (\`mem_clients_normal\`), summed over the masters: records, instance-set entries, expiry entries, pub/sub subscriptions; *record B* is \`MEMORY USAGE\` of 50 ID records; commands as above.
 
 ${idTable}
+
+What these numbers mean for a deployment, and the capacity plan built on them: [docs/scale.md](../../docs/scale.md).
 ${MARK_END}`;
   let text = readFileSync(RESULTS, 'utf8');
   const a = text.indexOf(MARK_START);
