@@ -7,6 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createRedisCluster } from '../src/cluster.js';
+import { silentLogger } from '../src/log.js';
 import { connectRegistered, once, waitUntil } from './helpers.js';
 import { REDIS_SERVER } from './support/redis.js';
 import { startRedisCluster } from './support/redis_cluster.js';
@@ -134,6 +136,25 @@ test('offline queue and registry on the Redis Cluster: queued on node 2, deliver
   await waitUntil(() => back.events.length >= 5);
   assert.deepEqual(back.events.map((e) => e[0]), ['your_id', 'registered', 'ice_servers', 'offer_sdp', 'send_ice']);
   assert.equal(back.registered.reclaimed, true);
+});
+
+test('registry on the Redis Cluster: a dead instance\'s IDs (on every shard) are reaped; size() counts across shards', { skip: missing }, async () => {
+  const open = (nodeId) => createRedisCluster({ clusterNodes: cluster.seeds.split(','), nodeId, idTtlMs: 60_000, log: silentLogger, prefix: 'reap:' });
+  const dead = open('dead');
+  const alive = open('alive');
+  await Promise.all([dead.connect(), alive.connect()]);
+  try {
+    const ids = ['r-one', 'r-two', 'r-three', 'r-four', 'r-five', 'r-six'];
+    for (const [i, id] of ids.entries()) assert.equal((await dead.registry.claim(id, `token-${id}-xxxxxxxxxx`, `s${i}`)).ok, true);
+    const shards = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterOfSlot(await slotOf(`reap:id:{${id}}`))).port)));
+    assert.ok(shards.size >= 2, 'the IDs spread over several shards');
+    assert.equal(await alive.registry.size(), ids.length);
+    assert.equal(await alive.registry.reap(dead.instance), ids.length);
+    for (const id of ids) assert.equal((await alive.registry.lookup(id)).online, false);
+    assert.equal(await alive.registry.reap(dead.instance), 0, 'reaping again finds nothing');
+  } finally {
+    await Promise.all([dead.close(), alive.close()]);
+  }
 });
 
 test('a master dies and its replica takes over: relaying resumes and both clients re-register with the same IDs', { skip: missing }, async () => {
