@@ -34,7 +34,6 @@ async function connect(node, opts) {
 
 // The sharded adapter's channel for a socket's own room.
 const channelOf = (socketId) => `voicecall:sio#/#${socketId}#`;
-const slotOf = async (key) => cluster.command(cluster.nodes.find((n) => n.alive).port, ['CLUSTER', 'KEYSLOT', key]);
 
 async function spublishCalls() {
   let n = 0;
@@ -84,7 +83,7 @@ test('a call relays across nodes through the Redis Cluster, one SPUBLISH per mes
   const a = await connect(n1, { auth: { id: 'alice-rc', token: TOKEN('a') } });
   const b = await connect(n2, { auth: { id: 'bob-rc', token: TOKEN('b') } });
   // Only b's node subscribes to b's channel, on the shard of its slot.
-  const owner = await cluster.masterOfSlot(await slotOf(channelOf(b.socket.id)));
+  const owner = await cluster.masterOfKey(channelOf(b.socket.id));
   assert.deepEqual(await cluster.command(owner.port, ['PUBSUB', 'SHARDNUMSUB', channelOf(b.socket.id)]), [channelOf(b.socket.id), 1]);
 
   const before = await spublishCalls();
@@ -123,13 +122,13 @@ test('offline queue and registry on the Redis Cluster: queued on node 2, deliver
   // Until eve's release is visible, the offer would go to her dead socket:
   // wait for the queue path the way a client would see it (no error).
   await waitUntil(async () => {
-    const owner = await cluster.masterOfSlot(await slotOf('voicecall:id:{eve-rc}'));
+    const owner = await cluster.masterOfKey('voicecall:id:{eve-rc}');
     return (await cluster.command(owner.port, ['HGET', 'voicecall:id:{eve-rc}', 'sock'])) === '';
   });
   caller.socket.emit('offer_sdp', { targetClientId: 'eve-rc', sdp: 'offer', callId: 'q1' });
   caller.socket.emit('send_ice', { targetClientId: 'eve-rc', candidate: 'c1', callId: 'q1' });
   await waitUntil(async () => {
-    const owner = await cluster.masterOfSlot(await slotOf('voicecall:q:{eve-rc}'));
+    const owner = await cluster.masterOfKey('voicecall:q:{eve-rc}');
     return (await cluster.command(owner.port, ['LLEN', 'voicecall:q:{eve-rc}'])) === 2;
   });
   const back = await connect(n1, { auth: { id: 'eve-rc', token: TOKEN('e') } });
@@ -146,7 +145,7 @@ test('registry on the Redis Cluster: a dead instance\'s IDs (on every shard) are
   try {
     const ids = ['r-one', 'r-two', 'r-three', 'r-four', 'r-five', 'r-six'];
     for (const [i, id] of ids.entries()) assert.equal((await dead.registry.claim(id, `token-${id}-xxxxxxxxxx`, `s${i}`)).ok, true);
-    const shards = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterOfSlot(await slotOf(`reap:id:{${id}}`))).port)));
+    const shards = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterOfKey(`reap:id:{${id}}`)).port)));
     assert.ok(shards.size >= 2, 'the IDs spread over several shards');
     assert.equal(await alive.registry.size(), ids.length);
     assert.equal(await alive.registry.reap(dead.instance), ids.length);
@@ -158,12 +157,15 @@ test('registry on the Redis Cluster: a dead instance\'s IDs (on every shard) are
 });
 
 test('a master dies and its replica takes over: relaying resumes and both clients re-register with the same IDs', { skip: missing }, async () => {
-  const a = await connect(n1, { auth: { id: 'amy-rc', token: TOKEN('m') } });
   const b = await connect(n2, { auth: { id: 'ben-rc', token: TOKEN('n') } });
+  // The master to kill holds b's subscription (relaying to b needs it moved
+  // to the promoted replica) and a's ID record (a's reclaim needs it to
+  // have been replicated).
+  const victim = await cluster.masterOfKey(channelOf(b.socket.id));
+  let amy = null;
+  for (let i = 0; !amy; i++) if ((await cluster.masterOfKey(`voicecall:id:{amy-${i}}`)).port === victim.port) amy = `amy-${i}`;
+  const a = await connect(n1, { auth: { id: amy, token: TOKEN('m') } });
   await relayWorks(a, b, 'pre', 2000);
-  // Kill the master holding b's subscription: relaying to b needs the
-  // subscription moved to the promoted replica.
-  const victim = await cluster.masterOfSlot(await slotOf(channelOf(b.socket.id)));
   const promoted = await cluster.failover(victim.port);
   assert.notEqual(promoted.port, victim.port);
 
@@ -185,9 +187,9 @@ test('a master dies and its replica takes over: relaying resumes and both client
     }, 10_000, 200);
     return c;
   };
-  const a2 = await again(n2, 'amy-rc', TOKEN('m'));
+  const a2 = await again(n2, amy, TOKEN('m'));
   const b2 = await again(n1, 'ben-rc', TOKEN('n'));
-  assert.deepEqual(a2.registered, { id: 'amy-rc', token: TOKEN('m'), reclaimed: true });
+  assert.deepEqual(a2.registered, { id: amy, token: TOKEN('m'), reclaimed: true });
   assert.deepEqual(b2.registered, { id: 'ben-rc', token: TOKEN('n'), reclaimed: true });
   await relayWorks(a2, b2, 'reregistered', 5000);
   await relayWorks(b2, a2, 'reregistered-back', 5000);

@@ -17,6 +17,8 @@
 // prints one JSON line {"msg":"cluster ready","seeds":…,"nodes":[…]} on
 // stdout, then reads commands from stdin, one per line, answering each with
 // one JSON line:
+//   master-of <key>   → {"msg":"master","key":…,"port":…}: the master now
+//                     holding <key>'s slot (e.g. voicecall:id:{alice})
 //   failover <port>   SIGKILL the master on <port>, wait until a replica
 //                     took its slots → {"msg":"failed over","killed":…,"promoted":…}
 //   nodes             → {"msg":"nodes","nodes":[{port,pid,role,alive},…]}
@@ -251,6 +253,11 @@ export async function startRedisCluster({ masters = 3, replicas = 1, basePort, n
       }
       return null;
     },
+    /** The live master holding `key`'s slot. */
+    async masterOfKey(key) {
+      const slot = await respCommand(alive()[0].port, ['CLUSTER', 'KEYSLOT', key]);
+      return cluster.masterOfSlot(slot);
+    },
     /** Live masters, as the cluster now sees them. */
     async masters() {
       const view = await clusterNodes(alive()[0].port);
@@ -330,7 +337,10 @@ async function main(argv) {
   for await (const line of lines) {
     const [cmd, arg] = line.trim().split(/\s+/);
     try {
-      if (cmd === 'failover') {
+      if (cmd === 'master-of') {
+        const m = await cluster.masterOfKey(arg);
+        say({ msg: 'master', key: arg, port: m?.port ?? null });
+      } else if (cmd === 'failover') {
         const promoted = await cluster.failover(Number(arg));
         say({ msg: 'failed over', killed: Number(arg), promoted: promoted.port });
       } else if (cmd === 'nodes') {
@@ -338,7 +348,7 @@ async function main(argv) {
       } else if (cmd === 'stop') {
         await stop();
       } else if (cmd) {
-        say({ msg: 'error', error: `unknown command ${JSON.stringify(cmd)}: failover <port> | nodes | stop` });
+        say({ msg: 'error', error: `unknown command ${JSON.stringify(cmd)}: master-of <key> | failover <port> | nodes | stop` });
       }
     } catch (err) {
       say({ msg: 'error', error: err.message });
