@@ -247,15 +247,31 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     return true;
   }
 
+  async function connectPair(a, b, what) {
+    try {
+      await withTimeout(Promise.all([a.connect(), b.connect()]), CONNECT_TIMEOUT_MS, what);
+    } catch (err) {
+      // Stop the reconnect loops so a failed start can exit.
+      await Promise.allSettled([a.disconnect(), b.disconnect()]);
+      throw err;
+    }
+  }
+
+  /** Subscribe again (on the current connection) to what `keys` name. */
+  function reissue(keys) {
+    return Promise.all(
+      keys.map((key) => {
+        const sub = subscriptions.get(key);
+        retry.delete(key);
+        return sub ? Promise.all(sub.entries.map((e) => issue(sub.kind, sub.channel, e.wrapped, e.bufferMode))) : null;
+      }),
+    );
+  }
+
   async function swap(reason) {
     const nextCommand = attachErrors(makeCluster(), 'command');
     const nextSubscriber = attachErrors(makeCluster(), 'subscriber');
-    try {
-      await withTimeout(Promise.all([nextCommand.connect(), nextSubscriber.connect()]), CONNECT_TIMEOUT_MS, 'reconnecting to the Redis Cluster');
-    } catch (err) {
-      await Promise.allSettled([nextCommand.disconnect(), nextSubscriber.disconnect()]);
-      throw err;
-    }
+    await connectPair(nextCommand, nextSubscriber, 'reconnecting to the Redis Cluster');
     if (closed) {
       await Promise.allSettled([nextCommand.disconnect(), nextSubscriber.disconnect()]);
       return;
@@ -264,12 +280,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     command = nextCommand;
     subscriber = nextSubscriber;
     stats.topologyChanges++;
-    const resubscribed = [];
-    for (const [key, sub] of subscriptions) {
-      retry.delete(key);
-      for (const e of sub.entries) resubscribed.push(issue(sub.kind, sub.channel, e.wrapped, e.bufferMode));
-    }
-    await Promise.all(resubscribed);
+    await reissue([...subscriptions.keys()]);
     await Promise.allSettled([oldCommand.disconnect(), oldSubscriber.disconnect()]);
     log.warn({ reason, masters: command.masters.map((m) => m.address), subscriptions: subscriptions.size, failed: retry.size }, 'redis cluster topology changed: reconnected');
   }
@@ -282,13 +293,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
       if (slots) for (const r of slots) for (const n of [r.master, ...r.replicas]) known.add(`${n.ip}:${n.port}`);
       if (!slots) await swap('no master answers');
       else if (!agrees(slots)) await swap('slot map changed');
-      else if (retry.size) {
-        await Promise.all([...retry].map((key) => {
-          const sub = subscriptions.get(key);
-          retry.delete(key);
-          return sub ? Promise.all(sub.entries.map((e) => issue(sub.kind, sub.channel, e.wrapped, e.bufferMode))) : null;
-        }));
-      }
+      else if (retry.size) await reissue([...retry]);
     } catch (err) {
       onError(err, 'topology');
     } finally {
@@ -305,13 +310,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     stats,
 
     async connect() {
-      try {
-        await withTimeout(Promise.all([command.connect(), subscriber.connect()]), CONNECT_TIMEOUT_MS, 'connecting to Redis');
-      } catch (err) {
-        // Stop the reconnect loop so the failed start can exit.
-        await Promise.allSettled([command.disconnect(), subscriber.disconnect()]);
-        throw err;
-      }
+      await connectPair(command, subscriber, 'connecting to Redis');
       if (isCluster) {
         for (const m of [...command.masters, ...command.replicas]) known.add(m.address);
         watcher = setInterval(() => void checkTopology(), TOPOLOGY_CHECK_MS);
