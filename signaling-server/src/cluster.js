@@ -31,14 +31,22 @@
 // tested with (v5 changed the command-options API the adapters rely on);
 // redis_connection.js adds the fail-over handling its cluster client lacks.
 //
-// Presence: every instance refreshes <prefix>inst:<instance>:alive (PX
-// ALIVE_TTL_MS) every HEARTBEAT_MS. Every REAP_INTERVAL_MS each node looks
+// Presence: every instance refreshes <prefix>{presence}:alive:<instance>
+// (PX aliveTtlMs, 10 s) every heartbeatMs (2 s). Every reapIntervalMs (3 s)
+// each node looks
 // for instances whose key has expired — crashed or SIGKILLed nodes — and
 // marks their IDs offline (redis_registry.js reap), so those IDs start their
 // TTL, messages to them are queued, and their owners can reconnect anywhere.
-// Until then (≤ ALIVE_TTL_MS + REAP_INTERVAL_MS) a dead node's clients look
+// Until then (≤ aliveTtlMs + reapIntervalMs) a dead node's clients look
 // online and messages to them are lost, as with any silently dead socket.
 // A node that reconnects with its clients' token reclaims its ID at once.
+//
+// A node only reaps after its own heartbeats have succeeded for a whole
+// aliveTtlMs. Every presence key is on one Redis (one shard of a Redis
+// Cluster, by hash tag), so while that Redis is down or failing over no
+// node can refresh its key; the first reaper back would otherwise find
+// every other node's key expired and take live nodes' IDs offline. A full
+// TTL of successful beats means every live node has had time to refresh.
 
 import { randomBytes } from 'node:crypto';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
@@ -46,9 +54,7 @@ import { createRedisConnection } from './redis_connection.js';
 import { createRedisOfflineQueue, queueScripts } from './redis_queue.js';
 import { createRedisRegistry, registryKeys, registryScripts } from './redis_registry.js';
 
-const HEARTBEAT_MS = 2000;
-const ALIVE_TTL_MS = 10_000;
-const REAP_INTERVAL_MS = 3000;
+const PRESENCE = Object.freeze({ heartbeatMs: 2000, aliveTtlMs: 10_000, reapIntervalMs: 3000 });
 const ERROR_LOG_INTERVAL_MS = 5000;
 
 /**
@@ -61,8 +67,10 @@ const ERROR_LOG_INTERVAL_MS = 5000;
  * @param {number} opts.idTtlMs
  * @param {ReturnType<import('./log.js').createLogger>} opts.log
  * @param {string} [opts.prefix] key prefix
+ * @param {Partial<typeof PRESENCE>} [opts.presence] heartbeat timings (tests)
  */
-export function createRedisCluster({ url = null, clusterNodes = [], pubsub, nodeId, idTtlMs, log, prefix = 'voicecall:' }) {
+export function createRedisCluster({ url = null, clusterNodes = [], pubsub, nodeId, idTtlMs, log, prefix = 'voicecall:', presence = {} }) {
+  const { heartbeatMs, aliveTtlMs, reapIntervalMs } = { ...PRESENCE, ...presence };
   const instance = `${nodeId}:${randomBytes(4).toString('hex')}`;
   const keys = registryKeys(prefix);
   const mode = pubsub ?? (clusterNodes.length ? 'sharded' : 'classic');
@@ -84,11 +92,20 @@ export function createRedisCluster({ url = null, clusterNodes = [], pubsub, node
   let heartbeat = null;
   let reaper = null;
 
+  // Since when every heartbeat succeeded; null after a failed one.
+  let healthySince = null;
   async function beat() {
-    await redis.set(keys.instanceAlive(instance), '1', { PX: ALIVE_TTL_MS });
+    try {
+      await redis.set(keys.instanceAlive(instance), '1', { PX: aliveTtlMs });
+    } catch (err) {
+      healthySince = null;
+      throw err;
+    }
+    healthySince ??= Date.now();
   }
 
   async function reapDead() {
+    if (healthySince === null || Date.now() - healthySince < aliveTtlMs) return;
     const instances = await redis.sMembers(keys.instances);
     for (const other of instances) {
       if (other === instance) continue;
@@ -127,11 +144,8 @@ export function createRedisCluster({ url = null, clusterNodes = [], pubsub, node
           : createAdapter(redis, conn.subscriber, { key: `${prefix}sio` });
       await beat();
       await redis.sAdd(keys.instances, instance);
-      heartbeat = every(HEARTBEAT_MS, beat, 'redis heartbeat');
-      reaper = every(REAP_INTERVAL_MS, reapDead, 'reaping dead nodes');
-      // A predecessor that crashed just before this start is found now
-      // rather than one interval later.
-      reapDead().catch((err) => log.error({ err }, 'reaping dead nodes failed'));
+      heartbeat = every(heartbeatMs, beat, 'redis heartbeat');
+      reaper = every(reapIntervalMs, reapDead, 'reaping dead nodes');
       log.info({ instance, redis: conn.isCluster ? 'cluster' : 'single', pubsub: mode }, 'redis connected');
     },
 

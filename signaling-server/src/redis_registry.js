@@ -95,8 +95,10 @@ export const registryKeys = (prefix) => ({
   record: (id) => `${prefix}id:{${id}}`,
   recordPrefix: `${prefix}id:`,
   instanceIds: (instance) => `${prefix}inst:${instance}:ids`,
-  instanceAlive: (instance) => `${prefix}inst:${instance}:alive`,
-  instances: `${prefix}instances`,
+  // Presence shares one hash tag, so on a Redis Cluster it lives on one
+  // shard: an outage there hits every node's heartbeat alike (cluster.js).
+  instanceAlive: (instance) => `${prefix}{presence}:alive:${instance}`,
+  instances: `${prefix}{presence}:instances`,
 });
 
 /**
