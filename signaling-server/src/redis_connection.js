@@ -85,8 +85,7 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     if (seedAuth.username) defaults.username = decodeURIComponent(seedAuth.username);
     if (seedAuth.password) defaults.password = decodeURIComponent(seedAuth.password);
     if (seedAuth.protocol === 'rediss:') defaults.socket = { ...defaults.socket, tls: true };
-    const c = createCluster({ rootNodes, defaults, scripts });
-    return c;
+    return createCluster({ rootNodes, defaults, scripts });
   }
 
   function attachErrors(client, name) {
@@ -289,6 +288,12 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
     if (checking || closed) return;
     checking = true;
     try {
+      // One Redis server: node-redis re-subscribes by itself after a
+      // reconnect, but only what had succeeded; the rest is ours to retry.
+      if (!isCluster) {
+        if (retry.size) await reissue([...retry]);
+        return;
+      }
       const slots = await clusterSlotsFromAnyMaster();
       if (slots) for (const r of slots) for (const n of [r.master, ...r.replicas]) known.add(`${n.ip}:${n.port}`);
       if (!slots) await swap('no master answers');
@@ -311,14 +316,12 @@ export function createRedisConnection({ url = null, clusterNodes = [], scripts, 
 
     async connect() {
       await connectPair(command, subscriber, 'connecting to Redis');
-      if (isCluster) {
-        for (const m of [...command.masters, ...command.replicas]) known.add(m.address);
-        watcher = setInterval(() => void checkTopology(), TOPOLOGY_CHECK_MS);
-        watcher.unref();
-      }
+      if (isCluster) for (const m of [...command.masters, ...command.replicas]) known.add(m.address);
+      watcher = setInterval(() => void checkTopology(), TOPOLOGY_CHECK_MS);
+      watcher.unref();
     },
 
-    /** Run a topology check now (tests; the watcher does it every second). */
+    /** Run a topology check (and retry failed subscriptions) now; the watcher does it every second. */
     checkTopology,
 
     get isOpen() {
