@@ -12,13 +12,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::support::{Client, Server, asset};
-use common::{LOOPBACK, Report, invoked_as_benchmark, machine};
+use common::support::{Client, DesktopApp, Server, Xvfb, asset};
+use common::{Report, arg, invoked_as_benchmark, machine};
 
 /// /proc/PID/stat counts in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -64,15 +61,6 @@ fn cpu_percent(pids: &[u32], window: Duration) -> Vec<f64> {
         .collect()
 }
 
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 struct Row {
     what: String,
     cpu: f64,
@@ -80,39 +68,19 @@ struct Row {
 }
 
 fn headless(server: &Server, window: Duration) -> Vec<Row> {
-    let speech = |name: &str| format!("wav-loop:{}", asset(name).display());
-    let callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        &speech("speech-b.wav"),
-        "--output",
-        "discard",
-    ]);
+    let callee = Client::listen(server)
+        .auto_accept()
+        .once()
+        .input_loop(&asset("speech-b.wav"))
+        .spawn();
     std::thread::sleep(SETTLE);
     let idle = cpu_percent(&[callee.pid()], window)[0];
     let idle_rss = status_kb(callee.pid(), "VmRSS:");
-    let call_length = format!("{}s", window.as_secs() * 2 + 30);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        &call_length,
-        "--input",
-        &speech("speech-a.wav"),
-        "--output",
-        "discard",
-    ]);
-    caller.wait_for(Duration::from_secs(20), |e| e["event"] == "first_audio");
+    let mut caller = Client::call(server, &callee.id)
+        .hang_up_after(Duration::from_secs(window.as_secs() * 2 + 30))
+        .input_loop(&asset("speech-a.wav"))
+        .spawn();
+    caller.wait_event("first_audio", Duration::from_secs(20));
     std::thread::sleep(SETTLE);
     let in_call = cpu_percent(&[callee.pid(), caller.pid()], window);
     let rows = vec![
@@ -144,99 +112,12 @@ fn headless(server: &Server, window: Duration) -> Vec<Row> {
     rows
 }
 
-/// An Xvfb display on a free number; killed on drop.
-struct Display {
-    child: Child,
-    name: String,
-}
-
-impl Display {
-    fn start() -> Option<Self> {
-        let base = 400 + std::process::id() % 300;
-        for n in base..base + 100 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let mut child = Command::new("Xvfb")
-                .arg(format!(":{n}"))
-                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let name = format!(":{n}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                let ready = Command::new("xdpyinfo")
-                    .args(["-display", &name])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if ready {
-                    return Some(Self { child, name });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        None
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// The desktop app idle under Xvfb; `None` where it cannot run.
 fn gui_idle(server: &Server, window: Duration) -> Option<Row> {
-    let display = Display::start()?;
-    let config = tempfile::tempdir().ok()?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
-        .env("DISPLAY", &display.name)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("ICED_BACKEND", "tiny-skia")
-        .env("VOICECALL_CONFIG_DIR", config.path())
-        .env("VOICECALL_SERVER", &server.url)
-        .env("VOICECALL_BIND", LOOPBACK)
-        .env("VOICECALL_INPUT", "silence")
-        .env("VOICECALL_OUTPUT", "discard")
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let stdout = child.stdout.take()?;
-    let app = KillOnDrop(child);
-    // The app prints its ID once registered.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let id = rx.recv_timeout(Duration::from_secs(30)).ok()?;
-    voicecall::id::PeerId::parse(id.trim()).ok()?;
+    let display = Xvfb::start().ok()?;
+    let app = DesktopApp::on(&display, server).spawn().ok()?;
     std::thread::sleep(SETTLE);
-    let pid = app.0.id();
+    let pid = app.pid();
     let cpu = cpu_percent(&[pid], window)[0];
     Some(Row {
         what: "desktop app, idle (Xvfb, tiny-skia, registered)".into(),

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::support::Server;
-use common::{Peer, Report, Summary, engine_config, invoked_as_benchmark, machine};
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::Phase;
-use voicecall::controller::{EngineEvent, Meters, UserCommand};
-use voicecall::media::MediaSummary;
+use common::{Peer, Report, Summary, arg, engine_config, invoked_as_benchmark, machine, runtime};
+use voicecall_core::call::Phase;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::quality::MediaSummary;
+use voicecall_engine::controller::{EngineEvent, Meters, UserCommand};
 
 const RATE: u32 = 48_000;
 /// One WAV device period (src/audio/wav_device.rs): output is played one period after the
@@ -178,15 +178,6 @@ impl Gauges {
     }
 }
 
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 /// One call of `seconds`; returns both directions and the gauges sampled after warm-up.
 async fn one_call(
     server: &str,
@@ -253,15 +244,7 @@ async fn one_call(
             _ = &mut deadline => panic!("the call did not run its course"),
         }
     }
-    a.send(UserCommand::Hangup);
-    a.wait_for(Duration::from_secs(10), |e| {
-        matches!(e, EngineEvent::Ended { .. })
-    })
-    .await;
-    b.wait_for(Duration::from_secs(10), |e| {
-        matches!(e, EngineEvent::Ended { .. })
-    })
-    .await;
+    a.hang_up(&mut b, Duration::from_secs(10)).await;
     a.stop().await;
     b.stop().await;
     let clocks = |m: &Option<Meters>| {
@@ -312,10 +295,7 @@ fn main() {
     // Longer than the call: the input must not end before the hang-up.
     write_click_track(&dir.path().join("clicks.wav"), seconds + 5.0);
     let server = Server::start();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(err) => panic!("tokio runtime: {err}"),
-    };
+    let runtime = runtime();
     let mut report = Report::new();
     let mut latencies = [Vec::new(), Vec::new()];
     let mut missed = 0;

@@ -2,25 +2,25 @@
 //! relay-only through coturn, with `voicecall-netem` impairing every client's media on its
 //! way to the TURN server (one loss/delay process per client, RTP only). Each call sends
 //! a different espeak-ng passage each way; both recordings are aligned to what the other
-//! side played (`voicecall::analysis`), resampled to 16 kHz and scored with wideband PESQ
+//! side played (`voicecall_lab::analysis`), resampled to 16 kHz and scored with wideband PESQ
 //! (Python `pesq`). The same network carries our design and a naive receive path in the
 //! same run. Run through `benches/quality.sh`, which prepares the PESQ venv.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use voicecall_lab::netem::RelayThread;
+use voicecall_lab::support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::turn::{Coturn, free_port};
 use support::{Client, Server};
-use voicecall::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTES};
-use voicecall::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
-use voicecall::media::{CaptureProcessor, ProcessingConfig};
+use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
+use voicecall_engine::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTES};
+use voicecall_engine::media::{CaptureProcessor, ProcessingConfig};
 
 const LOOPBACK: &str = "127.0.0.1";
 
@@ -194,18 +194,18 @@ fn main() {
     report += &cpu_table(&speech[0].samples48);
     println!("{report}");
 
-    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
+    let turn = Coturn::on_loopback();
+    // Every client reaches TURN through a netem relay, started per condition on this port.
     let relay_port = free_port();
-    let mut env = turn.server_env(LOOPBACK, false);
-    env[1].1 = format!("turn:{LOOPBACK}:{relay_port}?transport=udp");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with(&env);
+    let server = Server::builder()
+        .envs(turn.server_env_via(LOOPBACK, &format!("{LOOPBACK}:{relay_port}")))
+        .start();
 
     // condition → mode → results
     let mut results: BTreeMap<(usize, usize), Vec<CallResult>> = BTreeMap::new();
     for (ci, condition) in args.conditions.iter().enumerate() {
         for rep in 0..args.repeat {
-            let mut relay = start_relay(relay_port, turn.port, condition, 11 + rep);
+            let relay = start_relay(relay_port, turn.port, condition, 11 + rep);
             for (mi, mode) in args.modes.iter().enumerate() {
                 let name = format!("{}-{}-{rep}", condition.key, mode.key);
                 let result = run_call(&server, &speech, mode, &dir.join(&name), &python);
@@ -220,8 +220,7 @@ fn main() {
                 );
                 results.entry((ci, mi)).or_default().push(result);
             }
-            let _ = relay.kill();
-            let _ = relay.wait();
+            drop(relay);
         }
     }
     let table = pesq_table(&args, &results);
@@ -269,7 +268,7 @@ fn prepare_speech(dir: &Path) -> [Speech; 2] {
             .arg(&wav48)
             .args(["-r", "16000"])
             .arg(&wav16));
-        let samples48 = voicecall::audio::load_wav_48k_mono(&wav48).expect("load speech");
+        let samples48 = voicecall_engine::audio::load_wav_48k_mono(&wav48).expect("load speech");
         Speech {
             wav48,
             wav16,
@@ -284,30 +283,20 @@ fn run(cmd: &mut Command) {
     assert!(status.success(), "{cmd:?} failed");
 }
 
-fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall-netem"))
-        .args([
-            "--listen",
-            &format!("{LOOPBACK}:{listen}"),
-            "--upstream",
-            &format!("{LOOPBACK}:{turn}"),
-            "--direction",
-            "up",
-            "--media-only",
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args(condition.netem)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start voicecall-netem");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("relay stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("relay address");
-    assert!(line.starts_with("listening"), "relay said {line:?}");
-    child
+fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> RelayThread {
+    let mut args = vec![
+        "--listen".to_owned(),
+        format!("{LOOPBACK}:{listen}"),
+        "--upstream".to_owned(),
+        format!("{LOOPBACK}:{turn}"),
+        "--direction".to_owned(),
+        "up".to_owned(),
+        "--media-only".to_owned(),
+        "--seed".to_owned(),
+        seed.to_string(),
+    ];
+    args.extend(condition.netem.iter().map(|arg| (*arg).to_owned()));
+    RelayThread::from_args(args).expect("start the netem relay")
 }
 
 struct CallResult {
@@ -328,53 +317,29 @@ fn run_call(
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("call dir");
     let heard = [dir.join("callee-heard.wav"), dir.join("caller-heard.wav")];
-    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
     let longest = speech.iter().map(|s| s.samples48.len()).max().unwrap_or(0);
     // Room for call setup and the jitter buffer's delay, or the last words are cut off.
     let duration = Duration::from_millis(longest as u64 / 48 + 4_000);
-    let common = |input: &Path, output: &Path| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "--server",
-            &server.url,
-            "--bind",
-            LOOPBACK,
-            "--relay-only",
-            "--input",
-            &path(input),
-            "--output",
-            &path(output),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.extend(mode.flags.iter().map(|s| s.to_string()));
-        v
-    };
-    let mut callee_args = vec!["listen".to_owned(), "--auto-accept".into(), "--once".into()];
-    callee_args.extend(common(&speech[1].wav48, &heard[0]));
-    let callee_args: Vec<&str> = callee_args.iter().map(String::as_str).collect();
-    let mut callee = Client::spawn(&callee_args);
-    let mut caller_args = vec![
-        "call".to_owned(),
-        callee.id.clone(),
-        "--duration".into(),
-        format!("{}ms", duration.as_millis()),
-    ];
-    caller_args.extend(common(&speech[0].wav48, &heard[1]));
-    let caller_args: Vec<&str> = caller_args.iter().map(String::as_str).collect();
-    let mut caller = Client::spawn(&caller_args);
-    let started = caller.wait_for(Duration::from_secs(30), |e| {
-        e["event"] == "media_started" || e["event"] == "ended"
-    });
-    assert_eq!(started["event"], "media_started", "{}", caller.stderr());
+    let mut callee = Client::listen(server)
+        .auto_accept()
+        .once()
+        .relay_only()
+        .input(&speech[1].wav48)
+        .output(&heard[0])
+        .args(mode.flags)
+        .spawn();
+    let mut caller = Client::call(server, &callee.id)
+        .hang_up_after(duration)
+        .relay_only()
+        .input(&speech[0].wav48)
+        .output(&heard[1])
+        .args(mode.flags)
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(30));
     let t0 = Instant::now();
-    assert!(
-        caller
-            .wait_exit(duration + Duration::from_secs(30))
-            .success()
-    );
+    caller.expect_exit_ok(duration + Duration::from_secs(30));
     let elapsed = t0.elapsed().as_secs_f64().max(1.0);
-    assert!(callee.wait_exit(Duration::from_secs(20)).success());
+    callee.expect_exit_ok(Duration::from_secs(20));
     let bytes_sent = caller
         .events
         .iter()
@@ -420,9 +385,9 @@ fn summarise_media(media: &Value) -> String {
 /// Cuts the recording at the reference's position in it (FFT cross-correlation) to the
 /// reference's length and writes it at 16 kHz.
 fn align_for_pesq(reference: &[i16], recorded: &Path, out16: &Path, dir: &Path) {
-    let (rec, rate) = voicecall::analysis::load_wav_mono(recorded).expect("load recording");
+    let (rec, rate) = voicecall_lab::analysis::load_wav_mono(recorded).expect("load recording");
     assert_eq!(rate, 48_000);
-    let cmp = voicecall::analysis::compare(reference, &rec, 48_000);
+    let cmp = voicecall_lab::analysis::compare(reference, &rec, 48_000);
     let aligned: Vec<i16> = (0..reference.len() as i64)
         .map(|i| {
             let j = i + cmp.lag_samples;
@@ -590,7 +555,7 @@ fn cpu_table(speech: &[i16]) -> String {
         per_frame(ns_cost.noise, ns_cost.frames as usize),
     );
     out += &row(
-        "echo cancellation (WebRTC AEC, libwebrtc-audio-processing 0.3)",
+        "echo cancellation (WebRTC AEC3, sonora 0.2)",
         per_frame(aec_cost.echo, aec_cost.frames as usize),
     );
     out += &row("both, with conversions", both);

@@ -14,11 +14,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::support::Server;
-use common::support::turn::{Coturn, free_port};
-use common::{LOOPBACK, Peer, Report, Summary, engine_config, invoked_as_benchmark, machine, ms};
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::Phase;
-use voicecall::controller::{EngineEvent, UserCommand};
+use common::support::turn::Coturn;
+use common::{
+    LOOPBACK, Peer, Report, Summary, arg, engine_config, invoked_as_benchmark, machine, ms, runtime,
+};
+use voicecall_core::call::Phase;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_engine::controller::{EngineEvent, UserCommand};
 
 const WARMUP_CALLS: usize = 2;
 const DEFAULT_CALLS: usize = 30;
@@ -84,13 +86,7 @@ async fn one_call(caller: &mut Peer, callee: &mut Peer) -> Timing {
             _ = &mut deadline => panic!("call did not become audible within {CALL_TIMEOUT:?}: {t:?}"),
         }
     }
-    caller.send(UserCommand::Hangup);
-    caller
-        .wait_for(CALL_TIMEOUT, |e| matches!(e, EngineEvent::Ended { .. }))
-        .await;
-    callee
-        .wait_for(CALL_TIMEOUT, |e| matches!(e, EngineEvent::Ended { .. }))
-        .await;
+    caller.hang_up(callee, CALL_TIMEOUT).await;
     tokio::time::sleep(PAUSE).await;
     t
 }
@@ -107,15 +103,6 @@ fn column(timings: &[Timing], pick: impl Fn(&Timing) -> Option<Duration>) -> Opt
     Summary::of(&values)
 }
 
-fn calls_arg() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--calls")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(DEFAULT_CALLS)
-}
-
 /// One-way delay between the clients and the STUN/TURN server in the second run: a TURN
 /// server 50 ms round trip away is ordinary on the internet, and it is where waiting for
 /// gathering (the seed's design) costs, since a TURN allocation takes two round trips.
@@ -125,12 +112,9 @@ fn main() {
     if !invoked_as_benchmark("setup_time") {
         return;
     }
-    let calls = calls_arg();
-    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(err) => panic!("tokio runtime: {err}"),
-    };
+    let calls = arg("--calls", DEFAULT_CALLS as f64) as usize;
+    let turn = Coturn::on_loopback();
+    let runtime = runtime();
     let mut report = Report::new();
     report.line(format!("\n### Call setup time ({calls} calls per mode)\n"));
     report.line(format!("machine: {}", machine()));
@@ -140,17 +124,19 @@ fn main() {
 
     // The same coturn behind a relay that delays every datagram both ways.
     let turn_addr = std::net::SocketAddr::from(([127, 0, 0, 1], turn.port));
-    let relay = runtime.block_on(voicecall::netem::run_relay(voicecall::netem::RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        upstream: turn_addr,
-        impairment: voicecall::netem::ImpairmentConfig {
-            delay: FAR_TURN_ONE_WAY,
-            ..Default::default()
+    let relay = runtime.block_on(voicecall_lab::netem::run_relay(
+        voicecall_lab::netem::RelayConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream: turn_addr,
+            impairment: voicecall_lab::netem::ImpairmentConfig {
+                delay: FAR_TURN_ONE_WAY,
+                ..Default::default()
+            },
+            direction: voicecall_lab::netem::Direction::Both,
+            // Setup time is made of STUN/TURN and DTLS exchanges: those must be delayed too.
+            media_only: false,
         },
-        direction: voicecall::netem::Direction::Both,
-        // Setup time is made of STUN/TURN and DTLS exchanges: those must be delayed too.
-        media_only: false,
-    }));
+    ));
     let (relay_addr, _stats, _task) = match relay {
         Ok(relay) => relay,
         Err(err) => panic!("delay relay: {err}"),
@@ -177,8 +163,7 @@ fn measure(
     title: &str,
     env: &[(String, String)],
 ) {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with(&env);
+    let server = Server::builder().envs(env.iter().cloned()).start();
     report.line(format!("\n#### {title}\n"));
     report.line(format!(
         "ICE servers issued by the signaling server: {}\n",

@@ -11,7 +11,6 @@ packages=(
   build-essential cmake pkg-config       # the opus crate builds libopus with cmake
   libssl-dev openssl                     # TLS for signaling (wss) and TURN over TLS; test certificates
   libasound2-dev libopus-dev             # cpal (ALSA) and Opus headers
-  libwebrtc-audio-processing-dev libclang-dev  # echo cancellation (bindgen needs libclang)
   libxkbcommon-dev libxkbcommon-x11-0 libwayland-dev libx11-dev libxcursor1 libxrandr2 libxi6
   libgl1 libegl1 libvulkan1 fonts-dejavu-core  # the iced window (software or GPU renderer)
   xvfb xdotool x11-utils imagemagick     # headless window tests and screenshots

@@ -3,7 +3,7 @@
 //! A real `MediaSession` runs on this thread (a current-thread runtime) with WAV files as
 //! devices and a real (unconnected) WebRTC track to write to; this test feeds it Opus
 //! packets at 20 ms pace. The pump's per-frame steps are bracketed by the frame probe
-//! (`voicecall::media::testing`), the WAV device threads' periods by the period probe, and
+//! (`voicecall_engine::media::testing`), the WAV device threads' periods by the period probe, and
 //! a counting global allocator and a counting `tracing` layer count what happens inside
 //! those brackets, per thread. After a warm-up the counts must be zero, except for the one
 //! `Bytes::copy_from_slice` per sent frame that webrtc-rs's `write_sample` API requires
@@ -14,7 +14,7 @@
 //! Locks are not counted (std offers no hook); by construction the steps touch only
 //! lock-free rings, atomics and the codec state they own.
 
-mod support;
+use voicecall_lab::support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -24,12 +24,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::codec::{Encoder, EncoderSettings};
-use voicecall::format::FRAME_SAMPLES;
-use voicecall::media::testing::{FrameStep, set_frame_probe};
-use voicecall::media::{MediaConfig, MediaSession};
-use voicecall::rtc::{RemoteRtp, RtcConfig, RtcPeer};
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::format::FRAME_SAMPLES;
+use voicecall_engine::codec::{Encoder, EncoderSettings};
+use voicecall_engine::media::testing::{FrameStep, set_frame_probe};
+use voicecall_engine::media::{MediaConfig, MediaSession};
+use voicecall_engine::rtc::{RemoteRtp, RtcConfig, RtcPeer};
 
 // Where this thread is, as an index into the counters; NONE outside every bracket.
 /// What `register_default_codecs` gives Opus; the session decodes it as plain Opus.
@@ -153,7 +153,9 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
     let subscriber = tracing_subscriber::registry().with(CountingLayer);
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     assert!(set_frame_probe(frame_probe));
-    assert!(voicecall::audio::testing::set_period_probe(period_probe));
+    assert!(voicecall_engine::audio::testing::set_period_probe(
+        period_probe
+    ));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -180,8 +182,8 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
         let session = MediaSession::start(&media, remote, writer).expect("media session");
 
         // The far end: speech encoded into Opus packets, one every 20 ms.
-        let speech =
-            voicecall::audio::load_wav_48k_mono(&support::asset("speech-b.wav")).expect("speech");
+        let speech = voicecall_engine::audio::load_wav_48k_mono(&support::asset("speech-b.wav"))
+            .expect("speech");
         let mut encoder = Encoder::new(&EncoderSettings::default()).expect("encoder");
         let mut packet = [0u8; 1500];
         let mut tick = tokio::time::interval(Duration::from_millis(20));

@@ -12,8 +12,6 @@
 //! gathers candidates on every interface it sees, and the native client would otherwise
 //! send connectivity checks to this machine's LAN address.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,10 +19,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use support::netns::Lab;
-use support::{output_dir, repo};
-use voicecall::analysis::{DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION, compare};
-use voicecall::audio::load_wav_48k_mono;
+use voicecall_engine::audio::load_wav_48k_mono;
+use voicecall_lab::analysis::{DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION, compare};
+use voicecall_lab::support::netns::{Lab, command_in};
+use voicecall_lab::support::{output_dir, repo, voicecall_bin};
 
 /// Two calls of ~9 s, chromium's start-up and a debug build's slow first steps, with room
 /// for a loaded CI machine.
@@ -91,21 +89,14 @@ fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(),
     );
 
     let started = Instant::now();
-    let mut node = Command::new("ip");
-    node.args([
-        "netns",
-        "exec",
-        &ns,
-        "node",
-        "--test",
-        "--test-reporter=spec",
-    ])
-    .arg("test/browser/native.test.js")
-    .current_dir(server_dir)
-    .env("VOICECALL_BIN", env!("CARGO_BIN_EXE_voicecall"))
-    .env("VOICECALL_INTEROP_DIR", &out)
-    .env("CHROMIUM_PATH", chromium)
-    .stdin(Stdio::null());
+    let mut node = command_in(Some(&ns), "node");
+    node.args(["--test", "--test-reporter=spec"])
+        .arg("test/browser/native.test.js")
+        .current_dir(server_dir)
+        .env("VOICECALL_BIN", voicecall_bin())
+        .env("VOICECALL_INTEROP_DIR", &out)
+        .env("CHROMIUM_PATH", chromium)
+        .stdin(Stdio::null());
     let status = run_with_timeout(&mut node, NODE_TIMEOUT);
     println!(
         "browser interop script: {status} in {:.1?}",

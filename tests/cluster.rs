@@ -2,134 +2,42 @@
 //! A call between clients on different nodes works, and a client whose node dies moves to
 //! the other node with its ID while the call goes on.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::redis::Redis;
-use support::{Client, Server, asset, compare_with_reference, output_dir};
+use voicecall_lab::support::cluster::Cluster;
+use voicecall_lab::support::{Client, Conversation, expect_caller_hung_up};
 
-const LOOPBACK: &str = "127.0.0.1";
-
-/// Redis plus two server nodes. Dropped in reverse order: nodes first, then Redis.
-struct Cluster {
-    nodes: [Server; 2],
-    _redis: Redis,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let redis = Redis::start();
-        let node = |name: &str| {
-            Server::start_with(&[
-                ("REDIS_URL", redis.url.as_str()),
-                ("NODE_ID", name),
-                ("LOG_LEVEL", "info"),
-            ])
-        };
-        let nodes = [node("node-1"), node("node-2")];
-        Self {
-            nodes,
-            _redis: redis,
-        }
-    }
-
-    fn url(&self, node: usize) -> String {
-        self.nodes[node].url.clone()
-    }
-}
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn assert_ended_normally(caller: &mut Client, callee: &mut Client) {
-    let t = Instant::now();
-    let caller_status = caller.wait_exit(Duration::from_secs(30));
-    eprintln!("caller exited after {:?}", t.elapsed());
-    let callee_status = callee.wait_exit(Duration::from_secs(15));
-    eprintln!("callee exited after {:?}", t.elapsed());
-    assert!(
-        caller_status.success(),
-        "caller failed: {:#?}\n{}",
-        caller.events,
-        caller.stderr()
-    );
-    assert!(
-        callee_status.success(),
-        "callee failed: {:#?}\n{}",
-        callee.events,
-        callee.stderr()
-    );
-    let caller_end = caller.event("ended").expect("caller ended event");
-    let callee_end = callee.event("ended").expect("callee ended event");
-    assert_eq!(caller_end["reason"], "hangup", "{caller_end}");
-    assert_eq!(callee_end["reason"], "remote_hangup", "{callee_end}");
-}
-
-fn assert_heard(reference: &std::path::Path, recording: &std::path::Path, who: &str) {
-    let result = compare_with_reference(reference, recording);
-    println!(
-        "{who}: correlation {:.3}, matched {:.3}, lag {:.3} s",
-        result.correlation,
-        result.matched_fraction,
-        result.lag_seconds()
-    );
-    assert!(
-        result.passes(0.9, 0.9),
-        "{who} did not hear the other side: {result:?}"
-    );
+/// The callee of every test here: on node 2 only, answering one call.
+fn callee_on_node_2(cluster: &Cluster, talk: &Conversation) -> Client {
+    Client::listen(&cluster.nodes[1])
+        .auto_accept()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn()
 }
 
 #[test]
 fn a_call_between_clients_on_different_nodes_carries_audio_both_ways() {
     let cluster = Cluster::start();
-    let out = output_dir("cluster_two_nodes");
-    let (speech_a, speech_b) = (asset("speech-a.wav"), asset("speech-b.wav"));
-    let (caller_rec, callee_rec) = (out.join("caller-heard.wav"), out.join("callee-heard.wav"));
-
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &cluster.url(1),
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        path(&speech_b),
-        "--output",
-        path(&callee_rec),
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &cluster.url(0),
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "7s",
-        "--input",
-        path(&speech_a),
-        "--output",
-        path(&caller_rec),
-    ]);
-    assert_ended_normally(&mut caller, &mut callee);
+    let talk = Conversation::new("cluster_two_nodes");
+    let mut callee = callee_on_node_2(&cluster, &talk);
+    let mut caller = Client::call(&cluster.nodes[0], &callee.id)
+        .hang_up_after(Duration::from_secs(7))
+        .talks_as(&talk.caller)
+        .spawn();
+    expect_caller_hung_up(&mut caller, &mut callee, Duration::from_secs(30));
     // Each stayed on its own node the whole time.
     for client in [&caller, &callee] {
         assert!(
             !client
-                .events
-                .iter()
-                .any(|e| e["event"] == "signaling" && e["state"] != "connected"),
+                .events_named("signaling")
+                .any(|e| e["state"] != "connected"),
             "{:#?}",
             client.events
         );
     }
-    assert_heard(&speech_a, &callee_rec, "callee (node 2)");
-    assert_heard(&speech_b, &caller_rec, "caller (node 1)");
+    talk.assert_both_heard();
 }
 
 #[test]
@@ -137,42 +45,18 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
     let t = Instant::now();
     let mut cluster = Cluster::start();
     eprintln!("cluster up after {:?}", t.elapsed());
-    let out = output_dir("cluster_failover");
-    let (speech_a, speech_b) = (asset("speech-a.wav"), asset("speech-b.wav"));
-    let (caller_rec, callee_rec) = (out.join("caller-heard.wav"), out.join("callee-heard.wav"));
+    let talk = Conversation::new("cluster_failover");
 
-    // The callee lives on node 2 only; the caller starts on node 1 and knows node 2.
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &cluster.url(1),
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        path(&speech_b),
-        "--output",
-        path(&callee_rec),
-    ]);
-    let servers = format!("{},{}", cluster.url(0), cluster.url(1));
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &servers,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "8s",
-        "--input",
-        path(&speech_a),
-        "--output",
-        path(&caller_rec),
-    ]);
-    let first = caller.wait_for(Duration::from_secs(5), |e| e["event"] == "registered");
+    // The caller starts on node 1 and knows node 2.
+    let mut callee = callee_on_node_2(&cluster, &talk);
+    let mut caller = Client::call(&cluster.nodes[0], &callee.id)
+        .fallback(&cluster.nodes[1])
+        .hang_up_after(Duration::from_secs(8))
+        .talks_as(&talk.caller)
+        .spawn();
+    let first = caller.wait_event("registered", Duration::from_secs(5));
     assert_eq!(first["id"], caller.id.as_str());
-    caller.wait_for(Duration::from_secs(10), |e| e["event"] == "media_started");
+    caller.wait_media_started(Duration::from_secs(10));
     eprintln!("media after {:?}", t.elapsed());
 
     // Mid-speech, node 1 dies without a word (SIGKILL).
@@ -181,7 +65,7 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
     let killed_at = Instant::now();
 
     // The caller notices, reconnects to node 2, and gets its own ID back.
-    let again = caller.wait_for(Duration::from_secs(10), |e| e["event"] == "registered");
+    let again = caller.wait_event("registered", Duration::from_secs(10));
     let moved_after = killed_at.elapsed();
     println!("caller re-registered {moved_after:?} after node 1 died: {again}");
     for e in caller.events.iter().filter(|e| e["event"] != "stats") {
@@ -224,7 +108,7 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
 
     // The caller hangs up after its 8 s: the hang-up goes out through node 2 and the call
     // ends normally on both sides.
-    assert_ended_normally(&mut caller, &mut callee);
+    expect_caller_hung_up(&mut caller, &mut callee, Duration::from_secs(30));
     assert!(
         caller.event("warning").is_none(),
         "warnings: {:#?}",
@@ -233,9 +117,7 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
     // The media path never noticed: the call stayed in the call phase throughout.
     for client in [&caller, &callee] {
         let phases: Vec<&Value> = client
-            .events
-            .iter()
-            .filter(|e| e["event"] == "phase")
+            .events_named("phase")
             .skip_while(|e| e["phase"] != "in_call")
             .collect();
         assert!(
@@ -245,6 +127,5 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
             "{phases:#?}"
         );
     }
-    assert_heard(&speech_a, &callee_rec, "callee (node 2)");
-    assert_heard(&speech_b, &caller_rec, "caller (node 1 → node 2)");
+    talk.assert_both_heard();
 }

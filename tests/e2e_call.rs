@@ -1,71 +1,31 @@
 //! A real call end to end: the Node signaling server, two `voicecall` processes, DTLS-SRTP
 //! over loopback, and the audio checked at the far end.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Client, Server, asset, compare_with_reference, output_dir};
+use voicecall_lab::support::{Client, Conversation, Server, expect_caller_hung_up};
 
-const LOOPBACK: &str = "127.0.0.1";
+/// Port 9 (discard) is closed on loopback.
+const DEAD_SERVER: &str = "http://127.0.0.1:9";
 
 #[test]
 fn two_clients_talk_both_ways_and_hear_each_other() {
     let server = Server::start();
-    let out = output_dir("two_way_call");
-    let callee_rec = out.join("callee-heard.wav");
-    let caller_rec = out.join("caller-heard.wav");
-    let speech_a = asset("speech-a.wav");
-    let speech_b = asset("speech-b.wav");
+    let talk = Conversation::new("two_way_call");
+    let mut callee = Client::listen(&server)
+        .auto_accept()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .hang_up_after(Duration::from_secs(8))
+        .talks_as(&talk.caller)
+        .spawn();
 
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        speech_b.to_str().expect("path"),
-        "--output",
-        callee_rec.to_str().expect("path"),
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "8s",
-        "--input",
-        speech_a.to_str().expect("path"),
-        "--output",
-        caller_rec.to_str().expect("path"),
-    ]);
-
-    let caller_status = caller.wait_exit(Duration::from_secs(40));
-    let callee_status = callee.wait_exit(Duration::from_secs(15));
-    assert!(
-        caller_status.success(),
-        "caller failed: {}",
-        caller.stderr()
-    );
-    assert!(
-        callee_status.success(),
-        "callee failed: {}",
-        callee.stderr()
-    );
-
-    let caller_end = caller.event("ended").expect("caller ended event");
-    let callee_end = callee.event("ended").expect("callee ended event");
-    assert_eq!(caller_end["reason"], "hangup");
-    assert_eq!(callee_end["reason"], "remote_hangup");
+    expect_caller_hung_up(&mut caller, &mut callee, Duration::from_secs(40));
     // Real frames went both ways (8 s of call = ~400 frames; allow for setup). DTX leaves
     // the pauses between sentences unsent, so fewer packets arrive than frames are encoded.
-    for end in [caller_end, callee_end] {
+    for end in [caller.ended(), callee.ended()] {
         let media = &end["media"];
         let count = |k: &str| media[k].as_u64().unwrap_or(0);
         assert!(
@@ -82,9 +42,7 @@ fn two_clients_talk_both_ways_and_hear_each_other() {
     // On loopback the media path is direct: host candidates at both ends.
     for client in [&caller, &callee] {
         let path = client
-            .events
-            .iter()
-            .find(|e| e["event"] == "stats" && !e["rtc"]["local_candidate"].is_null())
+            .selected_path()
             .expect("a stats event with the selected path");
         assert_eq!(path["rtc"]["local_candidate"], "host", "{path}");
         // The far end may first be seen in a connectivity check (peer-reflexive) before its
@@ -93,48 +51,21 @@ fn two_clients_talk_both_ways_and_hear_each_other() {
         assert!(remote == "host" || remote == "prflx", "{path}");
     }
 
-    let heard_by_callee = compare_with_reference(&speech_a, &callee_rec);
-    let heard_by_caller = compare_with_reference(&speech_b, &caller_rec);
-    assert!(
-        heard_by_callee.passes(0.9, 0.9),
-        "callee did not hear the caller's speech: {heard_by_callee:?}"
-    );
-    assert!(
-        heard_by_caller.passes(0.9, 0.9),
-        "caller did not hear the callee's speech: {heard_by_caller:?}"
-    );
+    talk.assert_both_heard();
 }
 
 #[test]
 fn declined_call_ends_declined_and_the_callee_never_opens_its_microphone() {
     let server = Server::start();
-    let out = output_dir("declined_call");
-    let callee_rec = out.join("callee-heard.wav");
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-decline",
-        "--once",
-        "--input",
-        asset("speech-b.wav").to_str().expect("path"),
-        "--output",
-        callee_rec.to_str().expect("path"),
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--input",
-        asset("speech-a.wav").to_str().expect("path"),
-        "--output",
-        "discard",
-    ]);
+    let talk = Conversation::new("declined_call");
+    let mut callee = Client::listen(&server)
+        .auto_decline()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .input(&talk.caller.says)
+        .spawn();
     let status = caller.wait_exit(Duration::from_secs(20));
     assert_eq!(status.code(), Some(3), "declined is a failed call");
     assert!(
@@ -142,40 +73,29 @@ fn declined_call_ends_declined_and_the_callee_never_opens_its_microphone() {
         "stderr: {}",
         caller.stderr()
     );
-    assert_eq!(caller.event("ended").expect("ended")["reason"], "declined");
+    assert_eq!(caller.ended()["reason"], "declined");
 
-    assert!(callee.wait_exit(Duration::from_secs(10)).success());
-    let callee_end = callee.event("ended").expect("callee ended");
+    callee.expect_exit_ok(Duration::from_secs(10));
+    let callee_end = callee.ended();
     assert_eq!(callee_end["reason"], "declined_locally");
     // No media session ever ran on the callee: no frames, no recording.
     assert!(callee_end["media"].is_null(), "{callee_end}");
     assert!(callee.event("media_started").is_none());
-    assert!(!callee_rec.exists(), "the callee opened its audio devices");
+    assert!(
+        !talk.callee.heard.exists(),
+        "the callee opened its audio devices"
+    );
 }
 
 #[test]
 fn calling_an_unknown_peer_fails_fast_with_peer_not_found() {
     let server = Server::start();
-    let mut caller = Client::spawn(&[
-        "call",
-        "zzz-zzz-zzz",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--input",
-        "silence",
-        "--output",
-        "discard",
-    ]);
+    let mut caller = Client::call(&server, "zzz-zzz-zzz").spawn();
     let started = Instant::now();
     let status = caller.wait_exit(Duration::from_secs(10));
     let elapsed = started.elapsed();
     assert_eq!(status.code(), Some(3));
-    assert_eq!(
-        caller.event("ended").expect("ended")["reason"],
-        "peer_not_found"
-    );
+    assert_eq!(caller.ended()["reason"], "peer_not_found");
     assert!(
         caller.stderr().contains("peer not found"),
         "{}",
@@ -186,20 +106,7 @@ fn calling_an_unknown_peer_fails_fast_with_peer_not_found() {
 
 #[test]
 fn a_dead_server_is_a_one_line_error() {
-    // Port 9 (discard) is closed on loopback.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_voicecall"))
-        .args([
-            "call",
-            "abc-def-ghj",
-            "--server",
-            "http://127.0.0.1:9",
-            "--input",
-            "silence",
-            "--output",
-            "discard",
-        ])
-        .output()
-        .expect("run voicecall");
+    let output = Client::call(DEAD_SERVER, "abc-def-ghj").run();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unreachable"), "{stderr}");
@@ -208,24 +115,13 @@ fn a_dead_server_is_a_one_line_error() {
 
 #[test]
 fn bad_arguments_are_rejected_before_connecting() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_voicecall"))
-            .args(args)
-            .output()
-            .expect("run voicecall")
-    };
-    let bad_peer = run(&["call", "NOT AN ID!", "--server", "http://127.0.0.1:9"]);
+    let bad_peer = Client::call(DEAD_SERVER, "NOT AN ID!").run();
     assert_eq!(bad_peer.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_peer.stderr).contains("peer ID"));
 
-    let missing_wav = run(&[
-        "call",
-        "abc-def-ghj",
-        "--server",
-        "http://127.0.0.1:9",
-        "--input",
-        "/nonexistent/x.wav",
-    ]);
+    let missing_wav = Client::call(DEAD_SERVER, "abc-def-ghj")
+        .input("/nonexistent/x.wav")
+        .run();
     assert_eq!(missing_wav.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing_wav.stderr).contains("does not exist"));
 }

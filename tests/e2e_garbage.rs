@@ -1,33 +1,18 @@
 //! A hostile or broken peer sends garbage through the real server: the listening client
 //! reports it, ends only the affected call, and keeps taking calls.
 
-mod support;
-
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use rust_socketio::asynchronous::ClientBuilder;
 use rust_socketio::{Payload, TransportType};
 use serde_json::{Value, json};
-use support::{Client, Server, asset};
-
-const LOOPBACK: &str = "127.0.0.1";
+use voicecall_lab::support::{Client, Server, asset};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_from_a_peer_is_reported_and_survived() {
     let server = Server::start();
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--input",
-        "silence",
-        "--output",
-        "discard",
-    ]);
+    let mut callee = Client::listen(&server).auto_accept().spawn();
     let target = callee.id.clone();
 
     // A raw socket.io client plays the broken peer.
@@ -81,7 +66,7 @@ async fn garbage_from_a_peer_is_reported_and_survived() {
         e["event"] == "warning" && e["message"].as_str().unwrap_or("").contains("offer_sdp")
     });
     println!("warning: {warning}");
-    let failed = callee.wait_for(Duration::from_secs(10), |e| e["event"] == "ended");
+    let failed = callee.wait_ended(Duration::from_secs(10));
     assert_eq!(failed["reason"], "failed", "{failed}");
     assert!(
         failed["message"]
@@ -106,27 +91,10 @@ async fn garbage_from_a_peer_is_reported_and_survived() {
     let _ = fake.disconnect().await;
 
     // And the listener still takes a real call.
-    let mut caller = Client::spawn(&[
-        "call",
-        &target,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "1s",
-        "--input",
-        asset("speech-a.wav").to_str().expect("path"),
-        "--output",
-        "discard",
-    ]);
-    let status = caller.wait_exit(Duration::from_secs(30));
-    assert!(
-        status.success(),
-        "real call after garbage failed: {}",
-        caller.stderr()
-    );
-    callee.wait_for(Duration::from_secs(10), |e| {
-        e["event"] == "ended" && e["reason"] == "remote_hangup"
-    });
+    let mut caller = Client::call(&server, &target)
+        .hang_up_after(Duration::from_secs(1))
+        .input(asset("speech-a.wav"))
+        .spawn();
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.wait_ended_with("remote_hangup", Duration::from_secs(10));
 }

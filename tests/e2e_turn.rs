@@ -1,132 +1,64 @@
 //! Calls through the shipped coturn configuration with credentials issued by the signaling
 //! server: relay-only, and relay-only through an impairing network.
 
-mod support;
-
 use std::time::Duration;
 
-use support::turn::{Coturn, free_port};
-use support::{Client, Server, asset, compare_with_reference, output_dir};
+use voicecall_lab::netem::RelayThread;
+use voicecall_lab::support::turn::Coturn;
+use voicecall_lab::support::{Client, Conversation, Server};
 
 const LOOPBACK: &str = "127.0.0.1";
 
-fn relay_call(test: &str, turn_host_port: Option<String>, turn: &Coturn) {
-    let mut env = turn.server_env(LOOPBACK, false);
-    if let Some(hp) = turn_host_port {
-        // Point the issued TURN URL at the impairment relay instead of coturn itself.
-        env[1].1 = format!("turn:{hp}?transport=udp");
+/// A relay-only call whose signaling server issues `env`'s TURN servers; both sides must
+/// hear each other.
+fn relay_call(test: &str, turn: &Coturn, env: Vec<(String, String)>) {
+    let server = Server::builder().envs(env).start();
+    let talk = Conversation::new(test);
+    let mut callee = Client::listen(&server)
+        .relay_only()
+        .auto_accept()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .relay_only()
+        .hang_up_after(Duration::from_secs(7))
+        .talks_as(&talk.caller)
+        .spawn();
+    if let Err(ended) = caller.media_started_or_ended(Duration::from_secs(20)) {
+        panic!("no media ({ended}); coturn log:\n{}", turn.log_tail(40));
     }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_with(&env);
-    let out = output_dir(test);
-    let heard = [out.join("a-heard.wav"), out.join("b-heard.wav")];
-    let speech = [asset("speech-a.wav"), asset("speech-b.wav")];
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--relay-only",
-        "--auto-accept",
-        "--once",
-        "--input",
-        speech[1].to_str().expect("path"),
-        "--output",
-        heard[1].to_str().expect("path"),
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--relay-only",
-        "--duration",
-        "7s",
-        "--input",
-        speech[0].to_str().expect("path"),
-        "--output",
-        heard[0].to_str().expect("path"),
-    ]);
-    let started = caller.wait_for(Duration::from_secs(20), |e| {
-        e["event"] == "media_started" || e["event"] == "ended"
-    });
-    assert_eq!(
-        started["event"],
-        "media_started",
-        "coturn log:\n{}",
-        tail(&turn.log())
-    );
-    let stats = caller.wait_for(Duration::from_secs(5), |e| {
-        e["event"] == "stats" && !e["rtc"]["local_candidate"].is_null()
-    });
+    let stats = caller.wait_selected_path(Duration::from_secs(5));
     assert_eq!(stats["rtc"]["local_candidate"], "relay", "{stats}");
-    assert!(
-        caller.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        caller.stderr()
-    );
-    assert!(
-        callee.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        callee.stderr()
-    );
-    let to_b = compare_with_reference(&speech[0], &heard[1]);
-    let to_a = compare_with_reference(&speech[1], &heard[0]);
-    assert!(to_b.passes(0.9, 0.9), "{to_b:?}");
-    assert!(to_a.passes(0.9, 0.9), "{to_a:?}");
-}
-
-fn tail(log: &str) -> String {
-    log.lines()
-        .rev()
-        .take(40)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("\n")
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.expect_exit_ok(Duration::from_secs(15));
+    talk.assert_both_heard();
 }
 
 #[test]
 fn relay_only_call_through_coturn_with_issued_credentials() {
-    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
-    relay_call("relay_only", None, &turn);
+    let turn = Coturn::on_loopback();
+    relay_call("relay_only", &turn, turn.server_env(LOOPBACK, false));
 }
 
 #[test]
 fn relay_only_call_survives_loss_and_jitter_on_the_way_to_turn() {
-    let turn = Coturn::start_in(&[], LOOPBACK, free_port(), &["127.0.0.1"]);
-    let mut relay = std::process::Command::new(env!("CARGO_BIN_EXE_voicecall-netem"))
-        .args([
-            "--upstream",
-            &format!("{LOOPBACK}:{}", turn.port),
-            "--loss",
-            "0.03",
-            "--delay",
-            "10ms",
-            "--jitter",
-            "10ms",
-            "--seed",
-            "5",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start netem relay");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(relay.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("relay address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening ")
-        .expect("listening line")
-        .to_owned();
-    relay_call("relay_impaired", Some(addr), &turn);
-    let _ = relay.kill();
-    let _ = relay.wait();
+    let turn = Coturn::on_loopback();
+    let relay = RelayThread::from_args([
+        "--upstream",
+        &format!("{LOOPBACK}:{}", turn.port),
+        "--loss",
+        "0.03",
+        "--delay",
+        "10ms",
+        "--jitter",
+        "10ms",
+        "--seed",
+        "5",
+    ])
+    .expect("start netem relay");
+    // The issued TURN URL points at the impairment relay instead of coturn itself.
+    let env = turn.server_env_via(LOOPBACK, &relay.addr.to_string());
+    relay_call("relay_impaired", &turn, env);
+    drop(relay);
 }

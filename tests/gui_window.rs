@@ -6,182 +6,48 @@
 //!
 //! Needs Xvfb, xdotool, ImageMagick and tesseract (deploy/setup-debian.sh installs them).
 
-mod support;
-
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use support::{Server, asset, compare_with_reference, output_dir};
+use voicecall_lab::support::{Conversation, DesktopApp, DesktopAppBuilder, Server, Xvfb};
 
 /// The size the app asks for; every screenshot must have it.
 const WINDOW: (u32, u32) = (560, 720);
 
-// ---------------------------------------------------------------------------------------
-// The X display
-
-/// An Xvfb server on a free display number; killed on drop.
-struct Display {
-    child: Child,
-    name: String,
-}
-
-impl Display {
-    fn start() -> Self {
-        let base = 90 + std::process::id() % 300;
-        for n in (base..base + 200).map(|n| n % 1000).filter(|n| *n > 10) {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let Ok(mut child) = Command::new("Xvfb")
-                .arg(format!(":{n}"))
-                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            else {
-                panic!("cannot run Xvfb: install it (deploy/setup-debian.sh does)");
-            };
-            let name = format!(":{n}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost a race for this number; try the next
-                }
-                let ready = Command::new("xdpyinfo")
-                    .args(["-display", &name])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if ready {
-                    return Self { child, name };
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("no free X display number for Xvfb");
-    }
-
-    /// Runs an X client (xdotool, import) on this display.
-    fn run(&self, program: &str, args: &[&str]) -> Result<String, String> {
-        let output = Command::new(program)
-            .args(args)
-            .env("DISPLAY", &self.name)
-            .output()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        } else {
-            Err(format!(
-                "{program} {args:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        }
-    }
-
-    fn xdotool(&self, args: &[&str]) -> String {
-        self.run("xdotool", args).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// What the apps log (into the test's output folder): warnings, without the libraries'
+/// routine noise.
+const APP_LOG: &str = "warn,webrtc=error,rtc=error,wgpu=error,naga=error";
 
 // ---------------------------------------------------------------------------------------
 // One app window
 
+/// A desktop app and its window on the test's display.
 struct App {
     label: &'static str,
-    child: Child,
+    app: DesktopApp,
     id: String,
     window: String,
 }
 
 impl App {
-    fn spawn(
-        label: &'static str,
-        display: &Display,
-        server: &Server,
-        config: &Path,
-        input: &Path,
-        output: &Path,
-        log: &Path,
-    ) -> Self {
-        let log_file = std::fs::File::create(log).expect("create app log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_voicecall"))
-            .env("DISPLAY", &display.name)
-            .env_remove("WAYLAND_DISPLAY")
-            .env("ICED_BACKEND", "tiny-skia")
-            .env("VOICECALL_CONFIG_DIR", config)
-            .env("VOICECALL_SERVER", &server.url)
-            .env("VOICECALL_BIND", "127.0.0.1")
-            .env("VOICECALL_INPUT", input)
-            .env("VOICECALL_OUTPUT", output)
-            // No local server auto-start can kick in: the server is not the default.
-            .env(
-                "RUST_LOG",
-                "warn,webrtc=error,rtc=error,wgpu=error,naga=error",
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn the voicecall app");
-        let stdout = child.stdout.take().expect("app stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+    fn spawn(label: &'static str, app: DesktopAppBuilder) -> Self {
+        let app = app.spawn().unwrap_or_else(|e| panic!("app {label}: {e}"));
         Self {
             label,
-            child,
-            id: String::new(),
+            id: app.id.clone(),
+            app,
             window: String::new(),
         }
-        .with_id(rx, log)
-    }
-
-    /// The app prints its ID as one line on stdout once registered.
-    fn with_id(mut self, lines: mpsc::Receiver<String>, log: &Path) -> Self {
-        match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(id) => self.id = id.trim().to_owned(),
-            Err(_) => panic!(
-                "app {} printed no ID; log:\n{}",
-                self.label,
-                std::fs::read_to_string(log).unwrap_or_default()
-            ),
-        }
-        assert!(
-            voicecall::id::PeerId::parse(&self.id).is_ok(),
-            "app {} printed {:?}, not an ID",
-            self.label,
-            self.id
-        );
-        self
     }
 
     fn pid(&self) -> String {
-        self.child.id().to_string()
+        self.app.pid().to_string()
     }
 
     /// Finds this process's visible window.
-    fn find_window(&mut self, display: &Display) {
+    fn find_window(&mut self, display: &Xvfb) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let found = display
@@ -211,13 +77,13 @@ impl App {
         }
     }
 
-    fn title(&self, display: &Display) -> String {
+    fn title(&self, display: &Xvfb) -> String {
         display
             .run("xdotool", &["getwindowname", &self.window])
             .unwrap_or_default()
     }
 
-    fn wait_title(&self, display: &Display, want: &str, timeout: Duration) {
+    fn wait_title(&self, display: &Xvfb, want: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
             let title = self.title(display);
@@ -234,12 +100,12 @@ impl App {
     }
 
     /// Gives this window the keyboard (there is no window manager to do it).
-    fn focus(&self, display: &Display) {
+    fn focus(&self, display: &Xvfb) {
         display.xdotool(&["windowfocus", &self.window]);
         std::thread::sleep(Duration::from_millis(150));
     }
 
-    fn click(&self, display: &Display, (x, y): (u32, u32)) {
+    fn click(&self, display: &Xvfb, (x, y): (u32, u32)) {
         display.xdotool(&[
             "mousemove",
             "--window",
@@ -253,28 +119,12 @@ impl App {
 
     /// SIGTERM, as a session manager would: the app hangs up and exits.
     fn terminate(&mut self, timeout: Duration) -> ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "app {} did not exit within {timeout:?} of SIGTERM",
-                    self.label
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.app.terminate(timeout).unwrap_or_else(|| {
+            panic!(
+                "app {} did not exit within {timeout:?} of SIGTERM",
+                self.label
+            )
+        })
     }
 }
 
@@ -446,7 +296,7 @@ impl Reading {
         if text.contains(&label) {
             return true;
         }
-        let is_id = label.contains('-') && voicecall::id::PeerId::parse(&label).is_ok();
+        let is_id = label.contains('-') && voicecall_core::id::PeerId::parse(&label).is_ok();
         is_id && contains_approximately(&text, &label, 2)
     }
 
@@ -566,7 +416,7 @@ fn read_screen(png: &Path, image: &Image) -> Reading {
 /// read on it (screens change on their own, e.g. Ended → Home), checking each shot is a
 /// real, drawn window of the expected size. Fails after `wait`.
 fn screenshot(
-    display: &Display,
+    display: &Xvfb,
     app: &App,
     dir: &Path,
     name: &str,
@@ -607,7 +457,7 @@ fn screenshot(
     }
 }
 
-fn click_button(display: &Display, app: &App, reading: &Reading, label: &str) {
+fn click_button(display: &Xvfb, app: &App, reading: &Reading, label: &str) {
     let rect = reading.button(label).unwrap_or_else(|| {
         panic!(
             "no button {label:?} on app {}'s screen; buttons: {:?}",
@@ -615,16 +465,6 @@ fn click_button(display: &Display, app: &App, reading: &Reading, label: &str) {
         )
     });
     app.click(display, rect.center());
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "voicecall-gui-{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp config dir");
-    dir
 }
 
 #[test]
@@ -646,32 +486,15 @@ fn approximate_matching_forgives_a_misread_character_only() {
 fn two_windows_call_each_other_and_hear_each_other() {
     let started = Instant::now();
     let server = Server::start();
-    let out = output_dir("gui");
-    let display = Display::start();
-    let speech_a = asset("speech-a.wav");
-    let speech_b = asset("speech-b.wav");
-    let heard_by_a = out.join("A.wav");
-    let heard_by_b = out.join("B.wav");
-    let (config_a, config_b) = (temp_dir("a"), temp_dir("b"));
-
-    let mut b = App::spawn(
-        "B",
-        &display,
-        &server,
-        &config_b,
-        &speech_b,
-        &heard_by_b,
-        &out.join("B.log"),
-    );
-    let mut a = App::spawn(
-        "A",
-        &display,
-        &server,
-        &config_a,
-        &speech_a,
-        &heard_by_a,
-        &out.join("A.log"),
-    );
+    // A calls B.
+    let talk = Conversation::new("gui");
+    let out = &talk.dir;
+    let display = Xvfb::start().unwrap_or_else(|e| panic!("{e}"));
+    let app = |name: &str| {
+        DesktopApp::on(&display, &server).log_to(&out.join(format!("{name}.log")), APP_LOG)
+    };
+    let mut b = App::spawn("B", app("B").talks_as(&talk.callee));
+    let mut a = App::spawn("A", app("A").talks_as(&talk.caller));
     a.find_window(&display);
     b.find_window(&display);
     // No window manager: place them side by side ourselves.
@@ -685,7 +508,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     let home = screenshot(
         &display,
         &a,
-        &out,
+        out,
         "home",
         &[
             "Your ID",
@@ -701,7 +524,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     screenshot(
         &display,
         &a,
-        &out,
+        out,
         "settings",
         &[
             "Settings",
@@ -715,7 +538,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     );
     a.focus(&display);
     display.xdotool(&["key", "Escape"]);
-    let home = screenshot(&display, &a, &out, "home", &["Call someone"], soon);
+    let home = screenshot(&display, &a, out, "home", &["Call someone"], soon);
 
     // A: click the peer ID field, type B's ID, click Call.
     // The field shows a faint placeholder ("Their ID, e.g. …") that OCR may not read;
@@ -728,7 +551,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     a.click(&display, field);
     a.focus(&display);
     display.xdotool(&["type", "--delay", "40", &b.id]);
-    let typed = screenshot(&display, &a, &out, "home_typed", &[&b.id, "Call"], soon);
+    let typed = screenshot(&display, &a, out, "home_typed", &[&b.id, "Call"], soon);
     click_button(&display, &a, &typed, "Call");
     a.wait_title(
         &display,
@@ -743,7 +566,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     screenshot(
         &display,
         &a,
-        &out,
+        out,
         "outgoing",
         &["Calling", &b.id, "Cancel"],
         soon,
@@ -751,7 +574,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     screenshot(
         &display,
         &b,
-        &out,
+        out,
         "incoming",
         &["Incoming call", &a.id, "Accept", "Decline"],
         soon,
@@ -783,7 +606,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     let in_call = screenshot(
         &display,
         &a,
-        &out,
+        out,
         "in_call",
         &[
             "In call with",
@@ -796,20 +619,20 @@ fn two_windows_call_each_other_and_hear_each_other() {
         ],
         Duration::from_secs(4),
     );
-    screenshot(&display, &b, &out, "in_call_b", &[&a.id, "End Call"], soon);
+    screenshot(&display, &b, out, "in_call_b", &[&a.id, "End Call"], soon);
     std::thread::sleep(Duration::from_secs(8).saturating_sub(call_started.elapsed()));
 
     // A hangs up; both say why, then go Home by themselves.
     click_button(&display, &a, &in_call, "End Call");
     a.wait_title(&display, "voicecall", Duration::from_secs(5));
     b.wait_title(&display, "voicecall", Duration::from_secs(5));
-    screenshot(&display, &a, &out, "ended", &["Hung up", &b.id], soon);
-    screenshot(&display, &b, &out, "ended_b", &["Hung up by peer"], soon);
+    screenshot(&display, &a, out, "ended", &["Hung up", &b.id], soon);
+    screenshot(&display, &b, out, "ended_b", &["Hung up by peer"], soon);
     let home_again = Duration::from_secs(6);
     screenshot(
         &display,
         &a,
-        &out,
+        out,
         "home_after",
         &["Call someone"],
         home_again,
@@ -817,7 +640,7 @@ fn two_windows_call_each_other_and_hear_each_other() {
     screenshot(
         &display,
         &b,
-        &out,
+        out,
         "home_after_b",
         &["Call someone"],
         home_again,
@@ -829,21 +652,10 @@ fn two_windows_call_each_other_and_hear_each_other() {
     assert!(status_a.success(), "A exited with {status_a}");
     assert!(status_b.success(), "B exited with {status_b}");
 
-    // Each heard the other's speech.
-    let b_heard = compare_with_reference(&speech_a, &heard_by_b);
-    let a_heard = compare_with_reference(&speech_b, &heard_by_a);
-    assert!(
-        b_heard.passes(0.9, 0.9),
-        "B did not hear A's speech: {b_heard:?}"
-    );
-    assert!(
-        a_heard.passes(0.9, 0.9),
-        "A did not hear B's speech: {a_heard:?}"
-    );
+    // Each heard the other's speech (A as the caller, B as the callee).
+    talk.assert_both_heard();
     // Recent list: the dialled ID was saved for A.
-    let settings = voicecall::config::Settings::load(&config_a).expect("A's settings");
+    let settings = voicecall_core::config::Settings::load(&a.app.config_dir).expect("A's settings");
     assert_eq!(settings.recent_peers.first(), Some(&b.id));
-    let _ = std::fs::remove_dir_all(&config_a);
-    let _ = std::fs::remove_dir_all(&config_b);
     println!("gui test took {:?}", started.elapsed());
 }

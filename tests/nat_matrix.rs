@@ -2,13 +2,11 @@
 //! segment (signaling server + coturn from deploy/), two routers and two clients, makes a
 //! real call, checks the audio and the path ICE chose, and the test prints the matrix.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::netns::{Lab, Nat, PUBLIC_IP, Topology};
-use support::turn::Coturn;
-use support::{Client, Server, asset, compare_with_reference, output_dir};
+use voicecall_lab::support::netns::{Nat, PUBLIC_IP, Topology};
+use voicecall_lab::support::turn::Coturn;
+use voicecall_lab::support::{Client, Conversation, Server, heard_clearly};
 
 struct Cell {
     name: &'static str,
@@ -137,125 +135,63 @@ struct Row {
 
 fn run_cell(index: usize, cell: &Cell) -> Row {
     let topo = Topology::build(&format!("n{index}"), cell.nat);
-    let public = Lab::exec_prefix(&topo.public);
-    let public: Vec<&str> = public.iter().map(String::as_str).collect();
     // The test's "public" addresses are private ones, so they are allowed as peers; the
     // sites' LANs stay denied as in production (relaying there would fail and coturn then
     // tears the whole allocation down).
     let allowed = ["10.0.0.0-10.255.255.255"];
-    let tls = cell.nat.contains(&Nat::TlsOnly);
-    let (turn, env) = if tls {
-        let turn = Coturn::start_tls_in(&public, PUBLIC_IP, 3478, &allowed);
+    let (turn, env) = if cell.nat.contains(&Nat::TlsOnly) {
+        let turn = Coturn::tls_in_netns(&topo.public, PUBLIC_IP, 3478, &allowed);
         let env = turn.server_env_tls(PUBLIC_IP);
         (turn, env)
     } else {
-        let turn = Coturn::start_in(&public, PUBLIC_IP, 3478, &allowed);
+        let turn = Coturn::in_netns(&topo.public, PUBLIC_IP, 3478, &allowed);
         let env = turn.server_env(PUBLIC_IP, cell.nat.contains(&Nat::UdpBlocked));
         (turn, env)
     };
+    let server = Server::builder()
+        .in_netns(&topo.public, PUBLIC_IP)
+        .envs(env)
+        .start();
+
+    let talk = Conversation::new(&format!("nat_matrix_{index}"));
     // Both clients trust the test certificate as a private deployment's CA.
-    let ca = turn
-        .ca
-        .as_ref()
-        .map(|p| p.to_str().expect("path").to_owned());
-    let trust: Vec<&str> = ca.iter().flat_map(|p| ["--turn-ca", p.as_str()]).collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_in(&public, PUBLIC_IP, &env);
-
-    let out = output_dir(&format!("nat_matrix_{index}"));
-    let heard = [out.join("a-heard.wav"), out.join("b-heard.wav")];
-    let speech = [asset("speech-a.wav"), asset("speech-b.wav")];
-    let prefix = |site: usize| Lab::exec_prefix(&topo.clients[site]);
-    let (pa, pb) = (prefix(0), prefix(1));
-    let pa: Vec<&str> = pa.iter().map(String::as_str).collect();
-    let pb: Vec<&str> = pb.iter().map(String::as_str).collect();
-
-    let mut callee = Client::spawn_in(
-        &pb,
-        &[
-            &[
-                "listen",
-                "--server",
-                &server.url,
-                "--bind",
-                &topo.client_ips[1],
-                "--auto-accept",
-                "--once",
-                "--input",
-                speech[1].to_str().expect("path"),
-                "--output",
-                heard[1].to_str().expect("path"),
-            ],
-            &trust[..],
-        ]
-        .concat(),
-    );
+    let mut callee = Client::listen(&server)
+        .at(&topo.sites[1])
+        .trusting(&turn)
+        .auto_accept()
+        .once()
+        .talks_as(&talk.callee)
+        .spawn();
     let started = Instant::now();
-    let mut caller = Client::spawn_in(
-        &pa,
-        &[
-            &[
-                "call",
-                &callee.id,
-                "--server",
-                &server.url,
-                "--bind",
-                &topo.client_ips[0],
-                "--duration",
-                "7s",
-                "--input",
-                speech[0].to_str().expect("path"),
-                "--output",
-                heard[0].to_str().expect("path"),
-            ],
-            &trust[..],
-        ]
-        .concat(),
-    );
-    let started_event = caller.wait_for(Duration::from_secs(25), |e| {
-        e["event"] == "media_started" || e["event"] == "ended"
-    });
-    if started_event["event"] != "media_started" {
-        let log = turn.log();
-        let tail: Vec<&str> = log
-            .lines()
-            .filter(|l| !l.contains("listing"))
-            .rev()
-            .take(400)
-            .collect();
+    let mut caller = Client::call(&server, &callee.id)
+        .at(&topo.sites[0])
+        .trusting(&turn)
+        .hang_up_after(Duration::from_secs(7))
+        .talks_as(&talk.caller)
+        .spawn();
+    if let Err(ended) = caller.media_started_or_ended(Duration::from_secs(25)) {
         panic!(
-            "{}: no media ({started_event}); coturn log:\n{}",
+            "{}: no media ({ended}); coturn log:\n{}",
             cell.name,
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            turn.log_tail(400)
         );
     }
     let setup_ms = started.elapsed().as_millis();
     // The first seconds may report a remote candidate as peer-reflexive: its connectivity
     // check can beat its trickled description. Judge the path once the call has settled.
-    caller.wait_for(Duration::from_secs(5), |e| {
-        e["event"] == "stats" && !e["rtc"]["local_candidate"].is_null()
-    });
+    caller.wait_selected_path(Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(1500));
     let stats = caller.latest("stats", Duration::from_secs(5));
     let path = path_kind(&stats);
-    assert!(
-        caller.wait_exit(Duration::from_secs(30)).success(),
-        "caller: {}",
-        caller.stderr()
-    );
-    assert!(
-        callee.wait_exit(Duration::from_secs(15)).success(),
-        "callee: {}",
-        callee.stderr()
-    );
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.expect_exit_ok(Duration::from_secs(15));
 
-    let to_b = compare_with_reference(&speech[0], &heard[1]);
-    let to_a = compare_with_reference(&speech[1], &heard[0]);
+    let [to_callee, to_caller] = talk.compare();
     Row {
         path,
         setup_ms,
-        corr: to_b.correlation.min(to_a.correlation),
-        matched: to_b.matched_fraction.min(to_a.matched_fraction),
-        audio_ok: to_b.passes(0.9, 0.9) && to_a.passes(0.9, 0.9),
+        corr: to_callee.correlation.min(to_caller.correlation),
+        matched: to_callee.matched_fraction.min(to_caller.matched_fraction),
+        audio_ok: heard_clearly(&to_callee) && heard_clearly(&to_caller),
     }
 }

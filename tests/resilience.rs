@@ -1,24 +1,17 @@
 //! Calls that survive: the signaling server dies mid-call, the peer's process dies, the
 //! network path changes, and a hang-up while signaling is down.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::netns::{Lab, Nat, PUBLIC_IP, Topology};
-use support::turn::{Coturn, free_port};
-use support::{Client, Server, asset, output_dir};
-
-const LOOPBACK: &str = "127.0.0.1";
-
-fn path(p: &std::path::Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use voicecall_lab::analysis::{compare, load_wav_mono};
+use voicecall_lab::support::netns::{Nat, PUBLIC_IP, Topology};
+use voicecall_lab::support::turn::{Coturn, free_port};
+use voicecall_lab::support::{Client, Server, asset, heard_clearly, output_dir};
 
 /// The looping speech a `wav-loop:` input plays, `times` over, at 48 kHz.
 fn looped_reference(name: &str, times: usize) -> Vec<i16> {
-    let once = voicecall::audio::load_wav_48k_mono(&asset(name)).expect("reference");
+    let once = voicecall_engine::audio::load_wav_48k_mono(&asset(name)).expect("reference");
     once.repeat(times)
 }
 
@@ -29,38 +22,18 @@ fn packets_received(e: &Value) -> u64 {
 #[test]
 fn calls_survive_a_signaling_server_restart_and_keep_their_ids() {
     let port = free_port();
-    let mut server = Server::start_on(port);
-    let out = output_dir("server_restart");
-    let heard = out.join("callee-heard.wav");
-    let speech = format!("wav-loop:{}", path(&asset("speech-a.wav")));
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        "silence",
-        "--output",
-        path(&heard),
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "13s",
-        "--input",
-        &speech,
-        "--output",
-        "discard",
-    ]);
-    caller.wait_for(Duration::from_secs(20), |e| e["event"] == "media_started");
+    let mut server = Server::builder().port(port).start();
+    let heard = output_dir("server_restart").join("callee-heard.wav");
+    let mut callee = Client::listen(&server)
+        .auto_accept()
+        .once()
+        .output(&heard)
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .hang_up_after(Duration::from_secs(13))
+        .input_loop(&asset("speech-a.wav"))
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(3));
 
     server.kill();
@@ -75,7 +48,7 @@ fn calls_survive_a_signaling_server_restart_and_keep_their_ids() {
         "audio stalled while signaling was down: {before} → {during}"
     );
 
-    let _server = Server::start_on(port);
+    let _server = Server::builder().port(port).start();
     for client in [&mut caller, &mut callee] {
         let id = client.id.clone();
         let back = client.wait_for(Duration::from_secs(15), |e| {
@@ -87,78 +60,45 @@ fn calls_survive_a_signaling_server_restart_and_keep_their_ids() {
     }
 
     // The call ends normally: the caller's hang-up travels through the restarted server.
-    assert!(
-        caller.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        caller.stderr()
-    );
-    assert!(
-        callee.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        callee.stderr()
-    );
-    assert_eq!(
-        callee.event("ended").expect("ended")["reason"],
-        "remote_hangup"
-    );
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.expect_exit_ok(Duration::from_secs(15));
+    assert_eq!(callee.ended()["reason"], "remote_hangup");
     assert!(
         caller
-            .events
-            .iter()
-            .any(|e| e["event"] == "signaling" && e["state"] == "reconnecting")
+            .events_named("signaling")
+            .any(|e| e["state"] == "reconnecting")
     );
 
     // And the speech arrived intact across the whole outage.
     let reference = looped_reference("speech-a.wav", 2);
-    let (recorded, _) = voicecall::analysis::load_wav_mono(&heard).expect("recording");
-    let result = voicecall::analysis::compare(&reference, &recorded, 48_000);
+    let (recorded, _) = load_wav_mono(&heard).expect("recording");
+    let result = compare(&reference, &recorded, 48_000);
     println!(
         "server restart: correlation {:.3}, matched {:.2}",
         result.correlation, result.matched_fraction
     );
-    assert!(result.passes(0.9, 0.9), "{result:?}");
+    assert!(heard_clearly(&result), "{result:?}");
 }
 
 #[test]
 fn a_killed_peer_ends_the_call_with_connection_lost_and_the_survivor_takes_the_next_call() {
     let server = Server::start();
-    let out = output_dir("peer_killed");
-    let heard = out.join("callee-heard.wav");
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--input",
-        "silence",
-        "--output",
-        path(&heard),
-    ]);
-    let mut doomed = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--input",
-        path(&asset("speech-a.wav")),
-        "--output",
-        "discard",
-    ]);
-    callee.wait_for(Duration::from_secs(20), |e| e["event"] == "media_started");
+    let heard = output_dir("peer_killed").join("callee-heard.wav");
+    let mut callee = Client::listen(&server).auto_accept().output(&heard).spawn();
+    let mut doomed = Client::call(&server, &callee.id)
+        .input(asset("speech-a.wav"))
+        .spawn();
+    callee.wait_media_started(Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
     doomed.kill();
     let killed_at = Instant::now();
-    let ended = callee.wait_for(Duration::from_secs(15), |e| e["event"] == "ended");
+    let ended = callee.wait_ended(Duration::from_secs(15));
     let took = killed_at.elapsed();
     println!("peer killed: callee noticed after {took:?}");
     assert_eq!(ended["reason"], "connection_lost", "{ended}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
     // The audio devices were released: the recording is a finished WAV file.
-    let (recorded, rate) = voicecall::analysis::load_wav_mono(&heard).expect("finished WAV");
+    let (recorded, rate) = load_wav_mono(&heard).expect("finished WAV");
     assert_eq!(rate, 48_000);
     assert!(
         recorded.len() > 48_000,
@@ -166,65 +106,27 @@ fn a_killed_peer_ends_the_call_with_connection_lost_and_the_survivor_takes_the_n
         recorded.len()
     );
 
-    let mut next = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "1s",
-        "--input",
-        path(&asset("speech-a.wav")),
-        "--output",
-        "discard",
-    ]);
-    assert!(
-        next.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        next.stderr()
-    );
-    callee.wait_for(Duration::from_secs(10), |e| {
-        e["event"] == "ended" && e["reason"] == "remote_hangup"
-    });
+    let mut next = Client::call(&server, &callee.id)
+        .hang_up_after(Duration::from_secs(1))
+        .input(asset("speech-a.wav"))
+        .spawn();
+    next.expect_exit_ok(Duration::from_secs(30));
+    callee.wait_ended_with("remote_hangup", Duration::from_secs(10));
 }
 
 #[test]
 fn a_hang_up_reaches_the_peer_even_with_signaling_down() {
     let mut server = Server::start();
-    let mut callee = Client::spawn(&[
-        "listen",
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--auto-accept",
-        "--once",
-        "--input",
-        "silence",
-        "--output",
-        "discard",
-    ]);
-    let mut caller = Client::spawn(&[
-        "call",
-        &callee.id,
-        "--server",
-        &server.url,
-        "--bind",
-        LOOPBACK,
-        "--duration",
-        "4s",
-        "--input",
-        path(&asset("speech-a.wav")),
-        "--output",
-        "discard",
-    ]);
-    caller.wait_for(Duration::from_secs(20), |e| e["event"] == "media_started");
+    let mut callee = Client::listen(&server).auto_accept().once().spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .hang_up_after(Duration::from_secs(4))
+        .input(asset("speech-a.wav"))
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(20));
     server.kill();
-    caller.wait_for(Duration::from_secs(10), |e| e["event"] == "ended");
+    caller.wait_ended(Duration::from_secs(10));
     let hung_up_at = Instant::now();
-    callee.wait_for(Duration::from_secs(12), |e| e["event"] == "ended");
+    callee.wait_ended(Duration::from_secs(12));
     let took = hung_up_at.elapsed();
     println!("hang-up with signaling down: peer learned after {took:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
@@ -233,57 +135,26 @@ fn a_hang_up_reaches_the_peer_even_with_signaling_down() {
 #[test]
 fn a_network_path_change_is_recovered_by_ice_restart_without_redialling() {
     let topo = Topology::build("pc", [Nat::Masquerade, Nat::Masquerade]);
-    let public = Lab::exec_prefix(&topo.public);
-    let public: Vec<&str> = public.iter().map(String::as_str).collect();
-    let turn = Coturn::start_in(&public, PUBLIC_IP, 3478, &["10.0.0.0-10.255.255.255"]);
-    let env = turn.server_env(PUBLIC_IP, false);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start_in(&public, PUBLIC_IP, &env);
-    let (pa, pb) = (
-        Lab::exec_prefix(&topo.clients[0]),
-        Lab::exec_prefix(&topo.clients[1]),
-    );
-    let pa: Vec<&str> = pa.iter().map(String::as_str).collect();
-    let pb: Vec<&str> = pb.iter().map(String::as_str).collect();
-    let speech = format!("wav-loop:{}", path(&asset("speech-a.wav")));
-    let mut callee = Client::spawn_in(
-        &pb,
-        &[
-            "listen",
-            "--server",
-            &server.url,
-            "--bind",
-            &topo.client_ips[1],
-            "--auto-accept",
-            "--once",
-            "--input",
-            "silence",
-            "--output",
-            "discard",
-        ],
-    );
-    let mut caller = Client::spawn_in(
-        &pa,
-        &[
-            "call",
-            &callee.id,
-            "--server",
-            &server.url,
-            "--bind",
-            &topo.client_ips[0],
-            "--duration",
-            "10s",
-            "--input",
-            &speech,
-            "--output",
-            "discard",
-        ],
-    );
-    caller.wait_for(Duration::from_secs(20), |e| e["event"] == "media_started");
+    let turn = Coturn::in_netns(&topo.public, PUBLIC_IP, 3478, &["10.0.0.0-10.255.255.255"]);
+    let server = Server::builder()
+        .in_netns(&topo.public, PUBLIC_IP)
+        .envs(turn.server_env(PUBLIC_IP, false))
+        .start();
+    let mut callee = Client::listen(&server)
+        .at(&topo.sites[1])
+        .auto_accept()
+        .once()
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .at(&topo.sites[0])
+        .hang_up_after(Duration::from_secs(10))
+        .input_loop(&asset("speech-a.wav"))
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(2));
 
     // Site A's public address changes (a new uplink, a rebooted router): every mapping dies.
-    topo.lab.run(&topo.routers[0], "ip addr del 10.0.0.11/24 dev wan && ip addr add 10.0.0.21/24 dev wan && conntrack -F 2>/dev/null || true");
+    topo.lab.run(&topo.sites[0].router, "ip addr del 10.0.0.11/24 dev wan && ip addr add 10.0.0.21/24 dev wan && conntrack -F 2>/dev/null || true");
     let changed_at = Instant::now();
     caller.wait_for(Duration::from_secs(10), |e| {
         e["event"] == "media_path" && e["up"] == false
@@ -305,21 +176,12 @@ fn a_network_path_change_is_recovered_by_ice_restart_without_redialling() {
         "audio came back after {took:?}"
     );
 
-    assert!(
-        caller.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        caller.stderr()
-    );
-    assert!(
-        callee.wait_exit(Duration::from_secs(15)).success(),
-        "{}",
-        callee.stderr()
-    );
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.expect_exit_ok(Duration::from_secs(15));
     // One call from start to end: no redial.
     let outgoing = caller
-        .events
-        .iter()
-        .filter(|e| e["event"] == "phase" && e["phase"] == "outgoing" && e["ringing"] == false)
+        .events_named("phase")
+        .filter(|e| e["phase"] == "outgoing" && e["ringing"] == false)
         .count();
     assert_eq!(outgoing, 1);
 }

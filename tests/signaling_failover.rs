@@ -2,16 +2,14 @@
 //! to another node of a cluster when its node dies (keeping its ID), delivers what it sent
 //! during the outage, and refreshes ICE servers whose TURN credentials are about to expire.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::Server;
-use support::redis::Redis;
 use tokio::sync::mpsc::UnboundedReceiver;
-use voicecall::id::CallId;
-use voicecall::signaling::message::{Body, Outbound};
-use voicecall::signaling::{SignalingClient, SignalingConfig, SignalingEvent};
+use voicecall_core::id::{CallId, PeerId};
+use voicecall_core::signaling::message::{Body, Outbound};
+use voicecall_engine::signaling::{SignalingClient, SignalingConfig, SignalingEvent};
+use voicecall_lab::support::Server;
+use voicecall_lab::support::cluster::Cluster;
 
 fn config(servers: &[&str]) -> SignalingConfig {
     let mut config = SignalingConfig::new(servers[0]);
@@ -37,11 +35,42 @@ async fn wait_event(
     }
 }
 
-fn cluster() -> (Redis, Server, Server) {
-    let redis = Redis::start();
-    let node = |name: &str| Server::start_with(&[("REDIS_URL", &redis.url), ("NODE_ID", name)]);
-    let (one, two) = (node("node-1"), node("node-2"));
-    (redis, one, two)
+/// Call IDs `{prefix}1` … `{prefix}5`, one for each message sent during an outage.
+fn call_ids(prefix: &str) -> Vec<CallId> {
+    (1..=5)
+        .map(|n| CallId::parse(&format!("{prefix}{n}")).expect("call id"))
+        .collect()
+}
+
+/// `from` sends `to` one `Ringing` per call ID, in order.
+fn send_ringing(from: &SignalingClient, to: &PeerId, call_ids: &[CallId]) {
+    for call_id in call_ids {
+        from.send(Outbound {
+            to: to.clone(),
+            call_id: Some(call_id.clone()),
+            body: Body::Ringing,
+        });
+    }
+}
+
+/// The next messages `events` delivers are `from`'s `Ringing`s for `call_ids`, in order.
+async fn expect_ringing_in_order(
+    events: &mut UnboundedReceiver<SignalingEvent>,
+    from: &PeerId,
+    call_ids: &[CallId],
+) {
+    for call_id in call_ids {
+        let (event, _) = wait_event(events, Duration::from_secs(5), |e| {
+            matches!(e, SignalingEvent::Message(_))
+        })
+        .await;
+        let SignalingEvent::Message(msg) = event else {
+            unreachable!()
+        };
+        assert_eq!(&msg.from, from);
+        assert_eq!(msg.body, Body::Ringing);
+        assert_eq!(msg.call_id.as_ref(), Some(call_id), "in the order sent");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,29 +94,22 @@ async fn the_first_connect_tries_each_server_in_order() {
 /// `kill` ends node 1 (SIGKILL, or SIGTERM for a graceful shutdown); the client that was on
 /// it must come back on node 2 as itself and deliver, in order, what it sent meanwhile.
 async fn fails_over(kill: impl FnOnce(&mut Server)) {
-    let (_redis, mut one, two) = cluster();
-    let (mover, mut mover_events) = SignalingClient::connect(config(&[&one.url, &two.url]))
-        .await
-        .expect("connect to node 1");
-    assert_eq!(mover.server(), one.url);
-    let (peer, mut peer_events) = SignalingClient::connect(config(&[&two.url]))
+    let mut cluster = Cluster::start();
+    let (mover, mut mover_events) =
+        SignalingClient::connect(config(&[cluster.url(0), cluster.url(1)]))
+            .await
+            .expect("connect to node 1");
+    assert_eq!(mover.server(), cluster.url(0));
+    let (peer, mut peer_events) = SignalingClient::connect(config(&[cluster.url(1)]))
         .await
         .expect("connect to node 2");
     let mover_id = mover.registration().id.clone();
 
-    kill(&mut one);
+    kill(&mut cluster.nodes[0]);
     let killed_at = Instant::now();
     // Sent while the client may not even know its node is gone.
-    let call_ids: Vec<CallId> = (1..=5)
-        .map(|n| CallId::parse(&format!("q{n}")).expect("call id"))
-        .collect();
-    for call_id in &call_ids {
-        mover.send(Outbound {
-            to: peer.registration().id.clone(),
-            call_id: Some(call_id.clone()),
-            body: Body::Ringing,
-        });
-    }
+    let call_ids = call_ids("q");
+    send_ringing(&mover, &peer.registration().id, &call_ids);
 
     let (registered, before) = wait_event(&mut mover_events, Duration::from_secs(10), |e| {
         matches!(e, SignalingEvent::Registered(_))
@@ -102,25 +124,14 @@ async fn fails_over(kill: impl FnOnce(&mut Server)) {
     assert!(registration.reclaimed, "{registration:?}");
     assert!(
         before.iter().any(
-            |e| matches!(e, SignalingEvent::Reconnecting { server, .. } if *server == two.url)
+            |e| matches!(e, SignalingEvent::Reconnecting { server, .. } if server == cluster.url(1))
         ),
         "{before:?}"
     );
-    assert_eq!(mover.server(), two.url);
+    assert_eq!(mover.server(), cluster.url(1));
     assert!(moved_after < Duration::from_secs(5), "{moved_after:?}");
 
-    for call_id in &call_ids {
-        let (event, _) = wait_event(&mut peer_events, Duration::from_secs(5), |e| {
-            matches!(e, SignalingEvent::Message(_))
-        })
-        .await;
-        let SignalingEvent::Message(msg) = event else {
-            unreachable!()
-        };
-        assert_eq!(msg.from, mover_id);
-        assert_eq!(msg.body, Body::Ringing);
-        assert_eq!(msg.call_id.as_ref(), Some(call_id), "in the order sent");
-    }
+    expect_ringing_in_order(&mut peer_events, &mover_id, &call_ids).await;
     mover.close().await;
     peer.close().await;
 }
@@ -142,7 +153,10 @@ async fn ice_servers_are_refreshed_before_a_call_when_they_expire_soon() {
         ("TURN_URLS", "turn:127.0.0.1:3478?transport=udp"),
     ];
     // 60 s (the minimum) is inside the 5 min margin: every call asks for fresh servers.
-    let short = Server::start_with(&[turn[0], turn[1], ("TURN_TTL_SECONDS", "60")]);
+    let short = Server::builder()
+        .envs(turn)
+        .env("TURN_TTL_SECONDS", "60")
+        .start();
     let (client, _events) = SignalingClient::connect(config(&[&short.url]))
         .await
         .expect("connect");
@@ -166,7 +180,7 @@ async fn ice_servers_are_refreshed_before_a_call_when_they_expire_soon() {
     client.close().await;
 
     // A day's credentials are used as they are.
-    let long = Server::start_with(&turn);
+    let long = Server::builder().envs(turn).start();
     let (client, _events) = SignalingClient::connect(config(&[&long.url]))
         .await
         .expect("connect");
@@ -180,46 +194,35 @@ async fn ice_servers_are_refreshed_before_a_call_when_they_expire_soon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_sent_while_no_server_is_reachable_arrive_once_one_is_back() {
-    let (redis, mut home, peer_node) = cluster();
+    // The mover's home is node 1, the peer's node 2.
+    let mut cluster = Cluster::start();
     // The fallback node is not running yet: its port is only reserved.
     let fallback_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
     let fallback_url = format!("http://127.0.0.1:{fallback_port}");
-    let (mover, mut mover_events) = SignalingClient::connect(config(&[&home.url, &fallback_url]))
-        .await
-        .expect("connect to the home node");
-    let (peer, mut peer_events) = SignalingClient::connect(config(&[&peer_node.url]))
+    let (mover, mut mover_events) =
+        SignalingClient::connect(config(&[cluster.url(0), &fallback_url]))
+            .await
+            .expect("connect to the home node");
+    let (peer, mut peer_events) = SignalingClient::connect(config(&[cluster.url(1)]))
         .await
         .expect("connect to the peer's node");
     let mover_id = mover.registration().id.clone();
 
-    home.kill();
+    cluster.nodes[0].kill();
     wait_event(&mut mover_events, Duration::from_secs(5), |e| {
         matches!(e, SignalingEvent::Disconnected { .. })
     })
     .await;
-    let call_ids: Vec<CallId> = (1..=5)
-        .map(|n| CallId::parse(&format!("o{n}")).expect("call id"))
-        .collect();
-    for call_id in &call_ids {
-        mover.send(Outbound {
-            to: peer.registration().id.clone(),
-            call_id: Some(call_id.clone()),
-            body: Body::Ringing,
-        });
-    }
+    let call_ids = call_ids("o");
+    send_ringing(&mover, &peer.registration().id, &call_ids);
     // Nothing can get through for a while: both of the mover's servers are down.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(peer_events.try_recv().is_err(), "delivered with no server?");
 
-    let port = fallback_port.to_string();
-    let _fallback = Server::start_with(&[
-        ("REDIS_URL", &redis.url),
-        ("NODE_ID", "node-3"),
-        ("PORT", &port),
-    ]);
+    let _fallback = cluster.another_node("node-3").port(fallback_port).start();
     let (registered, before) = wait_event(&mut mover_events, Duration::from_secs(10), |e| {
         matches!(e, SignalingEvent::Registered(_))
     })
@@ -234,17 +237,7 @@ async fn messages_sent_while_no_server_is_reachable_arrive_once_one_is_back() {
         "{registered:?}"
     );
     assert_eq!(mover.server(), fallback_url);
-    for call_id in &call_ids {
-        let (event, _) = wait_event(&mut peer_events, Duration::from_secs(5), |e| {
-            matches!(e, SignalingEvent::Message(_))
-        })
-        .await;
-        let SignalingEvent::Message(msg) = event else {
-            unreachable!()
-        };
-        assert_eq!(msg.from, mover_id);
-        assert_eq!(msg.call_id.as_ref(), Some(call_id), "in the order sent");
-    }
+    expect_ringing_in_order(&mut peer_events, &mover_id, &call_ids).await;
     mover.close().await;
     peer.close().await;
 }

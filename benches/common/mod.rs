@@ -5,17 +5,16 @@
 //! baseline, so numbers are only compared within one run.
 #![allow(dead_code)] // each bench uses a different part of this module
 
-#[path = "../../tests/support/mod.rs"]
-pub mod support;
+pub use voicecall_lab::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
-use voicecall::id::PeerId;
-use voicecall::signaling::SignalingConfig;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::id::PeerId;
+use voicecall_engine::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
+use voicecall_engine::signaling::SignalingConfig;
 
 pub const LOOPBACK: &str = "127.0.0.1";
 
@@ -27,6 +26,24 @@ pub fn invoked_as_benchmark(name: &str) -> bool {
     }
     println!("{name}: a benchmark; run it with `cargo bench --bench {name}` or benches/run-all.sh");
     false
+}
+
+/// The number after `name` on the command line (`--calls 5`), or `default`.
+pub fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A multi-threaded tokio runtime for the engines in this process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => panic!("tokio runtime: {err}"),
+    }
 }
 
 /// Prints to stdout and appends to `$VOICECALL_BENCH_OUT` (run-all.sh collects the tables there).
@@ -181,6 +198,15 @@ impl Peer {
             if pred(&event) {
                 return (event, Instant::now());
             }
+        }
+    }
+
+    /// Hangs up and waits until both this engine and `peer` report the call ended.
+    pub async fn hang_up(&mut self, peer: &mut Peer, timeout: Duration) {
+        self.send(UserCommand::Hangup);
+        for side in [self, peer] {
+            side.wait_for(timeout, |e| matches!(e, EngineEvent::Ended { .. }))
+                .await;
         }
     }
 

@@ -51,9 +51,11 @@ export function addLabel(text, name, value) {
  * @param {() => number} opts.connectedClients read at scrape time
  * @param {string} opts.nodeId constant label, to tell cluster nodes apart
  *   when they are scraped through one load balancer name
+ * @param {{published: number, delivered: number, topologyChanges: number}} [opts.redisStats]
+ *   cluster mode: counters kept by redis_connection.js, read at scrape time
  * @param {() => number} [opts.now] monotonic ms, for the render cache
  */
-export function createMetrics({ connectedClients, nodeId, now = () => performance.now() }) {
+export function createMetrics({ connectedClients, nodeId, redisStats, now = () => performance.now() }) {
   const registry = new client.Registry();
   registry.setDefaultLabels({ node: nodeId });
 
@@ -115,6 +117,28 @@ export function createMetrics({ connectedClients, nodeId, now = () => performanc
   });
 
   let cached = null; // { at, text: Promise<string> }
+
+  if (redisStats) {
+    // Counters owned by the Redis connection layer; mirrored at scrape time.
+    const mirror = (name, help, read) =>
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    mirror('voicecall_redis_commands_total', 'Commands this node sent to Redis (scripts and pub/sub (un)subscribes count one each)', () => redisStats.commands);
+    mirror('voicecall_redis_published_total', 'Messages this node published to Redis pub/sub (PUBLISH or SPUBLISH)', () => redisStats.published);
+    mirror(
+      'voicecall_redis_deliveries_total',
+      'Pub/sub messages Redis delivered to this node; divided by the cluster-wide published total this is the fan-out per message',
+      () => redisStats.delivered,
+    );
+    mirror('voicecall_redis_topology_changes_total', 'Redis Cluster slot-map changes (fail-overs) this node reconnected after', () => redisStats.topologyChanges);
+  }
 
   return {
     registry,

@@ -24,7 +24,8 @@ return 0
 `;
 
 export const callScripts = {
-  vcCallWrite: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: WRITE, transformArguments: (...args) => args.map(String) }),
+  // FIRST_KEY_INDEX: a cluster client routes a script by its first key.
+  vcCallWrite: defineScript({ NUMBER_OF_KEYS: 1, FIRST_KEY_INDEX: 0, SCRIPT: WRITE, transformArguments: (...args) => args.map(String) }),
 };
 
 const FIELDS = { caller: 'c', expiresAt: 'x', answered: 'a', endedAt: 'e' };

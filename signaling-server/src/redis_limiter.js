@@ -27,7 +27,8 @@ return ok
 `;
 
 export const limiterScripts = {
-  vcTake: defineScript({ NUMBER_OF_KEYS: 1, SCRIPT: TAKE, transformArguments: (...args) => args.map(String) }),
+  // FIRST_KEY_INDEX: a cluster client routes a script by its first key.
+  vcTake: defineScript({ NUMBER_OF_KEYS: 1, FIRST_KEY_INDEX: 0, SCRIPT: TAKE, transformArguments: (...args) => args.map(String) }),
 };
 
 /**

@@ -2,10 +2,11 @@
 // target that reconnects to a *different* node still gets what was queued
 // for it. Same interface as createOfflineQueue, with async methods.
 //
-// Per target:
-//   <prefix>q:<id>   list of entries "<group key>\n<json message>", oldest first
-//   <prefix>qr:<id>  set of group keys already reported by an overflow
-//   <prefix>qb:<id>  total length of the entries (the per-target byte cap)
+// Per target (hash-tagged by the ID, like its registry record, so each
+// script's three keys share a slot in a Redis Cluster):
+//   <prefix>q:{<id>}   list of entries "<group key>\n<json message>", oldest first
+//   <prefix>qr:{<id>}  set of group keys already reported by an overflow
+//   <prefix>qb:{<id>}  total length of the entries (the per-target byte cap)
 // All get a PEXPIRE of 2 × ttl on every push, so nothing outlives its use
 // even if every node that queued something dies.
 //
@@ -79,10 +80,13 @@ return {entries, reported}
 
 const passThrough = (...args) => args.map(String);
 
+// FIRST_KEY_INDEX: a cluster client routes a script by its first key.
+const script = (SCRIPT) => defineScript({ NUMBER_OF_KEYS: 3, FIRST_KEY_INDEX: 0, SCRIPT, transformArguments: passThrough });
+
 export const queueScripts = {
-  vcQueuePush: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: PUSH, transformArguments: passThrough }),
-  vcQueueExpire: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: EXPIRE, transformArguments: passThrough }),
-  vcQueueTake: defineScript({ NUMBER_OF_KEYS: 3, SCRIPT: TAKE, transformArguments: passThrough }),
+  vcQueuePush: script(PUSH),
+  vcQueueExpire: script(EXPIRE),
+  vcQueueTake: script(TAKE),
 };
 
 const groupKey = (m) => JSON.stringify([m.from, m.event, m.callId ?? null]);
@@ -104,9 +108,9 @@ function parseEntry(entry) {
  * @param {ReturnType<import('./log.js').createLogger>} opts.log
  */
 export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 64, maxBytesPerTarget = 1e15, maxBytes = Infinity, onUndeliverable, log }) {
-  const qKey = (id) => `${prefix}q:${id}`;
-  const rKey = (id) => `${prefix}qr:${id}`;
-  const bKey = (id) => `${prefix}qb:${id}`;
+  const qKey = (id) => `${prefix}q:{${id}}`;
+  const rKey = (id) => `${prefix}qr:{${id}}`;
+  const bKey = (id) => `${prefix}qb:{${id}}`;
   let nodeBytes = 0;
   // Long enough that a slow reclaim still finds the entries; short enough
   // that entries whose node died do not linger.

@@ -48,12 +48,21 @@ export function createSignalingServer(config = {}, deps = {}) {
   const wallNow = deps.clock?.wallNow ?? Date.now;
   // Records any stranger can trigger are rate-limited (src/log_throttle.js).
   const warn = createThrottledLog(log);
-  // With REDIS_URL the registry, the offline queue, the calls and the
-  // cluster-wide limits live in Redis, and socket.io delivers across nodes
-  // through the Redis adapter.
-  const cluster = cfg.redisUrl
-    ? createRedisCluster({ url: cfg.redisUrl, nodeId: cfg.nodeId, idTtlMs: cfg.idTtlSeconds * 1000, maxIds: cfg.maxIds, log })
-    : null;
+  // With REDIS_URL or REDIS_CLUSTER_NODES the registry, the offline queue,
+  // the calls and the cluster-wide limits live in Redis, and socket.io
+  // delivers across nodes through the Redis adapter.
+  const cluster =
+    cfg.redisUrl || cfg.redisClusterNodes.length
+      ? createRedisCluster({
+          url: cfg.redisUrl,
+          clusterNodes: cfg.redisClusterNodes,
+          pubsub: cfg.redisPubsub ?? undefined,
+          nodeId: cfg.nodeId,
+          idTtlMs: cfg.idTtlSeconds * 1000,
+          maxIds: cfg.maxIds,
+          log,
+        })
+      : null;
   const ownsRegistry = !deps.registry && !cluster;
   const registry = deps.registry ?? cluster?.registry ?? createMemoryRegistry({ idTtlMs: cfg.idTtlSeconds * 1000, maxIds: cfg.maxIds, now: wallNow });
   let startedAt = Date.now();
@@ -61,7 +70,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   /** @type {Server} */
   let io;
   const connectedClients = () => io.of('/').sockets.size;
-  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId, now });
+  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId, redisStats: cluster?.stats, now });
   const health = healthRoute(() => ({ clients: connectedClients(), uptime: Math.floor((Date.now() - startedAt) / 1000) }));
   const metricsRoutes = [['/healthz', { GET: health }], ['/metrics', { GET: metricsRoute(metrics, log, cfg.metricsToken) }]];
   // With METRICS_PORT, /metrics is served only on that listener.

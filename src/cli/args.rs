@@ -3,6 +3,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use voicecall_core::ice::IceServer;
+use voicecall_engine::controller::{Overrides, Tuning};
+use voicecall_engine::media::ReceiveMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,4 +150,45 @@ pub struct CommonArgs {
     /// VOICECALL_CONFIG_DIR).
     #[arg(long, env = "VOICECALL_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// What these options change on top of the saved settings.
+    pub fn overrides(&self) -> Overrides {
+        let (username, credential) = (self.ice_username.as_deref(), self.ice_credential.as_deref());
+        Overrides {
+            servers: self.servers.clone(),
+            input: self.input.clone(),
+            output: self.output.clone(),
+            bind: self.bind.clone(),
+            ice_servers: self
+                .ice_servers
+                .iter()
+                .map(|url| IceServer::from_url(url, username, credential))
+                .collect(),
+            relay_only: self.relay_only,
+            no_trickle: self.no_trickle,
+            turn_ca: self.turn_ca.clone(),
+            no_noise_suppression: self.no_noise_suppression,
+            no_echo_cancellation: self.no_echo_cancellation,
+            tuning: self.audio.tuning(),
+        }
+    }
+}
+
+impl AudioTuning {
+    fn tuning(&self) -> Tuning {
+        Tuning {
+            receive_mode: match self.receive_mode {
+                ReceiveModeArg::Adaptive => ReceiveMode::Adaptive,
+                ReceiveModeArg::Naive => ReceiveMode::Naive,
+            },
+            no_red: self.no_red,
+            red_always: self.red_always,
+            red_distance: self.red_distance,
+            no_dtx: self.no_dtx,
+            fixed_fec: self.fixed_fec,
+            bitrate_bps: self.bitrate,
+        }
+    }
 }

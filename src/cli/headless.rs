@@ -1,22 +1,17 @@
 //! The headless client: the same engine as the desktop app, driven from the terminal.
 
-use std::path::PathBuf;
-use std::str::FromStr;
-
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
-use voicecall::audio::{InputSpec, OutputSpec};
-use voicecall::call::{EndReason, Phase};
-use voicecall::config::{IdentityStore, Settings, config_dir};
-use voicecall::controller::{Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand};
-use voicecall::id::PeerId;
-use voicecall::rtc::IceServer;
-use voicecall::signaling::SignalingConfig;
+use voicecall_core::call::{EndReason, Phase};
+use voicecall_core::config::{IdentityStore, Settings, config_dir};
+use voicecall_core::id::PeerId;
+use voicecall_engine::controller::{
+    ConfigProblem, Effective, Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand,
+};
 
 use super::Failure;
-use super::args::{AudioTuning, CallArgs, Command, CommonArgs, ListenArgs, ReceiveModeArg};
+use super::args::{CallArgs, Command, CommonArgs, ListenArgs};
 use super::output::{Printer, ended_normally};
-use voicecall::media::{ReceiveMode, RedPolicy};
 
 pub async fn run(command: Command) -> Result<(), Failure> {
     match command {
@@ -28,151 +23,65 @@ pub async fn run(command: Command) -> Result<(), Failure> {
 /// Everything the engine needs, plus where to remember a claimed ID.
 struct Prepared {
     config: EngineConfig,
-    identity: Option<(IdentityStore, String)>,
+    identity: Option<Remembered>,
+}
+
+/// Where the ID this run claimed is remembered.
+struct Remembered {
+    store: IdentityStore,
+    server: String,
 }
 
 fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
     let dir = common.config_dir.clone().unwrap_or_else(config_dir);
     let settings = Settings::load(&dir).map_err(|e| Failure::usage(e.to_string()))?;
-    let servers = if common.servers.is_empty() {
-        settings.servers.clone()
-    } else {
-        common.servers.clone()
+    let wanted = match &common.id {
+        Some(raw) => Some(PeerId::parse(raw).map_err(|e| Failure::usage(format!("--id: {e}")))?),
+        None => None,
     };
-    let Some(primary) = servers.first().cloned() else {
-        return Err(Failure::usage("no signaling server: pass --server URL"));
-    };
-    let mut signaling = SignalingConfig::new(primary.clone());
-    signaling.servers = servers;
-
+    let effective = Effective::new(&settings, &common.overrides());
     // Only a claimed ID is remembered: two headless clients on one machine must not both
     // try to be the same person.
-    let mut identity = None;
-    if let Some(raw) = &common.id {
-        let id = PeerId::parse(raw).map_err(|e| Failure::usage(format!("--id: {e}")))?;
-        let store = IdentityStore::load(&dir).map_err(|e| Failure::setup(e.to_string()))?;
-        signaling.token = store
-            .get(&primary)
-            .filter(|(stored, _)| *stored == id)
-            .map(|(_, token)| token);
-        signaling.id = Some(id);
-        identity = Some((store, primary));
+    let identity = match &wanted {
+        Some(_) => Some(Remembered {
+            store: IdentityStore::load(&dir).map_err(|e| Failure::setup(e.to_string()))?,
+            server: effective.primary_server().unwrap_or_default().to_owned(),
+        }),
+        None => None,
+    };
+    let claim = identity
+        .as_ref()
+        .and_then(|r| r.store.claim(&r.server, wanted.as_ref()));
+    let (config, problems) = effective.engine_config(claim);
+    if let Some(problem) = problems.into_iter().next() {
+        return Err(refusal(problem));
     }
-
-    let mut config = EngineConfig::new(signaling);
-    config.rtc.ice_servers = ice_servers(common, &settings);
-    config.rtc.relay_only = common.relay_only || settings.relay_only;
-    config.rtc.no_trickle = common.no_trickle;
-    if let Some(path) = &common.turn_ca {
-        let pem = std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("--turn-ca {}: {e}", path.display())))?;
-        native_tls::Certificate::from_pem(&pem).map_err(|e| {
-            Failure::usage(format!(
-                "--turn-ca {}: not a PEM certificate: {e}",
-                path.display()
-            ))
-        })?;
-        config.rtc.tls_roots.push(pem);
-    }
-    if !common.bind.is_empty() {
-        config.rtc.bind = common.bind.clone();
-    }
-    let input = common.input.as_deref().unwrap_or(&settings.input_device);
-    let output = common.output.as_deref().unwrap_or(&settings.output_device);
-    config.media.input =
-        InputSpec::from_str(input).map_err(|e| Failure::usage(format!("--input: {e}")))?;
-    config.media.output =
-        OutputSpec::from_str(output).map_err(|e| Failure::usage(format!("--output: {e}")))?;
-    check_files(&config.media.input, &config.media.output)?;
-    config.media.processing.noise_suppression =
-        settings.noise_suppression && !common.no_noise_suppression;
-    config.media.processing.echo_cancellation =
-        settings.echo_cancellation && !common.no_echo_cancellation;
-    apply_tuning(&common.audio, &mut config)?;
     Ok(Prepared { config, identity })
 }
 
-/// The hidden benchmark switches.
-fn apply_tuning(tuning: &AudioTuning, config: &mut EngineConfig) -> Result<(), Failure> {
-    let media = &mut config.media;
-    media.receive_mode = match tuning.receive_mode {
-        ReceiveModeArg::Adaptive => ReceiveMode::Adaptive,
-        ReceiveModeArg::Naive => ReceiveMode::Naive,
-    };
-    if tuning.no_red {
-        config.rtc.red = false;
-        media.red = RedPolicy::Off;
-    } else if tuning.red_always {
-        media.red = RedPolicy::Always;
-    }
-    if let Some(distance) = tuning.red_distance {
-        if !(1..=2).contains(&distance) {
-            return Err(Failure::usage("--red-distance: 1 or 2"));
+/// A headless client does not start with a setting that cannot work.
+fn refusal(problem: ConfigProblem) -> Failure {
+    match problem {
+        ConfigProblem::NoServer => Failure::usage("no signaling server: pass --server URL"),
+        ConfigProblem::Input(err) => Failure::usage(format!("--input: {err}")),
+        ConfigProblem::Output(err) => Failure::usage(format!("--output: {err}")),
+        ConfigProblem::InputFileMissing(path) => {
+            Failure::setup(format!("input file {} does not exist", path.display()))
         }
-        media.red_distance = distance;
-    }
-    if tuning.no_dtx {
-        media.encoder.dtx = false;
-    }
-    if tuning.fixed_fec {
-        media.loss_feedback = false;
-    }
-    if let Some(bps) = tuning.bitrate {
-        if !(6_000..=510_000).contains(&bps) {
-            return Err(Failure::usage("--bitrate: 6000..=510000"));
-        }
-        media.encoder.bitrate_bps = bps;
-    }
-    Ok(())
-}
-
-fn ice_servers(common: &CommonArgs, settings: &Settings) -> Vec<IceServer> {
-    if common.ice_servers.is_empty() {
-        return settings.ice_servers.clone();
-    }
-    common
-        .ice_servers
-        .iter()
-        .map(|url| {
-            let is_turn = url.starts_with("turn:") || url.starts_with("turns:");
-            IceServer {
-                urls: vec![url.clone()],
-                username: is_turn
-                    .then(|| common.ice_username.clone())
-                    .flatten()
-                    .unwrap_or_default(),
-                credential: is_turn
-                    .then(|| common.ice_credential.clone())
-                    .flatten()
-                    .unwrap_or_default(),
-            }
-        })
-        .collect()
-}
-
-/// Fail before dialling, not after the peer answered, when a file cannot work.
-fn check_files(input: &InputSpec, output: &OutputSpec) -> Result<(), Failure> {
-    if let InputSpec::Wav { path, .. } = input
-        && !path.is_file()
-    {
-        return Err(Failure::setup(format!(
-            "input file {} does not exist",
+        ConfigProblem::OutputFolderMissing(path) => Failure::setup(format!(
+            "cannot write {}: its folder does not exist",
             path.display()
-        )));
-    }
-    if let OutputSpec::Wav(path) = output {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map(PathBuf::from);
-        if dir.is_some_and(|d| !d.is_dir()) {
-            return Err(Failure::setup(format!(
-                "cannot write {}: its folder does not exist",
-                path.display()
-            )));
+        )),
+        ConfigProblem::TurnCaUnreadable { path, reason } => {
+            Failure::usage(format!("--turn-ca {}: {reason}", path.display()))
         }
+        ConfigProblem::TurnCaNotPem { path, reason } => Failure::usage(format!(
+            "--turn-ca {}: not a PEM certificate: {reason}",
+            path.display()
+        )),
+        ConfigProblem::RedDistance(_) => Failure::usage("--red-distance: 1 or 2"),
+        ConfigProblem::Bitrate(_) => Failure::usage("--bitrate: 6000..=510000"),
     }
-    Ok(())
 }
 
 struct Running {
@@ -180,36 +89,45 @@ struct Running {
     events: mpsc::UnboundedReceiver<EngineEvent>,
     task: tokio::task::JoinHandle<()>,
     printer: Printer,
+    identity: Option<Remembered>,
+}
+
+impl Running {
+    /// Prints an event of the engine, remembering a granted ID.
+    fn observe(&mut self, event: &EngineEvent) {
+        if let (EngineEvent::Registered { id, token, .. }, Some(identity)) =
+            (event, self.identity.as_mut())
+            && let Err(err) = identity.store.remember(&identity.server, id, token)
+        {
+            self.printer
+                .note("warning", &format!("cannot remember the ID: {err}"));
+        }
+        self.printer.event(event);
+    }
 }
 
 async fn start(common: &CommonArgs) -> Result<Running, Failure> {
-    let Prepared {
-        config,
-        mut identity,
-    } = prepare(common)?;
+    let Prepared { config, identity } = prepare(common)?;
     let (handle, mut events, task) = Engine::start(config)
         .await
         .map_err(|e| Failure::setup(e.to_string()))?;
     let printer = Printer::new(common.json);
-    // The engine's first event is always our registration.
-    if let Some(event @ EngineEvent::Registered { .. }) = events.recv().await {
-        if let EngineEvent::Registered { id, token, .. } = &event {
-            printer.id_line(id.as_str());
-            if let Some((store, server)) = identity.as_mut()
-                && !token.is_empty()
-                && let Err(err) = store.set(server, id, token)
-            {
-                printer.note("warning", &format!("cannot remember the ID: {err}"));
-            }
-        }
-        printer.event(&event);
+    // The engine's first event is always our registration: the ID line comes first.
+    let first = events.recv().await;
+    if let Some(EngineEvent::Registered { id, .. }) = &first {
+        printer.id_line(id.as_str());
     }
-    Ok(Running {
+    let mut running = Running {
         handle,
         events,
         task,
         printer,
-    })
+        identity,
+    };
+    if let Some(event @ EngineEvent::Registered { .. }) = &first {
+        running.observe(event);
+    }
+    Ok(running)
 }
 
 async fn finish(running: Running) {
@@ -227,7 +145,7 @@ async fn call(args: CallArgs) -> Result<(), Failure> {
         tokio::select! {
             event = running.events.recv() => {
                 let Some(event) = event else { break None };
-                running.printer.event(&event);
+                running.observe(&event);
                 match event {
                     EngineEvent::Phase(Phase::InCall { .. }) if hangup_at.is_none() => {
                         hangup_at = args.duration.map(|d| tokio::time::Instant::now() + d);
@@ -259,7 +177,7 @@ async fn listen(args: ListenArgs) -> Result<(), Failure> {
         tokio::select! {
             event = running.events.recv() => {
                 let Some(event) = event else { break None };
-                running.printer.event(&event);
+                running.observe(&event);
                 match event {
                     EngineEvent::Phase(Phase::Incoming { peer, .. }) => {
                         if args.auto_accept {

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use voicecall::call::{EndReason, Phase};
-use voicecall::controller::{EngineEvent, SignalingState};
+use voicecall_core::call::{EndReason, Phase};
+use voicecall_engine::controller::{EngineEvent, SignalingState};
 
 pub struct Printer {
     json: bool,
@@ -22,7 +22,7 @@ impl Printer {
 
     pub fn event(&self, event: &EngineEvent) {
         if self.json {
-            if let Some(value) = to_json(event) {
+            for value in to_json(event) {
                 line(&value.to_string());
             }
         } else if let Some(text) = to_text(event) {
@@ -57,10 +57,12 @@ fn to_text(event: &EngineEvent) -> Option<String> {
         EngineEvent::Signaling { state, detail } => match state {
             SignalingState::Connected => format!("connected to {detail}"),
             SignalingState::Reconnecting => format!("signaling lost ({detail}), reconnecting…"),
-            SignalingState::Offline => format!("signaling offline: {detail}"),
+            SignalingState::Offline | SignalingState::Refused(_) => {
+                format!("signaling offline: {detail}")
+            }
         },
         EngineEvent::Phase(phase) => match phase {
-            Phase::Idle | Phase::Ended { .. } => return None,
+            Phase::Idle => return None,
             Phase::Outgoing {
                 peer,
                 ringing: false,
@@ -94,7 +96,7 @@ fn to_text(event: &EngineEvent) -> Option<String> {
         EngineEvent::Verification { code } => {
             format!("verification code: {code} (the other side should see the same)")
         }
-        EngineEvent::Ended { reason, media } => match media {
+        EngineEvent::Ended { reason, media, .. } => match media {
             Some(m) => format!(
                 "call ended: {reason} (sent {} frames, received {}, concealed {})",
                 m.frames_sent, m.packets_received, m.frames_concealed
@@ -114,17 +116,15 @@ fn phase_json(phase: &Phase) -> Value {
     match phase {
         Phase::Outgoing { ringing, .. } => value["ringing"] = json!(ringing),
         Phase::InCall { muted, .. } => value["muted"] = json!(muted),
-        Phase::Ended { reason, .. } => {
-            value["reason"] = json!(reason.code());
-            value["message"] = json!(reason.to_string());
-        }
         _ => {}
     }
     value
 }
 
-fn to_json(event: &EngineEvent) -> Option<Value> {
-    Some(match event {
+/// One line per event, except a call's end: scripts read it both as the last phase and as
+/// the `ended` event.
+fn to_json(event: &EngineEvent) -> Vec<Value> {
+    vec![match event {
         EngineEvent::Registered { id, reclaimed, .. } => {
             json!({ "event": "registered", "id": id.as_str(), "reclaimed": reclaimed })
         }
@@ -132,7 +132,7 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
             let state = match state {
                 SignalingState::Connected => "connected",
                 SignalingState::Reconnecting => "reconnecting",
-                SignalingState::Offline => "offline",
+                SignalingState::Offline | SignalingState::Refused(_) => "offline",
             };
             json!({ "event": "signaling", "state": state, "detail": detail })
         }
@@ -150,20 +150,84 @@ fn to_json(event: &EngineEvent) -> Option<Value> {
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
         }
-        EngineEvent::Ended { reason, media } => json!({
-            "event": "ended",
-            "reason": reason.code(),
-            "message": reason.to_string(),
-            "media": media,
-        }),
+        EngineEvent::Ended {
+            peer,
+            reason,
+            media,
+        } => {
+            let (code, message) = (reason.code(), reason.to_string());
+            return vec![
+                json!({
+                    "event": "phase",
+                    "phase": "ended",
+                    "peer": peer.as_str(),
+                    "reason": code,
+                    "message": message,
+                }),
+                json!({ "event": "ended", "reason": code, "message": message, "media": media }),
+            ];
+        }
         EngineEvent::RejectedBusy { peer } => {
             json!({ "event": "rejected_busy", "peer": peer.as_str() })
         }
         EngineEvent::Warning(message) => json!({ "event": "warning", "message": message }),
-    })
+    }]
 }
 
 /// Calls that ended the way a finished conversation does.
 pub fn ended_normally(reason: &EndReason) -> bool {
     matches!(reason, EndReason::HungUp | EndReason::HungUpByPeer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voicecall_core::id::PeerId;
+    use voicecall_core::quality::MediaSummary;
+    use voicecall_core::signaling::message::ErrorCode;
+
+    #[test]
+    fn the_end_of_a_call_prints_the_last_phase_and_the_ended_event() {
+        let event = EngineEvent::Ended {
+            peer: PeerId::parse("k7m-q2x-9fd").expect("id"),
+            reason: EndReason::HungUpByPeer,
+            media: Some(MediaSummary {
+                frames_sent: 7,
+                ..MediaSummary::default()
+            }),
+        };
+        let lines = to_json(&event);
+        assert_eq!(
+            lines[0],
+            json!({
+                "event": "phase",
+                "phase": "ended",
+                "peer": "k7m-q2x-9fd",
+                "reason": "remote_hangup",
+                "message": "hung up by peer",
+            })
+        );
+        assert_eq!(lines[1]["event"], "ended");
+        assert_eq!(lines[1]["reason"], "remote_hangup");
+        assert_eq!(lines[1]["message"], "hung up by peer");
+        assert_eq!(lines[1]["media"]["frames_sent"], 7);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            to_text(&event).as_deref(),
+            Some("call ended: hung up by peer (sent 7 frames, received 0, concealed 0)")
+        );
+    }
+
+    #[test]
+    fn a_refusal_reads_as_offline() {
+        let event = EngineEvent::Signaling {
+            state: SignalingState::Refused(ErrorCode::IdTaken),
+            detail: "signaling server refused us: taken".into(),
+        };
+        assert_eq!(to_json(&event)[0]["state"], "offline");
+        assert_eq!(
+            to_text(&event).as_deref(),
+            Some("signaling offline: signaling server refused us: taken")
+        );
+    }
 }

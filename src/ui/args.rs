@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use voicecall_engine::controller::Overrides;
 
 /// Options of the desktop app (no subcommand). They override the saved settings for this
 /// run only; the settings file is left as it is.
@@ -27,28 +28,22 @@ pub struct GuiArgs {
     pub config_dir: Option<PathBuf>,
 }
 
-/// What the command line overrides for this run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Overrides {
-    pub servers: Vec<String>,
-    pub input: Option<String>,
-    pub output: Option<String>,
-    pub bind: Vec<IpAddr>,
-}
-
-impl From<&GuiArgs> for Overrides {
-    fn from(args: &GuiArgs) -> Self {
+impl GuiArgs {
+    /// What these options change on top of the saved settings (blank values change
+    /// nothing).
+    pub fn overrides(&self) -> Overrides {
         let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        Self {
-            servers: args
+        Overrides {
+            servers: self
                 .servers
                 .iter()
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            input: non_empty(&args.input),
-            output: non_empty(&args.output),
-            bind: args.bind.clone(),
+            input: non_empty(&self.input),
+            output: non_empty(&self.output),
+            bind: self.bind.clone(),
+            ..Overrides::default()
         }
     }
 }

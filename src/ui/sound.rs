@@ -10,10 +10,11 @@ use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use voicecall::audio::embedded::decode_wav_48k_mono;
-use voicecall::audio::{InputSpec, Levels, OutputSpec, ToneGenerator, open_input, open_output};
-use voicecall::call::Tone;
-use voicecall::format::FRAME_SAMPLES;
+use voicecall_core::call::Tone;
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::format::FRAME_SAMPLES;
+use voicecall_engine::audio::embedded::decode_wav_48k_mono;
+use voicecall_engine::audio::{Levels, ToneGenerator, open_input, open_output};
 
 static RINGTONE_WAV: &[u8] = include_bytes!("../../assets/sounds/ringtone.wav");
 static RINGBACK_WAV: &[u8] = include_bytes!("../../assets/sounds/ringback.wav");
@@ -272,7 +273,7 @@ impl MicTest {
             .spawn(move || {
                 let mut capture = match open_input(&input) {
                     Ok(capture) => {
-                        let _ = tx.send(Ok(Arc::clone(capture.levels())));
+                        let _ = tx.send(Ok(Arc::clone(capture.device().levels())));
                         capture
                     }
                     Err(err) => {

@@ -6,16 +6,20 @@ use std::time::{Duration, Instant};
 
 use iced_test::{Simulator, simulator};
 use tokio::sync::mpsc;
-use voicecall::call::{EndReason, Phase, Role};
-use voicecall::config::{IdentityStore, Settings};
-use voicecall::controller::{EngineConfig, EngineEvent, SignalingState, UserCommand};
-use voicecall::id::{CallId, PeerId};
+use voicecall_core::call::{EndReason, Phase, Role};
+use voicecall_core::config::{IdentityStore, Settings};
+use voicecall_core::id::{CallId, PeerId};
+use voicecall_core::quality::MediaSummary;
+use voicecall_core::signaling::message::ErrorCode;
+use voicecall_engine::controller::{
+    EngineConfig, EngineEvent, Overrides, SignalingState, UserCommand,
+};
 
-use super::args::Overrides;
+use super::app::{App, Boot, Environment, Message};
 use super::clipboard::Clipboard;
-use super::engine::{CommandSink, Launcher, Link};
-use super::screen::{home, settings};
-use super::{App, Boot, Environment, Message, Screen, Shortcut};
+use super::engine::{CommandSink, Delivery, Launcher, Link};
+use super::screen::{Screen, home, settings};
+use super::shortcut::Shortcut;
 
 const ME: &str = "abc-def-ghj";
 const PEER: &str = "k7m-q2x-9fd";
@@ -218,11 +222,11 @@ fn in_call(since: Instant, muted: bool) -> Phase {
     }
 }
 
-fn ended(reason: EndReason) -> Phase {
-    Phase::Ended {
+fn ended(reason: EndReason) -> EngineEvent {
+    EngineEvent::Ended {
         peer: peer(PEER),
         reason,
-        at: Instant::now(),
+        media: None,
     }
 }
 
@@ -235,7 +239,7 @@ fn typing_an_id_and_clicking_call_places_the_call_and_shows_calling() {
     assert!(h.shows(PEER), "the field holds what was typed");
     h.click("Call");
     assert_eq!(h.sent(), vec![UserCommand::Call(peer(PEER))]);
-    assert_eq!(h.app.settings.recent_peers, vec![PEER.to_owned()]);
+    assert_eq!(h.app.saved.get().recent_peers, vec![PEER.to_owned()]);
     let saved = Settings::load(h.dir.path()).expect("settings saved");
     assert_eq!(
         saved.recent_peers,
@@ -325,18 +329,14 @@ fn incoming_call_accept_then_end_returns_home() {
     assert_eq!(h.title(), format!("voicecall — in call with {PEER}"));
     assert!(h.shows("Measuring…"));
     assert_eq!(
-        h.app.settings.recent_peers,
+        h.app.saved.get().recent_peers,
         vec![PEER.to_owned()],
         "an answered call goes into the recent list"
     );
 
     h.click("End Call");
     assert_eq!(h.sent().last(), Some(&UserCommand::Hangup));
-    h.phase(ended(EndReason::HungUp));
-    h.event(EngineEvent::Ended {
-        reason: EndReason::HungUp,
-        media: None,
-    });
+    h.event(ended(EndReason::HungUp));
     assert!(h.shows("Hung up"));
     assert_eq!(h.title(), "voicecall");
     h.phase(Phase::Idle);
@@ -376,11 +376,7 @@ fn declining_and_keyboard_shortcuts_reach_the_engine() {
 fn ended_shows_the_reason_then_goes_home_after_the_timeout() {
     let mut h = Harness::online();
     h.phase(outgoing(true));
-    h.event(EngineEvent::Ended {
-        reason: EndReason::Declined,
-        media: None,
-    });
-    h.phase(ended(EndReason::Declined));
+    h.event(ended(EndReason::Declined));
     assert!(h.shows("Declined"));
     assert!(h.shows(&format!("Call with {PEER} ended")));
     h.send(Message::Tick(Instant::now() + Duration::from_secs(1)));
@@ -396,10 +392,7 @@ fn ended_shows_the_reason_then_goes_home_after_the_timeout() {
         (EndReason::ConnectionLost, "Connection lost"),
         (EndReason::HungUpByPeer, "Hung up by peer"),
     ] {
-        h.event(EngineEvent::Ended {
-            reason,
-            media: None,
-        });
+        h.event(ended(reason));
         assert!(h.shows(words), "{words}");
         h.send(Message::Shortcut(Shortcut::Escape));
     }
@@ -408,10 +401,9 @@ fn ended_shows_the_reason_then_goes_home_after_the_timeout() {
 #[test]
 fn calling_while_the_engine_is_offline_ends_with_a_readable_reason() {
     let mut h = Harness::online();
-    h.event(EngineEvent::Ended {
-        reason: EndReason::Failed("not connected to the signaling server".into()),
-        media: None,
-    });
+    h.event(ended(EndReason::Failed(
+        "not connected to the signaling server".into(),
+    )));
     assert!(h.shows("Failed: not connected to the signaling server"));
 }
 
@@ -443,10 +435,7 @@ fn recent_peers_fill_the_field() {
     let mut h = Harness::online();
     h.type_peer_id(PEER);
     h.click("Call");
-    h.event(EngineEvent::Ended {
-        reason: EndReason::Busy,
-        media: None,
-    });
+    h.event(ended(EndReason::Busy));
     h.send(Message::Shortcut(Shortcut::Escape));
     assert!(h.shows("Recent"));
     h.send(Message::Home(home::Message::PeerInput(String::new())));
@@ -477,8 +466,8 @@ fn a_refused_id_falls_back_to_a_fresh_one() {
     let h = Harness::online();
     let mut again = Harness::with(h.dir, Overrides::default(), false);
     again.event(EngineEvent::Signaling {
-        state: SignalingState::Offline,
-        detail: "signaling server refused us (IdTaken): taken".into(),
+        state: SignalingState::Refused(ErrorCode::IdTaken),
+        detail: "signaling server refused us: taken".into(),
     });
     let configs = lock(&again.configs).clone();
     assert_eq!(configs.len(), 2);
@@ -489,6 +478,46 @@ fn a_refused_id_falls_back_to_a_fresh_one() {
 }
 
 #[test]
+fn only_a_refusal_gives_up_the_remembered_id_whatever_the_detail_says() {
+    let h = Harness::online();
+    let mut again = Harness::with(h.dir, Overrides::default(), false);
+    // Offline for another reason, in words that once triggered the fallback.
+    again.event(EngineEvent::Signaling {
+        state: SignalingState::Offline,
+        detail: "signaling server refused us (IdTaken): taken".into(),
+    });
+    assert_eq!(lock(&again.configs).len(), 1, "no restart");
+    assert!(again.shows("Offline: signaling server refused us (IdTaken): taken"));
+    assert!(again.shows("Retry"));
+    // A refusal when no remembered ID was claimed: nothing to give up either.
+    let mut fresh = Harness::new();
+    fresh.event(EngineEvent::Signaling {
+        state: SignalingState::Refused(ErrorCode::RateLimited),
+        detail: "signaling server refused us: slow down".into(),
+    });
+    assert_eq!(lock(&fresh.configs).len(), 1);
+    assert!(fresh.shows("Offline: signaling server refused us: slow down"));
+}
+
+#[test]
+fn the_end_of_a_call_shows_its_audio_numbers() {
+    let mut h = Harness::online();
+    h.phase(in_call(Instant::now(), false));
+    h.event(EngineEvent::Ended {
+        peer: peer(PEER),
+        reason: EndReason::HungUpByPeer,
+        media: Some(MediaSummary {
+            frames_sent: 250,
+            packets_received: 248,
+            ..MediaSummary::default()
+        }),
+    });
+    assert!(h.shows("Hung up by peer"));
+    assert!(h.shows(&format!("Call with {PEER} ended")));
+    assert!(h.shows("250 audio frames sent, 248 received"));
+}
+
+#[test]
 fn overrides_are_used_but_not_saved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let overrides = Overrides {
@@ -496,6 +525,7 @@ fn overrides_are_used_but_not_saved() {
         input: Some("silence".into()),
         output: Some("discard".into()),
         bind: vec!["127.0.0.1".parse().expect("ip")],
+        ..Overrides::default()
     };
     let mut h = Harness::with(dir, overrides, false);
     {
@@ -561,7 +591,11 @@ fn a_broken_settings_file_is_reported_and_left_alone() {
     let mut h = Harness::with(dir, Overrides::default(), false);
     let path = Settings::path(h.dir.path());
     assert!(
-        h.app.notices.iter().any(|n| n.contains("settings.toml")),
+        h.app
+            .notices
+            .lines()
+            .iter()
+            .any(|n| n.contains("settings.toml")),
         "{:?}",
         h.app.notices
     );
@@ -596,11 +630,8 @@ fn engine_warnings_and_busy_callers_are_shown() {
 fn a_stopped_engine_is_reported_with_a_retry() {
     let mut h = Harness::online();
     h.phase(in_call(Instant::now(), false));
-    let generation = h.app.generation;
-    h.send(Message::Engine(
-        generation,
-        super::engine::Delivery::Stopped,
-    ));
+    let generation = h.app.engine.generation();
+    h.send(Message::Engine(generation, Delivery::Stopped));
     assert!(matches!(h.app.screen, Screen::Home));
     assert!(h.shows("Offline: the call engine stopped"));
     h.click("Retry");
@@ -610,11 +641,11 @@ fn a_stopped_engine_is_reported_with_a_retry() {
 #[test]
 fn events_of_a_replaced_engine_are_ignored() {
     let mut h = Harness::online();
-    let old = h.app.generation;
+    let old = h.app.engine.generation();
     h.send(Message::RestartEngine);
     h.send(Message::Engine(
         old,
-        super::engine::Delivery::Event(EngineEvent::Phase(incoming())),
+        Delivery::Event(EngineEvent::Phase(incoming())),
     ));
     assert!(matches!(h.app.screen, Screen::Home));
 }
@@ -623,7 +654,7 @@ fn events_of_a_replaced_engine_are_ignored() {
 fn in_call_stats_show_quality() {
     let mut h = Harness::online();
     h.phase(in_call(Instant::now(), false));
-    let stats = |received: u64, lost: i64| voicecall::rtc::RtcStats {
+    let stats = |received: u64, lost: i64| voicecall_core::quality::RtcStats {
         packets_received: received,
         packets_lost: lost,
         rtt_ms: Some(40.0),

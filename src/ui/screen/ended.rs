@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, text};
 use iced::{Center, Element};
-use voicecall::call::EndReason;
-use voicecall::id::PeerId;
-use voicecall::media::MediaSummary;
+use voicecall_core::call::EndReason;
+use voicecall_core::id::PeerId;
+use voicecall_core::quality::MediaSummary;
 
 use crate::ui::theme;
 
@@ -15,9 +15,10 @@ pub const SHOWN_FOR: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
-    pub peer: Option<PeerId>,
+    pub peer: PeerId,
     pub reason: EndReason,
     pub until: Instant,
+    /// The call's audio numbers, when audio ran.
     summary: Option<String>,
 }
 
@@ -33,21 +34,23 @@ pub enum Event {
 }
 
 impl State {
-    pub fn new(peer: Option<PeerId>, reason: EndReason, now: Instant) -> Self {
+    pub fn new(
+        peer: PeerId,
+        reason: EndReason,
+        media: Option<&MediaSummary>,
+        now: Instant,
+    ) -> Self {
         Self {
             peer,
             reason,
             until: now + SHOWN_FOR,
-            summary: None,
+            summary: media.map(|media| {
+                format!(
+                    "{} audio frames sent, {} received",
+                    media.frames_sent, media.packets_received
+                )
+            }),
         }
-    }
-
-    /// The call's audio numbers, when the engine reports them.
-    pub fn set_media(&mut self, media: &MediaSummary) {
-        self.summary = Some(format!(
-            "{} audio frames sent, {} received",
-            media.frames_sent, media.packets_received
-        ));
     }
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
@@ -72,13 +75,8 @@ impl State {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        let with = self
-            .peer
-            .as_ref()
-            .map(|peer| format!("Call with {peer} ended"))
-            .unwrap_or_else(|| "Call ended".to_owned());
         let mut content = column![
-            text(with)
+            text(format!("Call with {} ended", self.peer))
                 .size(theme::size::HEADING)
                 .style(theme::muted_text),
             text(self.headline()).size(theme::size::TITLE),

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{Id, button, column, container, row, scrollable, space, text, text_input};
 use iced::{Center, Element, Fill, Shrink};
-use voicecall::id::PeerId;
+use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
 
@@ -12,7 +12,6 @@ use crate::ui::theme;
 pub const PEER_INPUT: Id = Id::new("peer-id");
 /// How long "Copied" stays after copying the ID.
 pub const COPIED_FOR: Duration = Duration::from_secs(2);
-pub const MAX_RECENT: usize = 10;
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -248,32 +247,4 @@ fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
         .width(Fill)
         .style(theme::card)
         .into()
-}
-
-/// Puts `peer` first in `recent`, without duplicates, keeping at most [`MAX_RECENT`].
-pub fn remember(recent: &mut Vec<String>, peer: &PeerId) {
-    recent.retain(|p| p != peer.as_str());
-    recent.insert(0, peer.to_string());
-    recent.truncate(MAX_RECENT);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recent_peers_are_newest_first_unique_and_capped() {
-        let mut recent = Vec::new();
-        for i in 0..12 {
-            remember(
-                &mut recent,
-                &PeerId::parse(&format!("peer-{i}")).expect("id"),
-            );
-        }
-        remember(&mut recent, &PeerId::parse("peer-5").expect("id"));
-        assert_eq!(recent.len(), MAX_RECENT);
-        assert_eq!(recent[0], "peer-5");
-        assert_eq!(recent[1], "peer-11");
-        assert_eq!(recent.iter().filter(|p| *p == "peer-5").count(), 1);
-    }
 }

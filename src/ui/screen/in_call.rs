@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, container, row, text};
 use iced::{Center, Element, Fill};
-use voicecall::audio::Levels;
-use voicecall::id::PeerId;
-use voicecall::rtc::RtcStats;
+use voicecall_core::id::PeerId;
+use voicecall_core::quality::RtcStats;
+use voicecall_engine::audio::Levels;
 
 use crate::ui::theme;
 use crate::ui::widget::meter::level_meter;
-use crate::ui::widget::quality::{Quality, badge};
+use crate::ui::widget::quality::badge;
+use voicecall_core::quality::Quality;
 
 #[derive(Debug, Clone)]
 pub struct State {

@@ -2,7 +2,7 @@
 
 use iced::widget::{button, column, row, text};
 use iced::{Center, Element};
-use voicecall::id::PeerId;
+use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
 

@@ -1,16 +1,18 @@
 //! Settings: servers, STUN/TURN, relay-only, audio devices with a microphone meter and a
-//! speaker test tone. Save writes `settings.toml`; the app restarts the engine if needed.
+//! speaker test tone. The fields are a `SettingsDraft`, checked by core; this screen shows
+//! what the check says. Save hands the settings to the app, which writes `settings.toml`
+//! and restarts the engine if needed.
 
 use std::str::FromStr;
 use std::time::Instant;
 
 use iced::widget::{button, column, container, radio, row, scrollable, text, text_input, toggler};
 use iced::{Center, Element, Fill};
-use voicecall::audio::{DeviceInfo, InputSpec, OutputSpec};
-use voicecall::config::Settings;
-use voicecall::rtc::IceServer;
+use voicecall_core::config::{FieldErrors, IceDraft, Settings, SettingsDraft};
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_engine::audio::DeviceInfo;
+use voicecall_engine::controller::Overrides;
 
-use crate::ui::args::Overrides;
 use crate::ui::sound::{MicTest, Playing, speaker_test};
 use crate::ui::theme;
 use crate::ui::widget::meter::level_meter;
@@ -57,53 +59,24 @@ impl DeviceChoice {
 
 /// Lists the machine's audio devices (slow on some systems: run it off the UI thread).
 pub fn list_devices() -> Result<Devices, String> {
-    let inputs = voicecall::audio::list_input_devices().map_err(|e| e.to_string())?;
-    let outputs = voicecall::audio::list_output_devices().map_err(|e| e.to_string())?;
+    let inputs = voicecall_engine::audio::list_input_devices().map_err(|e| e.to_string())?;
+    let outputs = voicecall_engine::audio::list_output_devices().map_err(|e| e.to_string())?;
     Ok(Devices {
         inputs: inputs.iter().map(DeviceChoice::from_info).collect(),
         outputs: outputs.iter().map(DeviceChoice::from_info).collect(),
     })
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-struct IceRow {
-    url: String,
-    username: String,
-    credential: String,
-}
-
-#[derive(Debug, Default, PartialEq)]
-struct Problems {
-    servers: Option<String>,
-    ice: Vec<(usize, String)>,
-    input: Option<String>,
-    output: Option<String>,
-}
-
-impl Problems {
-    fn is_empty(&self) -> bool {
-        self.servers.is_none()
-            && self.ice.is_empty()
-            && self.input.is_none()
-            && self.output.is_none()
-    }
-}
-
 pub struct State {
-    servers: String,
-    ice: Vec<IceRow>,
-    relay_only: bool,
-    noise_suppression: bool,
-    echo_cancellation: bool,
-    input: String,
-    output: String,
+    draft: SettingsDraft,
     devices: Option<Result<Devices, String>>,
     mic: Option<MicTest>,
     mic_dbfs: f32,
     speaker: Option<Playing>,
     /// Outcome of the microphone or speaker test, in words.
     test_note: Option<Result<String, String>>,
-    problems: Problems,
+    /// What the last Save found wrong.
+    errors: FieldErrors,
     save_error: Option<String>,
     override_note: Option<String>,
 }
@@ -111,7 +84,7 @@ pub struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("settings::State")
-            .field("servers", &self.servers)
+            .field("draft", &self.draft)
             .finish_non_exhaustive()
     }
 }
@@ -163,70 +136,55 @@ impl State {
             )
         });
         Self {
-            servers: settings.servers.join(", "),
-            ice: settings
-                .ice_servers
-                .iter()
-                .flat_map(|server| {
-                    server.urls.iter().map(|url| IceRow {
-                        url: url.clone(),
-                        username: server.username.clone(),
-                        credential: server.credential.clone(),
-                    })
-                })
-                .collect(),
-            relay_only: settings.relay_only,
-            noise_suppression: settings.noise_suppression,
-            echo_cancellation: settings.echo_cancellation,
-            input: settings.input_device.clone(),
-            output: settings.output_device.clone(),
+            draft: SettingsDraft::from_settings(settings),
             devices: None,
             mic: None,
             mic_dbfs: -96.0,
             speaker: None,
             test_note: None,
-            problems: Problems::default(),
+            errors: FieldErrors::default(),
             save_error: None,
             override_note,
         }
     }
 
     pub fn update(&mut self, message: Message, saved: &Settings) -> Option<Event> {
+        let draft = &mut self.draft;
         match message {
-            Message::Servers(value) => self.servers = value,
+            Message::Servers(value) => draft.servers = value,
             Message::IceUrl(i, value) => self.ice_row(i, |row| row.url = value),
             Message::IceUsername(i, value) => self.ice_row(i, |row| row.username = value),
             Message::IceCredential(i, value) => self.ice_row(i, |row| row.credential = value),
-            Message::AddIce => self.ice.push(IceRow::default()),
+            Message::AddIce => draft.ice.push(IceDraft::default()),
             Message::RemoveIce(i) => {
-                if i < self.ice.len() {
-                    self.ice.remove(i);
+                if i < draft.ice.len() {
+                    draft.ice.remove(i);
                 }
             }
-            Message::RelayOnly(on) => self.relay_only = on,
-            Message::NoiseSuppression(on) => self.noise_suppression = on,
-            Message::EchoCancellation(on) => self.echo_cancellation = on,
+            Message::RelayOnly(on) => draft.relay_only = on,
+            Message::NoiseSuppression(on) => draft.noise_suppression = on,
+            Message::EchoCancellation(on) => draft.echo_cancellation = on,
             Message::Input(value) => {
-                self.input = value;
+                draft.input = value;
                 self.mic = None;
             }
-            Message::Output(value) => self.output = value,
+            Message::Output(value) => draft.output = value,
             Message::PickInput(choice) => {
-                self.input = choice.spec;
+                draft.input = choice.spec;
                 self.mic = None;
             }
-            Message::PickOutput(choice) => self.output = choice.spec,
+            Message::PickOutput(choice) => draft.output = choice.spec,
             Message::DevicesListed(result) => self.devices = Some(result),
             Message::ToggleMicTest => self.toggle_mic_test(),
             Message::TestSpeaker => self.test_speaker(),
             Message::Save => {
                 self.save_error = None;
-                match self.to_settings(saved) {
+                match self.draft.validate(saved) {
                     Ok(settings) => {
                         self.stop_tests();
                         return Some(Event::Save(settings));
                     }
-                    Err(problems) => self.problems = problems,
+                    Err(errors) => self.errors = *errors,
                 }
             }
             Message::Cancel => {
@@ -242,8 +200,8 @@ impl State {
         self.save_error = Some(why);
     }
 
-    fn ice_row(&mut self, index: usize, change: impl FnOnce(&mut IceRow)) {
-        if let Some(row) = self.ice.get_mut(index) {
+    fn ice_row(&mut self, index: usize, change: impl FnOnce(&mut IceDraft)) {
+        if let Some(row) = self.draft.ice.get_mut(index) {
             change(row);
         }
     }
@@ -258,7 +216,7 @@ impl State {
             self.test_note = None;
             return;
         }
-        let spec = match InputSpec::from_str(&self.input) {
+        let spec = match InputSpec::from_str(&self.draft.input) {
             Ok(spec) => spec,
             Err(err) => {
                 self.test_note = Some(Err(err.to_string()));
@@ -275,7 +233,7 @@ impl State {
     }
 
     fn test_speaker(&mut self) {
-        let spec = match OutputSpec::from_str(&self.output) {
+        let spec = match OutputSpec::from_str(&self.draft.output) {
             Ok(spec) => spec,
             Err(err) => {
                 self.test_note = Some(Err(err.to_string()));
@@ -310,70 +268,6 @@ impl State {
 
     pub fn wants_frames(&self) -> bool {
         self.mic.is_some() || self.speaker.is_some()
-    }
-
-    /// The settings as typed, or what is wrong with them.
-    fn to_settings(&self, saved: &Settings) -> Result<Settings, Problems> {
-        let mut problems = Problems::default();
-        let servers: Vec<String> = self
-            .servers
-            .split([',', ' ', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if servers.is_empty() {
-            problems.servers = Some("enter at least one server, e.g. http://127.0.0.1:3000".into());
-        } else if let Some(bad) = servers.iter().find(|s| !is_server_url(s)) {
-            problems.servers = Some(format!(
-                "\"{bad}\" is not a server address (http://, https://, ws:// or wss://)"
-            ));
-        }
-        let mut ice_servers = Vec::new();
-        for (i, row) in self.ice.iter().enumerate() {
-            let url = row.url.trim();
-            if url.is_empty() && row.username.is_empty() && row.credential.is_empty() {
-                continue;
-            }
-            let is_turn = url.starts_with("turn:") || url.starts_with("turns:");
-            let is_stun = url.starts_with("stun:") || url.starts_with("stuns:");
-            if !is_turn && !is_stun {
-                problems
-                    .ice
-                    .push((i, "must start with stun: or turn:".into()));
-                continue;
-            }
-            if is_turn && (row.username.trim().is_empty() || row.credential.is_empty()) {
-                problems
-                    .ice
-                    .push((i, "a TURN server needs a username and a credential".into()));
-                continue;
-            }
-            ice_servers.push(IceServer {
-                urls: vec![url.to_owned()],
-                username: row.username.trim().to_owned(),
-                credential: row.credential.clone(),
-            });
-        }
-        if let Err(err) = InputSpec::from_str(&self.input) {
-            problems.input = Some(err.to_string());
-        }
-        if let Err(err) = OutputSpec::from_str(&self.output) {
-            problems.output = Some(err.to_string());
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(Settings {
-            servers,
-            ice_servers,
-            relay_only: self.relay_only,
-            input_device: self.input.trim().to_owned(),
-            output_device: self.output.trim().to_owned(),
-            recent_peers: saved.recent_peers.clone(),
-            noise_suppression: self.noise_suppression,
-            echo_cancellation: self.echo_cancellation,
-        })
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -423,11 +317,11 @@ impl State {
         card(
             column![
                 text("Signaling servers").size(theme::size::HEADING),
-                text_input("http://127.0.0.1:3000", &self.servers)
+                text_input("http://127.0.0.1:3000", &self.draft.servers)
                     .on_input(Message::Servers)
                     .padding(8),
                 problem_or_hint(
-                    self.problems.servers.as_deref(),
+                    self.errors.servers.as_ref().map(ToString::to_string),
                     "Separate several with commas; they are tried in order",
                 ),
             ]
@@ -437,14 +331,14 @@ impl State {
 
     fn ice_card(&self) -> Element<'_, Message> {
         let mut rows = column![text("STUN / TURN servers").size(theme::size::HEADING)].spacing(8);
-        if self.ice.is_empty() {
+        if self.draft.ice.is_empty() {
             rows = rows.push(
                 text("None: calls work on the same network or with open NATs")
                     .size(theme::size::SMALL)
                     .style(theme::muted_text),
             );
         }
-        for (i, ice) in self.ice.iter().enumerate() {
+        for (i, ice) in self.draft.ice.iter().enumerate() {
             rows = rows.push(
                 row![
                     text_input("turn:turn.example.org:3478", &ice.url)
@@ -467,9 +361,9 @@ impl State {
                 .spacing(6)
                 .align_y(Center),
             );
-            if let Some((_, why)) = self.problems.ice.iter().find(|(row, _)| *row == i) {
+            if let Some(why) = self.errors.ice_row(i) {
                 rows = rows.push(
-                    text(why.as_str())
+                    text(why.to_string())
                         .size(theme::size::SMALL)
                         .style(theme::error_text),
                 );
@@ -482,7 +376,7 @@ impl State {
                     .on_press(Message::AddIce),
             )
             .push(
-                toggler(self.relay_only)
+                toggler(self.draft.relay_only)
                     .label("Relay only (hide my address; needs a TURN server)")
                     .on_toggle(Message::RelayOnly),
             );
@@ -515,20 +409,20 @@ impl State {
         let input_picker = device_picker(
             "Microphone",
             inputs,
-            &self.input,
+            &self.draft.input,
             "no input devices found",
             Message::PickInput,
             Message::Input,
-            self.problems.input.as_deref(),
+            self.errors.input.as_ref().map(ToString::to_string),
         );
         let output_picker = device_picker(
             "Speaker",
             outputs,
-            &self.output,
+            &self.draft.output,
             "no output devices found",
             Message::PickOutput,
             Message::Output,
-            self.problems.output.as_deref(),
+            self.errors.output.as_ref().map(ToString::to_string),
         );
         let mic_label = if self.mic.is_some() {
             "Stop microphone test"
@@ -552,12 +446,12 @@ impl State {
                 .spacing(10),
             )
             .push(
-                toggler(self.noise_suppression)
+                toggler(self.draft.noise_suppression)
                     .label("Noise suppression")
                     .on_toggle(Message::NoiseSuppression),
             )
             .push(
-                toggler(self.echo_cancellation)
+                toggler(self.draft.echo_cancellation)
                     .label("Echo cancellation")
                     .on_toggle(Message::EchoCancellation),
             );
@@ -578,7 +472,7 @@ fn device_picker<'a>(
     none_found: &'a str,
     on_pick: fn(DeviceChoice) -> Message,
     on_input: fn(String) -> Message,
-    problem: Option<&'a str>,
+    problem: Option<String>,
 ) -> Element<'a, Message> {
     let found_any = !choices.is_empty();
     choices.insert(0, DeviceChoice::default_device());
@@ -616,13 +510,7 @@ fn device_picker<'a>(
     content.into()
 }
 
-fn is_server_url(text: &str) -> bool {
-    url::Url::parse(text).is_ok_and(|url| {
-        matches!(url.scheme(), "http" | "https" | "ws" | "wss") && url.host_str().is_some()
-    })
-}
-
-fn problem_or_hint<'a>(problem: Option<&'a str>, hint: &'a str) -> Element<'a, Message> {
+fn problem_or_hint<'a>(problem: Option<String>, hint: &'a str) -> Element<'a, Message> {
     match problem {
         Some(problem) => text(problem)
             .size(theme::size::SMALL)
@@ -710,9 +598,15 @@ mod tests {
             ],
         );
         assert_eq!(event, None);
-        assert!(state.problems.servers.is_some());
-        assert_eq!(state.problems.ice.len(), 1);
-        assert!(state.problems.input.is_some());
-        assert!(state.problems.output.is_none());
+        assert!(state.errors.servers.is_some());
+        assert_eq!(state.errors.ice.len(), 1);
+        assert!(state.errors.input.is_some());
+        assert!(state.errors.output.is_none());
+        let mut ui = iced_test::simulator(state.view());
+        assert!(
+            ui.find("a TURN server needs a username and a credential")
+                .is_ok(),
+            "the row's error is shown under it"
+        );
     }
 }

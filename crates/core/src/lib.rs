@@ -1,0 +1,22 @@
+//! voicecall's sans-IO core: what a call *is*, with no sockets, threads, audio devices or
+//! clock. Inputs and `now` go in, commands come out; the engine does the I/O and the shells
+//! render.
+//!
+//! - `id`: peer and call IDs; `format`: the one PCM format the engine speaks.
+//! - `config`: settings with their validation, the saved identity, where files live.
+//! - `device`: what the user chose as microphone and speaker (`InputSpec`, `OutputSpec`).
+//! - `ice`: STUN/TURN servers and candidate kinds.
+//! - `call`: the call state machine.
+//! - `signaling`: the server's messages, their wire form, and the signaling session machine.
+//! - `sas`: the short authentication string both people compare.
+//! - `quality`: per-call statistics and the figures shown from them.
+
+pub mod call;
+pub mod config;
+pub mod device;
+pub mod format;
+pub mod ice;
+pub mod id;
+pub mod quality;
+pub mod sas;
+pub mod signaling;

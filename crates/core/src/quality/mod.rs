@@ -1,0 +1,48 @@
+//! What a call's statistics are, and the figures shown from them. The engine fills these
+//! in; the shells only format them.
+
+mod connection;
+
+pub use connection::{POOR_JITTER_MS, POOR_LOSS_PERCENT, POOR_RTT_MS, Quality};
+
+use serde::Serialize;
+
+use crate::ice::CandidateKind;
+
+/// The numbers a call screen or a `--json` consumer wants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RtcStats {
+    pub local_candidate: Option<CandidateKind>,
+    pub remote_candidate: Option<CandidateKind>,
+    pub rtt_ms: Option<f64>,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub packets_received: u64,
+    pub bytes_received: u64,
+    pub packets_lost: i64,
+    /// Interarrival jitter in milliseconds (webrtc-rs reports RTP clock units).
+    pub jitter_ms: f64,
+}
+
+/// What one call's audio did, in 20 ms frames, and the buffer gauges at snapshot time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MediaSummary {
+    pub frames_captured: u64,
+    pub frames_sent: u64,
+    pub packets_received: u64,
+    pub frames_decoded: u64,
+    pub frames_fec: u64,
+    /// Lost frames rebuilt from a later packet's RED redundancy.
+    pub frames_red: u64,
+    /// Comfort noise played while the peer was in DTX.
+    pub frames_comfort_noise: u64,
+    /// Frames we sent inside RED, and silent frames DTX left unsent.
+    pub frames_sent_red: u64,
+    pub frames_unsent_dtx: u64,
+    pub frames_concealed: u64,
+    pub frames_silent: u64,
+    pub send_errors: u64,
+    pub jitter_target_ms: u64,
+    pub jitter_depth_ms: u64,
+    pub playout_queue_ms: u64,
+}

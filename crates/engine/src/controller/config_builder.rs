@@ -1,0 +1,452 @@
+//! The one place that turns the saved settings plus this run's overrides (command line,
+//! environment) into an [`EngineConfig`]. Both shells call it. What a problem means is
+//! theirs to decide: the desktop app shows it and starts anyway (without a server nothing
+//! works at all, while a broken microphone setting only fails calls), the headless client
+//! refuses to start.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use thiserror::Error;
+use voicecall_core::config::{Claim, Settings};
+use voicecall_core::device::{InputSpec, OutputSpec, SpecError};
+use voicecall_core::ice::IceServer;
+
+use super::config::EngineConfig;
+use crate::media::{ReceiveMode, RedPolicy};
+use crate::signaling::SignalingConfig;
+
+/// Opus bitrates the encoder accepts, in bits per second.
+const BITRATES: std::ops::RangeInclusive<i32> = 6_000..=510_000;
+/// Earlier frames a RED packet may repeat.
+const RED_DISTANCES: std::ops::RangeInclusive<usize> = 1..=2;
+
+/// What this run changes on top of the saved settings; the settings file is left alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// Replace the saved signaling servers (when not empty).
+    pub servers: Vec<String>,
+    /// Replace the saved microphone / speaker (text form of `InputSpec` / `OutputSpec`).
+    pub input: Option<String>,
+    pub output: Option<String>,
+    /// Local addresses for media (when not empty).
+    pub bind: Vec<IpAddr>,
+    /// Replace the saved STUN/TURN servers (when not empty).
+    pub ice_servers: Vec<IceServer>,
+    /// Relay only, whatever the settings say.
+    pub relay_only: bool,
+    /// Send every candidate inside the description instead of trickling them.
+    pub no_trickle: bool,
+    /// A PEM file with a CA to trust for TURN over TLS besides the system's.
+    pub turn_ca: Option<PathBuf>,
+    /// Switch the saved capture processing off for this run.
+    pub no_noise_suppression: bool,
+    pub no_echo_cancellation: bool,
+    pub tuning: Tuning,
+}
+
+/// Audio switches for benchmarks and comparisons.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tuning {
+    pub receive_mode: ReceiveMode,
+    /// Neither offer nor send RED.
+    pub no_red: bool,
+    /// Send RED whenever negotiated, not only while the peer reports loss.
+    pub red_always: bool,
+    pub red_distance: Option<usize>,
+    pub no_dtx: bool,
+    /// Keep Opus' expected loss fixed instead of following the peer's reports.
+    pub fixed_fec: bool,
+    pub bitrate_bps: Option<i32>,
+}
+
+/// Something in the settings or overrides that does not work as given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigProblem {
+    #[error("no signaling server configured")]
+    NoServer,
+    /// The microphone setting makes no sense; the default microphone is used.
+    #[error("microphone setting: {0}")]
+    Input(SpecError),
+    /// The speaker setting makes no sense; the default speaker is used.
+    #[error("speaker setting: {0}")]
+    Output(SpecError),
+    #[error("microphone file {} does not exist", .0.display())]
+    InputFileMissing(PathBuf),
+    #[error("cannot record to {}: its folder does not exist", .0.display())]
+    OutputFolderMissing(PathBuf),
+    #[error("cannot read the TURN CA {}: {reason}", path.display())]
+    TurnCaUnreadable { path: PathBuf, reason: String },
+    #[error("the TURN CA {} is not a PEM certificate: {reason}", path.display())]
+    TurnCaNotPem { path: PathBuf, reason: String },
+    #[error("RED distance {0}: 1 or 2")]
+    RedDistance(usize),
+    #[error("bitrate {0} b/s: 6000..=510000")]
+    Bitrate(i32),
+}
+
+/// The settings in force for this run: the saved ones with the overrides on top, before
+/// anything is checked. Equal values make equal engines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    pub servers: Vec<String>,
+    pub ice_servers: Vec<IceServer>,
+    pub relay_only: bool,
+    pub no_trickle: bool,
+    pub turn_ca: Option<PathBuf>,
+    pub input: String,
+    pub output: String,
+    pub bind: Vec<IpAddr>,
+    pub noise_suppression: bool,
+    pub echo_cancellation: bool,
+    pub tuning: Tuning,
+}
+
+impl Effective {
+    pub fn new(settings: &Settings, overrides: &Overrides) -> Self {
+        Self {
+            servers: unless_empty(&overrides.servers, &settings.servers),
+            ice_servers: unless_empty(&overrides.ice_servers, &settings.ice_servers),
+            relay_only: overrides.relay_only || settings.relay_only,
+            no_trickle: overrides.no_trickle,
+            turn_ca: overrides.turn_ca.clone(),
+            input: overrides
+                .input
+                .clone()
+                .unwrap_or_else(|| settings.input_device.clone()),
+            output: overrides
+                .output
+                .clone()
+                .unwrap_or_else(|| settings.output_device.clone()),
+            bind: overrides.bind.clone(),
+            noise_suppression: settings.noise_suppression && !overrides.no_noise_suppression,
+            echo_cancellation: settings.echo_cancellation && !overrides.no_echo_cancellation,
+            tuning: overrides.tuning.clone(),
+        }
+    }
+
+    /// The server the ID is registered with (and remembered for).
+    pub fn primary_server(&self) -> Option<&str> {
+        self.servers.first().map(String::as_str)
+    }
+
+    /// The speaker as configured, or the default one if the text makes no sense (the
+    /// problem is reported by [`Effective::engine_config`]).
+    pub fn output_spec(&self) -> OutputSpec {
+        OutputSpec::from_str(&self.output).unwrap_or_default()
+    }
+
+    /// The engine configuration claiming `claim` (or a fresh ID), plus everything that
+    /// does not work as given. A device setting that makes no sense is replaced by the
+    /// default device; every other problem leaves the value as it is.
+    pub fn engine_config(&self, claim: Option<Claim>) -> (EngineConfig, Vec<ConfigProblem>) {
+        let mut problems = Vec::new();
+        let mut signaling = SignalingConfig::new(self.primary_server().unwrap_or_default());
+        signaling.servers = self.servers.clone();
+        if let Some(claim) = claim {
+            signaling.id = Some(claim.id);
+            signaling.token = claim.token;
+        }
+        if self.servers.is_empty() {
+            problems.push(ConfigProblem::NoServer);
+        }
+        let mut config = EngineConfig::new(signaling);
+        let rtc = &mut config.rtc;
+        rtc.ice_servers = self.ice_servers.clone();
+        rtc.relay_only = self.relay_only;
+        rtc.no_trickle = self.no_trickle;
+        if !self.bind.is_empty() {
+            rtc.bind = self.bind.clone();
+        }
+        if let Some(path) = &self.turn_ca {
+            match read_ca(path) {
+                Ok(pem) => rtc.tls_roots.push(pem),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        let media = &mut config.media;
+        media.processing.noise_suppression = self.noise_suppression;
+        media.processing.echo_cancellation = self.echo_cancellation;
+        media.input = InputSpec::from_str(&self.input).unwrap_or_else(|err| {
+            problems.push(ConfigProblem::Input(err));
+            InputSpec::Default
+        });
+        media.output = OutputSpec::from_str(&self.output).unwrap_or_else(|err| {
+            problems.push(ConfigProblem::Output(err));
+            OutputSpec::Default
+        });
+        problems.extend(missing_files(&media.input, &media.output));
+        problems.extend(self.tuning.apply(&mut config));
+        (config, problems)
+    }
+}
+
+impl Tuning {
+    /// Sets the switches that are in range; reports the others.
+    fn apply(&self, config: &mut EngineConfig) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let media = &mut config.media;
+        media.receive_mode = self.receive_mode;
+        if self.no_red {
+            config.rtc.red = false;
+            media.red = RedPolicy::Off;
+        } else if self.red_always {
+            media.red = RedPolicy::Always;
+        }
+        match self.red_distance {
+            Some(distance) if RED_DISTANCES.contains(&distance) => media.red_distance = distance,
+            Some(distance) => problems.push(ConfigProblem::RedDistance(distance)),
+            None => {}
+        }
+        if self.no_dtx {
+            media.encoder.dtx = false;
+        }
+        if self.fixed_fec {
+            media.loss_feedback = false;
+        }
+        match self.bitrate_bps {
+            Some(bps) if BITRATES.contains(&bps) => media.encoder.bitrate_bps = bps,
+            Some(bps) => problems.push(ConfigProblem::Bitrate(bps)),
+            None => {}
+        }
+        problems
+    }
+}
+
+/// The override when there is one, else the saved list.
+fn unless_empty<T: Clone>(over: &[T], saved: &[T]) -> Vec<T> {
+    if over.is_empty() { saved } else { over }.to_vec()
+}
+
+/// A CA certificate for TURN over TLS, checked now rather than at the first `turns:` call.
+fn read_ca(path: &Path) -> Result<Vec<u8>, ConfigProblem> {
+    let pem = std::fs::read(path).map_err(|e| ConfigProblem::TurnCaUnreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    native_tls::Certificate::from_pem(&pem).map_err(|e| ConfigProblem::TurnCaNotPem {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(pem)
+}
+
+/// Files that cannot work, found before dialling rather than after the peer answered.
+fn missing_files(input: &InputSpec, output: &OutputSpec) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    if let InputSpec::Wav { path, .. } = input
+        && !path.is_file()
+    {
+        problems.push(ConfigProblem::InputFileMissing(path.clone()));
+    }
+    if let OutputSpec::Wav(path) = output {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) {
+            problems.push(ConfigProblem::OutputFolderMissing(path.clone()));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voicecall_core::id::PeerId;
+
+    fn build(settings: &Settings, overrides: &Overrides) -> (EngineConfig, Vec<ConfigProblem>) {
+        Effective::new(settings, overrides).engine_config(None)
+    }
+
+    #[test]
+    fn overrides_win_without_touching_the_settings() {
+        let settings = Settings {
+            input_device: "silence".into(),
+            ice_servers: vec![IceServer::from_url("stun:saved:3478", None, None)],
+            ..Settings::default()
+        };
+        let overrides = Overrides {
+            servers: vec!["http://example.org:1".into(), "http://example.org:2".into()],
+            output: Some("discard".into()),
+            bind: vec!["127.0.0.1".parse().expect("ip")],
+            ..Overrides::default()
+        };
+        let effective = Effective::new(&settings, &overrides);
+        assert_eq!(effective.primary_server(), Some("http://example.org:1"));
+        assert_eq!(effective.input, "silence");
+        assert_eq!(effective.output, "discard");
+        let (config, problems) = effective.engine_config(None);
+        assert_eq!(problems, []);
+        assert_eq!(config.media.input, InputSpec::Silence);
+        assert_eq!(config.media.output, OutputSpec::Discard);
+        assert_eq!(config.signaling.servers, overrides.servers);
+        assert_eq!(config.rtc.bind, overrides.bind);
+        assert_eq!(
+            config.rtc.ice_servers, settings.ice_servers,
+            "saved STUN kept"
+        );
+        assert_eq!(config.signaling.id, None);
+    }
+
+    #[test]
+    fn the_command_line_can_replace_ice_servers_and_switch_things_off_but_not_on() {
+        let settings = Settings {
+            noise_suppression: false,
+            ..Settings::default()
+        };
+        let turn = IceServer::from_url("turn:t:3478", Some("u"), Some("p"));
+        let overrides = Overrides {
+            ice_servers: vec![turn.clone()],
+            relay_only: true,
+            no_trickle: true,
+            no_echo_cancellation: true,
+            ..Overrides::default()
+        };
+        let (config, _) = build(&settings, &overrides);
+        assert_eq!(config.rtc.ice_servers, vec![turn]);
+        assert!(config.rtc.relay_only && config.rtc.no_trickle);
+        let processing = config.media.processing;
+        assert!(!processing.noise_suppression && !processing.echo_cancellation);
+
+        let saved_relay_only = Settings {
+            relay_only: true,
+            ..Settings::default()
+        };
+        let (config, _) = build(&saved_relay_only, &Overrides::default());
+        assert!(
+            config.rtc.relay_only,
+            "the setting holds without the switch"
+        );
+        assert!(config.media.processing.echo_cancellation);
+    }
+
+    #[test]
+    fn the_claim_goes_to_the_signaling_config() {
+        let claim = Claim {
+            id: PeerId::parse("alice-test").expect("id"),
+            token: Some("token-123456".into()),
+        };
+        let (config, _) = Effective::new(&Settings::default(), &Overrides::default())
+            .engine_config(Some(claim.clone()));
+        assert_eq!(config.signaling.id, Some(claim.id));
+        assert_eq!(config.signaling.token, claim.token);
+    }
+
+    #[test]
+    fn bad_devices_are_reported_and_replaced_by_the_default() {
+        let settings = Settings {
+            input_device: "wav:/nonexistent/speech.wav".into(),
+            output_device: "wav:".into(),
+            ..Settings::default()
+        };
+        let (config, problems) = build(&settings, &Overrides::default());
+        assert_eq!(config.media.output, OutputSpec::Default);
+        assert!(
+            matches!(problems[0], ConfigProblem::Output(_)),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[1],
+            ConfigProblem::InputFileMissing("/nonexistent/speech.wav".into())
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+
+        let overrides = Overrides {
+            input: Some("wav:".into()),
+            output: Some("wav:/nonexistent/dir/out.wav".into()),
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&Settings::default(), &overrides);
+        assert_eq!(config.media.input, InputSpec::Default);
+        assert!(
+            matches!(problems[0], ConfigProblem::Input(_)),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[1],
+            ConfigProblem::OutputFolderMissing("/nonexistent/dir/out.wav".into())
+        );
+    }
+
+    #[test]
+    fn no_server_is_a_problem_but_still_a_config() {
+        let settings = Settings {
+            servers: Vec::new(),
+            ..Settings::default()
+        };
+        let (config, problems) = build(&settings, &Overrides::default());
+        assert_eq!(problems, [ConfigProblem::NoServer]);
+        assert!(config.signaling.servers.is_empty());
+    }
+
+    #[test]
+    fn the_turn_ca_must_be_a_readable_pem_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.pem");
+        let not_pem = dir.path().join("junk.pem");
+        std::fs::write(&not_pem, "not a certificate").expect("write");
+        for (path, unreadable) in [(missing, true), (not_pem, false)] {
+            let overrides = Overrides {
+                turn_ca: Some(path.clone()),
+                ..Overrides::default()
+            };
+            let (config, problems) = build(&Settings::default(), &overrides);
+            assert!(config.rtc.tls_roots.is_empty());
+            match &problems[..] {
+                [ConfigProblem::TurnCaUnreadable { path: p, .. }] if unreadable => {
+                    assert_eq!(*p, path)
+                }
+                [ConfigProblem::TurnCaNotPem { path: p, .. }] if !unreadable => {
+                    assert_eq!(*p, path)
+                }
+                other => panic!("{path:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tuning_sets_the_media_switches_and_rejects_values_out_of_range() {
+        let overrides = Overrides {
+            tuning: Tuning {
+                receive_mode: ReceiveMode::Naive,
+                no_red: true,
+                red_distance: Some(2),
+                no_dtx: true,
+                fixed_fec: true,
+                bitrate_bps: Some(24_000),
+                ..Tuning::default()
+            },
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&Settings::default(), &overrides);
+        assert_eq!(problems, []);
+        assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
+        assert!(!config.rtc.red);
+        assert_eq!(config.media.red, RedPolicy::Off);
+        assert_eq!(config.media.red_distance, 2);
+        assert!(!config.media.encoder.dtx && !config.media.loss_feedback);
+        assert_eq!(config.media.encoder.bitrate_bps, 24_000);
+
+        let defaults = build(&Settings::default(), &Overrides::default()).0;
+        let out_of_range = Overrides {
+            tuning: Tuning {
+                red_always: true,
+                red_distance: Some(3),
+                bitrate_bps: Some(5_999),
+                ..Tuning::default()
+            },
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&Settings::default(), &out_of_range);
+        assert_eq!(
+            problems,
+            [ConfigProblem::RedDistance(3), ConfigProblem::Bitrate(5_999)]
+        );
+        assert_eq!(config.media.red, RedPolicy::Always);
+        assert_eq!(config.media.red_distance, defaults.media.red_distance);
+        assert_eq!(
+            config.media.encoder.bitrate_bps,
+            defaults.media.encoder.bitrate_bps
+        );
+    }
+}

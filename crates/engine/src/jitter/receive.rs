@@ -1,0 +1,168 @@
+use std::time::Instant;
+
+use super::{InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout};
+use crate::codec::{CodecError, Decoder, carries_fec, red};
+use voicecall_core::format::FRAME_SAMPLES;
+
+/// Where a pulled frame came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameSource {
+    /// The buffer is filling: zeros.
+    Silence,
+    Decoded,
+    /// A lost frame rebuilt from the FEC in the packet after it.
+    Fec,
+    /// A lost packet whose frame a later packet carried as RED redundancy.
+    Redundancy,
+    /// Comfort noise while the sender is in DTX.
+    ComfortNoise,
+    /// Packet-loss concealment: for lost frames without FEC and for undecodable payloads.
+    Concealed,
+}
+
+/// Jitter buffer plus decoder: packets in, one 20 ms frame of PCM out per `pull`.
+#[derive(Debug)]
+pub struct ReceivePath {
+    buffer: JitterBuffer,
+    decoder: Decoder,
+    /// The negotiated RTP payload type of `red/48000/2`, when the peer may send RED.
+    red_payload_type: Option<u8>,
+    malformed_red: u64,
+}
+
+/// What the decoder made of one `Playout`, kept apart from the borrow of the buffer.
+enum Decoded {
+    Silence,
+    Frame(Result<usize, CodecError>),
+    Fec(Result<usize, CodecError>),
+    Redundant(Result<usize, CodecError>),
+    NeedsConcealment,
+    ComfortNoise,
+}
+
+impl ReceivePath {
+    pub fn new(config: JitterConfig) -> Result<Self, CodecError> {
+        Ok(Self {
+            buffer: JitterBuffer::new(config),
+            decoder: Decoder::new()?,
+            red_payload_type: None,
+            malformed_red: 0,
+        })
+    }
+
+    /// Packets with this payload type are RFC 2198 RED; others are plain Opus.
+    pub fn set_red_payload_type(&mut self, payload_type: Option<u8>) {
+        self.red_payload_type = payload_type;
+    }
+
+    /// One RTP packet as received: RED packets are unpacked into their primary and the
+    /// redundant frames (stored only where they fill a gap); malformed RED is dropped and
+    /// counted, never decoded.
+    pub fn push_rtp(
+        &mut self,
+        payload_type: u8,
+        seq: u16,
+        rtp_timestamp: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
+        if self.red_payload_type != Some(payload_type) {
+            return self.push(seq, rtp_timestamp, payload, now);
+        }
+        let Ok(parsed) = red::parse(payload) else {
+            self.malformed_red += 1;
+            return InsertOutcome::Empty;
+        };
+        let primary_type = parsed.primary.payload_type;
+        let outcome = self.push(seq, rtp_timestamp, parsed.primary.payload, now);
+        if !matches!(outcome, InsertOutcome::Accepted | InsertOutcome::Resynced) {
+            return outcome;
+        }
+        // Blocks are the packets sent just before this one, oldest first.
+        let count = parsed.redundant_count() as u16;
+        for (i, block) in parsed.redundant().enumerate() {
+            if block.payload_type != primary_type {
+                continue;
+            }
+            let block_seq = seq.wrapping_sub(count - i as u16);
+            let block_ts = rtp_timestamp.wrapping_sub(block.timestamp_offset);
+            self.buffer
+                .insert_redundant(block_seq, block_ts, block.payload);
+        }
+        outcome
+    }
+
+    /// RED payloads that could not be parsed.
+    pub fn malformed_red(&self) -> u64 {
+        self.malformed_red
+    }
+
+    pub fn push(
+        &mut self,
+        seq: u16,
+        rtp_timestamp: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
+        self.buffer.insert(seq, rtp_timestamp, payload, now)
+    }
+
+    /// Fills `out` with the next frame and says how it was made. `out` must hold at least
+    /// `FRAME_SAMPLES`; a peer's longer packet needs up to `MAX_DECODED_SAMPLES`, and one
+    /// longer than `out` is concealed as undecodable. Corrupt payloads never fail this: they
+    /// are concealed and counted in `decode_errors`; errors mean the decoder itself broke.
+    pub fn pull(
+        &mut self,
+        now: Instant,
+        out: &mut [i16],
+    ) -> Result<(usize, FrameSource), CodecError> {
+        if out.len() < FRAME_SAMPLES {
+            return Err(CodecError::OutputTooSmall {
+                needed: FRAME_SAMPLES,
+                got: out.len(),
+            });
+        }
+        let decoded = match self.buffer.pop(now) {
+            Playout::Buffering => Decoded::Silence,
+            Playout::Frame(packet) => Decoded::Frame(self.decoder.decode(packet, out)),
+            Playout::Redundant(packet) => Decoded::Redundant(self.decoder.decode(packet, out)),
+            Playout::Dtx => Decoded::ComfortNoise,
+            Playout::Lost { next: Some(packet) } if carries_fec(packet) => {
+                Decoded::Fec(self.decoder.decode_fec(packet, out, FRAME_SAMPLES))
+            }
+            Playout::Lost { .. } => Decoded::NeedsConcealment,
+        };
+        match decoded {
+            Decoded::Silence => {
+                out[..FRAME_SAMPLES].fill(0);
+                Ok((FRAME_SAMPLES, FrameSource::Silence))
+            }
+            Decoded::Frame(Ok(n)) => Ok((n, FrameSource::Decoded)),
+            Decoded::Redundant(Ok(n)) => Ok((n, FrameSource::Redundancy)),
+            Decoded::ComfortNoise => {
+                // After a DTX packet libopus' concealment is its comfort noise generator.
+                let n = self.decoder.conceal(out, FRAME_SAMPLES)?;
+                Ok((n, FrameSource::ComfortNoise))
+            }
+            Decoded::Fec(Ok(n)) => {
+                self.buffer.record_fec_recovered();
+                Ok((n, FrameSource::Fec))
+            }
+            Decoded::Frame(Err(_)) | Decoded::Fec(Err(_)) | Decoded::Redundant(Err(_)) => {
+                self.buffer.record_decode_error();
+                self.conceal(out)
+            }
+            Decoded::NeedsConcealment => self.conceal(out),
+        }
+    }
+
+    fn conceal(&mut self, out: &mut [i16]) -> Result<(usize, FrameSource), CodecError> {
+        let n = self.decoder.conceal(out, FRAME_SAMPLES)?;
+        self.buffer.record_concealed();
+        Ok((n, FrameSource::Concealed))
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        self.buffer.stats()
+    }
+}

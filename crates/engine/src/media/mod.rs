@@ -1,0 +1,15 @@
+//! The audio of one call: microphone → Opus → track, and track → jitter buffer → speaker.
+
+mod processing;
+#[cfg(test)]
+mod round_trip_tests;
+mod send;
+mod session;
+mod summary;
+#[doc(hidden)]
+pub mod testing;
+
+pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
+pub use send::{DEFAULT_RED_DISTANCE, Outgoing, RedPolicy, SendConfig, SendPath};
+pub use session::{MediaConfig, MediaError, MediaSession, ReceiveMode};
+pub use summary::MediaCounters;

@@ -1,0 +1,401 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::processing::{CaptureProcessor, ProcessingConfig};
+use super::send::{RedPolicy, SendConfig, SendPath};
+use super::summary::MediaCounters;
+use super::testing::{FrameStep, StepGuard};
+use crate::audio::{self, AudioError, CaptureStream, Levels, PlaybackStream};
+use crate::codec::{CodecError, EncoderSettings};
+use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
+use crate::rtc::{AudioTrackWriter, RemoteRtp};
+use voicecall_core::device::{InputSpec, OutputSpec};
+use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
+use voicecall_core::quality::MediaSummary;
+
+/// How often the pipeline looks for captured frames and playout room. Short enough that
+/// neither side waits noticeably; the work per wake-up is a few hundred microseconds.
+const PUMP_INTERVAL: Duration = Duration::from_millis(5);
+/// Keep at least this much decoded audio queued for the speaker, so a late wake-up
+/// never starves it. More only adds latency.
+const PLAYOUT_LOW_WATER: usize = FRAME_SAMPLES + FRAME_SAMPLES / 4;
+/// How often the peer's receiver reports are read (webrtc-rs sends one a second).
+const LOSS_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How received audio becomes sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiveMode {
+    /// Adaptive jitter buffer, RED recovery, in-band FEC, concealment, comfort noise.
+    #[default]
+    Adaptive,
+    /// Benchmark baseline: decode whatever arrives, in arrival order, and nothing else.
+    Naive,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub input: InputSpec,
+    pub output: OutputSpec,
+    pub encoder: EncoderSettings,
+    pub jitter: JitterConfig,
+    pub receive_mode: ReceiveMode,
+    /// When to send RED (if the peer negotiated it) and how many earlier frames it repeats.
+    pub red: RedPolicy,
+    pub red_distance: usize,
+    /// Follow the peer's reported loss with Opus' FEC budget.
+    pub loss_feedback: bool,
+    pub processing: ProcessingConfig,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        let send = SendConfig::default();
+        Self {
+            input: InputSpec::default(),
+            output: OutputSpec::default(),
+            encoder: send.encoder,
+            jitter: JitterConfig::default(),
+            receive_mode: ReceiveMode::default(),
+            red: send.red,
+            red_distance: send.red_distance,
+            loss_feedback: send.loss_feedback,
+            processing: ProcessingConfig::default(),
+        }
+    }
+}
+
+impl MediaConfig {
+    pub fn send_config(&self) -> SendConfig {
+        SendConfig {
+            encoder: self.encoder.clone(),
+            red: self.red,
+            red_distance: self.red_distance,
+            loss_feedback: self.loss_feedback,
+        }
+    }
+}
+
+/// The receive side, as chosen by `ReceiveMode`.
+enum Receiver {
+    // Boxed once per call: the jitter ring is kilobytes, the naive path a few words.
+    Adaptive(Box<ReceivePath>),
+    Naive(NaiveReceivePath),
+}
+
+#[derive(Debug, Error)]
+pub enum MediaError {
+    #[error("{0}")]
+    Audio(#[from] AudioError),
+    #[error("audio codec: {0}")]
+    Codec(#[from] CodecError),
+}
+
+/// A running call's audio. Dropping it without `stop` also stops the devices.
+pub struct MediaSession {
+    muted: Arc<AtomicBool>,
+    counters: Arc<MediaCounters>,
+    levels: Arc<Levels>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    first_audio: Option<oneshot::Receiver<Instant>>,
+}
+
+impl MediaSession {
+    /// Opens the devices and starts pumping. Fails early (and cleanly) when a device or
+    /// the codec cannot be opened, so the call can end with a clear reason.
+    pub fn start(
+        config: &MediaConfig,
+        remote: mpsc::Receiver<RemoteRtp>,
+        writer: AudioTrackWriter,
+    ) -> Result<Self, MediaError> {
+        let types = writer.payload_types();
+        let send = SendPath::new(&config.send_config(), types, rand::random(), Instant::now())?;
+        let receive = match config.receive_mode {
+            ReceiveMode::Adaptive => {
+                let mut path = ReceivePath::new(config.jitter.clone())?;
+                path.set_red_payload_type(types.red);
+                Receiver::Adaptive(Box::new(path))
+            }
+            ReceiveMode::Naive => {
+                let mut path = NaiveReceivePath::new()?;
+                path.set_red_payload_type(types.red);
+                Receiver::Naive(path)
+            }
+        };
+        let mut processing = config.processing;
+        processing.echo_cancellation &= audio::has_acoustic_path(&config.input, &config.output);
+        let processor = CaptureProcessor::new(processing);
+        let devices = audio::open(&config.input, &config.output)?;
+        let levels = Arc::clone(devices.levels());
+        let (capture, playback) = devices.into_parts();
+        let muted = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(MediaCounters::default());
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (loss_tx, loss_rx) = mpsc::channel(4);
+        tokio::spawn(watch_peer_loss(writer.clone(), loss_tx));
+        let (first_audio_tx, first_audio_rx) = oneshot::channel();
+        let pump = Pump {
+            capture,
+            playback,
+            send,
+            receive,
+            processor,
+            writer,
+            remote,
+            loss: loss_rx,
+            muted: Arc::clone(&muted),
+            counters: Arc::clone(&counters),
+            first_audio: Some(first_audio_tx),
+            pcm: [0; FRAME_SAMPLES],
+            decoded: [0; MAX_DECODED_SAMPLES],
+        };
+        let task = tokio::spawn(pump.run(stop_rx));
+        Ok(Self {
+            muted,
+            counters,
+            levels,
+            stop: Some(stop_tx),
+            task: Some(task),
+            first_audio: Some(first_audio_rx),
+        })
+    }
+
+    /// Resolves with the moment the first decoded remote frame was queued for the speaker
+    /// (when the call became audible). Can be taken once.
+    pub fn take_first_audio(&mut self) -> Option<oneshot::Receiver<Instant>> {
+        self.first_audio.take()
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+
+    pub fn levels(&self) -> &Arc<Levels> {
+        &self.levels
+    }
+
+    pub fn counters(&self) -> &Arc<MediaCounters> {
+        &self.counters
+    }
+
+    /// Stops the pump, closes the devices (finalising any WAV recording) and reports.
+    pub async fn stop(mut self) -> MediaSummary {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.counters.snapshot()
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Reads the peer's RTCP receiver reports and passes each new one (loss fraction) on;
+/// ends with the pump.
+async fn watch_peer_loss(writer: AudioTrackWriter, loss: mpsc::Sender<f64>) {
+    let mut tick = tokio::time::interval(LOSS_POLL_INTERVAL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last = None;
+    loop {
+        tick.tick().await;
+        if loss.is_closed() {
+            break;
+        }
+        let Some(report) = writer.peer_reported_loss().await else {
+            continue;
+        };
+        if last == Some(report.sequence) {
+            continue;
+        }
+        last = Some(report.sequence);
+        if loss.send(report.fraction_lost).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Owns everything the audio path touches, with buffers allocated once up front.
+struct Pump {
+    capture: CaptureStream,
+    playback: PlaybackStream,
+    send: SendPath,
+    receive: Receiver,
+    processor: CaptureProcessor,
+    writer: AudioTrackWriter,
+    remote: mpsc::Receiver<RemoteRtp>,
+    loss: mpsc::Receiver<f64>,
+    muted: Arc<AtomicBool>,
+    counters: Arc<MediaCounters>,
+    first_audio: Option<oneshot::Sender<Instant>>,
+    pcm: [i16; FRAME_SAMPLES],
+    decoded: [i16; MAX_DECODED_SAMPLES],
+}
+
+impl Pump {
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        // Packets queued before the call was up are stale: start from now.
+        while self.remote.try_recv().is_ok() {}
+        self.capture.discard_backlog();
+        let mut tick = tokio::time::interval(PUMP_INTERVAL);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                packet = self.remote.recv() => match packet {
+                    Some(rtp) => self.receive_packet(rtp),
+                    None => {
+                        // The peer connection is gone; keep the speaker fed until stopped.
+                        let _ = (&mut stop).await;
+                        break;
+                    }
+                },
+                Some(fraction) = self.loss.recv() => {
+                    self.send.on_loss_report(fraction, Instant::now());
+                }
+                _ = tick.tick() => {
+                    self.send.update_red(Instant::now());
+                    self.send_captured().await;
+                    self.fill_playout();
+                }
+            }
+        }
+        let (capture, playback) = (self.capture, self.playback);
+        if let Err(err) = capture.finish().and(playback.finish()) {
+            tracing::warn!(error = %err, "closing audio devices");
+        }
+    }
+
+    fn receive_packet(&mut self, rtp: RemoteRtp) {
+        let _step = StepGuard::enter(FrameStep::Receive);
+        MediaCounters::bump(&self.counters.packets_received);
+        match &mut self.receive {
+            Receiver::Adaptive(path) => {
+                path.push_rtp(
+                    rtp.payload_type,
+                    rtp.sequence,
+                    rtp.timestamp,
+                    &rtp.payload,
+                    Instant::now(),
+                );
+            }
+            Receiver::Naive(path) => {
+                let n = path.decode(rtp.payload_type, &rtp.payload, &mut self.decoded);
+                if n > 0 {
+                    MediaCounters::bump(&self.counters.frames_decoded);
+                    if let Some(first) = self.first_audio.take() {
+                        let _ = first.send(Instant::now());
+                    }
+                    self.processor.render(&self.decoded[..n]);
+                    self.playback.write(&self.decoded[..n]);
+                }
+            }
+        }
+    }
+
+    async fn send_captured(&mut self) {
+        loop {
+            let encoded = {
+                let _step = StepGuard::enter(FrameStep::Encode);
+                self.encode_captured()
+            };
+            let Some((payload_type, timestamp, marker)) = encoded else {
+                break;
+            };
+            // webrtc-rs takes ownership of each payload, so this one copy per frame is the
+            // price of its API.
+            let frame = {
+                let _step = StepGuard::enter(FrameStep::CopyOut);
+                Bytes::copy_from_slice(self.send.last_payload())
+            };
+            if Some(payload_type) == self.writer.payload_types().red {
+                MediaCounters::bump(&self.counters.frames_sent_red);
+            }
+            match self
+                .writer
+                .write_rtp(payload_type, timestamp, marker, frame)
+                .await
+            {
+                Ok(()) => MediaCounters::bump(&self.counters.frames_sent),
+                Err(_) => MediaCounters::bump(&self.counters.send_errors),
+            }
+        }
+    }
+
+    /// Processes and encodes the next captured frame: the packet's payload type, RTP
+    /// timestamp and marker (its bytes stay in `send`). DTX frames that need no packet are
+    /// counted and skipped.
+    fn encode_captured(&mut self) -> Option<(u8, u32, bool)> {
+        while self.capture.read_frame(&mut self.pcm) {
+            MediaCounters::bump(&self.counters.frames_captured);
+            if self.muted.load(Ordering::Relaxed) {
+                self.pcm.fill(0);
+            } else {
+                self.processor.capture(&mut self.pcm);
+            }
+            match self.send.encode(&self.pcm) {
+                Ok(Some(out)) => return Some((out.payload_type, out.timestamp, out.marker)),
+                Ok(None) => MediaCounters::bump(&self.counters.frames_unsent_dtx),
+                Err(err) => tracing::warn!(error = %err, "encoding a frame"),
+            }
+        }
+        None
+    }
+
+    fn fill_playout(&mut self) {
+        let _step = StepGuard::enter(FrameStep::Playout);
+        let Receiver::Adaptive(receive) = &mut self.receive else {
+            return;
+        };
+        while self.playback.queued_samples() < PLAYOUT_LOW_WATER {
+            let (len, source) = match receive.pull(Instant::now(), &mut self.decoded) {
+                Ok(pulled) => pulled,
+                Err(err) => {
+                    tracing::warn!(error = %err, "decoding");
+                    self.decoded[..FRAME_SAMPLES].fill(0);
+                    (FRAME_SAMPLES, FrameSource::Silence)
+                }
+            };
+            let counter = match source {
+                FrameSource::Decoded => &self.counters.frames_decoded,
+                FrameSource::Fec => &self.counters.frames_fec,
+                FrameSource::Redundancy => &self.counters.frames_red,
+                FrameSource::ComfortNoise => &self.counters.frames_comfort_noise,
+                FrameSource::Concealed => &self.counters.frames_concealed,
+                FrameSource::Silence => &self.counters.frames_silent,
+            };
+            MediaCounters::bump(counter);
+            self.processor.render(&self.decoded[..len]);
+            if source == FrameSource::Decoded
+                && let Some(first) = self.first_audio.take()
+            {
+                let _ = first.send(Instant::now());
+            }
+            if len == 0 || self.playback.write(&self.decoded[..len]) == 0 {
+                break;
+            }
+        }
+        let jitter = receive.stats();
+        let queued_ms = self.playback.queued_samples() as u64 * 1000 / u64::from(SAMPLE_RATE);
+        MediaCounters::set(
+            &self.counters.jitter_target_ms,
+            jitter.target_delay_ms.into(),
+        );
+        MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
+        MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
+    }
+}

@@ -1,0 +1,13 @@
+//! The WebRTC side of a call (webrtc-rs): one Opus track each way, trickle ICE,
+//! connection-state events and stats. The call machine decides; this module just does.
+
+mod config;
+mod events;
+mod peer;
+mod stats;
+mod turn_tcp;
+
+pub use config::RtcConfig;
+pub use events::{RemoteRtp, RtcEvent};
+pub use peer::{AudioTrackWriter, LossReport, MIME_TYPE_RED, RtcError, RtcPeer};
+pub use turn_tcp::TurnTcpBridge;

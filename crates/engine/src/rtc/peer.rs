@@ -1,0 +1,567 @@
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use bytes::Bytes;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription,
+    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector,
+    register_default_interceptors,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+use super::config::RtcConfig;
+use super::events::{Handler, RemoteRtp, RtcEvent};
+use super::stats::{self, candidate_kind};
+use super::turn_tcp::{TurnTcpBridge, TurnTls};
+use crate::codec::PayloadTypes;
+use voicecall_core::ice::CandidateKind;
+use voicecall_core::quality::RtcStats;
+use voicecall_core::signaling::message::{IceCandidate, SdpKind, SessionDescription};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RtcError {
+    #[error("WebRTC setup failed: {0}")]
+    Setup(String),
+    #[error("the peer's {what} was rejected: {reason}")]
+    Remote { what: &'static str, reason: String },
+    #[error("WebRTC operation failed: {0}")]
+    Operation(String),
+}
+
+fn setup(e: impl std::fmt::Display) -> RtcError {
+    RtcError::Setup(e.to_string())
+}
+
+fn op(e: impl std::fmt::Display) -> RtcError {
+    RtcError::Operation(e.to_string())
+}
+
+/// Queue depth for received audio before the receive path drains it (~5 s of 20 ms frames).
+const REMOTE_AUDIO_QUEUE: usize = 256;
+/// RFC 2198 redundancy for Opus, as Chromium negotiates it.
+pub const MIME_TYPE_RED: &str = "audio/red";
+/// Chromium's payload type for `red/48000/2`.
+const RED_PAYLOAD_TYPE: u8 = 63;
+/// The Opus payload type `register_default_codecs` uses; RED's fmtp names it.
+const OPUS_PAYLOAD_TYPE: u8 = 111;
+/// Without trickle ICE, how long a description may wait for gathering to finish before it
+/// goes out with the candidates found so far (an unreachable STUN server never answers).
+const GATHERING_WAIT: Duration = Duration::from_secs(5);
+
+/// One peer connection carrying one Opus track each way.
+pub struct RtcPeer {
+    pc: Arc<dyn PeerConnection>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    /// Candidates that arrived before the remote description; adding them earlier fails.
+    pending_remote: Vec<RTCIceCandidateInit>,
+    remote_applied: bool,
+    remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
+    /// Set when descriptions must carry all candidates (no trickle ICE).
+    no_trickle: bool,
+    /// Finished candidate gatherings so far (see [`Handler::gathered`]).
+    gathered: watch::Receiver<u64>,
+    /// TURN-over-TCP bridges this connection's TURN client talks through.
+    _turn_bridges: Vec<TurnTcpBridge>,
+}
+
+impl RtcPeer {
+    pub async fn new(
+        config: &RtcConfig,
+        events: mpsc::UnboundedSender<RtcEvent>,
+    ) -> Result<Self, RtcError> {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().map_err(setup)?;
+        if config.red {
+            media
+                .register_codec(red_codec(), RtpCodecKind::Audio)
+                .map_err(setup)?;
+        }
+        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(setup)?;
+        let settings = SettingEngineBuilder::new()
+            // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
+            // default; a call should connect as soon as a pair answers.
+            .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(120))
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+            .with_ice_timeouts(
+                Some(config.disconnected_timeout),
+                Some(config.failed_timeout),
+                Some(Duration::from_millis(20)),
+            )
+            .build();
+        let (ice_servers, turn_bridges) = prepare_ice_servers(config).await;
+        let policy = if config.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        };
+        let (audio_tx, audio_rx) = mpsc::channel(REMOTE_AUDIO_QUEUE);
+        let (gathered_tx, gathered) = watch::channel(0);
+        let handler = Arc::new(Handler {
+            events,
+            audio: audio_tx,
+            mid: "0".into(),
+            trickle: !config.no_trickle,
+            gathered: gathered_tx,
+        });
+        let udp_addrs: Vec<String> = config
+            .bind
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, 0).to_string())
+            .collect();
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(
+                RTCConfigurationBuilder::new()
+                    .with_ice_servers(ice_servers)
+                    .with_ice_transport_policy(policy)
+                    .build(),
+            )
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(handler)
+            .with_udp_addrs(udp_addrs)
+            .build()
+            .await
+            .map_err(setup)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "voicecall".to_owned(),
+            "voice".to_owned(),
+            "voice".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: 48_000,
+                    // SDP always declares opus/48000/2, even for a mono encoder.
+                    channels: 2,
+                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        )));
+        let sender = pc
+            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(setup)?;
+        Ok(Self {
+            pc,
+            track,
+            sender,
+            ssrc,
+            pending_remote: Vec::new(),
+            remote_applied: false,
+            remote_audio: Some(audio_rx),
+            no_trickle: config.no_trickle,
+            gathered,
+            _turn_bridges: turn_bridges,
+        })
+    }
+
+    /// Creates our offer and applies it locally; candidates then trickle as events.
+    pub async fn create_offer(&self) -> Result<SessionDescription, RtcError> {
+        let offer = self.pc.create_offer(None).await.map_err(op)?;
+        Ok(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: self.set_local(offer).await?,
+        })
+    }
+
+    /// Applies our description and returns the SDP to send: at once with trickle ICE;
+    /// without, once gathering has finished, with every candidate in it.
+    async fn set_local(&self, desc: RTCSessionDescription) -> Result<String, RtcError> {
+        let gathered_before = *self.gathered.borrow();
+        self.pc
+            .set_local_description(desc.clone())
+            .await
+            .map_err(op)?;
+        if !self.no_trickle {
+            return Ok(desc.sdp);
+        }
+        let mut gathered = self.gathered.clone();
+        let finished = async move { gathered.wait_for(|n| *n > gathered_before).await.is_ok() };
+        if !tokio::time::timeout(GATHERING_WAIT, finished)
+            .await
+            .unwrap_or(false)
+        {
+            tracing::warn!("candidate gathering did not finish; sending what we have");
+        }
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .map_or(desc.sdp, |full| full.sdp))
+    }
+
+    /// An offer with fresh ICE credentials, to recover a broken path without redialling.
+    pub async fn create_restart_offer(&self) -> Result<SessionDescription, RtcError> {
+        self.pc.restart_ice().await.map_err(op)?;
+        self.create_offer().await
+    }
+
+    /// Applies the peer's description. For an offer, returns our answer.
+    pub async fn apply_remote(
+        &mut self,
+        desc: &SessionDescription,
+    ) -> Result<Option<SessionDescription>, RtcError> {
+        let remote = match desc.kind {
+            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
+            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
+        }
+        .map_err(|e| RtcError::Remote {
+            what: "session description",
+            reason: e.to_string(),
+        })?;
+        self.pc
+            .set_remote_description(remote)
+            .await
+            .map_err(|e| RtcError::Remote {
+                what: "session description",
+                reason: e.to_string(),
+            })?;
+        self.remote_applied = true;
+        for candidate in std::mem::take(&mut self.pending_remote) {
+            self.add_candidate_now(candidate).await;
+        }
+        if desc.kind == SdpKind::Answer {
+            return Ok(None);
+        }
+        let answer = self.pc.create_answer(None).await.map_err(op)?;
+        Ok(Some(SessionDescription {
+            kind: SdpKind::Answer,
+            sdp: self.set_local(answer).await?,
+        }))
+    }
+
+    /// Adds a trickled remote candidate, or holds it until the remote description is set.
+    pub async fn add_remote_candidate(&mut self, candidate: &IceCandidate) {
+        if candidate.candidate.is_empty() {
+            return; // end-of-candidates: webrtc-rs needs no notice
+        }
+        let init = RTCIceCandidateInit {
+            candidate: candidate.candidate.clone(),
+            sdp_mid: candidate.mid.clone(),
+            sdp_mline_index: candidate.mline_index,
+            ..Default::default()
+        };
+        if self.remote_applied {
+            self.add_candidate_now(init).await;
+        } else {
+            self.pending_remote.push(init);
+        }
+    }
+
+    async fn add_candidate_now(&self, init: RTCIceCandidateInit) {
+        // A bad candidate from the peer costs that candidate only, never the call.
+        if let Err(err) = self.pc.add_ice_candidate(init.clone()).await {
+            tracing::warn!(candidate = %init.candidate, error = %err, "ignoring remote candidate");
+        }
+    }
+
+    /// The received-audio queue; the receive path takes it once.
+    pub fn take_remote_audio(&mut self) -> Option<mpsc::Receiver<RemoteRtp>> {
+        self.remote_audio.take()
+    }
+
+    /// A handle the media pipeline writes encoded frames through.
+    pub async fn audio_writer(&self) -> Result<AudioTrackWriter, RtcError> {
+        let params = self.sender.get_parameters().await.map_err(op)?;
+        let payload_types = negotiated_payload_types(&params.rtp_parameters.codecs)
+            .ok_or_else(|| RtcError::Operation("no audio codec was negotiated".into()))?;
+        Ok(AudioTrackWriter {
+            track: Arc::clone(&self.track),
+            pc: Arc::clone(&self.pc),
+            ssrc: self.ssrc,
+            payload_types,
+            sequence: Arc::new(AtomicU16::new(rand::random())),
+        })
+    }
+
+    /// The short authentication string of this call's DTLS session, once both
+    /// descriptions are known (see [`super::sas`]).
+    pub async fn short_auth_string(&self) -> Option<String> {
+        let local = self.pc.local_description().await?;
+        let remote = self.pc.remote_description().await?;
+        let ours = voicecall_core::sas::fingerprint(&local.sdp)?;
+        let theirs = voicecall_core::sas::fingerprint(&remote.sdp)?;
+        Some(voicecall_core::sas::short_auth_string(&ours, &theirs))
+    }
+
+    pub async fn stats(&self) -> RtcStats {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let mut summary = stats::summarise(&report);
+        if let Some((local, remote)) = self.selected_path().await {
+            summary.local_candidate = Some(local);
+            summary.remote_candidate = Some(remote);
+        }
+        summary
+    }
+
+    /// The candidate types of the selected pair. A remote candidate first met in a
+    /// connectivity check is peer-reflexive until its trickled twin arrives; like browsers,
+    /// report the type of the signalled candidate with the same address once there is one.
+    async fn selected_path(&self) -> Option<(CandidateKind, CandidateKind)> {
+        let dtls = self.sender.transport().await.ok()??;
+        let ice = dtls.ice_transport();
+        let pair = ice.get_selected_candidate_pair().await.ok()??;
+        let (local, remote) = (pair.local(), pair.remote());
+        let mut remote_kind = candidate_kind(remote.typ);
+        if remote_kind == CandidateKind::Prflx
+            && let Ok(signalled) = ice.get_remote_candidates().await
+            && let Some(twin) = signalled.iter().find(|c| {
+                c.address == remote.address
+                    && c.port == remote.port
+                    && candidate_kind(c.typ) != CandidateKind::Prflx
+            })
+        {
+            remote_kind = candidate_kind(twin.typ);
+        }
+        Some((candidate_kind(local.typ), remote_kind))
+    }
+
+    pub async fn close(&self) {
+        if let Err(err) = self.pc.close().await {
+            tracing::debug!(error = %err, "closing peer connection");
+        }
+    }
+}
+
+/// Turns configured ICE servers into what webrtc-rs can use: TURN over TCP and over TLS
+/// go through a local [`TurnTcpBridge`], since its TURN client only speaks UDP.
+async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<TurnTcpBridge>) {
+    let bridge_ip = config
+        .bind
+        .iter()
+        .copied()
+        .find(|ip| !ip.is_unspecified())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut servers = Vec::new();
+    let mut bridges = Vec::new();
+    for server in &config.ice_servers {
+        let mut urls = Vec::new();
+        for url in &server.urls {
+            match TurnUrl::parse(url) {
+                Some(turn) if turn.tcp => match turn.bridge(bridge_ip, &config.tls_roots).await {
+                    Ok(bridge) => {
+                        urls.push(format!("turn:{}?transport=udp", bridge.local_addr()));
+                        bridges.push(bridge);
+                    }
+                    Err(err) => tracing::warn!(%url, error = %err, "TURN over TCP/TLS unavailable"),
+                },
+                _ => urls.push(url.clone()),
+            }
+        }
+        if !urls.is_empty() {
+            servers.push(RTCIceServer {
+                urls,
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            });
+        }
+    }
+    (servers, bridges)
+}
+
+/// The parts of a `turn:`/`turns:` URL (RFC 7065) that decide how to reach it.
+#[derive(Debug, PartialEq, Eq)]
+struct TurnUrl {
+    host: String,
+    port: u16,
+    tcp: bool,
+    secure: bool,
+}
+
+impl TurnUrl {
+    fn parse(url: &str) -> Option<Self> {
+        let (secure, rest) = if let Some(rest) = url.strip_prefix("turns:") {
+            (true, rest)
+        } else {
+            (false, url.strip_prefix("turn:")?)
+        };
+        let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let tcp = secure || query.split('&').any(|kv| kv == "transport=tcp");
+        let default_port = if secure { 5349 } else { 3478 };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || hostport.starts_with('[') => {
+                (host, port.parse().ok()?)
+            }
+            _ => (hostport, default_port),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        (!host.is_empty()).then_some(Self {
+            host,
+            port,
+            tcp,
+            secure,
+        })
+    }
+
+    async fn bridge(
+        &self,
+        bind_ip: IpAddr,
+        tls_roots: &[Vec<u8>],
+    ) -> std::io::Result<TurnTcpBridge> {
+        let server = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{} has no address", self.host)))?;
+        let tls = if self.secure {
+            Some(TurnTls::new(&self.host, tls_roots)?)
+        } else {
+            None
+        };
+        TurnTcpBridge::start(bind_ip, server, tls).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TurnUrl;
+
+    #[test]
+    fn turn_urls_parse() {
+        let t = |host: &str, port, tcp, secure| TurnUrl {
+            host: host.into(),
+            port,
+            tcp,
+            secure,
+        };
+        let cases = [
+            (
+                "turn:10.0.0.1:3478?transport=tcp",
+                t("10.0.0.1", 3478, true, false),
+            ),
+            (
+                "turn:turn.example.org?transport=udp",
+                t("turn.example.org", 3478, false, false),
+            ),
+            (
+                "turns:turn.example.org:443",
+                t("turn.example.org", 443, true, true),
+            ),
+            ("turn:[::1]:3478?transport=tcp", t("::1", 3478, true, false)),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(TurnUrl::parse(url), Some(expected), "{url}");
+        }
+        assert_eq!(TurnUrl::parse("stun:x:1"), None);
+        assert_eq!(TurnUrl::parse("turn:host:notaport"), None);
+    }
+}
+
+/// What the peer's receiver report says about our stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossReport {
+    /// Fraction (0–1) of our packets lost over the report's interval.
+    pub fraction_lost: f64,
+    /// The report's cumulative counters: a repeat of the same report has the same value.
+    pub sequence: (u64, i64),
+}
+
+/// `red/48000/2` whose fmtp names Opus for both of its (at most two) blocks, like Chromium.
+fn red_codec() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_RED.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: format!("{OPUS_PAYLOAD_TYPE}/{OPUS_PAYLOAD_TYPE}"),
+            rtcp_feedback: vec![],
+        },
+        payload_type: RED_PAYLOAD_TYPE,
+    }
+}
+
+/// The payload types audio goes out with: Opus, and RED when the peer negotiated it
+/// (a peer that did not offer RED gets plain Opus only).
+pub(crate) fn negotiated_payload_types(codecs: &[RTCRtpCodecParameters]) -> Option<PayloadTypes> {
+    let is =
+        |c: &&RTCRtpCodecParameters, mime: &str| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime);
+    let opus = codecs.iter().find(|c| is(c, MIME_TYPE_OPUS))?.payload_type;
+    let red = codecs
+        .iter()
+        .find(|c| is(c, MIME_TYPE_RED))
+        .map(|c| c.payload_type);
+    Some(PayloadTypes { opus, red })
+}
+
+/// Sends audio on our track as RTP packets the media pipeline has laid out (payload type,
+/// timestamp, marker); this numbers them. Cheap to clone: clones share the numbering.
+#[derive(Clone)]
+pub struct AudioTrackWriter {
+    track: Arc<TrackLocalStaticRTP>,
+    pc: Arc<dyn PeerConnection>,
+    ssrc: u32,
+    payload_types: PayloadTypes,
+    sequence: Arc<AtomicU16>,
+}
+
+impl AudioTrackWriter {
+    pub fn payload_types(&self) -> PayloadTypes {
+        self.payload_types
+    }
+
+    pub async fn write_rtp(
+        &self,
+        payload_type: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), RtcError> {
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type,
+                sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed),
+                timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        self.track.write_rtp(packet).await.map_err(op)
+    }
+
+    /// The peer's latest RTCP receiver report about our audio, once it has sent one.
+    pub async fn peer_reported_loss(&self) -> Option<LossReport> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        report.iter().find_map(|entry| match entry {
+            RTCStatsReportEntry::RemoteInboundRtp(remote) => Some(LossReport {
+                fraction_lost: remote.fraction_lost,
+                sequence: (
+                    remote.received_rtp_stream_stats.packets_received,
+                    remote.received_rtp_stream_stats.packets_lost,
+                ),
+            }),
+            _ => None,
+        })
+    }
+}

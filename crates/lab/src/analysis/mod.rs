@@ -1,0 +1,96 @@
+//! Audio comparison for end-to-end tests and benchmarks: does a call's recording contain the
+//! other side's input? Not used on the real-time path, so it allocates freely.
+
+mod band;
+mod level;
+mod segments;
+mod wav;
+mod xcorr;
+
+pub use level::rms_dbfs;
+pub use segments::{SegmentMatch, Slip};
+pub use wav::{AnalysisError, load_wav_mono};
+
+use rustfft::FftPlanner;
+
+/// The acceptance bar of the end-to-end tests: correlation ≥ 0.9 over ≥ 90 % of the input.
+pub const DEFAULT_MIN_CORRELATION: f64 = 0.9;
+pub const DEFAULT_MIN_FRACTION: f64 = 0.9;
+
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Where the reference starts in the recording: `recorded[i + lag] ≈ reference[i]`.
+    pub lag_samples: i64,
+    /// Normalised correlation (in the compared band) of the whole aligned overlap at
+    /// `lag_samples`. A single frame
+    /// slip mid-stream misaligns everything after it, so judge with `passes`, not this.
+    pub correlation: f64,
+    /// Fraction of the reference's length whose segments match at `DEFAULT_MIN_CORRELATION`.
+    pub matched_fraction: f64,
+    pub segments: Vec<SegmentMatch>,
+    pub reference_len: usize,
+    pub sample_rate: u32,
+}
+
+impl Comparison {
+    pub fn lag_seconds(&self) -> f64 {
+        if self.sample_rate == 0 {
+            return 0.0;
+        }
+        self.lag_samples as f64 / f64::from(self.sample_rate)
+    }
+
+    /// Fraction of the reference's duration matched when a segment needs `min_corr`.
+    pub fn matched_fraction_at(&self, min_corr: f64) -> f64 {
+        if self.reference_len == 0 {
+            return 0.0;
+        }
+        let matched: usize = self
+            .segments
+            .iter()
+            .filter(|s| s.matches(min_corr))
+            .map(|s| s.len)
+            .sum();
+        matched as f64 / self.reference_len as f64
+    }
+
+    pub fn passes(&self, min_corr: f64, min_fraction: f64) -> bool {
+        self.matched_fraction_at(min_corr) >= min_fraction
+    }
+}
+
+/// Aligns `recorded` to `reference` and measures how much of the reference it reproduces.
+///
+/// Both are first band-limited to 100 Hz–4 kHz, where a voice codec preserves the waveform.
+/// The global lag comes from an FFT cross-correlation over the whole signals, so the
+/// recording may be longer and start seconds later. Then each ~250 ms segment searches its
+/// own lag near the previous segment's, so a jitter buffer skipping or inserting a frame
+/// costs at most the segment around the slip.
+pub fn compare(reference: &[i16], recorded: &[i16], sample_rate: u32) -> Comparison {
+    let mut planner = FftPlanner::new();
+    let to_band = |planner: &mut FftPlanner<f64>, x: &[i16]| {
+        let x: Vec<f64> = x.iter().map(|&s| f64::from(s)).collect();
+        band::band_limit(planner, &x, sample_rate)
+    };
+    let reference_f = to_band(&mut planner, reference);
+    let recorded_f = to_band(&mut planner, recorded);
+    let lag_samples = xcorr::best_lag(&mut planner, &reference_f, &recorded_f).unwrap_or(0);
+    let correlation = xcorr::normalized_at(&reference_f, &recorded_f, lag_samples);
+    let segments = segments::evaluate(
+        &mut planner,
+        &reference_f,
+        &recorded_f,
+        lag_samples,
+        sample_rate,
+    );
+    let mut comparison = Comparison {
+        lag_samples,
+        correlation,
+        matched_fraction: 0.0,
+        segments,
+        reference_len: reference.len(),
+        sample_rate,
+    };
+    comparison.matched_fraction = comparison.matched_fraction_at(DEFAULT_MIN_CORRELATION);
+    comparison
+}

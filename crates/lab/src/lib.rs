@@ -1,0 +1,9 @@
+//! Test and benchmark tooling for voicecall: audio analysis (does a recording contain the
+//! other side's speech?), test signals, a netem-style UDP relay, and helpers that start the
+//! real servers and clients. Used only by tests and benchmarks; nothing here ships in the app.
+
+pub mod analysis;
+pub mod assets;
+pub mod netem;
+pub mod signals;
+pub mod support;

@@ -1,0 +1,90 @@
+//! Two people talking: each side plays its own speech and records what it hears, and the
+//! test checks that each recording holds what the other side said.
+
+use std::path::{Path, PathBuf};
+
+use crate::analysis::{Comparison, DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION};
+
+use super::{asset, output_dir};
+
+/// One side of a [`Conversation`].
+pub struct Side {
+    /// The speech this side plays.
+    pub says: PathBuf,
+    /// Where this side records what it hears.
+    pub heard: PathBuf,
+}
+
+/// The caller says assets/audio/speech-a.wav, the callee speech-b.wav; both record into the
+/// test's output folder (kept under target/test-output for inspection).
+pub struct Conversation {
+    pub dir: PathBuf,
+    pub caller: Side,
+    pub callee: Side,
+}
+
+impl Conversation {
+    pub fn new(test: &str) -> Self {
+        let dir = output_dir(test);
+        Self {
+            caller: Side {
+                says: asset("speech-a.wav"),
+                heard: dir.join("caller-heard.wav"),
+            },
+            callee: Side {
+                says: asset("speech-b.wav"),
+                heard: dir.join("callee-heard.wav"),
+            },
+            dir,
+        }
+    }
+
+    /// What the callee heard against the caller's speech, and the other way round.
+    pub fn compare(&self) -> [Comparison; 2] {
+        [
+            compare_with_reference(&self.caller.says, &self.callee.heard),
+            compare_with_reference(&self.callee.says, &self.caller.heard),
+        ]
+    }
+
+    /// Each side heard the other's speech: at least 90 % of it matched at a correlation of
+    /// 0.9 or more.
+    pub fn assert_both_heard(&self) {
+        let [to_callee, to_caller] = self.compare();
+        for (who, whom, result) in [
+            ("callee", "caller", &to_callee),
+            ("caller", "callee", &to_caller),
+        ] {
+            println!(
+                "{who} heard the {whom}: correlation {:.3}, matched {:.3}, lag {:.3} s",
+                result.correlation,
+                result.matched_fraction,
+                result.lag_seconds()
+            );
+        }
+        assert!(
+            heard_clearly(&to_callee),
+            "the callee did not hear the caller's speech: {to_callee:?}"
+        );
+        assert!(
+            heard_clearly(&to_caller),
+            "the caller did not hear the callee's speech: {to_caller:?}"
+        );
+    }
+}
+
+/// The bar every two-way call test sets for a recording.
+pub fn heard_clearly(result: &Comparison) -> bool {
+    result.passes(DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION)
+}
+
+/// Compares a recording with the WAV the other side played, prints the numbers, and
+/// returns them.
+pub fn compare_with_reference(reference: &Path, recorded: &Path) -> Comparison {
+    let reference = voicecall_engine::audio::load_wav_48k_mono(reference).expect("load reference");
+    let (recorded, rate) = crate::analysis::load_wav_mono(recorded).expect("load recording");
+    assert_eq!(rate, 48_000, "recordings are 48 kHz");
+    let result = crate::analysis::compare(&reference, &recorded, 48_000);
+    println!("comparison: {result:?}");
+    result
+}

@@ -1,0 +1,131 @@
+//! The bundled Node signaling server, started by the test itself.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::netns::command_in;
+use super::repo;
+
+/// A running signaling server; killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+/// How to start a [`Server`]: by default on a free loopback port with the server's own
+/// defaults.
+pub struct ServerBuilder {
+    env: Vec<(String, String)>,
+    host: String,
+    netns: Option<String>,
+}
+
+impl Server {
+    /// On a free loopback port, with the server's defaults.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            env: vec![("PORT".into(), "0".into())],
+            host: "127.0.0.1".into(),
+            netns: None,
+        }
+    }
+
+    /// SIGKILL: the server vanishes without a word to its clients.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: the server's graceful shutdown (it disconnects every client), and waits.
+    pub fn terminate(&mut self) {
+        super::terminate(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl ServerBuilder {
+    /// One environment variable of the server's config (TURN_SECRET, REDIS_URL, …).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Several, e.g. [`super::turn::Coturn::server_env`]'s.
+    pub fn envs<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// A fixed port, so a test can kill the server and bring it back at the same address.
+    pub fn port(self, port: u16) -> Self {
+        self.env("PORT", port.to_string())
+    }
+
+    /// Runs inside the network namespace `ns`, listening on `host` there.
+    pub fn in_netns(mut self, ns: &str, host: &str) -> Self {
+        self.netns = Some(ns.to_owned());
+        self.host = host.to_owned();
+        self
+    }
+
+    /// Starts it and waits until it reports its port.
+    pub fn start(self) -> Server {
+        // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
+        let dir = std::env::var_os("VOICECALL_TEST_SERVER_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("signaling-server"));
+        assert!(
+            dir.join("node_modules").is_dir(),
+            "signaling-server/node_modules is missing: run `npm ci` in signaling-server/ (the README's test command does)"
+        );
+        let mut cmd = command_in(self.netns.as_deref(), "node");
+        cmd.arg("src/index.js")
+            .current_dir(&dir)
+            .env("HOST", &self.host)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        // Later settings win: `port` overrides the default PORT=0.
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start node signaling server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("signaling server did not report listening");
+        let value: Value = serde_json::from_str(&line).expect("listening line is JSON");
+        let port = value["port"].as_u64().expect("port in listening line") as u16;
+        Server {
+            child,
+            url: format!("http://{}:{port}", self.host),
+            port,
+        }
+    }
+}
