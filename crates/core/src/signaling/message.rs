@@ -169,6 +169,9 @@ pub enum ErrorCode {
     PeerNotFound,
     UnknownEvent,
     RateLimited,
+    /// A call message for a call the server does not know of (only offers open calls).
+    NotInCall,
+    RegistryFull,
     Internal,
     Other(String),
 }
@@ -186,6 +189,8 @@ impl ErrorCode {
             "PEER_NOT_FOUND" => Self::PeerNotFound,
             "UNKNOWN_EVENT" => Self::UnknownEvent,
             "RATE_LIMITED" => Self::RateLimited,
+            "NOT_IN_CALL" => Self::NotInCall,
+            "REGISTRY_FULL" => Self::RegistryFull,
             "INTERNAL" => Self::Internal,
             other => Self::Other(other.to_owned()),
         }

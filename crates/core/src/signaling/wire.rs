@@ -600,6 +600,10 @@ mod tests {
             .expect("server error");
         assert_eq!(err.code, ErrorCode::PeerNotFound);
         assert_eq!(err.target.as_ref().map(PeerId::as_str), Some("zzz-zzz-zzz"));
+        let err = decode_server_error(&[json!({"code": "NOT_IN_CALL", "message": "no call with zzz-zzz-zzz", "event": "send_ice"})])
+            .expect("server error");
+        assert_eq!(err.code, ErrorCode::NotInCall);
+        assert_eq!(ErrorCode::parse("REGISTRY_FULL"), ErrorCode::RegistryFull);
         // Transport errors from the socket.io library are plain strings, not server errors.
         assert_eq!(decode_server_error(&[json!("Transport closed")]), None);
         assert_eq!(decode_server_error(&[]), None);
