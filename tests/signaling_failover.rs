@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 use voicecall_core::id::{CallId, PeerId};
-use voicecall_core::signaling::message::{Body, Outbound};
+use voicecall_core::signaling::message::{Body, Outbound, SdpKind, SessionDescription};
 use voicecall_engine::signaling::{SignalingClient, SignalingConfig, SignalingEvent};
 use voicecall_lab::support::Server;
 use voicecall_lab::support::cluster::Cluster;
@@ -42,19 +42,27 @@ fn call_ids(prefix: &str) -> Vec<CallId> {
         .collect()
 }
 
-/// `from` sends `to` one `Ringing` per call ID, in order.
-fn send_ringing(from: &SignalingClient, to: &PeerId, call_ids: &[CallId]) {
+/// A call offer: the server relays only offers, and other messages inside the calls they open.
+fn offer() -> Body {
+    Body::Description(SessionDescription {
+        kind: SdpKind::Offer,
+        sdp: "v=0".to_owned(),
+    })
+}
+
+/// `from` offers `to` one call per call ID, in order.
+fn send_offers(from: &SignalingClient, to: &PeerId, call_ids: &[CallId]) {
     for call_id in call_ids {
         from.send(Outbound {
             to: to.clone(),
             call_id: Some(call_id.clone()),
-            body: Body::Ringing,
+            body: offer(),
         });
     }
 }
 
-/// The next messages `events` delivers are `from`'s `Ringing`s for `call_ids`, in order.
-async fn expect_ringing_in_order(
+/// The next messages `events` delivers are `from`'s offers for `call_ids`, in order.
+async fn expect_offers_in_order(
     events: &mut UnboundedReceiver<SignalingEvent>,
     from: &PeerId,
     call_ids: &[CallId],
@@ -68,7 +76,7 @@ async fn expect_ringing_in_order(
             unreachable!()
         };
         assert_eq!(&msg.from, from);
-        assert_eq!(msg.body, Body::Ringing);
+        assert_eq!(msg.body, offer());
         assert_eq!(msg.call_id.as_ref(), Some(call_id), "in the order sent");
     }
 }
@@ -109,7 +117,7 @@ async fn fails_over(kill: impl FnOnce(&mut Server)) {
     let killed_at = Instant::now();
     // Sent while the client may not even know its node is gone.
     let call_ids = call_ids("q");
-    send_ringing(&mover, &peer.registration().id, &call_ids);
+    send_offers(&mover, &peer.registration().id, &call_ids);
 
     let (registered, before) = wait_event(&mut mover_events, Duration::from_secs(10), |e| {
         matches!(e, SignalingEvent::Registered(_))
@@ -131,7 +139,7 @@ async fn fails_over(kill: impl FnOnce(&mut Server)) {
     assert_eq!(mover.server(), cluster.url(1));
     assert!(moved_after < Duration::from_secs(5), "{moved_after:?}");
 
-    expect_ringing_in_order(&mut peer_events, &mover_id, &call_ids).await;
+    expect_offers_in_order(&mut peer_events, &mover_id, &call_ids).await;
     mover.close().await;
     peer.close().await;
 }
@@ -179,13 +187,13 @@ async fn ice_servers_are_refreshed_before_a_call_when_they_expire_soon() {
     );
     client.close().await;
 
-    // A day's credentials are used as they are.
+    // An hour's credentials (the default) are used as they are.
     let long = Server::builder().envs(turn).start();
     let (client, _events) = SignalingClient::connect(config(&[&long.url]))
         .await
         .expect("connect");
     let first = client.issued_ice_servers();
-    assert_eq!(first.ttl, 86_400);
+    assert_eq!(first.ttl, 3600);
     let servers = client.fresh_ice_servers().await;
     assert_eq!(client.issued_ice_servers(), first, "asked for nothing");
     assert_eq!(servers, first.servers);
@@ -217,7 +225,7 @@ async fn messages_sent_while_no_server_is_reachable_arrive_once_one_is_back() {
     })
     .await;
     let call_ids = call_ids("o");
-    send_ringing(&mover, &peer.registration().id, &call_ids);
+    send_offers(&mover, &peer.registration().id, &call_ids);
     // Nothing can get through for a while: both of the mover's servers are down.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(peer_events.try_recv().is_err(), "delivered with no server?");
@@ -237,7 +245,7 @@ async fn messages_sent_while_no_server_is_reachable_arrive_once_one_is_back() {
         "{registered:?}"
     );
     assert_eq!(mover.server(), fallback_url);
-    expect_ringing_in_order(&mut peer_events, &mover_id, &call_ids).await;
+    expect_offers_in_order(&mut peer_events, &mover_id, &call_ids).await;
     mover.close().await;
     peer.close().await;
 }
