@@ -53,11 +53,6 @@ export function createTokenBucket({ ratePerSec, burst, now = monotonicMs }) {
       refill(t);
       tokens -= cost;
     },
-    /** Give tokens back (never beyond the burst). */
-    refund(cost = 1) {
-      refill();
-      tokens = Math.min(burst, tokens + cost);
-    },
     /** Milliseconds until `cost` tokens are there (0 if they are). */
     waitMs(cost = 1) {
       refill();

@@ -72,9 +72,9 @@ async function busyVictim(url, opts) {
   return { ...victim, seen };
 }
 
-test('reflection: strangers\' offers cannot make a victim spend its own budget (automatic replies are refunded)', async (t) => {
+test('reflection: strangers\' offers cannot make a victim spend its own budget (automatic replies have an allowance of their own)', async (t) => {
   // A victim budget of 20 messages, and 60 offers reaching it: without the
-  // refund its busy replies would be cut off after 20.
+  // reply allowance its busy replies would be cut off after 20.
   const clock = fakeClock();
   const { server, url } = await startServer({ rateLimitBurst: 20, callsPerTargetBurst: 1000 }, { clock });
   t.after(() => server.close());

@@ -1,6 +1,7 @@
 // The call rules (src/calls.js) against an injected clock: only offers open
 // a call, and only as a budgeted call request; everything else needs a live
-// call; automatic replies are refunded once; ended calls linger quietly.
+// call; ended calls linger quietly. (The automatic replies' allowance is
+// tested in abuse.test.js and rate_limit.test.js.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LINGER_MS, createCallPolicy, createMemoryCallStore } from '../src/calls.js';
