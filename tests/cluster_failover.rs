@@ -107,6 +107,19 @@ fn a_redis_master_failing_over_mid_call_keeps_the_audio_the_ids_and_the_signalin
         failed_over < SPEECH,
         "the fail-over took {failed_over:?}, longer than the speech that must cover it"
     );
+    // Both nodes notice the new slot map and reconnect (node-redis alone would keep
+    // sending to the dead master, see redis_connection.js).
+    for node in &nodes {
+        let record = node.wait_log(
+            "redis cluster topology changed: reconnected",
+            Duration::from_secs(5),
+        );
+        println!(
+            "{} followed {:?} after the fail-over: {record}",
+            record["node"],
+            media_started.elapsed() - failed_over
+        );
+    }
 
     // The hang-up goes from node 1 to the callee's node: a lookup of the callee's record on
     // the promoted replica and a publish the callee's node must still be subscribed to.
