@@ -1,6 +1,7 @@
 //! Signaling at scale: server nodes sharing one Redis act as one server.
 
 use super::redis::Redis;
+use super::redis_cluster::RedisCluster;
 use super::server::{Server, ServerBuilder};
 
 /// Redis and two server nodes, `node-1` and `node-2`. Dropped nodes first, then Redis.
@@ -34,5 +35,12 @@ impl ServerBuilder {
     /// A node called `name` of the cluster that shares `redis`.
     pub fn node_of(self, redis: &Redis, name: &str) -> Self {
         self.env("REDIS_URL", &redis.url).env("NODE_ID", name)
+    }
+
+    /// A node called `name` of the cluster that shares the Redis Cluster `redis`
+    /// (sharded pub/sub, the server's default there).
+    pub fn node_of_redis_cluster(self, redis: &RedisCluster, name: &str) -> Self {
+        self.env("REDIS_CLUSTER_NODES", &redis.seeds)
+            .env("NODE_ID", name)
     }
 }

@@ -25,6 +25,7 @@ mod conversation;
 mod desktop_app;
 pub mod netns;
 pub mod redis;
+pub mod redis_cluster;
 mod server;
 pub mod turn;
 mod xvfb;

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -16,6 +16,8 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub port: u16,
+    /// Its log records (JSON lines on stdout), from after the `listening` one.
+    logs: mpsc::Receiver<String>,
 }
 
 /// How to start a [`Server`]: by default on a free loopback port with the server's own
@@ -44,6 +46,26 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The next log record whose `msg` is `msg` (earlier ones are passed over); panics
+    /// after `timeout`.
+    pub fn wait_log(&self, msg: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.logs.recv_timeout(left) else {
+                panic!(
+                    "the server at {} logged no `{msg}` in {timeout:?}",
+                    self.url
+                );
+            };
+            if let Ok(record) = serde_json::from_str::<Value>(&line)
+                && record["msg"] == msg
+            {
+                return record;
+            }
+        }
     }
 
     /// SIGTERM: the server's graceful shutdown (it disconnects every client), and waits.
@@ -109,23 +131,31 @@ impl ServerBuilder {
         }
         let mut child = cmd.spawn().expect("start node signaling server");
         let stdout = child.stdout.take().expect("server stdout");
-        let (tx, rx) = mpsc::channel();
+        let (tx, logs) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"") {
-                    let _ = tx.send(line);
+                if tx.send(line).is_err() {
+                    break;
                 }
             }
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(15))
-            .expect("signaling server did not report listening");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = logs
+                .recv_timeout(left)
+                .expect("signaling server did not report listening");
+            if line.contains("\"listening\"") {
+                break line;
+            }
+        };
         let value: Value = serde_json::from_str(&line).expect("listening line is JSON");
         let port = value["port"].as_u64().expect("port in listening line") as u16;
         Server {
             child,
             url: format!("http://{}:{port}", self.host),
             port,
+            logs,
         }
     }
 }
