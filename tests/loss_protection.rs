@@ -48,7 +48,7 @@ fn protection_switches_on_at_ten_percent_loss_and_off_on_a_clean_line() {
     let server = Server::builder()
         .envs(turn.server_env_via(LOOPBACK, &relay.addr.to_string()))
         .start();
-    let mut callee = Client::listen(&server)
+    let callee = Client::listen(&server)
         .relay_only()
         .auto_accept()
         .once()
@@ -67,12 +67,20 @@ fn protection_switches_on_at_ten_percent_loss_and_off_on_a_clean_line() {
     let clean = caller.wait_for(Duration::from_secs(8), |e| {
         is_stats_with("off")(e) && protection(e)["peer_reports"].as_u64().unwrap_or(0) >= 3
     });
-    assert!(protection(&clean)["red"].as_array().is_some_and(Vec::is_empty), "{clean}");
+    assert!(
+        protection(&clean)["red"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "{clean}"
+    );
 
     relay.set_impaired(true);
     let on = caller.wait_for(SWITCH_ON_WITHIN, is_stats_with("red"));
     let loss = protection(&on)["peer_loss_pct"].as_f64().unwrap_or(0.0);
-    assert!((4.0..=20.0).contains(&loss), "the peer reported {loss} % loss: {on}");
+    assert!(
+        (4.0..=20.0).contains(&loss),
+        "the peer reported {loss} % loss: {on}"
+    );
     assert!(
         protection(&on)["bitrate_bps"].as_u64().unwrap_or(u64::MAX) < 40_000,
         "the primary gives bits back to the copies: {on}"

@@ -111,7 +111,8 @@ impl LossHistory {
             if self.reception.len() == MAX_RECEPTION_REPORTS {
                 self.reception.pop_front();
             }
-            self.reception.push_back(ReceptionInterval { at, expected, lost });
+            self.reception
+                .push_back(ReceptionInterval { at, expected, lost });
         }
     }
 

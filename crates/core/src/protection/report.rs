@@ -54,8 +54,14 @@ impl LossRuns {
 /// One piece of feedback about our stream, with when it arrived.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeerReport {
-    Reception { at: Instant, report: ReceptionReport },
-    LossRuns { at: Instant, runs: LossRuns },
+    Reception {
+        at: Instant,
+        report: ReceptionReport,
+    },
+    LossRuns {
+        at: Instant,
+        runs: LossRuns,
+    },
 }
 
 impl PeerReport {

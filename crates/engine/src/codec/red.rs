@@ -131,9 +131,7 @@ pub fn pack(
         return Err(RedError::TooManyBlocks);
     }
     let usable = |&&(offset, frame): &&(u32, &[u8])| {
-        frame.len() <= MAX_RED_BLOCK_BYTES
-            && offset > 0
-            && offset <= MAX_RED_OFFSET
+        frame.len() <= MAX_RED_BLOCK_BYTES && offset > 0 && offset <= MAX_RED_OFFSET
     };
     let mut previous_offset = u32::MAX;
     for &(offset, _) in redundant.iter().filter(usable) {
@@ -247,7 +245,13 @@ mod tests {
     #[test]
     fn empty_frames_are_placeholder_blocks() {
         let mut out = [0u8; 64];
-        let n = pack(111, &[(2880, b"ab"), (1920, b""), (960, b"c")], b"p", &mut out).unwrap();
+        let n = pack(
+            111,
+            &[(2880, b"ab"), (1920, b""), (960, b"c")],
+            b"p",
+            &mut out,
+        )
+        .unwrap();
         let red = parse(&out[..n]).unwrap();
         let blocks: Vec<_> = red
             .redundant()

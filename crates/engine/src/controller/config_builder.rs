@@ -228,8 +228,9 @@ impl Tuning {
                     media.protection
                 }
             },
-            None if self.fixed_fec => ProtectionMode::fixed_red(&[], &media.encoder)
-                .unwrap_or(media.protection),
+            None if self.fixed_fec => {
+                ProtectionMode::fixed_red(&[], &media.encoder).unwrap_or(media.protection)
+            }
             None => media.protection,
         };
         problems

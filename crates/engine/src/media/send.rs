@@ -380,7 +380,8 @@ mod tests {
             assert!(crate::codec::packet_samples(p.payload) == Some(FRAME_SAMPLES));
         }
         // And back to plain Opus.
-        send.apply(SendConfig::default().initial_protection()).unwrap();
+        send.apply(SendConfig::default().initial_protection())
+            .unwrap();
         assert_eq!(send.encoder.expected_loss().unwrap(), 0);
         assert_eq!(send.encoder.bitrate().unwrap(), 40_000);
     }

@@ -38,7 +38,10 @@ fn pack_protection(p: Protection) -> u64 {
         ProtectionLevel::Fec => 1,
         ProtectionLevel::Red => 2,
     };
-    level | u64::from(p.red.bits()) << 8 | u64::from(p.fec_loss_pct) << 16 | u64::from(p.bitrate_bps) << 32
+    level
+        | u64::from(p.red.bits()) << 8
+        | u64::from(p.fec_loss_pct) << 16
+        | u64::from(p.bitrate_bps) << 32
 }
 
 fn unpack_protection(v: u64) -> Protection {

@@ -303,7 +303,9 @@ mod tests {
         let mut sender = FeedbackInterceptor::new(REPORT_INTERVAL, sender_tx);
         sender.bind_local_stream(&info(THEIRS));
         let at = t0 + Duration::from_millis(1_030);
-        sender.handle_read(tagged(at, Packet::Rtcp(parsed))).unwrap();
+        sender
+            .handle_read(tagged(at, Packet::Rtcp(parsed)))
+            .unwrap();
         assert!(sender.poll_read().is_some(), "RTCP passes through too");
         let Ok(PeerReport::LossRuns { at: got_at, runs }) = reports.try_recv() else {
             panic!("no loss runs reported");
@@ -353,6 +355,9 @@ mod tests {
                 jitter_ticks: 480,
             }
         );
-        assert!(reports.try_recv().is_err(), "the other stream's block is not ours");
+        assert!(
+            reports.try_recv().is_err(),
+            "the other stream's block is not ours"
+        );
     }
 }
