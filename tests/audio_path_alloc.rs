@@ -179,7 +179,8 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
             ..MediaConfig::default()
         };
         let (packets, remote) = mpsc::channel(256);
-        let session = MediaSession::start(&media, remote, writer).expect("media session");
+        let (_reports_tx, reports) = mpsc::channel(8);
+        let session = MediaSession::start(&media, remote, writer, reports).expect("media session");
 
         // The far end: speech encoded into Opus packets, one every 20 ms.
         let speech = voicecall_engine::audio::load_wav_48k_mono(&support::asset("speech-b.wav"))

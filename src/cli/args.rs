@@ -70,16 +70,20 @@ pub struct AudioTuning {
     /// Neither offer nor send RED redundancy.
     #[arg(long, hide = true)]
     pub no_red: bool,
-    /// Send RED whenever negotiated, not only while the peer reports loss.
+    /// Send RED (two adjacent copies) whenever negotiated, whatever the peer reports.
     #[arg(long, hide = true, conflicts_with = "no_red")]
     pub red_always: bool,
-    /// Earlier frames repeated in each RED packet (1 or 2).
+    /// Send RED with this many adjacent copies (1 to 3), whatever the peer reports.
     #[arg(long, hide = true)]
     pub red_distance: Option<usize>,
+    /// Send RED with copies of these frames back (e.g. 1,3), whatever the peer reports.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    pub red_plan: Option<Vec<u8>>,
     /// No Opus DTX on silence.
     #[arg(long, hide = true)]
     pub no_dtx: bool,
-    /// Keep Opus' expected loss at its default instead of following the peer's reports.
+    /// Do not follow the peer's reports: Opus' default FEC and bitrate, no RED unless
+    /// asked for.
     #[arg(long, hide = true)]
     pub fixed_fec: bool,
     /// Opus bitrate in bits per second.
@@ -186,6 +190,7 @@ impl AudioTuning {
             no_red: self.no_red,
             red_always: self.red_always,
             red_distance: self.red_distance,
+            red_plan: self.red_plan.clone(),
             no_dtx: self.no_dtx,
             fixed_fec: self.fixed_fec,
             bitrate_bps: self.bitrate,

@@ -79,7 +79,8 @@ fn refusal(problem: ConfigProblem) -> Failure {
             "--turn-ca {}: not a PEM certificate: {reason}",
             path.display()
         )),
-        ConfigProblem::RedDistance(_) => Failure::usage("--red-distance: 1 or 2"),
+        ConfigProblem::RedDistance(_) => Failure::usage("--red-distance: 1 to 3"),
+        ConfigProblem::RedPlan(_) => Failure::usage("--red-plan: distances 1 to 4, e.g. 1,3"),
         ConfigProblem::Bitrate(_) => Failure::usage("--bitrate: 6000..=510000"),
     }
 }

@@ -10,6 +10,8 @@
 //! - `signaling`: the server's messages, their wire form, and the signaling session machine.
 //! - `sas`: the short authentication string both people compare.
 //! - `quality`: per-call statistics and the figures shown from them.
+//! - `protection`: the loss feedback loop's decisions: what the peer reports about our
+//!   audio, and the RED/FEC/bitrate protection the sender applies.
 
 pub mod call;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod device;
 pub mod format;
 pub mod ice;
 pub mod id;
+pub mod protection;
 pub mod quality;
 pub mod sas;
 pub mod signaling;

@@ -8,6 +8,7 @@ pub use connection::{POOR_JITTER_MS, POOR_LOSS_PERCENT, POOR_RTT_MS, Quality};
 use serde::Serialize;
 
 use crate::ice::CandidateKind;
+use crate::protection::{ProtectionLevel, RedPlan};
 
 /// The numbers a call screen or a `--json` consumer wants.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -24,8 +25,26 @@ pub struct RtcStats {
     pub jitter_ms: f64,
 }
 
+/// The loss protection our sender applies, and the peer's reports it follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SendProtection {
+    pub level: ProtectionLevel,
+    /// Distances (in frames) of the earlier frames each RED packet repeats.
+    pub red: RedPlan,
+    /// Opus in-band FEC's expected loss (0: no FEC).
+    pub fec_loss_pct: u8,
+    pub bitrate_bps: u32,
+    /// Feedback from the peer received so far (receiver reports and loss runs).
+    pub peer_reports: u64,
+    /// Over the last few seconds of reports: the share of our packets lost, the mean
+    /// length of loss bursts (packets), and the peer's interarrival jitter.
+    pub peer_loss_pct: f64,
+    pub peer_mean_burst: f64,
+    pub peer_jitter_ms: f64,
+}
+
 /// What one call's audio did, in 20 ms frames, and the buffer gauges at snapshot time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct MediaSummary {
     pub frames_captured: u64,
     pub frames_sent: u64,
@@ -45,4 +64,5 @@ pub struct MediaSummary {
     pub jitter_target_ms: u64,
     pub jitter_depth_ms: u64,
     pub playout_queue_ms: u64,
+    pub protection: SendProtection,
 }

@@ -117,8 +117,10 @@ pub fn parse(payload: &[u8]) -> Result<RedPayload<'_>, RedError> {
 }
 
 /// Writes a RED payload into `out` and returns its length. `redundant` holds
-/// `(timestamp offset, frame)` pairs, oldest first; empty frames are left out (a block must
-/// carry something) as are those too old or too large for a block header.
+/// `(timestamp offset, frame)` pairs, oldest first. An empty frame becomes an empty block:
+/// a placeholder that keeps the blocks after it at the packet positions receivers map them
+/// to (block `i` of `k` is the packet `k - i` before this one). Frames too old or too large
+/// for a block header are left out.
 pub fn pack(
     payload_type: u8,
     redundant: &[(u32, &[u8])],
@@ -129,10 +131,7 @@ pub fn pack(
         return Err(RedError::TooManyBlocks);
     }
     let usable = |&&(offset, frame): &&(u32, &[u8])| {
-        !frame.is_empty()
-            && frame.len() <= MAX_RED_BLOCK_BYTES
-            && offset > 0
-            && offset <= MAX_RED_OFFSET
+        frame.len() <= MAX_RED_BLOCK_BYTES && offset > 0 && offset <= MAX_RED_OFFSET
     };
     let mut previous_offset = u32::MAX;
     for &(offset, _) in redundant.iter().filter(usable) {
@@ -235,12 +234,34 @@ mod tests {
         let big = [7u8; MAX_RED_BLOCK_BYTES + 1];
         let n = pack(
             111,
-            &[(MAX_RED_OFFSET + 1, b"x"), (1920, &big), (960, b"")],
+            &[(MAX_RED_OFFSET + 1, b"x"), (1920, &big)],
             b"p",
             &mut out,
         )
         .unwrap();
         assert_eq!(&out[..n], &[111, b'p']);
+    }
+
+    #[test]
+    fn empty_frames_are_placeholder_blocks() {
+        let mut out = [0u8; 64];
+        let n = pack(
+            111,
+            &[(2880, b"ab"), (1920, b""), (960, b"c")],
+            b"p",
+            &mut out,
+        )
+        .unwrap();
+        let red = parse(&out[..n]).unwrap();
+        let blocks: Vec<_> = red
+            .redundant()
+            .map(|b| (b.timestamp_offset, b.payload))
+            .collect();
+        assert_eq!(
+            blocks,
+            vec![(2880, &b"ab"[..]), (1920, &b""[..]), (960, &b"c"[..])]
+        );
+        assert_eq!(red.primary.payload, b"p");
     }
 
     #[test]
@@ -301,7 +322,7 @@ mod tests {
 
         #[test]
         fn pack_then_parse_round_trips(
-            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..200), 0..=MAX_RED_BLOCKS),
+            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..=MAX_RED_BLOCKS),
             primary in proptest::collection::vec(any::<u8>(), 0..300),
             pt in 0u8..128,
         ) {

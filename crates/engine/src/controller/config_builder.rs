@@ -14,13 +14,15 @@ use voicecall_core::device::{InputSpec, OutputSpec, SpecError};
 use voicecall_core::ice::IceServer;
 
 use super::config::EngineConfig;
-use crate::media::{ReceiveMode, RedPolicy};
+use crate::media::{ProtectionMode, ReceiveMode};
 use crate::signaling::SignalingConfig;
 
 /// Opus bitrates the encoder accepts, in bits per second.
 const BITRATES: std::ops::RangeInclusive<i32> = 6_000..=510_000;
-/// Earlier frames a RED packet may repeat.
-const RED_DISTANCES: std::ops::RangeInclusive<usize> = 1..=2;
+/// Adjacent earlier frames a fixed RED plan may repeat.
+const RED_DISTANCES: std::ops::RangeInclusive<usize> = 1..=3;
+/// The plan `--red-always` means: what was always sent before the feedback loop worked.
+const RED_ALWAYS: [u8; 2] = [1, 2];
 
 /// What this run changes on top of the saved settings; the settings file is left alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,11 +54,14 @@ pub struct Tuning {
     pub receive_mode: ReceiveMode,
     /// Neither offer nor send RED.
     pub no_red: bool,
-    /// Send RED whenever negotiated, not only while the peer reports loss.
+    /// Send RED (two adjacent copies) whenever negotiated, whatever the peer reports.
     pub red_always: bool,
+    /// Send RED with this many adjacent copies, whatever the peer reports.
     pub red_distance: Option<usize>,
+    /// Send RED with copies of these frames back (e.g. 1 and 3), whatever the peer reports.
+    pub red_plan: Option<Vec<u8>>,
     pub no_dtx: bool,
-    /// Keep Opus' expected loss fixed instead of following the peer's reports.
+    /// No adaptation: Opus' default FEC and bitrate, no RED unless asked for above.
     pub fixed_fec: bool,
     pub bitrate_bps: Option<i32>,
 }
@@ -80,8 +85,10 @@ pub enum ConfigProblem {
     TurnCaUnreadable { path: PathBuf, reason: String },
     #[error("the TURN CA {} is not a PEM certificate: {reason}", path.display())]
     TurnCaNotPem { path: PathBuf, reason: String },
-    #[error("RED distance {0}: 1 or 2")]
+    #[error("RED distance {0}: 1 to 3")]
     RedDistance(usize),
+    #[error("RED plan {0:?}: distances 1 to 4")]
+    RedPlan(Vec<u8>),
     #[error("bitrate {0} b/s: 6000..=510000")]
     Bitrate(i32),
 }
@@ -190,26 +197,42 @@ impl Tuning {
         media.receive_mode = self.receive_mode;
         if self.no_red {
             config.rtc.red = false;
-            media.red = RedPolicy::Off;
-        } else if self.red_always {
-            media.red = RedPolicy::Always;
-        }
-        match self.red_distance {
-            Some(distance) if RED_DISTANCES.contains(&distance) => media.red_distance = distance,
-            Some(distance) => problems.push(ConfigProblem::RedDistance(distance)),
-            None => {}
         }
         if self.no_dtx {
             media.encoder.dtx = false;
-        }
-        if self.fixed_fec {
-            media.loss_feedback = false;
         }
         match self.bitrate_bps {
             Some(bps) if BITRATES.contains(&bps) => media.encoder.bitrate_bps = bps,
             Some(bps) => problems.push(ConfigProblem::Bitrate(bps)),
             None => {}
         }
+        let distance = match self.red_distance {
+            Some(d) if RED_DISTANCES.contains(&d) => Some((1..=d as u8).collect::<Vec<_>>()),
+            Some(d) => {
+                problems.push(ConfigProblem::RedDistance(d));
+                None
+            }
+            None => None,
+        };
+        let fixed_red = self
+            .red_plan
+            .clone()
+            .or(distance)
+            .or_else(|| self.red_always.then(|| RED_ALWAYS.to_vec()))
+            .filter(|_| !self.no_red);
+        media.protection = match fixed_red {
+            Some(plan) => match ProtectionMode::fixed_red(&plan, &media.encoder) {
+                Some(mode) => mode,
+                None => {
+                    problems.push(ConfigProblem::RedPlan(plan));
+                    media.protection
+                }
+            },
+            None if self.fixed_fec => {
+                ProtectionMode::fixed_red(&[], &media.encoder).unwrap_or(media.protection)
+            }
+            None => media.protection,
+        };
         problems
     }
 }
@@ -422,16 +445,35 @@ mod tests {
         assert_eq!(problems, []);
         assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
         assert!(!config.rtc.red);
-        assert_eq!(config.media.red, RedPolicy::Off);
-        assert_eq!(config.media.red_distance, 2);
-        assert!(!config.media.encoder.dtx && !config.media.loss_feedback);
+        assert!(!config.media.encoder.dtx);
         assert_eq!(config.media.encoder.bitrate_bps, 24_000);
+        // No RED without the codec negotiated; fixed Opus FEC at its default.
+        let ProtectionMode::Fixed(fixed) = config.media.protection else {
+            panic!("not fixed: {:?}", config.media.protection);
+        };
+        assert!(fixed.red.is_off());
+        assert_eq!(fixed.fec_loss_pct, config.media.encoder.expected_loss_pct);
+        assert_eq!(fixed.bitrate_bps, 24_000);
+
+        let spread = Overrides {
+            tuning: Tuning {
+                red_plan: Some(vec![1, 3]),
+                ..Tuning::default()
+            },
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&Settings::default(), &spread);
+        assert_eq!(problems, []);
+        let ProtectionMode::Fixed(fixed) = config.media.protection else {
+            panic!("not fixed");
+        };
+        assert_eq!(fixed.red.distances().collect::<Vec<_>>(), vec![1, 3]);
 
         let defaults = build(&Settings::default(), &Overrides::default()).0;
         let out_of_range = Overrides {
             tuning: Tuning {
                 red_always: true,
-                red_distance: Some(3),
+                red_distance: Some(4),
                 bitrate_bps: Some(5_999),
                 ..Tuning::default()
             },
@@ -440,10 +482,23 @@ mod tests {
         let (config, problems) = build(&Settings::default(), &out_of_range);
         assert_eq!(
             problems,
-            [ConfigProblem::RedDistance(3), ConfigProblem::Bitrate(5_999)]
+            [ConfigProblem::Bitrate(5_999), ConfigProblem::RedDistance(4)]
         );
-        assert_eq!(config.media.red, RedPolicy::Always);
-        assert_eq!(config.media.red_distance, defaults.media.red_distance);
+        // `--red-always` still holds: two adjacent copies.
+        let ProtectionMode::Fixed(fixed) = config.media.protection else {
+            panic!("not fixed");
+        };
+        assert_eq!(fixed.red.distances().collect::<Vec<_>>(), vec![1, 2]);
+        let bad_plan = Overrides {
+            tuning: Tuning {
+                red_plan: Some(vec![1, 9]),
+                ..Tuning::default()
+            },
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&Settings::default(), &bad_plan);
+        assert_eq!(problems, [ConfigProblem::RedPlan(vec![1, 9])]);
+        assert_eq!(config.media.protection, defaults.media.protection);
         assert_eq!(
             config.media.encoder.bitrate_bps,
             defaults.media.encoder.bitrate_bps

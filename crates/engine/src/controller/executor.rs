@@ -327,7 +327,11 @@ impl Executor {
             Ok(writer) => writer,
             Err(err) => return self.feedback.push_back(Input::Failure(err.to_string())),
         };
-        match MediaSession::start(&self.config.media, remote, writer) {
+        // Taken with the audio queue; a peer without it (never) gives an empty channel.
+        let reports = peer
+            .take_peer_reports()
+            .unwrap_or_else(|| tokio::sync::mpsc::channel(1).1);
+        match MediaSession::start(&self.config.media, remote, writer, reports) {
             Ok(mut media) => {
                 self.first_audio = media.take_first_audio();
                 let meters = Meters(Arc::clone(media.levels()));

@@ -10,6 +10,6 @@ mod summary;
 pub mod testing;
 
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
-pub use send::{DEFAULT_RED_DISTANCE, Outgoing, RedPolicy, SendConfig, SendPath};
+pub use send::{Outgoing, ProtectionMode, SendConfig, SendPath};
 pub use session::{MediaConfig, MediaError, MediaSession, ReceiveMode};
 pub use summary::MediaCounters;

@@ -3,32 +3,32 @@
 
 use std::time::{Duration, Instant};
 
-use super::{RedPolicy, SendConfig, SendPath};
+use super::{ProtectionMode, SendConfig, SendPath};
 use crate::codec::{EncoderSettings, PayloadTypes};
 use crate::jitter::{FrameSource, JitterConfig, ReceivePath};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use voicecall_lab::analysis::compare;
 use voicecall_lab::signals::{TestRng, speech_48k};
 
-/// Speech through `SendPath` with RED always on, 10 % of packets dropped (never two in a
+/// Speech through `SendPath` with one RED copy always on, 10 % of packets dropped (never two in a
 /// row): every lost frame comes back from the next packet's redundancy.
 #[test]
 fn red_recovers_isolated_losses_at_full_quality() {
     let speech = speech_48k("speech-a.wav");
-    let config = SendConfig {
-        red: RedPolicy::Always,
-        encoder: EncoderSettings {
-            dtx: false,
-            ..Default::default()
-        },
+    let encoder = EncoderSettings {
+        dtx: false,
         ..Default::default()
+    };
+    let config = SendConfig {
+        protection: ProtectionMode::fixed_red(&[1], &encoder).unwrap(),
+        encoder,
     };
     let types = PayloadTypes {
         opus: 111,
         red: Some(63),
     };
     let t0 = Instant::now();
-    let mut send = SendPath::new(&config, types, 77, t0).unwrap();
+    let mut send = SendPath::new(&config, types, 77).unwrap();
     let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
     rx.set_red_payload_type(Some(63));
     let mut out = vec![0i16; MAX_DECODED_SAMPLES];

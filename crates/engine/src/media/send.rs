@@ -1,64 +1,65 @@
 //! The send side of a call's audio, sans-IO: PCM frames in, RTP payloads out. Encodes
-//! with Opus, leaves DTX frames unsent, wraps frames in RFC 2198 RED while the path is
-//! lossy, and turns the peer's receiver reports into Opus' expected-loss setting.
-
-use std::time::{Duration, Instant};
+//! with Opus, leaves DTX frames unsent, and applies the loss protection the policy chose
+//! (`voicecall_core::protection`): RFC 2198 RED copies of earlier frames, Opus in-band FEC
+//! and the encoder bitrate.
 
 use crate::codec::red::{self, MAX_RED_BLOCK_BYTES, MAX_RED_OFFSET};
 use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, PayloadTypes};
 use crate::jitter::DTX_MAX_BYTES;
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
+use voicecall_core::protection::{MAX_RED_SPAN, Protection, ProtectionLevel, RedPlan};
 
-/// When to wrap frames in RED (only ever when the peer negotiated `red/48000/2`).
+const MAX_SPAN: usize = MAX_RED_SPAN as usize;
+/// Room for a RED packet: the primary and up to `MAX_SPAN` blocks with headers.
+const MAX_PAYLOAD: usize = 1 + MAX_PACKET_BYTES + MAX_SPAN * (4 + MAX_RED_BLOCK_BYTES);
+
+/// Who decides the protection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RedPolicy {
-    /// Plain Opus always.
-    Off,
-    /// Start protected; drop the redundancy once the peer's reports show a clean path for
-    /// `RED_CLEAN_HOLD`, and take it up again at the first reported loss.
-    Adaptive,
-    /// The default: in the quality bench the webrtc-rs receiver reports did not show the
-    /// relay's loss, so `Adaptive` dropped the protection mid-call (10 % loss: 2.3 vs 2.55
-    /// PESQ). A voice call can afford the ~12 kb/s until the reports are trusted.
+pub enum ProtectionMode {
+    /// The peer's reports, through `voicecall_core::protection::ProtectionPolicy`.
     #[default]
-    Always,
+    Adaptive,
+    /// Always this (benchmark baselines): RED only where the peer negotiated it.
+    Fixed(Protection),
 }
 
-/// How many earlier frames each RED packet repeats. Chromium sends one; two cost ~28 kb/s
-/// more but survive two losses in a row, which single redundancy does not: in the quality
-/// bench 10 % random loss went from 3.2 to 4.0 PESQ and 5 % bursty from 2.5 to 3.0.
-pub const DEFAULT_RED_DISTANCE: usize = 2;
-const MAX_RED_DISTANCE: usize = 2;
-/// Without a reported loss for this long, RED is switched off again.
-const RED_CLEAN_HOLD: Duration = Duration::from_secs(10);
-/// Reported loss (fraction) from which RED is switched on.
-const RED_ON_LOSS: f64 = 0.01;
-/// Each receiver report (about one a second) forgets this share of the remembered loss,
-/// so a burst keeps the protection up for a few seconds but not for ever.
-const LOSS_MEMORY: f64 = 0.8;
-/// libopus gains nothing from planning for more loss than this.
-const MAX_EXPECTED_LOSS_PCT: u8 = 30;
-/// Room for a RED packet: the primary and up to `MAX_RED_DISTANCE` blocks with headers.
-const MAX_PAYLOAD: usize = 1 + MAX_PACKET_BYTES + MAX_RED_DISTANCE * (4 + MAX_RED_BLOCK_BYTES);
+impl ProtectionMode {
+    /// RED with copies of the `distances` frames back, always; the encoder's own FEC and
+    /// bitrate settings.
+    pub fn fixed_red(distances: &[u8], encoder: &EncoderSettings) -> Option<Self> {
+        let red = RedPlan::of(distances)?;
+        Some(Self::Fixed(Protection {
+            level: if red.is_off() {
+                ProtectionLevel::Off
+            } else {
+                ProtectionLevel::Red
+            },
+            red,
+            fec_loss_pct: encoder.expected_loss_pct,
+            bitrate_bps: u32::try_from(encoder.bitrate_bps).unwrap_or(0),
+        }))
+    }
+}
 
 /// Settings of the send path besides the encoder's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SendConfig {
     pub encoder: EncoderSettings,
-    pub red: RedPolicy,
-    pub red_distance: usize,
-    /// Feed the peer's reported loss into Opus' FEC budget; off keeps
-    /// `encoder.expected_loss_pct` fixed.
-    pub loss_feedback: bool,
+    pub protection: ProtectionMode,
 }
 
-impl Default for SendConfig {
-    fn default() -> Self {
-        Self {
-            encoder: EncoderSettings::default(),
-            red: RedPolicy::default(),
-            red_distance: DEFAULT_RED_DISTANCE,
-            loss_feedback: true,
+impl SendConfig {
+    /// What the send path starts with: a fixed protection, or for the adaptive one a clean
+    /// line (plain Opus, no FEC, the configured bitrate) until the peer reports.
+    pub fn initial_protection(&self) -> Protection {
+        match self.protection {
+            ProtectionMode::Fixed(p) => p,
+            ProtectionMode::Adaptive => Protection {
+                level: ProtectionLevel::Off,
+                red: RedPlan::NONE,
+                fec_loss_pct: 0,
+                bitrate_bps: u32::try_from(self.encoder.bitrate_bps).unwrap_or(0),
+            },
         }
     }
 }
@@ -76,37 +77,30 @@ pub struct Outgoing<'a> {
 #[derive(Clone, Copy)]
 struct Sent {
     ts: u32,
+    /// 0 for "nothing usable": not sent yet, or too large for a RED block.
     len: usize,
+    valid: bool,
     bytes: [u8; MAX_RED_BLOCK_BYTES],
 }
 
 const NOTHING_SENT: Sent = Sent {
     ts: 0,
     len: 0,
+    valid: false,
     bytes: [0; MAX_RED_BLOCK_BYTES],
 };
 
-/// Loss the peer reports, remembered with decay, and what it implies.
-#[derive(Debug, Clone, Copy)]
-struct LossState {
-    remembered: f64,
-    last_loss: Instant,
-}
-
 pub struct SendPath {
     encoder: Encoder,
-    config: SendConfig,
     types: PayloadTypes,
-    red_active: bool,
-    loss: LossState,
-    expected_loss_pct: u8,
+    protection: Protection,
     timestamp: u32,
     /// A DTX packet was sent; later ones are not until speech resumes.
     in_dtx: bool,
     /// The last frame was not sent, so the next one starts a talkspurt.
     skipped_last: bool,
     /// The last packets sent, newest at `history[0]`: the RED blocks of the next one.
-    history: [Sent; MAX_RED_DISTANCE],
+    history: [Sent; MAX_SPAN],
     encoded: [u8; MAX_PACKET_BYTES],
     payload: [u8; MAX_PAYLOAD],
     /// Length of the last packet in `payload`.
@@ -118,8 +112,7 @@ pub struct SendPath {
 impl std::fmt::Debug for SendPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendPath")
-            .field("red_active", &self.red_active)
-            .field("expected_loss_pct", &self.expected_loss_pct)
+            .field("protection", &self.protection)
             .finish_non_exhaustive()
     }
 }
@@ -129,32 +122,54 @@ impl SendPath {
         config: &SendConfig,
         types: PayloadTypes,
         first_timestamp: u32,
-        now: Instant,
     ) -> Result<Self, CodecError> {
         let encoder = Encoder::new(&config.encoder)?;
-        let mut config = config.clone();
-        config.red_distance = config.red_distance.clamp(1, MAX_RED_DISTANCE);
-        let red_active = types.red.is_some() && config.red != RedPolicy::Off;
-        Ok(Self {
+        let mut send = Self {
             encoder,
-            expected_loss_pct: config.encoder.expected_loss_pct,
-            config,
             types,
-            red_active,
-            loss: LossState {
-                remembered: 0.0,
-                last_loss: now,
+            protection: Protection {
+                level: ProtectionLevel::Off,
+                red: RedPlan::NONE,
+                fec_loss_pct: config.encoder.expected_loss_pct,
+                bitrate_bps: u32::try_from(config.encoder.bitrate_bps).unwrap_or(0),
             },
             timestamp: first_timestamp,
             in_dtx: false,
             skipped_last: false,
-            history: [NOTHING_SENT; MAX_RED_DISTANCE],
+            history: [NOTHING_SENT; MAX_SPAN],
             encoded: [0; MAX_PACKET_BYTES],
             payload: [0; MAX_PAYLOAD],
             payload_len: 0,
             frames_red: 0,
             frames_unsent: 0,
-        })
+        };
+        send.apply(config.initial_protection())?;
+        Ok(send)
+    }
+
+    /// Switches to `protection` from the next frame on. RED stays off towards a peer that
+    /// did not negotiate it.
+    pub fn apply(&mut self, protection: Protection) -> Result<(), CodecError> {
+        let mut protection = protection;
+        if self.types.red.is_none() && !protection.red.is_off() {
+            protection.red = RedPlan::NONE;
+            if protection.level == ProtectionLevel::Red {
+                protection.level = ProtectionLevel::Fec;
+            }
+        }
+        if protection.bitrate_bps != self.protection.bitrate_bps {
+            self.encoder
+                .set_bitrate(i32::try_from(protection.bitrate_bps).unwrap_or(i32::MAX))?;
+        }
+        if protection.fec_loss_pct != self.protection.fec_loss_pct {
+            self.encoder.set_expected_loss(protection.fec_loss_pct)?;
+        }
+        self.protection = protection;
+        Ok(())
+    }
+
+    pub fn protection(&self) -> Protection {
+        self.protection
     }
 
     /// Encodes one 20 ms frame. `None`: a DTX frame that need not be sent (the timestamp
@@ -176,18 +191,24 @@ impl SendPath {
             self.in_dtx = false;
         }
         let marker = std::mem::take(&mut self.skipped_last);
-        let (payload_type, payload_len) = match self.types.red.filter(|_| self.red_active) {
+        let red_pt = self.types.red.filter(|_| !self.protection.red.is_off());
+        let (payload_type, payload_len) = match red_pt {
             Some(red_pt) => {
-                let blocks = self.red_blocks(ts);
-                let mut refs: [(u32, &[u8]); MAX_RED_DISTANCE] = [(0, &[]); MAX_RED_DISTANCE];
-                for (dst, &(offset, idx)) in refs.iter_mut().zip(blocks.iter().flatten()) {
-                    let sent = &self.history[idx];
-                    *dst = (offset, &sent.bytes[..sent.len]);
+                let span = self.red_span(ts);
+                let mut refs: [(u32, &[u8]); MAX_SPAN] = [(0, &[]); MAX_SPAN];
+                // Oldest first: the block `d` packets back goes at position `span - d`.
+                for d in 1..=span {
+                    let sent = &self.history[d - 1];
+                    let copy: &[u8] = if self.protection.red.repeats(d as u8) {
+                        &sent.bytes[..sent.len]
+                    } else {
+                        &[]
+                    };
+                    refs[span - d] = (ts.wrapping_sub(sent.ts), copy);
                 }
-                let count = blocks.iter().flatten().count();
                 let n = red::pack(
                     self.types.opus,
-                    &refs[..count],
+                    &refs[..span],
                     &self.encoded[..len],
                     &mut self.payload,
                 )
@@ -207,6 +228,7 @@ impl SendPath {
         self.history.rotate_right(1);
         let slot = &mut self.history[0];
         slot.ts = ts;
+        slot.valid = true;
         slot.len = if len <= MAX_RED_BLOCK_BYTES { len } else { 0 };
         slot.bytes[..slot.len].copy_from_slice(&self.encoded[..slot.len]);
         self.payload_len = payload_len;
@@ -218,77 +240,25 @@ impl SendPath {
         }))
     }
 
-    /// The RED blocks for a packet at `ts`: `(offset, history index)`, oldest first. Only
-    /// an unbroken run of the newest packets goes in, so the receiver can map block `i` of
-    /// `k` to sequence number `n - k + i`.
-    fn red_blocks(&self, ts: u32) -> [Option<(u32, usize)>; MAX_RED_DISTANCE] {
-        let mut usable = 0;
-        for (i, sent) in self
-            .history
+    /// How many blocks the packet at `ts` carries: the plan's span, cut at the first packet
+    /// that cannot be referred to (none sent yet, or too long ago for a block's offset).
+    /// Blocks stand for the packets just before this one in order (block `i` of `k` is
+    /// packet `n - k + i`), so a cut there keeps every block where receivers look for it.
+    fn red_span(&self, ts: u32) -> usize {
+        let span = usize::from(self.protection.red.span()).min(MAX_SPAN);
+        self.history
             .iter()
-            .take(self.config.red_distance)
-            .enumerate()
-        {
-            let offset = ts.wrapping_sub(sent.ts);
-            if sent.len == 0 || offset == 0 || offset > MAX_RED_OFFSET {
-                break;
-            }
-            usable = i + 1;
-        }
-        let mut out = [None; MAX_RED_DISTANCE];
-        for (k, slot) in out.iter_mut().take(usable).enumerate() {
-            let idx = usable - 1 - k;
-            *slot = Some((ts.wrapping_sub(self.history[idx].ts), idx));
-        }
-        out
-    }
-
-    /// The peer's receiver report: `fraction_lost` (0–1) of our packets over its last
-    /// interval. Raises protection at once, lowers it slowly.
-    pub fn on_loss_report(&mut self, fraction_lost: f64, now: Instant) {
-        let fraction = if fraction_lost.is_finite() {
-            fraction_lost.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self.loss.remembered = fraction.max(self.loss.remembered * LOSS_MEMORY);
-        if fraction >= RED_ON_LOSS {
-            self.loss.last_loss = now;
-        }
-        if self.config.loss_feedback {
-            let pct = (self.loss.remembered * 100.0).round() as u8;
-            let pct = pct.min(MAX_EXPECTED_LOSS_PCT);
-            if pct != self.expected_loss_pct && self.encoder.set_expected_loss(pct).is_ok() {
-                self.expected_loss_pct = pct;
-            }
-        }
-        self.update_red(now);
-    }
-
-    /// Re-evaluates RED without a new report (a peer that stopped reporting is no evidence
-    /// of loss).
-    pub fn update_red(&mut self, now: Instant) {
-        self.red_active = self.types.red.is_some()
-            && match self.config.red {
-                RedPolicy::Off => false,
-                RedPolicy::Always => true,
-                RedPolicy::Adaptive => {
-                    now.saturating_duration_since(self.loss.last_loss) < RED_CLEAN_HOLD
-                }
-            };
+            .take(span)
+            .take_while(|sent| {
+                let offset = ts.wrapping_sub(sent.ts);
+                sent.valid && offset > 0 && offset <= MAX_RED_OFFSET
+            })
+            .count()
     }
 
     /// The payload of the last packet `encode` returned, for when its borrow had to end.
     pub fn last_payload(&self) -> &[u8] {
         &self.payload[..self.payload_len]
-    }
-
-    pub fn red_active(&self) -> bool {
-        self.red_active
-    }
-
-    pub fn expected_loss_pct(&self) -> u8 {
-        self.expected_loss_pct
     }
 
     /// Frames sent inside RED, and DTX frames not sent at all.
@@ -321,11 +291,34 @@ mod tests {
         red: Some(63),
     };
 
+    fn red(distances: &[u8]) -> Protection {
+        Protection {
+            level: ProtectionLevel::Red,
+            red: RedPlan::of(distances).unwrap(),
+            fec_loss_pct: 0,
+            bitrate_bps: 32_000,
+        }
+    }
+
+    fn fixed(protection: Protection) -> SendConfig {
+        SendConfig {
+            protection: ProtectionMode::Fixed(protection),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn adaptive_starts_as_plain_opus_without_fec() {
+        let mut send = SendPath::new(&SendConfig::default(), TYPES, 0).unwrap();
+        assert_eq!(send.protection().level, ProtectionLevel::Off);
+        assert_eq!(send.encoder.expected_loss().unwrap(), 0);
+        assert_eq!(send.encoder.bitrate().unwrap(), 40_000);
+        assert_eq!(send.encode(&tone(0)).unwrap().unwrap().payload_type, 111);
+    }
+
     #[test]
     fn red_packets_carry_the_previous_frame() {
-        let now = Instant::now();
-        let mut send = SendPath::new(&SendConfig::default(), TYPES, 1_000, now).unwrap();
-        assert!(send.red_active(), "RED is on from the first packet");
+        let mut send = SendPath::new(&fixed(red(&[1])), TYPES, 1_000).unwrap();
         let first = send.encode(&tone(0)).unwrap().unwrap();
         assert_eq!(first.payload_type, 63);
         let primary0 = parse(first.payload).unwrap().primary.payload.to_vec();
@@ -340,76 +333,57 @@ mod tests {
     }
 
     #[test]
-    fn a_peer_without_red_gets_plain_opus() {
+    fn spread_copies_keep_each_block_at_its_packet_position() {
+        let mut send = SendPath::new(&fixed(red(&[1, 3])), TYPES, 0).unwrap();
+        let mut primaries = Vec::new();
+        for i in 0..3 {
+            let p = send.encode(&tone(i)).unwrap().unwrap();
+            primaries.push(parse(p.payload).unwrap().primary.payload.to_vec());
+        }
+        let p = send.encode(&tone(3)).unwrap().unwrap();
+        let parsed = parse(p.payload).unwrap();
+        let blocks: Vec<_> = parsed
+            .redundant()
+            .map(|b| (b.timestamp_offset, b.payload.to_vec()))
+            .collect();
+        // Three blocks for packets n-3, n-2, n-1; the one two back is an empty placeholder.
+        assert_eq!(
+            blocks,
+            vec![
+                (3 * 960, primaries[0].clone()),
+                (2 * 960, Vec::new()),
+                (960, primaries[2].clone()),
+            ]
+        );
+    }
+
+    #[test]
+    fn applying_a_protection_sets_fec_and_bitrate_and_a_peer_without_red_gets_plain_opus() {
         let types = PayloadTypes {
             opus: 109,
             red: None,
         };
-        for policy in [RedPolicy::Adaptive, RedPolicy::Always] {
-            let config = SendConfig {
-                red: policy,
-                ..Default::default()
-            };
-            let mut send = SendPath::new(&config, types, 0, Instant::now()).unwrap();
-            send.on_loss_report(0.2, Instant::now());
-            for i in 0..5 {
-                let p = send.encode(&tone(i)).unwrap().unwrap();
-                assert_eq!(p.payload_type, 109);
-                assert!(crate::codec::packet_samples(p.payload) == Some(FRAME_SAMPLES));
-            }
-            assert!(!send.red_active());
+        let mut send = SendPath::new(&SendConfig::default(), types, 0).unwrap();
+        send.apply(Protection {
+            fec_loss_pct: 12,
+            bitrate_bps: 24_000,
+            ..red(&[1, 2])
+        })
+        .unwrap();
+        assert_eq!(send.encoder.expected_loss().unwrap(), 12);
+        assert_eq!(send.encoder.bitrate().unwrap(), 24_000);
+        assert!(send.protection().red.is_off());
+        assert_eq!(send.protection().level, ProtectionLevel::Fec);
+        for i in 0..5 {
+            let p = send.encode(&tone(i)).unwrap().unwrap();
+            assert_eq!(p.payload_type, 109);
+            assert!(crate::codec::packet_samples(p.payload) == Some(FRAME_SAMPLES));
         }
-    }
-
-    #[test]
-    fn loss_reports_drive_fec_and_red() {
-        let t0 = Instant::now();
-        let config = SendConfig {
-            red: RedPolicy::Adaptive,
-            ..Default::default()
-        };
-        let mut send = SendPath::new(&config, TYPES, 0, t0).unwrap();
-        // Clean reports: RED goes off after the hold, expected loss drops to 0.
-        for s in 1..=12 {
-            send.on_loss_report(0.0, t0 + Duration::from_secs(s));
-        }
-        assert!(!send.red_active());
-        assert_eq!(send.expected_loss_pct(), 0);
+        // And back to plain Opus.
+        send.apply(SendConfig::default().initial_protection())
+            .unwrap();
         assert_eq!(send.encoder.expected_loss().unwrap(), 0);
-        let plain = send.encode(&tone(0)).unwrap().unwrap();
-        assert_eq!(plain.payload_type, 111);
-        // 10 % loss reported: RED on and libopus told at once.
-        send.on_loss_report(0.1, t0 + Duration::from_secs(13));
-        assert!(send.red_active());
-        assert_eq!(send.expected_loss_pct(), 10);
-        assert_eq!(send.encoder.expected_loss().unwrap(), 10);
-        // The memory fades over a few reports, RED holds for the clean hold time.
-        send.on_loss_report(0.0, t0 + Duration::from_secs(14));
-        assert_eq!(send.expected_loss_pct(), 8);
-        for s in 15..=22 {
-            send.on_loss_report(0.0, t0 + Duration::from_secs(s));
-        }
-        assert!(send.red_active());
-        send.on_loss_report(0.0, t0 + Duration::from_secs(24));
-        assert!(!send.red_active());
-        // Garbage in is clamped, not trusted.
-        send.on_loss_report(f64::NAN, t0 + Duration::from_secs(25));
-        send.on_loss_report(7.0, t0 + Duration::from_secs(26));
-        assert_eq!(send.expected_loss_pct(), MAX_EXPECTED_LOSS_PCT);
-    }
-
-    #[test]
-    fn fixed_fec_ignores_reports() {
-        let config = SendConfig {
-            loss_feedback: false,
-            red: RedPolicy::Off,
-            ..Default::default()
-        };
-        let mut send = SendPath::new(&config, TYPES, 0, Instant::now()).unwrap();
-        send.on_loss_report(0.25, Instant::now());
-        assert_eq!(send.expected_loss_pct(), 5);
-        assert!(!send.red_active());
-        assert_eq!(send.encode(&tone(0)).unwrap().unwrap().payload_type, 111);
+        assert_eq!(send.encoder.bitrate().unwrap(), 40_000);
     }
 
     #[test]
@@ -419,10 +393,9 @@ mod tests {
                 dtx: true,
                 ..Default::default()
             },
-            red: RedPolicy::Off,
             ..Default::default()
         };
-        let mut send = SendPath::new(&config, TYPES, 0, Instant::now()).unwrap();
+        let mut send = SendPath::new(&config, TYPES, 0).unwrap();
         let mut sent = Vec::new();
         for i in 0..10 {
             let p = send.encode(&tone(i)).unwrap().unwrap();

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::processing::{CaptureProcessor, ProcessingConfig};
-use super::send::{RedPolicy, SendConfig, SendPath};
+use super::send::{ProtectionMode, SendConfig, SendPath};
 use super::summary::MediaCounters;
 use super::testing::{FrameStep, StepGuard};
 use crate::audio::{self, AudioError, CaptureStream, Levels, PlaybackStream};
@@ -18,6 +18,7 @@ use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
+use voicecall_core::protection::{PeerReport, PolicyConfig, ProtectionPolicy};
 use voicecall_core::quality::MediaSummary;
 
 /// How often the pipeline looks for captured frames and playout room. Short enough that
@@ -26,8 +27,6 @@ const PUMP_INTERVAL: Duration = Duration::from_millis(5);
 /// Keep at least this much decoded audio queued for the speaker, so a late wake-up
 /// never starves it. More only adds latency.
 const PLAYOUT_LOW_WATER: usize = FRAME_SAMPLES + FRAME_SAMPLES / 4;
-/// How often the peer's receiver reports are read (webrtc-rs sends one a second).
-const LOSS_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How received audio becomes sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,11 +45,8 @@ pub struct MediaConfig {
     pub encoder: EncoderSettings,
     pub jitter: JitterConfig,
     pub receive_mode: ReceiveMode,
-    /// When to send RED (if the peer negotiated it) and how many earlier frames it repeats.
-    pub red: RedPolicy,
-    pub red_distance: usize,
-    /// Follow the peer's reported loss with Opus' FEC budget.
-    pub loss_feedback: bool,
+    /// RED, FEC and bitrate from the peer's reports, or fixed (benchmark baselines).
+    pub protection: ProtectionMode,
     pub processing: ProcessingConfig,
 }
 
@@ -63,9 +59,7 @@ impl Default for MediaConfig {
             encoder: send.encoder,
             jitter: JitterConfig::default(),
             receive_mode: ReceiveMode::default(),
-            red: send.red,
-            red_distance: send.red_distance,
-            loss_feedback: send.loss_feedback,
+            protection: send.protection,
             processing: ProcessingConfig::default(),
         }
     }
@@ -75,9 +69,7 @@ impl MediaConfig {
     pub fn send_config(&self) -> SendConfig {
         SendConfig {
             encoder: self.encoder.clone(),
-            red: self.red,
-            red_distance: self.red_distance,
-            loss_feedback: self.loss_feedback,
+            protection: self.protection,
         }
     }
 }
@@ -109,14 +101,22 @@ pub struct MediaSession {
 
 impl MediaSession {
     /// Opens the devices and starts pumping. Fails early (and cleanly) when a device or
-    /// the codec cannot be opened, so the call can end with a clear reason.
+    /// the codec cannot be opened, so the call can end with a clear reason. `reports` is
+    /// the peer's RTCP feedback about our audio, which drives the loss protection.
     pub fn start(
         config: &MediaConfig,
         remote: mpsc::Receiver<RemoteRtp>,
         writer: AudioTrackWriter,
+        reports: mpsc::Receiver<PeerReport>,
     ) -> Result<Self, MediaError> {
         let types = writer.payload_types();
-        let send = SendPath::new(&config.send_config(), types, rand::random(), Instant::now())?;
+        let send_config = config.send_config();
+        let send = SendPath::new(&send_config, types, rand::random())?;
+        let policy = ProtectionPolicy::new(PolicyConfig {
+            red_available: types.red.is_some(),
+            clean_bitrate_bps: u32::try_from(config.encoder.bitrate_bps).unwrap_or(0),
+            ..PolicyConfig::default()
+        });
         let receive = match config.receive_mode {
             ReceiveMode::Adaptive => {
                 let mut path = ReceivePath::new(config.jitter.clone())?;
@@ -137,9 +137,8 @@ impl MediaSession {
         let (capture, playback) = devices.into_parts();
         let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(MediaCounters::default());
+        counters.set_protection(send.protection());
         let (stop_tx, stop_rx) = oneshot::channel();
-        let (loss_tx, loss_rx) = mpsc::channel(4);
-        tokio::spawn(watch_peer_loss(writer.clone(), loss_tx));
         let (first_audio_tx, first_audio_rx) = oneshot::channel();
         let pump = Pump {
             capture,
@@ -149,7 +148,9 @@ impl MediaSession {
             processor,
             writer,
             remote,
-            loss: loss_rx,
+            reports: Some(reports),
+            policy,
+            adaptive: send_config.protection == ProtectionMode::Adaptive,
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
             first_audio: Some(first_audio_tx),
@@ -205,30 +206,6 @@ impl Drop for MediaSession {
     }
 }
 
-/// Reads the peer's RTCP receiver reports and passes each new one (loss fraction) on;
-/// ends with the pump.
-async fn watch_peer_loss(writer: AudioTrackWriter, loss: mpsc::Sender<f64>) {
-    let mut tick = tokio::time::interval(LOSS_POLL_INTERVAL);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last = None;
-    loop {
-        tick.tick().await;
-        if loss.is_closed() {
-            break;
-        }
-        let Some(report) = writer.peer_reported_loss().await else {
-            continue;
-        };
-        if last == Some(report.sequence) {
-            continue;
-        }
-        last = Some(report.sequence);
-        if loss.send(report.fraction_lost).await.is_err() {
-            break;
-        }
-    }
-}
-
 /// Owns everything the audio path touches, with buffers allocated once up front.
 struct Pump {
     capture: CaptureStream,
@@ -238,7 +215,11 @@ struct Pump {
     processor: CaptureProcessor,
     writer: AudioTrackWriter,
     remote: mpsc::Receiver<RemoteRtp>,
-    loss: mpsc::Receiver<f64>,
+    /// The peer's feedback; `None` once the peer connection dropped it.
+    reports: Option<mpsc::Receiver<PeerReport>>,
+    policy: ProtectionPolicy,
+    /// The policy's choice is applied (otherwise the protection is fixed).
+    adaptive: bool,
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
     first_audio: Option<oneshot::Sender<Instant>>,
@@ -264,11 +245,11 @@ impl Pump {
                         break;
                     }
                 },
-                Some(fraction) = self.loss.recv() => {
-                    self.send.on_loss_report(fraction, Instant::now());
-                }
+                report = recv_opt(&mut self.reports) => match report {
+                    Some(report) => self.on_peer_report(&report),
+                    None => self.reports = None,
+                },
                 _ = tick.tick() => {
-                    self.send.update_red(Instant::now());
                     self.send_captured().await;
                     self.fill_playout();
                 }
@@ -277,6 +258,21 @@ impl Pump {
         let (capture, playback) = (self.capture, self.playback);
         if let Err(err) = capture.finish().and(playback.finish()) {
             tracing::warn!(error = %err, "closing audio devices");
+        }
+    }
+
+    /// Feedback about our audio: the policy decides again, and the send path follows.
+    fn on_peer_report(&mut self, report: &PeerReport) {
+        let now = Instant::now();
+        let changed = self.policy.on_report(report, now);
+        self.counters.set_peer(&self.policy.summary(now));
+        if changed && self.adaptive {
+            let protection = self.policy.protection();
+            if let Err(err) = self.send.apply(protection) {
+                tracing::warn!(error = %err, "applying the loss protection");
+            }
+            tracing::debug!(?protection, "loss protection");
+            self.counters.set_protection(self.send.protection());
         }
     }
 
@@ -397,5 +393,13 @@ impl Pump {
         );
         MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
         MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
+    }
+}
+
+/// The next item of a channel that may be gone; pending for ever once it is.
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -3,11 +3,12 @@
 
 mod config;
 mod events;
+mod feedback;
 mod peer;
 mod stats;
 mod turn_tcp;
 
 pub use config::RtcConfig;
 pub use events::{RemoteRtp, RtcEvent};
-pub use peer::{AudioTrackWriter, LossReport, MIME_TYPE_RED, RtcError, RtcPeer};
+pub use peer::{AudioTrackWriter, MIME_TYPE_RED, RtcError, RtcPeer};
 pub use turn_tcp::TurnTcpBridge;

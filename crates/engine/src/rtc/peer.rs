@@ -17,18 +17,19 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription,
-    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector,
-    register_default_interceptors,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry,
+    SettingEngineBuilder, StatsSelector, register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
+use super::feedback::{self, FeedbackInterceptor};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::codec::PayloadTypes;
 use voicecall_core::ice::CandidateKind;
+use voicecall_core::protection::PeerReport;
 use voicecall_core::quality::RtcStats;
 use voicecall_core::signaling::message::{IceCandidate, SdpKind, SessionDescription};
 
@@ -72,6 +73,8 @@ pub struct RtcPeer {
     pending_remote: Vec<RTCIceCandidateInit>,
     remote_applied: bool,
     remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
+    /// What the peer's RTCP says about our audio (see [`feedback`]).
+    peer_reports: Option<mpsc::Receiver<PeerReport>>,
     /// Set when descriptions must carry all candidates (no trickle ICE).
     no_trickle: bool,
     /// Finished candidate gatherings so far (see [`Handler::gathered`]).
@@ -92,7 +95,13 @@ impl RtcPeer {
                 .register_codec(red_codec(), RtpCodecKind::Audio)
                 .map_err(setup)?;
         }
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(setup)?;
+        let (reports_tx, reports_rx) = mpsc::channel(feedback::REPORT_QUEUE);
+        let registry = register_default_interceptors(Registry::new(), &mut media)
+            .map_err(setup)?
+            .with(
+                rtc::interceptor::Slot::from(feedback::SLOT),
+                FeedbackInterceptor::new(feedback::REPORT_INTERVAL, reports_tx),
+            );
         let settings = SettingEngineBuilder::new()
             // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
             // default; a call should connect as soon as a pair answers.
@@ -176,6 +185,7 @@ impl RtcPeer {
             pending_remote: Vec::new(),
             remote_applied: false,
             remote_audio: Some(audio_rx),
+            peer_reports: Some(reports_rx),
             no_trickle: config.no_trickle,
             gathered,
             _turn_bridges: turn_bridges,
@@ -287,6 +297,11 @@ impl RtcPeer {
         self.remote_audio.take()
     }
 
+    /// The peer's feedback about our audio; the media pipeline takes it once.
+    pub fn take_peer_reports(&mut self) -> Option<mpsc::Receiver<PeerReport>> {
+        self.peer_reports.take()
+    }
+
     /// A handle the media pipeline writes encoded frames through.
     pub async fn audio_writer(&self) -> Result<AudioTrackWriter, RtcError> {
         let params = self.sender.get_parameters().await.map_err(op)?;
@@ -294,7 +309,6 @@ impl RtcPeer {
             .ok_or_else(|| RtcError::Operation("no audio codec was negotiated".into()))?;
         Ok(AudioTrackWriter {
             track: Arc::clone(&self.track),
-            pc: Arc::clone(&self.pc),
             ssrc: self.ssrc,
             payload_types,
             sequence: Arc::new(AtomicU16::new(rand::random())),
@@ -476,15 +490,6 @@ mod tests {
     }
 }
 
-/// What the peer's receiver report says about our stream.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LossReport {
-    /// Fraction (0–1) of our packets lost over the report's interval.
-    pub fraction_lost: f64,
-    /// The report's cumulative counters: a repeat of the same report has the same value.
-    pub sequence: (u64, i64),
-}
-
 /// `red/48000/2` whose fmtp names Opus for both of its (at most two) blocks, like Chromium.
 fn red_codec() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
@@ -517,7 +522,6 @@ pub(crate) fn negotiated_payload_types(codecs: &[RTCRtpCodecParameters]) -> Opti
 #[derive(Clone)]
 pub struct AudioTrackWriter {
     track: Arc<TrackLocalStaticRTP>,
-    pc: Arc<dyn PeerConnection>,
     ssrc: u32,
     payload_types: PayloadTypes,
     sequence: Arc<AtomicU16>,
@@ -548,20 +552,5 @@ impl AudioTrackWriter {
             payload,
         };
         self.track.write_rtp(packet).await.map_err(op)
-    }
-
-    /// The peer's latest RTCP receiver report about our audio, once it has sent one.
-    pub async fn peer_reported_loss(&self) -> Option<LossReport> {
-        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
-        report.iter().find_map(|entry| match entry {
-            RTCStatsReportEntry::RemoteInboundRtp(remote) => Some(LossReport {
-                fraction_lost: remote.fraction_lost,
-                sequence: (
-                    remote.received_rtp_stream_stats.packets_received,
-                    remote.received_rtp_stream_stats.packets_lost,
-                ),
-            }),
-            _ => None,
-        })
     }
 }

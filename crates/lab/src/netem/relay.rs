@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::net::UdpSocket;
 use tokio::sync::Mutex;
@@ -38,6 +38,9 @@ pub struct RelayStats {
     pub up_dropped: AtomicU64,
     pub down_forwarded: AtomicU64,
     pub down_dropped: AtomicU64,
+    /// While set, every packet passes at once, unimpaired: a test's "the line is clean
+    /// again" (see [`super::RelayThread::set_impaired`]).
+    pub bypass: AtomicBool,
 }
 
 /// Shared by both directions: impairments are seeded per direction so runs repeat.
@@ -74,6 +77,9 @@ impl Shared {
     /// The fate of one packet: media-only mode passes non-media untouched and draws from
     /// the client's own process.
     async fn fate(&self, packet: &[u8], upstream: bool, chains: &ClientChains) -> Fate {
+        if self.stats.bypass.load(Ordering::Relaxed) {
+            return Fate::DeliverAfter(std::time::Duration::ZERO);
+        }
         if !self.media_only {
             let chain = if upstream { &self.up } else { &self.down };
             return chain.lock().await.next_fate();

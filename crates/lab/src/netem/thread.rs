@@ -59,6 +59,13 @@ impl RelayThread {
         })
     }
 
+    /// Impairs packets as configured (`true`, the start) or passes them all untouched.
+    pub fn set_impaired(&self, impaired: bool) {
+        self.stats
+            .bypass
+            .store(!impaired, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The relay a `voicecall-netem` command line describes (without the program name),
     /// e.g. `["--upstream", "127.0.0.1:3478", "--loss", "0.1"]`.
     pub fn from_args<I, S>(args: I) -> io::Result<Self>
