@@ -10,3 +10,4 @@ pub use draft::{FieldErrors, IceDraft, IceError, ServersError, SettingsDraft, is
 pub use identity::{Claim, Identity, IdentityStore};
 pub use paths::config_dir;
 pub use settings::{ConfigError, MAX_RECENT_PEERS, Settings};
+pub(crate) use settings::write_private;
