@@ -27,6 +27,8 @@ mod code;
 mod commitment;
 mod exchange;
 mod fingerprint;
+#[cfg(test)]
+mod vectors;
 
 pub use code::SasCode;
 pub use commitment::{Commitment, HexError, NONCE_LEN, Nonce};
