@@ -271,14 +271,16 @@ export function createController({ send, media, security = { caller: callerSide,
     setVerification(ctx, ctx.verification);
   }
 
+  /** A security check failed: end the call and tell the peer, so that both screens warn. */
+  function securityFailure(detail) {
+    end(reason('security_check_failed', { detail }), ['call_hangup', 'security_check_failed']);
+  }
+
   /** The caller's nonce arrived: check it against its commitment before media starts. */
   async function onReveal(ctx, nonce) {
     const outcome = await ctx.sas.reveal(nonce);
     if (call !== ctx || outcome === null) return;
-    if (outcome.status === 'failed') {
-      end(reason('security_check_failed', { detail: SECURITY_FAILURES.mismatch }), ['call_hangup', 'security_check_failed']);
-      return;
-    }
+    if (outcome.status === 'failed') return securityFailure(SECURITY_FAILURES.mismatch);
     setVerification(ctx, { status: 'ready', code: outcome.code });
     if (ctx.connectedBeforeReveal && model.phase === 'connecting') startMedia(ctx);
   }
@@ -437,7 +439,8 @@ export function createController({ send, media, security = { caller: callerSide,
         return sendToPeer(ctx, 'ringing');
       }
       if (sameCall(callId, ctx.callId)) {
-        // A re-offer in a running call: the peer restarts ICE.
+        // A re-offer in a running call: the peer restarts ICE, with the same certificate.
+        if (!ctx.sas.sameCertificate(sdpText(sdp))) return securityFailure(SECURITY_FAILURES.certificateChanged);
         if (ctx.handle) ctx.handle.answer(sdp).catch((err) => console.warn('re-offer failed', err));
         return;
       }
@@ -457,6 +460,8 @@ export function createController({ send, media, security = { caller: callerSide,
       setDeadline(ctx, t.connectTimeoutMs, () => end(reason('connect_failed'), ['call_hangup', 'connect_failed']));
     } else if (model.phase !== 'connecting' && model.phase !== 'in-call') {
       return;
+    } else if (!ctx.sas.sameCertificate(sdpText(sdp))) {
+      return securityFailure(SECURITY_FAILURES.certificateChanged);
     }
     ctx.handle.acceptAnswer(sdp).catch((err) => fail(ctx, err));
     onFirstAnswer(ctx, sdp, sasNonce).catch((err) => fail(ctx, err));

@@ -22,6 +22,7 @@ const WORDS = {
 /** The detail of a failed security check, as the desktop's SecurityFailure::describe. */
 export const SECURITY_FAILURES = Object.freeze({
   mismatch: 'the call’s security keys were changed on the way; someone may be listening in',
+  certificateChanged: 'the peer’s security key changed during the call; someone may be taking it over',
   reportedByPeer: 'the other side found the call’s security keys changed; someone may be listening in',
 });
 

@@ -145,16 +145,28 @@ export async function securityCode({ callerFingerprint, calleeFingerprint, calle
 const unavailable = (why) => ({ status: 'unavailable', why });
 
 /**
+ * A later description (an ICE restart) must declare the certificate the code
+ * was made from: DTLS does not run again, but a different one means someone
+ * is trying (Rust's Exchange::check_later).
+ */
+function sameCertificate(known, laterSdp) {
+  const now = fingerprintFromSdp(laterSdp);
+  return known === null || now === null || known === now;
+}
+
+/**
  * The caller's side of one call: commit in the first offer, reveal after the
  * first answer (Rust's CallerSide).
  */
 export function callerSide({ nonce = newNonce(), subtle = globalThis.crypto?.subtle } = {}) {
   let local = null;
+  let remote = null;
   let offered = false;
   let answered = false;
   return {
     /** Only the callee waits for anything. */
     awaitingReveal: () => false,
+    sameCertificate: (laterSdp) => sameCertificate(remote, laterSdp),
     /** Extra fields for our offer: sasCommit on the first one only. */
     async offerFields(localSdp) {
       if (offered) return {};
@@ -171,7 +183,7 @@ export function callerSide({ nonce = newNonce(), subtle = globalThis.crypto?.sub
     async answered(remoteSdp, calleeNonce) {
       if (answered) return null;
       answered = true;
-      const remote = fingerprintFromSdp(remoteSdp);
+      remote = fingerprintFromSdp(remoteSdp);
       if (!local || !remote) return { verification: unavailable(NOT_VERIFIABLE.fingerprint), reveal: null };
       if (!isHex256(calleeNonce)) return { verification: unavailable(NOT_VERIFIABLE.peer), reveal: null };
       if (!subtle) return { verification: unavailable(NOT_VERIFIABLE.crypto), reveal: null };
@@ -211,6 +223,7 @@ export function calleeSide(offerSdp, sasCommit, { nonce = newNonce(), subtle = g
     },
     /** Media must wait: the caller committed and has not revealed yet. */
     awaitingReveal: () => state === 'awaiting-reveal',
+    sameCertificate: (laterSdp) => sameCertificate(remote, laterSdp),
     /**
      * The caller's nonce arrived.
      * @returns {Promise<{ status: 'verified', code: string } | { status: 'failed' } | null>} null when nothing waited for it

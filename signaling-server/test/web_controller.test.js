@@ -119,7 +119,7 @@ async function connectedCall(h, peer = 'ppp-ppp-ppp') {
   await flush();
   const callId = h.controller.call.callId;
   h.from(peer, 'ringing', { callId });
-  h.from(peer, 'answer_sdp', { callId, sdp: 'answer' });
+  h.from(peer, 'answer_sdp', { callId, sdp: sdp('BB:BB') });
   await flush();
   h.handles.at(-1).opts.onConnectionState('connected');
   await flush();
@@ -328,7 +328,7 @@ test('media path down: the caller restarts ICE at once and every 1.5 s; back wit
   // The answer to a restart is applied in the call.
   h.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: 'answer-2' });
   await flush();
-  assert.deepEqual(handle.acceptedAnswers, ['answer', 'answer-2']);
+  assert.deepEqual(handle.acceptedAnswers, [sdp('BB:BB'), 'answer-2']);
   handle.opts.onConnectionState('connected');
   assert.equal(h.m.mediaDown, false);
   h.advance(10_000);
@@ -488,4 +488,33 @@ test('a committed offer whose commitment was changed on the way: the caller’s 
   h.from('ppp-ppp-ppp', 'sas_reveal', { callId: 'k1', nonce: step.reveal });
   await flush();
   assert.equal(h.m.endReason?.code, 'security_check_failed');
+});
+
+test('an ICE restart that declares another certificate ends the call on either side', async (t) => {
+  const caller = harness(t);
+  const callId = await connectedCall(caller);
+  caller.drain();
+  caller.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: sdp('BB:BB') });
+  assert.equal(caller.m.phase, 'in-call', 'the same certificate restarts');
+  caller.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: sdp('EE:EE') });
+  assert.equal(caller.m.phase, 'ended');
+  assert.equal(caller.m.endReason.code, 'security_check_failed');
+  assert.match(caller.m.endReason.detail, /changed during the call/);
+  assert.deepEqual(caller.drain(), [['call_hangup', 'security_check_failed']]);
+});
+
+test('callee: a re-offer with another certificate ends the call', async (t) => {
+  const h = harness(t);
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC') });
+  h.controller.accept();
+  await flush();
+  h.handles[0].opts.onConnectionState('connected');
+  h.drain();
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC') });
+  await flush();
+  assert.equal(h.m.phase, 'in-call');
+  assert.equal(h.handles[0].answers.length, 2);
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'DD:DD') });
+  assert.equal(h.m.endReason?.code, 'security_check_failed');
+  assert.equal(h.handles[0].answers.length, 2);
 });
