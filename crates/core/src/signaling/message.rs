@@ -68,7 +68,6 @@ pub enum Body {
         sas: Option<SasPart>,
     },
     Ice(IceCandidate),
-    Ice(IceCandidate),
     Ringing,
     Decline { reason: Option<DeclineReason> },
     Hangup { reason: HangupReason },

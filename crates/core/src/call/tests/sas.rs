@@ -148,10 +148,10 @@ fn call(tamper: &mut dyn FnMut(&mut Outbound)) -> (Endpoint, Endpoint) {
         now,
     );
     relay(&mut alice, &mut bob, dialled.into_iter().map(|o| (true, o)).collect(), now, tamper);
-    // Bob's media path may come up before Alice's reveal reaches him.
+    // Bob's media path may come up before Alice's reveal reaches him (whether his media
+    // waited for it is each test's question).
     let accepted = bob.handle(Input::Accept, now);
     bob.handle(Input::Rtc(RtcState::Connected), now);
-    assert!(!bob.started_media(), "media waits for the caller's reveal");
     relay(&mut alice, &mut bob, accepted.into_iter().map(|o| (false, o)).collect(), now, tamper);
     alice.handle(Input::Rtc(RtcState::Connected), now);
     (alice, bob)
@@ -168,7 +168,11 @@ fn an_honest_call_shows_one_code_at_both_ends_and_media_waits_for_the_reveal() {
         .iter()
         .position(|c| matches!(c, Command::Notify(Event::Verification(Verification::Code(_)))));
     let started = bob.log.iter().position(|c| *c == Command::StartMedia);
-    assert!(verified < started, "{:?}", bob.log);
+    assert!(
+        verified.expect("verified") < started.expect("started"),
+        "{:?}",
+        bob.log
+    );
     assert_eq!(alice.ended(), None);
     assert_eq!(bob.ended(), None);
 }
