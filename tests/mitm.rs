@@ -64,7 +64,9 @@ impl Leg {
             ..RtcConfig::default()
         };
         let (tx, events) = mpsc::unbounded_channel();
-        let peer = RtcPeer::new(&config, tx).await.expect("Eve's peer connection");
+        let peer = RtcPeer::new(&config, tx)
+            .await
+            .expect("Eve's peer connection");
         Leg { peer, events }
     }
 }
@@ -87,7 +89,13 @@ fn intercepted(value: &Value) -> Option<(String, PeerId, Inbound)> {
 }
 
 /// Has the relay emit `body` to `to` as if `from` had sent it.
-async fn inject(socket: &SocketClient, from: &PeerId, to: &PeerId, call: &Option<CallId>, body: Body) {
+async fn inject(
+    socket: &SocketClient,
+    from: &PeerId,
+    to: &PeerId,
+    call: &Option<CallId>,
+    body: Body,
+) {
     let (event, mut payload) = wire::encode(&Outbound {
         to: to.clone(),
         call_id: call.clone(),
@@ -96,18 +104,28 @@ async fn inject(socket: &SocketClient, from: &PeerId, to: &PeerId, call: &Option
     if let Some(obj) = payload.as_object_mut() {
         obj.remove("targetClientId");
     }
-    let message = json!({ "event": event, "from": from.as_str(), "to": to.as_str(), "payload": payload });
+    let message =
+        json!({ "event": event, "from": from.as_str(), "to": to.as_str(), "payload": payload });
     socket.emit("inject", message).await.expect("inject");
 }
 
 /// The code formula of PROTOCOL.md ("The security code"), written out by the attacker,
 /// ground over the nonce she reveals until the callee's code is `target`. About 10^6 tries.
-fn grind(as_caller: &Fingerprint, callee: &Fingerprint, callee_nonce: &Nonce, target: &SasCode) -> Nonce {
+fn grind(
+    as_caller: &Fingerprint,
+    callee: &Fingerprint,
+    callee_nonce: &Nonce,
+    target: &SasCode,
+) -> Nonce {
     let field = |h: &mut Sha256, bytes: &[u8]| {
         h.update((bytes.len() as u32).to_be_bytes());
         h.update(bytes);
     };
-    let wanted: u32 = target.as_str().replace(' ', "").parse().expect("six digits");
+    let wanted: u32 = target
+        .as_str()
+        .replace(' ', "")
+        .parse()
+        .expect("six digits");
     let mut prefix = Sha256::new();
     prefix.update(b"voicecall-sas-v2\0");
     field(&mut prefix, as_caller.as_str().as_bytes());
@@ -121,7 +139,10 @@ fn grind(as_caller: &Fingerprint, callee: &Fingerprint, callee_nonce: &Nonce, ta
         let digest = h.finalize();
         if u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 1_000_000 == wanted {
             let nonce = Nonce::from_bytes(bytes);
-            assert_eq!(&SasCode::derive(as_caller, callee, &nonce, callee_nonce), target);
+            assert_eq!(
+                &SasCode::derive(as_caller, callee, &nonce, callee_nonce),
+                target
+            );
             return nonce;
         }
     }
@@ -154,9 +175,15 @@ async fn eve(relay_url: String, strategy: Strategy, done: oneshot::Sender<Loot>)
     assert_eq!(first["ready"], true, "{first}");
     println!("Eve is in the middle");
 
-    let (alice, bob) = (PeerId::parse(ALICE).expect("id"), PeerId::parse(BOB).expect("id"));
-    let mut rng = rand::rng();
-    let (to_bob_nonce, to_alice_nonce) = (Nonce::random(&mut rng), Nonce::random(&mut rng));
+    let (alice, bob) = (
+        PeerId::parse(ALICE).expect("id"),
+        PeerId::parse(BOB).expect("id"),
+    );
+    // In a block: ThreadRng is not Send, and this task must be.
+    let (to_bob_nonce, to_alice_nonce) = {
+        let mut rng = rand::rng();
+        (Nonce::random(&mut rng), Nonce::random(&mut rng))
+    };
     let mut to_bob: Option<Leg> = None; // Eve calls Bob as "Alice"
     let mut to_alice: Option<Leg> = None; // Eve answers Alice as "Bob"
     let mut answer_for_alice: Option<SessionDescription> = None;
@@ -248,7 +275,10 @@ async fn eve(relay_url: String, strategy: Strategy, done: oneshot::Sender<Loot>)
 
 /// A config dir with its own DTLS identity (as the app would make it), and its fingerprint.
 fn installation(name: &str) -> (tempfile::TempDir, Fingerprint) {
-    let dir = tempfile::Builder::new().prefix(name).tempdir().expect("tempdir");
+    let dir = tempfile::Builder::new()
+        .prefix(name)
+        .tempdir()
+        .expect("tempdir");
     let (identity, _) = DtlsIdentity::load_or_create(dir.path()).expect("identity");
     (dir, identity.fingerprint().clone())
 }
@@ -294,29 +324,48 @@ async fn a_man_in_the_middle_shows_two_codes_and_trips_the_pinned_keys() {
     // Both calls connect — to Eve: without the codes and the pins nobody would know.
     alice.wait_media_started(WAIT);
     bob.wait_media_started(WAIT);
-    let loot = tokio::time::timeout(WAIT, loot).await.expect("Eve finished").expect("loot");
+    let loot = tokio::time::timeout(WAIT, loot)
+        .await
+        .expect("Eve finished")
+        .expect("loot");
     let alice_code = alice.latest("verification", WAIT);
     let bob_code = bob.latest("verification", WAIT);
     println!("Alice sees {alice_code}\nBob sees {bob_code}");
     assert_eq!(alice_code["verifiable"], true);
     assert_eq!(bob_code["verifiable"], true);
-    assert_ne!(alice_code["code"], bob_code["code"], "a man in the middle, one code");
+    assert_ne!(
+        alice_code["code"], bob_code["code"],
+        "a man in the middle, one code"
+    );
 
     // Bob was warned before his app answered; Alice as soon as Bob's (Eve's) key came.
     let warned = position(&bob, |e| e["event"] == "identity_changed").expect("Bob is warned");
     let rang = position(&bob, |e| e["event"] == "phase" && e["phase"] == "incoming").expect("rang");
-    assert!(warned < rang, "the warning comes before the call is answered: {:#?}", bob.events);
+    assert!(
+        warned < rang,
+        "the warning comes before the call is answered: {:#?}",
+        bob.events
+    );
     let bob_warning = &bob.events[warned];
     assert_eq!(bob_warning["contact"], "Alice");
     assert_eq!(bob_warning["pinned_fingerprint"], alice_fp.as_str());
     assert_eq!(bob_warning["remote_fingerprint"], loot.as_caller.as_str());
-    assert!(bob_warning["message"].as_str().unwrap_or("").contains("Alice's security key is not the one you verified"));
+    assert!(
+        bob_warning["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Alice's security key is not the one you verified")
+    );
     let alice_warning = alice.latest("identity_changed", WAIT);
     assert_eq!(alice_warning["pinned_fingerprint"], bob_fp.as_str());
     assert_eq!(alice_warning["remote_fingerprint"], loot.as_callee.as_str());
     // Every call event names the certificate actually used.
     let in_call = alice.latest("phase", WAIT);
-    assert_eq!(in_call["remote_fingerprint"], loot.as_callee.as_str(), "{in_call}");
+    assert_eq!(
+        in_call["remote_fingerprint"],
+        loot.as_callee.as_str(),
+        "{in_call}"
+    );
 
     alice.kill();
     bob.kill();
@@ -346,10 +395,20 @@ async fn a_man_in_the_middle_forcing_equal_codes_is_caught_by_the_commitment() {
     // Bob's app checks the reveal against the commitment and refuses it.
     let ended = bob.wait_ended(WAIT);
     assert_eq!(ended["reason"], "security_check_failed", "{ended}");
-    assert!(ended["message"].as_str().unwrap_or("").contains("changed on the way"), "{ended}");
-    assert!(bob.event("media_started").is_none(), "no audio from Bob reached Eve");
     assert!(
-        bob.events_named("verification").all(|v| v["code"] != alice_code["code"]),
+        ended["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("changed on the way"),
+        "{ended}"
+    );
+    assert!(
+        bob.event("media_started").is_none(),
+        "no audio from Bob reached Eve"
+    );
+    assert!(
+        bob.events_named("verification")
+            .all(|v| v["code"] != alice_code["code"]),
         "Bob never showed the forged code: {:#?}",
         bob.events
     );

@@ -150,7 +150,10 @@ fn to_text(event: &EngineEvent) -> Option<String> {
             format!("security code: {code} (the other side should see the same)")
         }
         EngineEvent::Verification(Verification::NotVerifiable(why)) => {
-            format!("security code: not verifiable ({})", unverifiable_text(*why))
+            format!(
+                "security code: not verifiable ({})",
+                unverifiable_text(*why)
+            )
         }
         EngineEvent::Ended { reason, media, .. } => match media {
             Some(m) => format!(

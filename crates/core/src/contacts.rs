@@ -374,7 +374,10 @@ mod tests {
     fn names_are_checked() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = ContactStore::load(dir.path()).expect("store");
-        assert_eq!(store.save(&id("bob-1"), "  "), Err(ContactsError::EmptyName));
+        assert_eq!(
+            store.save(&id("bob-1"), "  "),
+            Err(ContactsError::EmptyName)
+        );
         assert_eq!(
             store.save(&id("bob-1"), &"x".repeat(65)),
             Err(ContactsError::LongName)
@@ -383,7 +386,9 @@ mod tests {
             store.save(&id("bob-1"), "Bob\nAdmin"),
             Err(ContactsError::NameCharacters)
         );
-        store.save(&id("bob-1"), &"é".repeat(64)).expect("64 characters");
+        store
+            .save(&id("bob-1"), &"é".repeat(64))
+            .expect("64 characters");
         assert!(
             !dir.path().join("contacts.tmp").exists(),
             "no temporary file left"
@@ -416,7 +421,9 @@ mod tests {
         assert_eq!(reloaded.trust(&bob, &other), Trust::Verified);
         assert_eq!(reloaded.name_of(&bob), Some("Bob"));
         // Verifying a stranger saves them.
-        store.verify(&id("carol-1"), &key, "Carol").expect("saved and pinned");
+        store
+            .verify(&id("carol-1"), &key, "Carol")
+            .expect("saved and pinned");
         assert_eq!(store.trust(&id("carol-1"), &key), Trust::Verified);
         store.unverify(&id("carol-1")).expect("unpinned");
         assert_eq!(store.trust(&id("carol-1"), &key), Trust::Unverified);
@@ -434,12 +441,19 @@ mod tests {
         for damaged in ["{nope", "[]", "{\"version\": 1}", ""] {
             std::fs::write(&path, damaged).expect("write");
             let err = ContactStore::load(dir.path()).expect_err(damaged);
-            assert!(matches!(err, ContactsError::Damaged { .. }), "{damaged}: {err}");
+            assert!(
+                matches!(err, ContactsError::Damaged { .. }),
+                "{damaged}: {err}"
+            );
             assert!(err.to_string().contains("contacts.json"), "{err}");
             let (mut store, shown) = ContactStore::load_or_empty(dir.path());
             assert_eq!(shown, Some(err.clone()));
             assert_eq!(store.save(&id("bob-1"), "Bob"), Err(err));
-            assert_eq!(store.name_of(&id("bob-1")), None, "a failed save changes nothing");
+            assert_eq!(
+                store.name_of(&id("bob-1")),
+                None,
+                "a failed save changes nothing"
+            );
             assert_eq!(std::fs::read_to_string(&path).expect("kept"), damaged);
         }
         assert_eq!(
@@ -462,16 +476,30 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let mut store = ContactStore::load(dir.path()).expect("loads");
         assert_eq!(store.list().len(), 1);
-        assert_eq!(store.trust(&id("bob-1"), &fp("SHA-256 AA")), Trust::Verified);
-        let reasons: Vec<&str> = store.unreadable().iter().map(|u| u.reason.as_str()).collect();
+        assert_eq!(
+            store.trust(&id("bob-1"), &fp("SHA-256 AA")),
+            Trust::Verified
+        );
+        let reasons: Vec<&str> = store
+            .unreadable()
+            .iter()
+            .map(|u| u.reason.as_str())
+            .collect();
         assert_eq!(reasons.len(), 4, "{reasons:?}");
-        assert!(reasons[0].contains("Not An ID!") || reasons[0].contains("not an id"), "{reasons:?}");
+        assert!(
+            reasons[0].contains("Not An ID!") || reasons[0].contains("not an id"),
+            "{reasons:?}"
+        );
         assert!(reasons[1].contains("name"), "{reasons:?}");
         assert!(reasons[2].contains("twice"), "{reasons:?}");
         assert!(reasons[3].contains("fingerprint"), "{reasons:?}");
         store.save(&id("erin-1"), "Erin").expect("saved");
         let again = ContactStore::load(dir.path()).expect("reload");
         assert_eq!(again.list().len(), 2);
-        assert_eq!(again.unreadable(), store.unreadable(), "written back as they were");
+        assert_eq!(
+            again.unreadable(),
+            store.unreadable(),
+            "written back as they were"
+        );
     }
 }

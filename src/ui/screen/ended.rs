@@ -89,8 +89,8 @@ impl State {
                 Some(name) => format!("Call with {name} ({}) ended", self.peer),
                 None => format!("Call with {} ended", self.peer),
             })
-                .size(theme::size::HEADING)
-                .style(theme::muted_text),
+            .size(theme::size::HEADING)
+            .style(theme::muted_text),
             text(self.headline()).size(theme::size::TITLE),
         ]
         .spacing(14)

@@ -151,9 +151,13 @@ impl State {
                 .size(theme::size::HEADING)
                 .style(theme::muted_text),
             text(self.name.as_deref().unwrap_or(self.peer.as_str())).size(theme::size::TITLE + 6),
-            text(if self.name.is_some() { self.peer.as_str() } else { "" })
-                .size(theme::size::SMALL)
-                .style(theme::muted_text),
+            text(if self.name.is_some() {
+                self.peer.as_str()
+            } else {
+                ""
+            })
+            .size(theme::size::SMALL)
+            .style(theme::muted_text),
             text(status).size(theme::size::TITLE),
             meters,
             row![

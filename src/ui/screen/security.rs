@@ -77,10 +77,13 @@ impl State {
     pub fn view_incoming(&self) -> Element<'_, Message> {
         match &self.trust {
             Trust::Changed { .. } => warning(self.trust.warning(self.who())),
-            Trust::Verified => text(format!("Verified: this is the key you confirmed with {}", self.who()))
-                .size(theme::size::SMALL)
-                .style(theme::good_text)
-                .into(),
+            Trust::Verified => text(format!(
+                "Verified: this is the key you confirmed with {}",
+                self.who()
+            ))
+            .size(theme::size::SMALL)
+            .style(theme::good_text)
+            .into(),
             Trust::Stranger | Trust::Unverified => column![].into(),
         }
     }
@@ -122,9 +125,12 @@ impl State {
                     .style(theme::good_text),
             ),
             (Trust::Verified, false) => panel.push(
-                text(format!("Verified: this is the key you confirmed with {}", self.who()))
-                    .size(theme::size::SMALL)
-                    .style(theme::good_text),
+                text(format!(
+                    "Verified: this is the key you confirmed with {}",
+                    self.who()
+                ))
+                .size(theme::size::SMALL)
+                .style(theme::good_text),
             ),
             _ if has_code => panel.push(
                 row![

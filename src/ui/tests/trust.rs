@@ -2,7 +2,7 @@
 //! warning when a verified contact's key changed.
 
 use super::*;
-use crate::ui::screen::contacts;
+use crate::ui::screen::{contacts, ended};
 use voicecall_core::contacts::{CONTACTS_FILE, ContactStore, Trust};
 use voicecall_core::sas::{Fingerprint, Nonce, SasCode, Unverifiable, Verification};
 
@@ -10,12 +10,14 @@ impl Harness {
     /// Whether some text on screen contains `part` (for long sentences).
     fn shows_containing(&self, part: &str) -> bool {
         let mut ui = simulator(self.app.view());
-        ui.find(|candidate: iced_test::selector::Candidate<'_>| match candidate {
-            iced_test::selector::Candidate::Text { content, .. } if content.contains(part) => {
-                Some(())
-            }
-            _ => None,
-        })
+        ui.find(
+            |candidate: iced_test::selector::Candidate<'_>| match candidate {
+                iced_test::selector::Candidate::Text { content, .. } if content.contains(part) => {
+                    Some(())
+                }
+                _ => None,
+            },
+        )
         .is_ok()
     }
 }
@@ -50,7 +52,9 @@ fn with_bob(pinned: Option<&str>) -> Harness {
     let mut store = ContactStore::load(dir.path()).expect("store");
     store.save(&peer(PEER), "Bob").expect("saved");
     if let Some(value) = pinned {
-        store.verify(&peer(PEER), &fp(value), "Bob").expect("pinned");
+        store
+            .verify(&peer(PEER), &fp(value), "Bob")
+            .expect("pinned");
     }
     let mut h = Harness::with(dir, Overrides::default(), false);
     h.event(EngineEvent::Registered {
@@ -71,13 +75,20 @@ fn a_recent_id_saved_with_a_name_is_shown_by_name_on_every_call_screen() {
     assert!(h.shows(PEER), "in Recent");
 
     h.click("Save");
-    assert!(matches!(h.app.screen, Screen::Contacts(_)), "Contacts, adding the ID");
+    assert!(
+        matches!(h.app.screen, Screen::Contacts(_)),
+        "Contacts, adding the ID"
+    );
     h.interact(|ui| {
         ui.click(contacts::NAME_INPUT).expect("the name field");
         ui.typewrite("Bob");
     });
     h.click("Save");
-    assert_eq!(stored(&h).name_of(&peer(PEER)), Some("Bob"), "saved in the config dir");
+    assert_eq!(
+        stored(&h).name_of(&peer(PEER)),
+        Some("Bob"),
+        "saved in the config dir"
+    );
     assert!(h.shows("Bob") && h.shows("not verified"));
     h.click("Back");
     assert!(h.shows(&format!("Bob · {PEER}")), "Home's Recent by name");
@@ -101,7 +112,9 @@ fn contacts_are_renamed_forgotten_and_removed_on_their_screen() {
     h.click("Contacts");
     assert!(h.shows("Bob") && h.shows("verified"));
     h.click("Rename");
-    h.send(Message::Contacts(contacts::Message::EditName("Robert".into())));
+    h.send(Message::Contacts(contacts::Message::EditName(
+        "Robert".into(),
+    )));
     h.click("Save");
     assert_eq!(stored(&h).name_of(&peer(PEER)), Some("Robert"));
     h.click("Forget key");
@@ -117,10 +130,14 @@ fn contacts_are_renamed_forgotten_and_removed_on_their_screen() {
     assert_eq!(stored(&h).name_of(&peer(PEER)), None);
     assert!(h.shows("No contacts yet. Save someone from Recent on Home, or add an ID below."));
     // Adding by ID: a bad ID is refused.
-    h.send(Message::Contacts(contacts::Message::NewId("NOT AN ID!".into())));
+    h.send(Message::Contacts(contacts::Message::NewId(
+        "NOT AN ID!".into(),
+    )));
     h.send(Message::Contacts(contacts::Message::NewName("X".into())));
     h.click("Save");
-    assert!(h.shows("peer ID \"not an id!\" may only contain a–z, 0–9 and '-' (not at either end)"));
+    assert!(
+        h.shows("peer ID \"not an id!\" may only contain a–z, 0–9 and '-' (not at either end)")
+    );
     h.send(Message::Shortcut(Shortcut::Escape));
     assert!(matches!(h.app.screen, Screen::Home));
 }
@@ -146,7 +163,11 @@ fn codes_match_verifies_the_contact_and_pins_its_key() {
     h.click("Codes match");
     let store = stored(&h);
     assert_eq!(store.trust(&peer(PEER), &fp("AA")), Trust::Verified);
-    assert_eq!(store.name_of(&peer(PEER)), Some(PEER), "saved under its ID, to be named");
+    assert_eq!(
+        store.name_of(&peer(PEER)),
+        Some(PEER),
+        "saved under its ID, to be named"
+    );
     assert!(h.shows(&format!("Marked {PEER} as verified")));
     assert!(!h.shows("Codes match"), "once is enough");
 
@@ -154,7 +175,9 @@ fn codes_match_verifies_the_contact_and_pins_its_key() {
     h.event(ended(EndReason::HungUp));
     h.event(certificate("AA"));
     h.phase(incoming());
-    assert!(h.shows(&format!("Verified: this is the key you confirmed with {PEER}")));
+    assert!(h.shows(&format!(
+        "Verified: this is the key you confirmed with {PEER}"
+    )));
 }
 
 #[test]
@@ -224,5 +247,10 @@ fn the_engine_gets_the_same_certificate_every_start() {
     let first = configs[0].rtc.identity.as_ref().expect("an identity");
     let second = configs[1].rtc.identity.as_ref().expect("an identity");
     assert_eq!(first.fingerprint(), second.fingerprint());
-    assert!(h.dir.path().join(voicecall_engine::rtc::IDENTITY_FILE).exists());
+    assert!(
+        h.dir
+            .path()
+            .join(voicecall_engine::rtc::IDENTITY_FILE)
+            .exists()
+    );
 }

@@ -96,7 +96,7 @@ impl CallCtx {
 }
 
 /// Where the security code's nonces come from: the OS-seeded generator, or a seeded one.
-struct NonceSource(Box<dyn RngCore + Send>);
+struct NonceSource(Box<dyn RngCore + Send + Sync>);
 
 impl fmt::Debug for NonceSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -122,7 +122,7 @@ impl CallMachine {
 
     /// With nonces from `rng` (a seeded one makes a test repeatable). It must be a
     /// cryptographic generator outside tests: the nonces keep the security code unforgeable.
-    pub fn with_nonces(timings: CallTimings, rng: Box<dyn RngCore + Send>) -> Self {
+    pub fn with_nonces(timings: CallTimings, rng: Box<dyn RngCore + Send + Sync>) -> Self {
         Self {
             timings,
             own_id: None,

@@ -59,12 +59,11 @@ mod tests {
         let (x, y) = (Nonce::from_bytes([1; 32]), Nonce::from_bytes([2; 32]));
         let code = SasCode::derive(&a, &b, &x, &y);
         assert_eq!(code.as_str().len(), 7);
-        assert!(
-            code.as_str()
-                .chars()
-                .enumerate()
-                .all(|(i, c)| if i == 3 { c == ' ' } else { c.is_ascii_digit() })
-        );
+        assert!(code.as_str().chars().enumerate().all(|(i, c)| if i == 3 {
+            c == ' '
+        } else {
+            c.is_ascii_digit()
+        }));
         let variants = [
             SasCode::derive(&b, &a, &x, &y),
             SasCode::derive(&a, &b, &y, &x),
@@ -83,7 +82,12 @@ mod tests {
             .map(|i| {
                 let mut bytes = [0; 32];
                 bytes[..4].copy_from_slice(&i.to_be_bytes());
-                SasCode::derive(&a, &b, &Nonce::from_bytes(bytes), &Nonce::from_bytes([0; 32]))
+                SasCode::derive(
+                    &a,
+                    &b,
+                    &Nonce::from_bytes(bytes),
+                    &Nonce::from_bytes([0; 32]),
+                )
             })
             .collect();
         // 2000 draws from 10^6 codes collide about twice on average.

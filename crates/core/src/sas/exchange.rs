@@ -290,8 +290,12 @@ mod tests {
         let mut callee = CalleeSide::new(callee_nonce, &sdp("AA:AA"), commit);
         let step = callee.answer(&sdp("BB:BB"));
         assert!(callee.awaiting_reveal());
-        let at_caller = caller.answer(&sdp("BB:BB"), step.nonce).expect("first answer");
-        let revealed = at_caller.reveal.expect("reveals to a callee that took part");
+        let at_caller = caller
+            .answer(&sdp("BB:BB"), step.nonce)
+            .expect("first answer");
+        let revealed = at_caller
+            .reveal
+            .expect("reveals to a callee that took part");
         (at_caller.verification, callee.reveal(revealed))
     }
 
@@ -309,7 +313,11 @@ mod tests {
         let (caller_nonce, callee_nonce) = nonces(2);
         let mut caller = CallerSide::new(caller_nonce);
         let commit = caller.offer(&sdp("AA:AA")).expect("commitment");
-        assert_eq!(caller.offer(&sdp("AA:AA")), None, "an ICE restart offer commits nothing");
+        assert_eq!(
+            caller.offer(&sdp("AA:AA")),
+            None,
+            "an ICE restart offer commits nothing"
+        );
         assert_ne!(commit.to_hex(), caller_nonce.to_hex());
         let step = caller
             .answer(&sdp("BB:BB"), Some(callee_nonce))
@@ -376,7 +384,9 @@ mod tests {
         let (caller_nonce, callee_nonce) = nonces(5);
         let mut caller = CallerSide::new(caller_nonce);
         assert_eq!(caller.offer("v=0\r\n"), None);
-        let step = caller.answer(&sdp("BB:BB"), Some(callee_nonce)).expect("answer");
+        let step = caller
+            .answer(&sdp("BB:BB"), Some(callee_nonce))
+            .expect("answer");
         assert_eq!(
             step.verification,
             Verification::NotVerifiable(Unverifiable::NoFingerprint)
@@ -419,8 +429,7 @@ mod tests {
             let mut callee = CalleeSide::new(Nonce::random(&mut rng), &sdp("11:11"), commit);
             let nonce = callee.answer(&sdp("BB:BB")).nonce;
             let step = fake_caller.answer(&sdp("BB:BB"), nonce).expect("answer");
-            let RevealOutcome::Verified(at_callee) =
-                callee.reveal(step.reveal.expect("reveal"))
+            let RevealOutcome::Verified(at_callee) = callee.reveal(step.reveal.expect("reveal"))
             else {
                 panic!("the attacker's own leg verifies")
             };
@@ -435,6 +444,9 @@ mod tests {
             }
         }
         // P(any match in 3000 trials) = 0.3 %; a grindable code would match every time.
-        assert_eq!(matched, 0, "{matched} of {trials} forged calls showed matching codes");
+        assert_eq!(
+            matched, 0,
+            "{matched} of {trials} forged calls showed matching codes"
+        );
     }
 }

@@ -65,7 +65,8 @@ mod tests {
 
     #[test]
     fn every_line_counts_whatever_its_order_and_repeats() {
-        let one = "a=fingerprint:sha-256 AA:BB\r\nm=audio 9 x 111\r\na=fingerprint:sha-256 CC:DD\r\n";
+        let one =
+            "a=fingerprint:sha-256 AA:BB\r\nm=audio 9 x 111\r\na=fingerprint:sha-256 CC:DD\r\n";
         let other = "a=fingerprint:sha-256 cc:dd\na=fingerprint:sha-256 AA:BB\na=fingerprint:sha-256 AA:BB\n";
         let (one, other) = (
             Fingerprint::from_sdp(one).expect("fingerprints"),

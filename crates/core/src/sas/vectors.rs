@@ -72,6 +72,12 @@ fn the_web_clients_vectors_match() {
             &nonce(&case.caller_nonce),
             &nonce(&case.callee_nonce),
         );
-        assert_eq!(got.as_str(), case.code, "{:?} / {:?}", case.caller, case.callee);
+        assert_eq!(
+            got.as_str(),
+            case.code,
+            "{:?} / {:?}",
+            case.caller,
+            case.callee
+        );
     }
 }

@@ -69,11 +69,17 @@ pub enum Body {
     },
     Ice(IceCandidate),
     Ringing,
-    Decline { reason: Option<DeclineReason> },
-    Hangup { reason: HangupReason },
+    Decline {
+        reason: Option<DeclineReason>,
+    },
+    Hangup {
+        reason: HangupReason,
+    },
     Busy,
     /// The caller's nonce, sent once the answer is in (`sas_reveal`).
-    SasReveal { nonce: Nonce },
+    SasReveal {
+        nonce: Nonce,
+    },
 }
 
 /// Why the peer hung up (`call_hangup`'s `reason`). Words this client does not know (from

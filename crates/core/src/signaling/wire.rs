@@ -441,7 +441,9 @@ mod tests {
                     kind: SdpKind::Offer,
                     sdp: "v=0\r\n".into(),
                 },
-                sas: Some(SasPart::Commit(Commitment::from_hex(&"ab".repeat(32)).expect("hex"))),
+                sas: Some(SasPart::Commit(
+                    Commitment::from_hex(&"ab".repeat(32)).expect("hex"),
+                )),
             },
             Body::Description {
                 desc: SessionDescription {
@@ -514,11 +516,15 @@ mod tests {
         let nonce = "ef".repeat(32);
         let offer = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": commit, "sasNonce": nonce});
         let msg = decode("offer_sdp", &[offer]).expect("decodes");
-        assert!(matches!(msg.body, Body::Description { sas: Some(SasPart::Commit(c)), .. } if c.to_hex() == commit));
+        assert!(
+            matches!(msg.body, Body::Description { sas: Some(SasPart::Commit(c)), .. } if c.to_hex() == commit)
+        );
         // The callee's nonce belongs on an answer; on an offer it means nothing.
         let answer = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": commit, "sasNonce": nonce});
         let msg = decode("answer_sdp", &[answer]).expect("decodes");
-        assert!(matches!(msg.body, Body::Description { sas: Some(SasPart::Nonce(n)), .. } if n.to_hex() == nonce));
+        assert!(
+            matches!(msg.body, Body::Description { sas: Some(SasPart::Nonce(n)), .. } if n.to_hex() == nonce)
+        );
         let seed = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": null});
         let msg = decode("offer_sdp", &[seed]).expect("null is absent");
         assert!(matches!(msg.body, Body::Description { sas: None, .. }));

@@ -63,7 +63,10 @@ pub enum EngineEvent {
     /// The peer's certificate fingerprints, as soon as its description arrives: before an
     /// incoming call rings, with the answer of an outgoing one. A shell compares them with
     /// a pinned contact's.
-    PeerCertificate { peer: PeerId, fingerprint: Fingerprint },
+    PeerCertificate {
+        peer: PeerId,
+        fingerprint: Fingerprint,
+    },
     /// The call's security code (the same on both screens unless someone sits between the
     /// two people), or why there is none.
     Verification(Verification),

@@ -38,7 +38,9 @@ pub enum IdentitySource {
         set_aside: Option<PathBuf>,
     },
     /// A new certificate could not be saved: it serves this run only.
-    Unsaved { reason: String },
+    Unsaved {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -65,10 +67,9 @@ impl DtlsIdentity {
     pub fn generate() -> Result<Self, IdentityError> {
         let err = |e: &dyn std::fmt::Display| IdentityError::Generate(e.to_string());
         let provider = rtc::crypto::default_provider().map_err(|e| err(&e))?;
-        let params = rtc::peer_connection::certificate::CertificateParams::new(vec![
-            "voicecall".to_owned(),
-        ])
-        .map_err(|e| err(&e))?;
+        let params =
+            rtc::peer_connection::certificate::CertificateParams::new(vec!["voicecall".to_owned()])
+                .map_err(|e| err(&e))?;
         let certificate = RTCCertificate::generate(
             provider.crypto(),
             rtc::crypto::SignatureScheme::EcdsaP256Sha256,
@@ -145,7 +146,12 @@ impl DtlsIdentity {
             return Err(Unusable::CertificateCount(certificate.certificate.len()));
         };
         // The certificate's SubjectPublicKeyInfo holds the key's public point verbatim.
-        let public = certificate.private_key.signing_key.public_key().bytes.to_vec();
+        let public = certificate
+            .private_key
+            .signing_key
+            .public_key()
+            .bytes
+            .to_vec();
         if public.is_empty() || !der.as_ref().windows(public.len()).any(|w| w == public) {
             return Err(Unusable::KeyMismatch);
         }
@@ -230,7 +236,11 @@ mod tests {
     #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[test]
@@ -268,7 +278,9 @@ mod tests {
         };
         // Our key with their certificate: both halves parse, they do not belong together.
         let split = |pem: &str| {
-            let at = pem.find("-----BEGIN CERTIFICATE").expect("certificate block");
+            let at = pem
+                .find("-----BEGIN CERTIFICATE")
+                .expect("certificate block");
             (pem[..at].to_owned(), pem[at..].to_owned())
         };
         let mismatched = format!("{}{}", split(&good).0, split(&other_key).1);
@@ -276,7 +288,10 @@ mod tests {
             ("", "not a PEM"),
             ("garbage\n", "not a PEM"),
             (&good[..good.len() / 2], "not a PEM"),
-            ("-----BEGIN EXPIRES-----\nAA==\n-----END EXPIRES-----\n", "not a PEM"),
+            (
+                "-----BEGIN EXPIRES-----\nAA==\n-----END EXPIRES-----\n",
+                "not a PEM",
+            ),
             (&split(&good).0, "not a PEM"),
             (&mismatched, "does not belong"),
             (&format!("{good}{}", split(&other_key).1), "2 certificates"),
@@ -318,6 +333,9 @@ mod tests {
         let blocked = dir.path().join("not-a-dir");
         std::fs::write(&blocked, "x").expect("write");
         let (_, source) = DtlsIdentity::load_or_create(&blocked).expect("identity");
-        assert!(matches!(source, IdentitySource::Unsaved { .. }), "{source:?}");
+        assert!(
+            matches!(source, IdentitySource::Unsaved { .. }),
+            "{source:?}"
+        );
     }
 }

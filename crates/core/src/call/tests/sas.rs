@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 
 use super::*;
-use crate::sas::{Commitment, Fingerprint, Nonce, SasCode, SecurityFailure, Unverifiable, Verification};
+use crate::sas::{
+    Commitment, Fingerprint, Nonce, SasCode, SecurityFailure, Unverifiable, Verification,
+};
 use crate::signaling::message::SasPart;
 
 const ALICE: &str = "aaa-aaa-aaa";
@@ -128,7 +130,11 @@ fn relay(
         let batch = std::mem::take(&mut pending);
         for (from_a, mut out) in batch {
             tamper(&mut out);
-            let (to, sender) = if from_a { (&mut *b, a.id.clone()) } else { (&mut *a, b.id.clone()) };
+            let (to, sender) = if from_a {
+                (&mut *b, a.id.clone())
+            } else {
+                (&mut *a, b.id.clone())
+            };
             let produced = to.handle(deliver(out, &sender), now);
             pending.extend(produced.into_iter().map(|o| (!from_a, o)));
         }
@@ -147,12 +153,24 @@ fn call(tamper: &mut dyn FnMut(&mut Outbound)) -> (Endpoint, Endpoint) {
         },
         now,
     );
-    relay(&mut alice, &mut bob, dialled.into_iter().map(|o| (true, o)).collect(), now, tamper);
+    relay(
+        &mut alice,
+        &mut bob,
+        dialled.into_iter().map(|o| (true, o)).collect(),
+        now,
+        tamper,
+    );
     // Bob's media path may come up before Alice's reveal reaches him (whether his media
     // waited for it is each test's question).
     let accepted = bob.handle(Input::Accept, now);
     bob.handle(Input::Rtc(RtcState::Connected), now);
-    relay(&mut alice, &mut bob, accepted.into_iter().map(|o| (false, o)).collect(), now, tamper);
+    relay(
+        &mut alice,
+        &mut bob,
+        accepted.into_iter().map(|o| (false, o)).collect(),
+        now,
+        tamper,
+    );
     alice.handle(Input::Rtc(RtcState::Connected), now);
     (alice, bob)
 }
@@ -163,10 +181,12 @@ fn an_honest_call_shows_one_code_at_both_ends_and_media_waits_for_the_reveal() {
     assert_eq!(alice.code(), bob.code());
     assert!(alice.started_media() && bob.started_media());
     // Bob started media only after the code was verified.
-    let verified = bob
-        .log
-        .iter()
-        .position(|c| matches!(c, Command::Notify(Event::Verification(Verification::Code(_)))));
+    let verified = bob.log.iter().position(|c| {
+        matches!(
+            c,
+            Command::Notify(Event::Verification(Verification::Code(_)))
+        )
+    });
     let started = bob.log.iter().position(|c| *c == Command::StartMedia);
     assert!(
         verified.expect("verified") < started.expect("started"),
@@ -213,13 +233,14 @@ fn the_offer_commits_the_answer_brings_a_nonce_and_the_reveal_opens_the_commitme
 fn each_side_learns_the_peer_certificate_before_the_phase_it_belongs_to() {
     let (alice, bob) = call(&mut |_| {});
     let position = |log: &[Command], pred: &dyn Fn(&Command) -> bool| log.iter().position(pred);
-    let cert = |c: &Command| {
-        matches!(c, Command::Notify(Event::PeerCertificate { .. }))
-    };
+    let cert = |c: &Command| matches!(c, Command::Notify(Event::PeerCertificate { .. }));
     // Bob: before it rings.
     let bob_cert = position(&bob.log, &cert).expect("Bob learns Alice's certificate");
     let ringing = position(&bob.log, &|c: &Command| {
-        matches!(c, Command::Notify(Event::PhaseChanged(Phase::Incoming { .. })))
+        matches!(
+            c,
+            Command::Notify(Event::PhaseChanged(Phase::Incoming { .. }))
+        )
     });
     assert!(Some(bob_cert) < ringing);
     assert_eq!(
@@ -232,7 +253,10 @@ fn each_side_learns_the_peer_certificate_before_the_phase_it_belongs_to() {
     // Alice: with the answer, before Connecting.
     let alice_cert = position(&alice.log, &cert).expect("Alice learns Bob's certificate");
     let connecting = position(&alice.log, &|c: &Command| {
-        matches!(c, Command::Notify(Event::PhaseChanged(Phase::Connecting { .. })))
+        matches!(
+            c,
+            Command::Notify(Event::PhaseChanged(Phase::Connecting { .. }))
+        )
     });
     assert!(Some(alice_cert) < connecting);
 }
@@ -253,10 +277,15 @@ fn a_relay_swapping_the_offered_certificate_is_caught_by_the_commitment() {
     // Bob told Alice why; here the relay passes that on.
     assert_eq!(
         alice.ended(),
-        Some(&EndReason::SecurityCheckFailed(SecurityFailure::ReportedByPeer))
+        Some(&EndReason::SecurityCheckFailed(
+            SecurityFailure::ReportedByPeer
+        ))
     );
     assert_eq!(failed.code(), "security_check_failed");
-    assert!(failed.to_string().contains("someone may be listening in"), "{failed}");
+    assert!(
+        failed.to_string().contains("someone may be listening in"),
+        "{failed}"
+    );
 }
 
 #[test]
@@ -268,7 +297,9 @@ fn a_relay_changing_the_reveal_is_caught_by_the_commitment() {
     });
     assert_eq!(
         bob.ended(),
-        Some(&EndReason::SecurityCheckFailed(SecurityFailure::CommitmentMismatch))
+        Some(&EndReason::SecurityCheckFailed(
+            SecurityFailure::CommitmentMismatch
+        ))
     );
 }
 
@@ -289,7 +320,13 @@ fn a_man_in_the_middle_with_its_own_keys_shows_two_different_codes() {
         },
         now,
     );
-    relay(&mut alice, &mut eve_as_bob, dialled.into_iter().map(|o| (true, o)).collect(), now, &mut |_| {});
+    relay(
+        &mut alice,
+        &mut eve_as_bob,
+        dialled.into_iter().map(|o| (true, o)).collect(),
+        now,
+        &mut |_| {},
+    );
     let dialled = eve_as_alice.handle(
         Input::PlaceCall {
             peer: id(BOB),
@@ -297,11 +334,29 @@ fn a_man_in_the_middle_with_its_own_keys_shows_two_different_codes() {
         },
         now,
     );
-    relay(&mut eve_as_alice, &mut bob, dialled.into_iter().map(|o| (true, o)).collect(), now, &mut |_| {});
+    relay(
+        &mut eve_as_alice,
+        &mut bob,
+        dialled.into_iter().map(|o| (true, o)).collect(),
+        now,
+        &mut |_| {},
+    );
     let accepted = bob.handle(Input::Accept, now);
-    relay(&mut eve_as_alice, &mut bob, accepted.into_iter().map(|o| (false, o)).collect(), now, &mut |_| {});
+    relay(
+        &mut eve_as_alice,
+        &mut bob,
+        accepted.into_iter().map(|o| (false, o)).collect(),
+        now,
+        &mut |_| {},
+    );
     let accepted = eve_as_bob.handle(Input::Accept, now);
-    relay(&mut alice, &mut eve_as_bob, accepted.into_iter().map(|o| (false, o)).collect(), now, &mut |_| {});
+    relay(
+        &mut alice,
+        &mut eve_as_bob,
+        accepted.into_iter().map(|o| (false, o)).collect(),
+        now,
+        &mut |_| {},
+    );
     for side in [&mut alice, &mut bob] {
         side.handle(Input::Rtc(RtcState::Connected), now);
         assert!(side.started_media() && side.ended().is_none());
@@ -322,7 +377,9 @@ fn a_missing_reveal_ends_the_call_at_the_connect_timeout() {
     bob.handle(Input::Tick, now + Duration::from_secs(21));
     assert_eq!(
         bob.ended(),
-        Some(&EndReason::SecurityCheckFailed(SecurityFailure::RevealMissing))
+        Some(&EndReason::SecurityCheckFailed(
+            SecurityFailure::RevealMissing
+        ))
     );
 }
 
@@ -341,7 +398,13 @@ fn old_clients_are_not_verifiable_and_nobody_waits() {
     assert!(bob.started_media(), "nothing to wait for");
     // Bob sent no nonce, so Alice (as with an old callee) reveals nothing.
     assert_eq!(alice.verification(), Some(&old));
-    assert!(!alice.log.iter().any(|c| matches!(c, Command::Send(Outbound { body: Body::SasReveal { .. }, .. }))));
+    assert!(!alice.log.iter().any(|c| matches!(
+        c,
+        Command::Send(Outbound {
+            body: Body::SasReveal { .. },
+            ..
+        })
+    )));
     assert!(alice.started_media());
 }
 
@@ -351,8 +414,20 @@ fn an_ice_restart_declaring_another_certificate_ends_the_call() {
     let (mut alice, mut bob) = call(&mut |_| {});
     // Bob's path drops; Alice's restart offer is answered with another certificate.
     alice.handle(Input::Rtc(RtcState::Disconnected), now);
-    let restart = alice.handle(Input::LocalDescription(fp_sdp(SdpKind::Offer, FP_ALICE)), now);
-    assert!(matches!(&restart[..], [Outbound { body: Body::Description { sas: None, .. }, .. }]), "{restart:?}");
+    let restart = alice.handle(
+        Input::LocalDescription(fp_sdp(SdpKind::Offer, FP_ALICE)),
+        now,
+    );
+    assert!(
+        matches!(
+            &restart[..],
+            [Outbound {
+                body: Body::Description { sas: None, .. },
+                ..
+            }]
+        ),
+        "{restart:?}"
+    );
     let answer = bob.handle(deliver(restart[0].clone(), &id(ALICE)), now);
     assert!(bob.ended().is_none(), "the same certificate is fine");
     let mut forged = answer[0].clone();
@@ -362,7 +437,9 @@ fn an_ice_restart_declaring_another_certificate_ends_the_call() {
     alice.handle(deliver(forged, &id(BOB)), now);
     assert_eq!(
         alice.ended(),
-        Some(&EndReason::SecurityCheckFailed(SecurityFailure::CertificateChanged))
+        Some(&EndReason::SecurityCheckFailed(
+            SecurityFailure::CertificateChanged
+        ))
     );
 }
 
@@ -372,7 +449,11 @@ fn a_commitment_to_another_call_does_not_open() {
     // call's reveal: the nonces are fresh per call.
     let mut earlier = None;
     let _ = call(&mut |out| {
-        if let Body::Description { sas: Some(SasPart::Commit(c)), .. } = &out.body {
+        if let Body::Description {
+            sas: Some(SasPart::Commit(c)),
+            ..
+        } = &out.body
+        {
             earlier = Some(*c);
         }
     });
@@ -389,15 +470,33 @@ fn a_commitment_to_another_call_does_not_open() {
         now,
     );
     let mut replay = |out: &mut Outbound| {
-        if let Body::Description { sas: Some(SasPart::Commit(c)), .. } = &mut out.body {
+        if let Body::Description {
+            sas: Some(SasPart::Commit(c)),
+            ..
+        } = &mut out.body
+        {
             *c = earlier;
         }
     };
-    relay(&mut alice, &mut bob, dialled.into_iter().map(|o| (true, o)).collect(), now, &mut replay);
+    relay(
+        &mut alice,
+        &mut bob,
+        dialled.into_iter().map(|o| (true, o)).collect(),
+        now,
+        &mut replay,
+    );
     let accepted = bob.handle(Input::Accept, now);
-    relay(&mut alice, &mut bob, accepted.into_iter().map(|o| (false, o)).collect(), now, &mut replay);
+    relay(
+        &mut alice,
+        &mut bob,
+        accepted.into_iter().map(|o| (false, o)).collect(),
+        now,
+        &mut replay,
+    );
     assert_eq!(
         bob.ended(),
-        Some(&EndReason::SecurityCheckFailed(SecurityFailure::CommitmentMismatch))
+        Some(&EndReason::SecurityCheckFailed(
+            SecurityFailure::CommitmentMismatch
+        ))
     );
 }
