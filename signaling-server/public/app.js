@@ -7,7 +7,6 @@ import { createConnection } from './connection.js';
 import { createController } from './controller.js';
 import { createRecorder } from './recorder.js';
 import { createRenderer } from './render.js';
-import { verify } from './sas.js';
 import { createTones, toneFor } from './tones.js';
 import { keyAction, view } from './view.js';
 
@@ -39,7 +38,6 @@ function scheduleRender() {
 const controller = createController({
   send: (event, payload) => connection.send(event, payload),
   media: { openMicrophone, createCall, newCallId },
-  verify,
   onChange: scheduleRender,
   onRemoteStream: (stream) => {
     remoteStream = stream;
@@ -52,7 +50,7 @@ const connection = createConnection({
   io,
   storage: localStorage,
   key: `voicecall.identity.${profile}`,
-  messages: ['offer_sdp', 'answer_sdp', 'send_ice', 'ringing', 'call_decline', 'busy', 'call_hangup'],
+  messages: ['offer_sdp', 'answer_sdp', 'send_ice', 'ringing', 'call_decline', 'busy', 'call_hangup', 'sas_reveal'],
   on: {
     status: controller.onStatus,
     registered: controller.onRegistered,

@@ -10,8 +10,8 @@
 // a new caller rings.
 
 import { initialModel } from './view.js';
-import { microphoneReason, reason, reasonForDecline, reasonForHangup, reasonForServerError } from './reasons.js';
-import { PENDING } from './sas.js';
+import { SECURITY_FAILURES, microphoneReason, reason, reasonForDecline, reasonForHangup, reasonForServerError } from './reasons.js';
+import { PENDING, calleeSide, callerSide, sdpText } from './sas.js';
 import { qualityBetween, sampleFromStats } from './quality.js';
 
 /** The desktop's defaults (src/call/timings.rs, machine.rs RESTART_RETRY, engine.rs stats_interval). */
@@ -40,14 +40,15 @@ const withCallId = (payload, callId) => (callId ? { ...payload, callId } : paylo
  * @param {(event: string, payload: object) => void} deps.send to the signaling server
  * @param {{ openMicrophone: (opts: object) => Promise<MediaStream>, createCall: (opts: object) => object,
  *   newCallId: () => string }} deps.media
- * @param {(input: {localSdp: string, remoteSdp: string}) => Promise<import('./sas.js').Verification>} deps.verify
+ * @param {{ caller: () => ReturnType<typeof callerSide>, callee: (offerSdp: string | null, sasCommit: unknown) => ReturnType<typeof calleeSide> }} [deps.security]
+ *   the security code's commitment exchange (public/sas.js)
  * @param {() => number} [deps.now]
  * @param {{ setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout }} [deps.timers]
  * @param {(model: import('./view.js').Model) => void} [deps.onChange]
  * @param {(stream: MediaStream | null) => void} [deps.onRemoteStream]
  * @param {Partial<typeof TIMINGS>} [deps.timings]
  */
-export function createController({ send, media, verify, now = Date.now, timers = globalThis, onChange = () => {}, onRemoteStream = () => {}, timings = {} }) {
+export function createController({ send, media, security = { caller: callerSide, callee: calleeSide }, now = Date.now, timers = globalThis, onChange = () => {}, onRemoteStream = () => {}, timings = {} }) {
   const t = { ...TIMINGS, ...timings };
   const model = initialModel();
   const log = [];
@@ -139,7 +140,52 @@ export function createController({ send, media, verify, now = Date.now, timers =
   // ---- the peer connection ---------------------------------------------------------------
 
   function newContext(peer, callId, role) {
-    return { peer, callId, role, handle: null, microphone: null, offer: null, pendingIce: [], offerSent: false, deadline: null, restartTimer: null, statsTimer: null, lastSample: null };
+    return {
+      peer,
+      callId,
+      role,
+      handle: null,
+      microphone: null,
+      offer: null,
+      pendingIce: [],
+      offerSent: false,
+      deadline: null,
+      restartTimer: null,
+      statsTimer: null,
+      lastSample: null,
+      // The security code's exchange (sas.js) and what it found so far.
+      sas: role === 'caller' ? security.caller() : null,
+      verification: PENDING,
+      // What the peer connection sends, in order: the offer waits for its commitment's hash.
+      outbox: Promise.resolve(),
+      // Connected while the caller's reveal was still missing: media starts once it holds.
+      connectedBeforeReveal: false,
+    };
+  }
+
+  /** The callee's side of the exchange for the offer `sdp` (with its `sasCommit`, if any). */
+  function expectOffer(ctx, sdp, sasCommit) {
+    ctx.offer = sdp;
+    ctx.sas = security.callee(sdpText(sdp), sasCommit);
+  }
+
+  /** The security fields the first offer or answer carries (sas.js). */
+  async function withSecurityFields(ctx, event, payload) {
+    if (event === 'offer_sdp' && ctx.role === 'caller') return { ...payload, ...(await ctx.sas.offerFields(sdpText(payload.sdp))) };
+    if (event === 'answer_sdp' && ctx.role === 'callee') {
+      const { fields, verification } = ctx.sas.answerFields(sdpText(payload.sdp));
+      if (verification) setVerification(ctx, verification);
+      return { ...payload, ...fields };
+    }
+    return payload;
+  }
+
+  function setVerification(ctx, verification) {
+    ctx.verification = verification;
+    if (call === ctx && model.phase === 'in-call') {
+      model.verification = verification;
+      changed();
+    }
   }
 
   /** Microphone and RTCPeerConnection for `ctx`; false when the call ended meanwhile. */
@@ -163,7 +209,12 @@ export function createController({ send, media, verify, now = Date.now, timers =
       send: (event, payload) => {
         if (call !== ctx) return;
         if (event === 'offer_sdp') ctx.offerSent = true;
-        send(event, payload);
+        ctx.outbox = ctx.outbox
+          .then(() => withSecurityFields(ctx, event, payload))
+          .then((full) => {
+            if (call === ctx) send(event, full);
+          })
+          .catch((err) => fail(ctx, err));
       },
       peerId: ctx.peer,
       callId: ctx.callId,
@@ -184,7 +235,8 @@ export function createController({ send, media, verify, now = Date.now, timers =
 
   function onConnectionState(ctx, state) {
     if (state === 'connected') {
-      if (model.phase === 'connecting') startMedia(ctx);
+      if (model.phase === 'connecting' && ctx.sas.awaitingReveal()) ctx.connectedBeforeReveal = true;
+      else if (model.phase === 'connecting') startMedia(ctx);
       else if (model.phase === 'in-call' && model.mediaDown) {
         clearDeadline(ctx);
         timers.clearTimeout(ctx.restartTimer);
@@ -216,17 +268,29 @@ export function createController({ send, media, verify, now = Date.now, timers =
     model.since = now();
     setPhase('in-call');
     pollStats(ctx);
-    const descriptions = ctx.handle.descriptions();
-    if (!descriptions) {
-      model.verification = { status: 'unavailable', why: 'the session descriptions are missing' };
-      changed();
-      return;
-    }
-    verify(descriptions).then((v) => {
-      if (call !== ctx) return;
-      model.verification = v;
-      changed();
-    });
+    setVerification(ctx, ctx.verification);
+  }
+
+  /** A security check failed: end the call and tell the peer, so that both screens warn. */
+  function securityFailure(detail) {
+    end(reason('security_check_failed', { detail }), ['call_hangup', 'security_check_failed']);
+  }
+
+  /** The caller's nonce arrived: check it against its commitment before media starts. */
+  async function onReveal(ctx, nonce) {
+    const outcome = await ctx.sas.reveal(nonce);
+    if (call !== ctx || outcome === null) return;
+    if (outcome.status === 'failed') return securityFailure(SECURITY_FAILURES.mismatch);
+    setVerification(ctx, { status: 'ready', code: outcome.code });
+    if (ctx.connectedBeforeReveal && model.phase === 'connecting') startMedia(ctx);
+  }
+
+  /** The callee's first answer: our code, and our nonce for a callee that sent its own. */
+  async function onFirstAnswer(ctx, sdp, sasNonce) {
+    const step = await ctx.sas.answered(sdpText(sdp), sasNonce);
+    if (call !== ctx || step === null) return;
+    setVerification(ctx, step.verification);
+    if (step.reveal) sendToPeer(ctx, 'sas_reveal', { nonce: step.reveal });
   }
 
   function pollStats(ctx) {
@@ -339,9 +403,9 @@ export function createController({ send, media, verify, now = Date.now, timers =
 
   const owned = (from, callId) => call !== null && from === call.peer && sameCall(callId, call.callId);
 
-  function ring(from, callId, offer) {
+  function ring(from, callId, offer, sasCommit) {
     const ctx = newContext(from, callId, 'callee');
-    ctx.offer = offer;
+    expectOffer(ctx, offer, sasCommit);
     call = ctx;
     Object.assign(model, { peer: from, ringing: false, endReason: null, notice: null, muted: false, verification: PENDING, quality: null });
     setPhase('ringing');
@@ -349,8 +413,8 @@ export function createController({ send, media, verify, now = Date.now, timers =
     setDeadline(ctx, t.ringTimeoutMs, () => end(reason('missed'), ['call_decline', 'no_answer']));
   }
 
-  function onOffer({ from, sdp, callId }) {
-    if (!LIVE.has(model.phase)) return ring(from, callId, sdp);
+  function onOffer({ from, sdp, callId, sasCommit }) {
+    if (!LIVE.has(model.phase)) return ring(from, callId, sdp, sasCommit);
     const ctx = call;
     if (ctx && from === ctx.peer) {
       if (model.phase === 'calling') {
@@ -362,6 +426,7 @@ export function createController({ send, media, verify, now = Date.now, timers =
         ctx.handle?.close();
         ctx.microphone?.getTracks().forEach((track) => track.stop());
         const next = newContext(from, callId, 'callee');
+        expectOffer(next, sdp, sasCommit);
         call = next;
         setPhase('connecting');
         return answerOffer(next, sdp);
@@ -369,22 +434,24 @@ export function createController({ send, media, verify, now = Date.now, timers =
       if (model.phase === 'ringing') {
         if (sameCall(callId, ctx.callId)) return; // duplicate
         // The caller gave up and dialled again before we answered: ring for the new call.
-        Object.assign(ctx, { callId, offer: sdp, pendingIce: [] });
+        Object.assign(ctx, { callId, pendingIce: [] });
+        expectOffer(ctx, sdp, sasCommit);
         return sendToPeer(ctx, 'ringing');
       }
       if (sameCall(callId, ctx.callId)) {
-        // A re-offer in a running call: the peer restarts ICE.
+        // A re-offer in a running call: the peer restarts ICE, with the same certificate.
+        if (!ctx.sas.sameCertificate(sdpText(sdp))) return securityFailure(SECURITY_FAILURES.certificateChanged);
         if (ctx.handle) ctx.handle.answer(sdp).catch((err) => console.warn('re-offer failed', err));
         return;
       }
       // The peer dialled us afresh, so it has lost the old call (e.g. it reloaded).
       end(reason('connection_lost'));
-      return ring(from, callId, sdp);
+      return ring(from, callId, sdp, sasCommit);
     }
     send('busy', withCallId({ targetClientId: from }, callId));
   }
 
-  function onAnswer({ from, sdp, callId }) {
+  function onAnswer({ from, sdp, callId, sasNonce }) {
     if (!owned(from, callId) || !call.handle || call.role !== 'caller') return;
     const ctx = call;
     if (model.phase === 'calling') {
@@ -393,8 +460,11 @@ export function createController({ send, media, verify, now = Date.now, timers =
       setDeadline(ctx, t.connectTimeoutMs, () => end(reason('connect_failed'), ['call_hangup', 'connect_failed']));
     } else if (model.phase !== 'connecting' && model.phase !== 'in-call') {
       return;
+    } else if (!ctx.sas.sameCertificate(sdpText(sdp))) {
+      return securityFailure(SECURITY_FAILURES.certificateChanged);
     }
     ctx.handle.acceptAnswer(sdp).catch((err) => fail(ctx, err));
+    onFirstAnswer(ctx, sdp, sasNonce).catch((err) => fail(ctx, err));
   }
 
   function onMessage(event, payload) {
@@ -421,6 +491,12 @@ export function createController({ send, media, verify, now = Date.now, timers =
         return;
       case 'busy':
         if (owned(from, callId) && model.phase === 'calling') end(reason('busy'));
+        return;
+      case 'sas_reveal':
+        if (owned(from, callId) && call.role === 'callee') {
+          const ctx = call;
+          onReveal(ctx, payload.nonce).catch((err) => fail(ctx, err));
+        }
         return;
       case 'call_hangup':
         if (owned(from, callId)) end(reasonForHangup(model.phase, payload.reason));

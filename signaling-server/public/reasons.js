@@ -16,13 +16,21 @@ const WORDS = {
   connect_failed: 'could not connect',
   connection_lost: 'connection lost',
   failed: 'failed',
+  security_check_failed: 'security check failed',
 };
+
+/** The detail of a failed security check, as the desktop's SecurityFailure::describe. */
+export const SECURITY_FAILURES = Object.freeze({
+  mismatch: 'the call’s security keys were changed on the way; someone may be listening in',
+  certificateChanged: 'the peer’s security key changed during the call; someone may be taking it over',
+  reportedByPeer: 'the other side found the call’s security keys changed; someone may be listening in',
+});
 
 export const REASON_CODES = Object.freeze(Object.keys(WORDS));
 
 /**
  * @typedef {{ code: string, detail?: string, hint?: string }} EndReason
- * `detail` only for `failed` ("failed: detail"); `hint` is what the person can
+ * `detail` only for `failed` and `security_check_failed` ("failed: detail"); `hint` is what the person can
  * do about it (e.g. allow the microphone), shown under the reason.
  */
 
@@ -35,7 +43,7 @@ export function reason(code, extra = {}) {
 /** "hung up by peer", "failed: microphone access was denied". */
 export function describeReason(r) {
   const words = WORDS[r.code] ?? r.code;
-  return r.code === 'failed' && r.detail ? `${words}: ${r.detail}` : words;
+  return (r.code === 'failed' || r.code === 'security_check_failed') && r.detail ? `${words}: ${r.detail}` : words;
 }
 
 /** "Hung up by peer": the ended screen's headline. */
@@ -64,6 +72,7 @@ export function reasonForHangup(phase, wireReason) {
     return reason('declined');
   }
   if (phase === 'ringing') return reason('missed');
+  if (wireReason === 'security_check_failed') return reason('security_check_failed', { detail: SECURITY_FAILURES.reportedByPeer });
   if (wireReason === 'connection_lost') return reason('connection_lost');
   if (wireReason === 'connect_failed') return reason('connect_failed');
   return reason('remote_hangup');
@@ -93,6 +102,7 @@ export function wireReasonFor(r) {
     case 'connect_failed':
     case 'connection_lost':
     case 'failed':
+    case 'security_check_failed':
       return r.code;
     default:
       return 'hangup';

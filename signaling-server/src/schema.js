@@ -133,11 +133,22 @@ const mLineIndex = {
   },
 };
 
+// The security code's commitment (PROTOCOL.md, "The security code"): a SHA-256
+// digest or a 256-bit nonce, as exactly 64 lower-case hex digits.
+const HEX_256 = /^[0-9a-f]{64}$/;
+
+const hex256 = {
+  check(v, name) {
+    if (typeof v !== 'string' || !HEX_256.test(v)) throw invalid(`${name} must be 64 lower-case hex digits`);
+  },
+};
+
 // ---- one schema per event --------------------------------------------------
 
 export const schemas = Object.freeze({
-  offer_sdp: { targetClientId, sdp, callId },
-  answer_sdp: { targetClientId, sdp, callId },
+  offer_sdp: { targetClientId, sdp, callId, sasCommit: hex256 },
+  answer_sdp: { targetClientId, sdp, callId, sasNonce: hex256 },
+  sas_reveal: { targetClientId, callId, nonce: { ...hex256, required: true } },
   send_ice: { targetClientId, candidate, mid, mLineIndex, callId },
   ringing: { targetClientId, callId },
   call_decline: { targetClientId, callId, reason },

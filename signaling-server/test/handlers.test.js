@@ -12,7 +12,7 @@ function run(event, data) {
 }
 
 test('map covers exactly the protocol events and nothing inherited', () => {
-  assert.deepEqual([...handlers.keys()].sort(), ['answer_sdp', 'busy', 'call_decline', 'call_hangup', 'get_ice_servers', 'offer_sdp', 'ringing', 'send_ice']);
+  assert.deepEqual([...handlers.keys()].sort(), ['answer_sdp', 'busy', 'call_decline', 'call_hangup', 'get_ice_servers', 'offer_sdp', 'ringing', 'sas_reveal', 'send_ice']);
   assert.equal(handlers.get('__proto__'), undefined);
   assert.equal(handlers.get('constructor'), undefined);
   for (const h of handlers.values()) assert.equal(typeof h.handle, 'function');
@@ -32,6 +32,21 @@ test('offer_sdp / answer_sdp pass sdp through untouched', async () => {
   const m = await run('answer_sdp', { targetClientId: 'you', sdp: '{"type":"answer","sdp":"v=0"}' });
   assert.deepEqual(m.payload, { from: 'me1', sdp: '{"type":"answer","sdp":"v=0"}' });
   assert.equal(m.event, 'answer_sdp');
+});
+
+test('the security code fields are passed on with their event', async () => {
+  const hex = 'cd'.repeat(32);
+  assert.deepEqual((await run('offer_sdp', { targetClientId: 'you', sdp: 'v=0', sasCommit: hex })).payload, { from: 'me1', sdp: 'v=0', sasCommit: hex });
+  assert.deepEqual((await run('answer_sdp', { targetClientId: 'you', sdp: 'v=0', callId: 'c', sasNonce: hex })).payload, {
+    from: 'me1',
+    sdp: 'v=0',
+    callId: 'c',
+    sasNonce: hex,
+  });
+  const reveal = await run('sas_reveal', { targetClientId: 'you', callId: 'c', nonce: hex });
+  assert.equal(reveal.event, 'sas_reveal');
+  assert.equal(reveal.to, 'you');
+  assert.deepEqual(reveal.payload, { from: 'me1', nonce: hex, callId: 'c' });
 });
 
 test('send_ice always carries mid', async () => {

@@ -73,6 +73,29 @@ test('offer/answer schemas', () => {
   }
 });
 
+test('security code fields: 64 lower-case hex digits, each on its own event', () => {
+  const hex = 'ab'.repeat(32);
+  assert.deepEqual(validate(schemas.offer_sdp, { targetClientId: 'abc', sdp: 'x', sasCommit: hex, sasNonce: hex }), {
+    targetClientId: 'abc',
+    sdp: 'x',
+    sasCommit: hex,
+  });
+  assert.deepEqual(validate(schemas.answer_sdp, { targetClientId: 'abc', sdp: 'x', sasCommit: hex, sasNonce: hex }), {
+    targetClientId: 'abc',
+    sdp: 'x',
+    sasNonce: hex,
+  });
+  assert.deepEqual(validate(schemas.offer_sdp, { targetClientId: 'abc', sdp: 'x', sasCommit: null }), { targetClientId: 'abc', sdp: 'x' });
+  assert.deepEqual(validate(schemas.sas_reveal, { targetClientId: 'abc', callId: 'c', nonce: hex }), { targetClientId: 'abc', callId: 'c', nonce: hex });
+  for (const bad of ['ab'.repeat(31), 'ab'.repeat(33), 'AB'.repeat(32), 'g'.repeat(64), ` ${hex}`, 5, {}, []]) {
+    assert.equal(code(() => validate(schemas.offer_sdp, { targetClientId: 'abc', sdp: 'x', sasCommit: bad })), 'INVALID_PAYLOAD', `commit ${bad}`);
+    assert.equal(code(() => validate(schemas.answer_sdp, { targetClientId: 'abc', sdp: 'x', sasNonce: bad })), 'INVALID_PAYLOAD', `nonce ${bad}`);
+    assert.equal(code(() => validate(schemas.sas_reveal, { targetClientId: 'abc', nonce: bad })), 'INVALID_PAYLOAD', `reveal ${bad}`);
+  }
+  assert.equal(code(() => validate(schemas.sas_reveal, { targetClientId: 'abc' })), 'INVALID_PAYLOAD');
+  assert.equal(code(() => validate(schemas.sas_reveal, { targetClientId: 'abc', nonce: null })), 'INVALID_PAYLOAD');
+});
+
 test('null optional fields count as absent; null required fields as missing', () => {
   assert.deepEqual(validate(schemas.ringing, { targetClientId: 'abc', callId: null }), { targetClientId: 'abc' });
   assert.equal(code(() => validate(schemas.ringing, { targetClientId: null })), 'INVALID_PAYLOAD');
@@ -114,6 +137,6 @@ test('inherited properties are not fields', () => {
 });
 
 test('every client event has a schema with targetClientId', () => {
-  assert.deepEqual(Object.keys(schemas).sort(), ['answer_sdp', 'busy', 'call_decline', 'call_hangup', 'offer_sdp', 'ringing', 'send_ice']);
+  assert.deepEqual(Object.keys(schemas).sort(), ['answer_sdp', 'busy', 'call_decline', 'call_hangup', 'offer_sdp', 'ringing', 'sas_reveal', 'send_ice']);
   for (const s of Object.values(schemas)) assert.ok(s.targetClientId.required);
 });

@@ -2,8 +2,10 @@
 // microphone, fake peer connections and mocked timers: the desktop's phases,
 // timeouts, wire reasons, glare rule and ICE restarts, without a browser.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { createController } from '../public/controller.js';
+import { calleeSide, callerSide, commitment, fingerprintFromSdp, securityCode } from '../public/sas.js';
 
 const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -13,6 +15,15 @@ function fakeStream() {
   const track = { stopped: false, stop() { this.stopped = true; } };
   return { track, getTracks: () => [track], getAudioTracks: () => [track] };
 }
+
+const sdp = (fp) => `v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 ${fp}\r\n`;
+const description = (type, fp) => JSON.stringify({ type, sdp: sdp(fp) });
+const OURS = 'AA:AA';
+
+// WebCrypto's digest finishes on a worker thread, after any number of event-loop turns; this
+// one resolves at once, so flush() is enough to see the whole exchange.
+const subtle = { digest: async (_alg, data) => new Uint8Array(createHash('sha256').update(data).digest()).buffer };
+const security = { caller: () => callerSide({ subtle }), callee: (offer, commit) => calleeSide(offer, commit, { subtle }) };
 
 function fakeHandle(opts) {
   const h = {
@@ -26,11 +37,11 @@ function fakeHandle(opts) {
     stats: [],
     pc: { getStats: async () => new Map(h.stats.map((s) => [s.id, s])) },
     async start() {
-      opts.send('offer_sdp', { targetClientId: opts.peerId, callId: opts.callId, sdp: 'offer' });
+      opts.send('offer_sdp', { targetClientId: opts.peerId, callId: opts.callId, sdp: description('offer', OURS) });
     },
     async answer(sdp) {
       h.answers.push(sdp);
-      opts.send('answer_sdp', { targetClientId: opts.peerId, callId: opts.callId, sdp: 'answer' });
+      opts.send('answer_sdp', { targetClientId: opts.peerId, callId: opts.callId, sdp: description('answer', OURS) });
     },
     async restartIce() {
       h.restarts += 1;
@@ -39,7 +50,6 @@ function fakeHandle(opts) {
       h.acceptedAnswers.push(sdp);
     },
     addCandidate: (c) => h.candidates.push(c),
-    descriptions: () => ({ localSdp: 'local', remoteSdp: 'remote' }),
     setMuted(m) {
       h.muted = m;
     },
@@ -72,14 +82,10 @@ function harness(t, { myId = 'mmm-mmm-mmm', micError = null } = {}) {
     },
     newCallId: () => `c${++n}`,
   };
-  const verified = [];
   const controller = createController({
     send: (event, payload) => sent.push([event, payload]),
     media,
-    verify: async (d) => {
-      verified.push(d);
-      return { status: 'ready', code: '123 456' };
-    },
+    security,
     now: () => clock,
     timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (id) => clearTimeout(id) },
   });
@@ -92,7 +98,6 @@ function harness(t, { myId = 'mmm-mmm-mmm', micError = null } = {}) {
     sent,
     handles,
     streams,
-    verified,
     micError,
     advance(ms) {
       clock += ms;
@@ -114,7 +119,7 @@ async function connectedCall(h, peer = 'ppp-ppp-ppp') {
   await flush();
   const callId = h.controller.call.callId;
   h.from(peer, 'ringing', { callId });
-  h.from(peer, 'answer_sdp', { callId, sdp: 'answer' });
+  h.from(peer, 'answer_sdp', { callId, sdp: sdp('BB:BB') });
   await flush();
   h.handles.at(-1).opts.onConnectionState('connected');
   await flush();
@@ -127,15 +132,26 @@ test('caller: calling → ringing → connecting → in call with the security c
   assert.equal(h.m.phase, 'calling');
   assert.equal(h.m.peer, 'ppp-ppp-ppp');
   await flush();
+  const [[event, offer]] = h.sent;
+  assert.equal(event, 'offer_sdp');
   assert.deepEqual(h.drain(), [['offer_sdp']]);
   const callId = h.controller.call.callId;
+  // The peer plays a callee of the commitment scheme (public/sas.js).
+  const callee = calleeSide(sdp(OURS), offer.sasCommit);
+  const { fields } = callee.answerFields(sdp('BB:BB'));
   h.from('ppp-ppp-ppp', 'ringing', { callId });
   assert.equal(h.m.ringing, true);
   h.from('ppp-ppp-ppp', 'ringing', { callId: 'other-call' });
-  h.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: 'answer' });
+  h.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: sdp('BB:BB'), ...fields });
   assert.equal(h.m.phase, 'connecting');
   await flush();
-  assert.deepEqual(h.handles[0].acceptedAnswers, ['answer']);
+  assert.deepEqual(h.handles[0].acceptedAnswers, [sdp('BB:BB')]);
+  // The caller reveals its nonce only now, and it opens the commitment of its offer.
+  const [[revealEvent, reveal]] = h.sent;
+  assert.deepEqual(h.drain(), [['sas_reveal']]);
+  assert.equal(reveal.callId, callId);
+  const atCallee = await callee.reveal(reveal.nonce);
+  assert.equal(atCallee.status, 'verified', revealEvent);
   h.from('ppp-ppp-ppp', 'send_ice', { callId, candidate: 'c1', mid: '0' });
   assert.equal(h.handles[0].candidates.length, 1);
   h.advance(3000);
@@ -143,8 +159,9 @@ test('caller: calling → ringing → connecting → in call with the security c
   assert.equal(h.m.phase, 'in-call');
   assert.equal(h.m.since, 1_003_000);
   await flush();
-  assert.deepEqual(h.m.verification, { status: 'ready', code: '123 456' });
-  assert.deepEqual(h.verified, [{ localSdp: 'local', remoteSdp: 'remote' }]);
+  assert.deepEqual(h.m.verification, { status: 'ready', code: atCallee.code });
+  const expected = await securityCode({ callerFingerprint: fingerprintFromSdp(sdp(OURS)), calleeFingerprint: 'SHA-256 BB:BB', callerNonce: reveal.nonce, calleeNonce: fields.sasNonce });
+  assert.equal(atCallee.code, expected);
 
   h.controller.setMuted(true);
   assert.equal(h.handles[0].muted, true);
@@ -311,7 +328,7 @@ test('media path down: the caller restarts ICE at once and every 1.5 s; back wit
   // The answer to a restart is applied in the call.
   h.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: 'answer-2' });
   await flush();
-  assert.deepEqual(handle.acceptedAnswers, ['answer', 'answer-2']);
+  assert.deepEqual(handle.acceptedAnswers, [sdp('BB:BB'), 'answer-2']);
   handle.opts.onConnectionState('connected');
   assert.equal(h.m.mediaDown, false);
   h.advance(10_000);
@@ -401,4 +418,103 @@ test('TURN credentials near expiry are refreshed before a call (2 s at most)', a
   h.advance(2000);
   await flush();
   assert.deepEqual(h.handles[1].opts.iceServers, [{ urls: ['turn:old'] }]);
+});
+
+/** Callee: an offer from a caller of the commitment scheme, accepted and answered. */
+async function committedIncoming(h, peer = 'ppp-ppp-ppp') {
+  const caller = callerSide();
+  const { sasCommit } = await caller.offerFields(sdp('CC:CC'));
+  h.from(peer, 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC'), sasCommit });
+  h.controller.accept();
+  await flush();
+  const [, answer] = h.sent.find(([event]) => event === 'answer_sdp');
+  h.drain();
+  const step = await caller.answered(sdp(OURS), answer.sasNonce);
+  return { step };
+}
+
+test('callee: media waits for the caller’s reveal, then shows the same code as the caller', async (t) => {
+  const h = harness(t);
+  const { step } = await committedIncoming(h);
+  assert.equal(step.verification.status, 'ready');
+  h.handles[0].opts.onConnectionState('connected');
+  assert.equal(h.m.phase, 'connecting', 'no media before the reveal');
+  h.from('ppp-ppp-ppp', 'sas_reveal', { callId: 'k1', nonce: step.reveal });
+  await flush();
+  assert.equal(h.m.phase, 'in-call');
+  assert.deepEqual(h.m.verification, step.verification);
+  // A second reveal changes nothing.
+  h.from('ppp-ppp-ppp', 'sas_reveal', { callId: 'k1', nonce: 'ab'.repeat(32) });
+  await flush();
+  assert.equal(h.m.phase, 'in-call');
+});
+
+test('callee: a reveal that does not open the commitment ends the call and tells the caller why', async (t) => {
+  const h = harness(t);
+  const { step } = await committedIncoming(h);
+  assert.ok(step.reveal);
+  h.from('ppp-ppp-ppp', 'sas_reveal', { callId: 'k1', nonce: 'ab'.repeat(32) });
+  await flush();
+  assert.equal(h.m.phase, 'ended');
+  assert.equal(h.m.endReason.code, 'security_check_failed');
+  assert.match(h.m.endReason.detail, /changed on the way/);
+  assert.deepEqual(h.drain(), [['call_hangup', 'security_check_failed']]);
+  assert.equal(h.handles[0].closed, true);
+});
+
+test('an older peer (no commitment, no nonce): the call goes on, shown as not verifiable', async (t) => {
+  const h = harness(t);
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC') });
+  h.controller.accept();
+  await flush();
+  const [, answer] = h.sent.find(([event]) => event === 'answer_sdp');
+  assert.equal('sasNonce' in answer, false);
+  h.handles[0].opts.onConnectionState('connected');
+  assert.equal(h.m.phase, 'in-call');
+  assert.equal(h.m.verification.status, 'unavailable');
+  assert.match(h.m.verification.why, /older version/);
+});
+
+test('a committed offer whose commitment was changed on the way: the caller’s reveal fails at the callee', async (t) => {
+  const h = harness(t);
+  const caller = callerSide();
+  await caller.offerFields(sdp('CC:CC'));
+  const forged = await commitment('SHA-256 CC:CC', 'cd'.repeat(32));
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC'), sasCommit: forged });
+  h.controller.accept();
+  await flush();
+  const [, answer] = h.sent.find(([event]) => event === 'answer_sdp');
+  const step = await caller.answered(sdp(OURS), answer.sasNonce);
+  h.from('ppp-ppp-ppp', 'sas_reveal', { callId: 'k1', nonce: step.reveal });
+  await flush();
+  assert.equal(h.m.endReason?.code, 'security_check_failed');
+});
+
+test('an ICE restart that declares another certificate ends the call on either side', async (t) => {
+  const caller = harness(t);
+  const callId = await connectedCall(caller);
+  caller.drain();
+  caller.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: sdp('BB:BB') });
+  assert.equal(caller.m.phase, 'in-call', 'the same certificate restarts');
+  caller.from('ppp-ppp-ppp', 'answer_sdp', { callId, sdp: sdp('EE:EE') });
+  assert.equal(caller.m.phase, 'ended');
+  assert.equal(caller.m.endReason.code, 'security_check_failed');
+  assert.match(caller.m.endReason.detail, /changed during the call/);
+  assert.deepEqual(caller.drain(), [['call_hangup', 'security_check_failed']]);
+});
+
+test('callee: a re-offer with another certificate ends the call', async (t) => {
+  const h = harness(t);
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC') });
+  h.controller.accept();
+  await flush();
+  h.handles[0].opts.onConnectionState('connected');
+  h.drain();
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'CC:CC') });
+  await flush();
+  assert.equal(h.m.phase, 'in-call');
+  assert.equal(h.handles[0].answers.length, 2);
+  h.from('ppp-ppp-ppp', 'offer_sdp', { callId: 'k1', sdp: description('offer', 'DD:DD') });
+  assert.equal(h.m.endReason?.code, 'security_check_failed');
+  assert.equal(h.handles[0].answers.length, 2);
 });

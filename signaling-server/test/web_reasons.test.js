@@ -2,7 +2,7 @@
 // (src/call/phase.rs EndReason, src/call/machine.rs on_signal/on_tick).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REASON_CODES, describeReason, microphoneReason, reason, reasonForDecline, reasonForHangup, reasonForServerError, reasonHeadline, wireReasonFor } from '../public/reasons.js';
+import { REASON_CODES, SECURITY_FAILURES, describeReason, microphoneReason, reason, reasonForDecline, reasonForHangup, reasonForServerError, reasonHeadline, wireReasonFor } from '../public/reasons.js';
 
 test('codes and words are the desktop’s EndReason code() and Display', () => {
   const desktop = {
@@ -18,11 +18,16 @@ test('codes and words are the desktop’s EndReason code() and Display', () => {
     connect_failed: 'could not connect',
     connection_lost: 'connection lost',
     failed: 'failed',
+    security_check_failed: 'security check failed',
   };
   assert.deepEqual(REASON_CODES, Object.keys(desktop));
   for (const [code, words] of Object.entries(desktop)) assert.equal(describeReason(reason(code)), words);
   assert.equal(describeReason(reason('failed', { detail: 'no microphone was found' })), 'failed: no microphone was found');
   assert.equal(reasonHeadline(reason('remote_hangup')), 'Hung up by peer');
+  assert.equal(
+    describeReason(reason('security_check_failed', { detail: SECURITY_FAILURES.mismatch })),
+    'security check failed: the call’s security keys were changed on the way; someone may be listening in',
+  );
   assert.throws(() => reason('whatever'), /unknown end reason/);
 });
 
@@ -49,6 +54,9 @@ test('call_hangup by our phase, as machine.rs reads it', () => {
     ['in-call', 'hangup', 'remote_hangup'],
     ['in-call', 'failed', 'remote_hangup'],
     ['in-call', undefined, 'remote_hangup'],
+    ['calling', 'security_check_failed', 'declined'],
+    ['connecting', 'security_check_failed', 'security_check_failed'],
+    ['in-call', 'security_check_failed', 'security_check_failed'],
   ];
   for (const [phase, wire, code] of table) assert.equal(reasonForHangup(phase, wire).code, code, `${phase} ${wire}`);
 });

@@ -4,10 +4,12 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use voicecall_core::call::{EndReason, Phase};
 use voicecall_core::config::{IdentityStore, Settings, config_dir};
+use voicecall_core::contacts::{ContactStore, ContactsError};
 use voicecall_core::id::PeerId;
 use voicecall_engine::controller::{
     ConfigProblem, Effective, Engine, EngineConfig, EngineEvent, EngineHandle, UserCommand,
 };
+use voicecall_engine::rtc::DtlsIdentity;
 
 use super::Failure;
 use super::args::{CallArgs, Command, CommonArgs, ListenArgs};
@@ -20,10 +22,13 @@ pub async fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
-/// Everything the engine needs, plus where to remember a claimed ID.
+/// Everything the engine needs, plus where to remember a claimed ID and whom we know.
 struct Prepared {
     config: EngineConfig,
     identity: Option<Remembered>,
+    contacts: ContactStore,
+    /// Said once the ID line is out.
+    contacts_problem: Option<ContactsError>,
 }
 
 /// Where the ID this run claimed is remembered.
@@ -52,11 +57,23 @@ fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
     let claim = identity
         .as_ref()
         .and_then(|r| r.store.claim(&r.server, wanted.as_ref()));
-    let (config, problems) = effective.engine_config(claim);
+    let (mut config, problems) = effective.engine_config(claim);
     if let Some(problem) = problems.into_iter().next() {
         return Err(refusal(problem));
     }
-    Ok(Prepared { config, identity })
+    // This installation's certificate, the same every call (the engine logs where it came
+    // from); without one each call gets a fresh certificate.
+    match DtlsIdentity::load_or_create(&dir) {
+        Ok((identity, _)) => config.rtc.identity = Some(identity),
+        Err(err) => tracing::warn!(error = %err, "no lasting DTLS identity this run"),
+    }
+    let (contacts, contacts_problem) = ContactStore::load_or_empty(&dir);
+    Ok(Prepared {
+        config,
+        identity,
+        contacts,
+        contacts_problem,
+    })
 }
 
 /// A headless client does not start with a setting that cannot work.
@@ -91,10 +108,12 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
     printer: Printer,
     identity: Option<Remembered>,
+    contacts: ContactStore,
 }
 
 impl Running {
-    /// Prints an event of the engine, remembering a granted ID.
+    /// Prints an event of the engine, remembering a granted ID and checking a peer's
+    /// certificate against our contacts.
     fn observe(&mut self, event: &EngineEvent) {
         if let (EngineEvent::Registered { id, token, .. }, Some(identity)) =
             (event, self.identity.as_mut())
@@ -104,11 +123,21 @@ impl Running {
                 .note("warning", &format!("cannot remember the ID: {err}"));
         }
         self.printer.event(event);
+        if let EngineEvent::PeerCertificate { peer, fingerprint } = event {
+            let trust = self.contacts.trust(peer, fingerprint);
+            self.printer
+                .trust(peer, self.contacts.name_of(peer), &trust);
+        }
     }
 }
 
 async fn start(common: &CommonArgs) -> Result<Running, Failure> {
-    let Prepared { config, identity } = prepare(common)?;
+    let Prepared {
+        config,
+        identity,
+        contacts,
+        contacts_problem,
+    } = prepare(common)?;
     let (handle, mut events, task) = Engine::start(config)
         .await
         .map_err(|e| Failure::setup(e.to_string()))?;
@@ -118,12 +147,16 @@ async fn start(common: &CommonArgs) -> Result<Running, Failure> {
     if let Some(EngineEvent::Registered { id, .. }) = &first {
         printer.id_line(id.as_str());
     }
+    if let Some(problem) = contacts_problem {
+        printer.note("warning", &problem.to_string());
+    }
     let mut running = Running {
         handle,
         events,
         task,
         printer,
         identity,
+        contacts,
     };
     if let Some(event @ EngineEvent::Registered { .. }) = &first {
         running.observe(event);

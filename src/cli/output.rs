@@ -4,15 +4,21 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 use voicecall_core::call::{EndReason, Phase};
+use voicecall_core::contacts::Trust;
+use voicecall_core::id::PeerId;
+use voicecall_core::sas::{Fingerprint, Unverifiable, Verification};
 use voicecall_engine::controller::{EngineEvent, SignalingState};
 
 pub struct Printer {
     json: bool,
+    /// The live call's peer certificate, from its `peer_certificate` event until it ends:
+    /// every call event carries it as `remote_fingerprint`.
+    remote: Option<Fingerprint>,
 }
 
 impl Printer {
     pub fn new(json: bool) -> Self {
-        Self { json }
+        Self { json, remote: None }
     }
 
     /// The first line, in both modes: just the ID, so scripts can `head -1`.
@@ -20,13 +26,57 @@ impl Printer {
         line(id);
     }
 
-    pub fn event(&self, event: &EngineEvent) {
+    pub fn event(&mut self, event: &EngineEvent) {
+        if let EngineEvent::PeerCertificate { fingerprint, .. } = event {
+            self.remote = Some(fingerprint.clone());
+        }
         if self.json {
-            for value in to_json(event) {
+            for mut value in to_json(event) {
+                if let (Some(remote), true) = (&self.remote, carries_fingerprint(&value)) {
+                    value["remote_fingerprint"] = json!(remote.as_str());
+                }
                 line(&value.to_string());
             }
         } else if let Some(text) = to_text(event) {
             line(&text);
+        }
+        if let EngineEvent::Ended { .. } = event {
+            self.remote = None;
+        }
+    }
+
+    /// What the peer's certificate means given our contacts: printed before the phase it
+    /// comes with, so before an incoming call is answered. A changed key of a verified
+    /// contact also gets an `identity_changed` event (a warning line in text mode).
+    pub fn trust(&self, peer: &PeerId, name: Option<&str>, trust: &Trust) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        let who = name.unwrap_or(peer.as_str());
+        let warning = trust.warning(who);
+        if !self.json {
+            if let Some(warning) = warning {
+                line(&warning);
+            }
+            return;
+        }
+        let mut value = json!({
+            "event": "peer_trust",
+            "peer": peer.as_str(),
+            "trust": trust.code(),
+            "remote_fingerprint": remote.as_str(),
+        });
+        if let Some(name) = name {
+            value["contact"] = json!(name);
+        }
+        if let Trust::Changed { pinned } = trust {
+            value["pinned_fingerprint"] = json!(pinned.as_str());
+        }
+        line(&value.to_string());
+        if let Some(warning) = warning {
+            value["event"] = json!("identity_changed");
+            value["message"] = json!(warning);
+            line(&value.to_string());
         }
     }
 
@@ -93,8 +143,17 @@ fn to_text(event: &EngineEvent) -> Option<String> {
         EngineEvent::MediaStarted { .. } => "audio flowing".into(),
         EngineEvent::MediaPath { up: false } => "connection interrupted, reconnecting…".into(),
         EngineEvent::MediaPath { up: true } => "connection restored".into(),
-        EngineEvent::Verification { code } => {
-            format!("verification code: {code} (the other side should see the same)")
+        EngineEvent::PeerCertificate { peer, fingerprint } => {
+            format!("{peer}'s certificate: {fingerprint}")
+        }
+        EngineEvent::Verification(Verification::Code(code)) => {
+            format!("security code: {code} (the other side should see the same)")
+        }
+        EngineEvent::Verification(Verification::NotVerifiable(why)) => {
+            format!(
+                "security code: not verifiable ({})",
+                unverifiable_text(*why)
+            )
         }
         EngineEvent::Ended { reason, media, .. } => match media {
             Some(m) => format!(
@@ -145,7 +204,20 @@ fn to_json(event: &EngineEvent) -> Vec<Value> {
             "event": "first_audio",
             "setup_ms": setup.map(|d| d.as_secs_f64() * 1000.0),
         }),
-        EngineEvent::Verification { code } => json!({ "event": "verification", "code": code }),
+        EngineEvent::PeerCertificate { peer, fingerprint } => json!({
+            "event": "peer_certificate",
+            "peer": peer.as_str(),
+            "remote_fingerprint": fingerprint.as_str(),
+        }),
+        EngineEvent::Verification(Verification::Code(code)) => {
+            json!({ "event": "verification", "verifiable": true, "code": code.as_str() })
+        }
+        EngineEvent::Verification(Verification::NotVerifiable(why)) => json!({
+            "event": "verification",
+            "verifiable": false,
+            "code": null,
+            "reason": unverifiable_code(*why),
+        }),
         EngineEvent::MediaPath { up } => json!({ "event": "media_path", "up": up }),
         EngineEvent::Stats { rtc, media } => {
             json!({ "event": "stats", "rtc": rtc, "media": media })
@@ -172,6 +244,30 @@ fn to_json(event: &EngineEvent) -> Vec<Value> {
         }
         EngineEvent::Warning(message) => json!({ "event": "warning", "message": message }),
     }]
+}
+
+/// The events of the live call, which name the peer's certificate once it is known.
+fn carries_fingerprint(value: &Value) -> bool {
+    matches!(
+        value["event"].as_str(),
+        Some("phase" | "verification" | "media_started" | "first_audio" | "ended")
+    ) && value["phase"] != "idle"
+}
+
+fn unverifiable_code(why: Unverifiable) -> &'static str {
+    match why {
+        Unverifiable::PeerWithoutCommitment => "peer_without_commitment",
+        Unverifiable::NoFingerprint => "no_fingerprint",
+    }
+}
+
+fn unverifiable_text(why: Unverifiable) -> &'static str {
+    match why {
+        Unverifiable::PeerWithoutCommitment => {
+            "the other app is an older version, or someone removed its part on the way"
+        }
+        Unverifiable::NoFingerprint => "a description declared no certificate",
+    }
 }
 
 /// Calls that ended the way a finished conversation does.
@@ -215,6 +311,69 @@ mod tests {
         assert_eq!(
             to_text(&event).as_deref(),
             Some("call ended: hung up by peer (sent 7 frames, received 0, concealed 0)")
+        );
+    }
+
+    #[test]
+    fn call_events_carry_the_peer_certificate_until_the_call_ends() {
+        let peer = PeerId::parse("k7m-q2x-9fd").expect("id");
+        let fingerprint = Fingerprint::parse("SHA-256 AA:BB").expect("fingerprint");
+        let mut printer = Printer::new(true);
+        let phase = |remote: Option<&Fingerprint>| {
+            let mut value = to_json(&EngineEvent::Phase(Phase::Idle))[0].clone();
+            value["phase"] = json!("incoming");
+            if let (Some(remote), true) = (remote, carries_fingerprint(&value)) {
+                value["remote_fingerprint"] = json!(remote.as_str());
+            }
+            value
+        };
+        assert_eq!(phase(None).get("remote_fingerprint"), None);
+        printer.event(&EngineEvent::PeerCertificate {
+            peer: peer.clone(),
+            fingerprint: fingerprint.clone(),
+        });
+        assert_eq!(printer.remote.as_ref(), Some(&fingerprint));
+        assert_eq!(
+            phase(printer.remote.as_ref())["remote_fingerprint"],
+            "SHA-256 AA:BB"
+        );
+        printer.event(&EngineEvent::Ended {
+            peer,
+            reason: EndReason::HungUp,
+            media: None,
+        });
+        assert_eq!(printer.remote, None);
+    }
+
+    #[test]
+    fn verification_events_say_whether_there_is_a_code() {
+        let code = voicecall_core::sas::SasCode::derive(
+            &Fingerprint::parse("SHA-256 AA").expect("fp"),
+            &Fingerprint::parse("SHA-256 BB").expect("fp"),
+            &voicecall_core::sas::Nonce::from_bytes([1; 32]),
+            &voicecall_core::sas::Nonce::from_bytes([2; 32]),
+        );
+        let shown = to_json(&EngineEvent::Verification(Verification::Code(code.clone())));
+        assert_eq!(shown[0]["code"], code.as_str());
+        assert_eq!(shown[0]["verifiable"], true);
+        let old = to_json(&EngineEvent::Verification(Verification::NotVerifiable(
+            Unverifiable::PeerWithoutCommitment,
+        )));
+        assert_eq!(old[0]["verifiable"], false);
+        assert_eq!(old[0]["code"], Value::Null);
+        assert_eq!(old[0]["reason"], "peer_without_commitment");
+        let failed = EngineEvent::Ended {
+            peer: PeerId::parse("k7m-q2x-9fd").expect("id"),
+            reason: EndReason::SecurityCheckFailed(
+                voicecall_core::sas::SecurityFailure::CommitmentMismatch,
+            ),
+            media: None,
+        };
+        assert_eq!(to_json(&failed)[1]["reason"], "security_check_failed");
+        assert!(
+            to_text(&failed)
+                .expect("a line")
+                .contains("security check failed")
         );
     }
 

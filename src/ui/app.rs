@@ -12,13 +12,17 @@ use voicecall_core::id::PeerId;
 use voicecall_engine::controller::{
     Effective, EngineEvent, Meters, Overrides, SignalingState, UserCommand,
 };
+use voicecall_engine::rtc::{DtlsIdentity, IdentitySource};
 
 use super::clipboard::Clipboard;
+use super::contacts::ContactBook;
 use super::engine::{Delivery, EngineSlot, Launcher};
 use super::identity::{IdentityKeeper, print_id};
 use super::notices::{self, Notices};
 use super::saved::SavedSettings;
-use super::screen::{Screen, ended, home, in_call, incoming, outgoing, settings};
+use super::screen::{
+    Screen, contacts, ended, home, in_call, incoming, outgoing, security, settings,
+};
 use super::server::{self, LocalServer};
 use super::shortcut::{self, Shortcut};
 use super::sound::TonePlayer;
@@ -52,6 +56,8 @@ pub enum Message {
     InCall(in_call::Message),
     Ended(ended::Message),
     Settings(settings::Message),
+    Contacts(contacts::Message),
+    Security(security::Message),
     Tick(Instant),
     Shortcut(Shortcut),
     DismissNotices,
@@ -77,6 +83,12 @@ pub struct App {
     pub(super) home: home::State,
     pub(super) notices: Notices,
     tones: TonePlayer,
+    pub(super) contacts: ContactBook,
+    /// The live call's peer certificate, its trust and its security code.
+    pub(super) security: Option<security::State>,
+    /// This installation's DTLS certificate, the same for every call (`None`: none could
+    /// be made; each call then gets a fresh one).
+    dtls: Option<DtlsIdentity>,
 }
 
 impl App {
@@ -86,6 +98,22 @@ impl App {
         notices.extend(problem);
         let (identity, problem) = IdentityKeeper::load(&boot.config_dir);
         notices.extend(problem);
+        let (contacts, problem) = ContactBook::load(&boot.config_dir);
+        notices.extend(problem);
+        let dtls = match DtlsIdentity::load_or_create(&boot.config_dir) {
+            Ok((dtls, IdentitySource::Replaced { reason, .. })) => {
+                notices.push(format!(
+                    "Your security key file was unusable ({reason}) and was replaced: contacts \
+                     who verified you will be warned of a changed key."
+                ));
+                Some(dtls)
+            }
+            Ok((dtls, _)) => Some(dtls),
+            Err(err) => {
+                notices.push(format!("{err}; each call gets a new key"));
+                None
+            }
+        };
         let effective = Effective::new(saved.get(), &boot.overrides);
         let tones = TonePlayer::new(env.side_effects, effective.output_spec());
         let mut app = Self {
@@ -104,6 +132,9 @@ impl App {
             home: home::State::default(),
             notices,
             tones,
+            contacts,
+            security: None,
+            dtls,
         };
         let start = app.start_engine();
         (
@@ -113,14 +144,17 @@ impl App {
     }
 
     pub fn title(&self) -> String {
+        let label = |peer: &PeerId| self.contacts.label(peer);
         match &self.screen {
-            Screen::Outgoing(state) => format!("voicecall — calling {}", state.peer),
-            Screen::Incoming(state) => format!("voicecall — {} is calling", state.peer),
+            Screen::Outgoing(state) => format!("voicecall — calling {}", label(&state.peer)),
+            Screen::Incoming(state) => format!("voicecall — {} is calling", label(&state.peer)),
             Screen::InCall(state) if state.since.is_none() => {
-                format!("voicecall — connecting to {}", state.peer)
+                format!("voicecall — connecting to {}", label(&state.peer))
             }
-            Screen::InCall(state) => format!("voicecall — in call with {}", state.peer),
-            Screen::Home | Screen::Ended(_) | Screen::Settings(_) => "voicecall".into(),
+            Screen::InCall(state) => format!("voicecall — in call with {}", label(&state.peer)),
+            Screen::Home | Screen::Ended(_) | Screen::Settings(_) | Screen::Contacts(_) => {
+                "voicecall".into()
+            }
         }
     }
 
@@ -140,7 +174,12 @@ impl App {
             Message::Engine(..) => Task::none(),
             Message::Home(message) => match self.home.update(
                 message,
-                home_context(self.own_id.as_ref(), &self.connection, &self.saved),
+                home_context(
+                    self.own_id.as_ref(),
+                    &self.connection,
+                    &self.saved,
+                    &self.contacts,
+                ),
             ) {
                 Some(home::Event::Call(peer)) => self.place_call(peer),
                 Some(home::Event::Copy(text)) => {
@@ -149,6 +188,10 @@ impl App {
                     Task::none()
                 }
                 Some(home::Event::OpenSettings) => self.open_settings(),
+                Some(home::Event::OpenContacts) => self.open_contacts(contacts::State::default()),
+                Some(home::Event::SaveContact(id)) => {
+                    self.open_contacts(contacts::State::adding(&id))
+                }
                 None => Task::none(),
             },
             Message::Outgoing(message) => {
@@ -196,6 +239,8 @@ impl App {
                 }
             }
             Message::Settings(message) => self.on_settings(message),
+            Message::Contacts(message) => self.on_contacts(message),
+            Message::Security(message) => self.on_security(message),
             Message::Tick(now) => self.tick(now),
             Message::Shortcut(shortcut) => self.on_shortcut(shortcut),
             Message::DismissNotices => {
@@ -226,7 +271,8 @@ impl App {
         } else {
             server::Status::NotLocal
         };
-        let (config, problems) = effective.engine_config(self.identity.claim(&primary));
+        let (mut config, problems) = effective.engine_config(self.identity.claim(&primary));
+        config.rtc.identity = self.dtls.clone();
         for problem in &problems {
             self.notices.push(notices::config_problem(problem));
         }
@@ -295,9 +341,15 @@ impl App {
                 Task::none()
             }
             EngineEvent::FirstAudio { .. } => Task::none(),
-            EngineEvent::Verification { code } => {
-                if let Screen::InCall(state) = &mut self.screen {
-                    state.verification(code);
+            EngineEvent::PeerCertificate { peer, fingerprint } => {
+                let trust = self.contacts.trust(&peer, &fingerprint);
+                let name = self.contacts.name_of(&peer);
+                self.security = Some(security::State::new(peer, name, fingerprint, trust));
+                Task::none()
+            }
+            EngineEvent::Verification(verification) => {
+                if let Some(state) = &mut self.security {
+                    state.verification(verification);
                 }
                 Task::none()
             }
@@ -313,7 +365,9 @@ impl App {
                 media,
             } => {
                 self.meters = None;
-                let state = ended::State::new(peer, reason, media.as_ref(), now);
+                self.security = None;
+                let name = self.contacts.name_of(&peer);
+                let state = ended::State::new(peer, reason, media.as_ref(), now).named(name);
                 self.screen = Screen::Ended(state);
                 Task::none()
             }
@@ -365,21 +419,24 @@ impl App {
         match phase {
             Phase::Idle => self.leave_call_screens(),
             Phase::Outgoing { peer, ringing, .. } => {
-                self.screen = Screen::Outgoing(outgoing::State::new(peer, ringing));
+                let name = self.contacts.name_of(&peer);
+                self.screen = Screen::Outgoing(outgoing::State::new(peer, ringing).named(name));
                 Task::none()
             }
             Phase::Incoming { peer, .. } => {
                 if matches!(&self.screen, Screen::Incoming(state) if state.peer == peer) {
                     return Task::none();
                 }
-                self.screen = Screen::Incoming(incoming::State::new(peer));
+                let name = self.contacts.name_of(&peer);
+                self.screen = Screen::Incoming(incoming::State::new(peer).named(name));
                 window::oldest().and_then(|id| {
                     window::request_user_attention(id, Some(window::UserAttention::Critical))
                 })
             }
             Phase::Connecting { peer, .. } => {
                 if !matches!(&self.screen, Screen::InCall(state) if state.peer == peer) {
-                    self.screen = Screen::InCall(in_call::State::connecting(peer));
+                    let name = self.contacts.name_of(&peer);
+                    self.screen = Screen::InCall(in_call::State::connecting(peer).named(name));
                 }
                 Task::none()
             }
@@ -387,7 +444,9 @@ impl App {
                 peer, since, muted, ..
             } => {
                 if !matches!(&self.screen, Screen::InCall(state) if state.peer == peer) {
-                    self.screen = Screen::InCall(in_call::State::connecting(peer.clone()));
+                    let name = self.contacts.name_of(&peer);
+                    self.screen =
+                        Screen::InCall(in_call::State::connecting(peer.clone()).named(name));
                 }
                 let Screen::InCall(state) = &mut self.screen else {
                     return Task::none();
@@ -405,8 +464,13 @@ impl App {
     /// Home, if a call screen is up (the call it shows is gone).
     fn leave_call_screens(&mut self) -> Task<Message> {
         match self.screen {
-            Screen::Outgoing(_) | Screen::Incoming(_) | Screen::InCall(_) => self.go_home(),
-            Screen::Home | Screen::Ended(_) | Screen::Settings(_) => Task::none(),
+            Screen::Outgoing(_) | Screen::Incoming(_) | Screen::InCall(_) => {
+                self.security = None;
+                self.go_home()
+            }
+            Screen::Home | Screen::Ended(_) | Screen::Settings(_) | Screen::Contacts(_) => {
+                Task::none()
+            }
         }
     }
 
@@ -467,6 +531,54 @@ impl App {
         }
     }
 
+    fn open_contacts(&mut self, state: contacts::State) -> Task<Message> {
+        let focus_name = !state.is_empty_form();
+        self.screen = Screen::Contacts(state);
+        if focus_name {
+            iced::widget::operation::focus(contacts::NAME_INPUT)
+        } else {
+            Task::none()
+        }
+    }
+
+    fn on_contacts(&mut self, message: contacts::Message) -> Task<Message> {
+        let Screen::Contacts(state) = &mut self.screen else {
+            return Task::none();
+        };
+        let result = match state.update(message) {
+            Some(contacts::Event::Save { id, name }) => self.contacts.save(&id, &name),
+            Some(contacts::Event::Remove(id)) => self.contacts.remove(&id),
+            Some(contacts::Event::Unverify(id)) => self.contacts.unverify(&id),
+            Some(contacts::Event::Call(peer)) => return self.place_call(peer),
+            Some(contacts::Event::Back) => return self.go_home(),
+            None => return Task::none(),
+        };
+        if let Screen::Contacts(state) = &mut self.screen {
+            state.done(result);
+        }
+        Task::none()
+    }
+
+    /// "Codes match": the contact is verified and its certificate pinned.
+    fn on_security(&mut self, message: security::Message) -> Task<Message> {
+        let Some(state) = &mut self.security else {
+            return Task::none();
+        };
+        let Some(security::Event::CodesMatch { peer, fingerprint }) = state.update(message) else {
+            return Task::none();
+        };
+        match self.contacts.verify(&peer, &fingerprint) {
+            Ok(()) => {
+                let name = self.contacts.name_of(&peer);
+                if let Some(state) = &mut self.security {
+                    state.verified(name);
+                }
+            }
+            Err(problem) => self.notices.push(problem),
+        }
+        Task::none()
+    }
+
     fn tick(&mut self, now: Instant) -> Task<Message> {
         self.home.tick(now);
         self.tones.poll();
@@ -482,7 +594,7 @@ impl App {
                 }
             }
             Screen::Settings(state) => state.tick(now),
-            Screen::Home | Screen::Outgoing(_) | Screen::Incoming(_) => {}
+            Screen::Home | Screen::Outgoing(_) | Screen::Incoming(_) | Screen::Contacts(_) => {}
         }
         Task::none()
     }
@@ -493,6 +605,7 @@ impl App {
                 self.own_id.as_ref(),
                 &self.connection,
                 &self.saved,
+                &self.contacts,
             )) {
                 Some(home::Event::Call(peer)) => self.place_call(peer),
                 _ => Task::none(),
@@ -511,6 +624,7 @@ impl App {
                 Task::none()
             }
             (Shortcut::Escape, Screen::Settings(_)) => self.on_settings(settings::Message::Cancel),
+            (Shortcut::Escape, Screen::Contacts(_)) => self.go_home(),
             (Shortcut::ToggleMute, Screen::InCall(state)) if state.since.is_some() => {
                 let muted = !state.muted;
                 self.send(UserCommand::SetMuted(muted));
@@ -551,11 +665,32 @@ impl App {
                     self.own_id.as_ref(),
                     &self.connection,
                     &self.saved,
+                    &self.contacts,
                 ))
                 .map(Message::Home),
             Screen::Outgoing(state) => center(state.view().map(Message::Outgoing)).into(),
-            Screen::Incoming(state) => center(state.view().map(Message::Incoming)).into(),
-            Screen::InCall(state) => center(state.view().map(Message::InCall)).into(),
+            Screen::Incoming(state) => {
+                let mut screen = column![state.view().map(Message::Incoming)]
+                    .spacing(16)
+                    .align_x(iced::Center);
+                if let Some(security) = self.security.as_ref().filter(|s| s.peer == state.peer) {
+                    screen = screen.push(security.view_incoming().map(Message::Security));
+                }
+                center(screen).into()
+            }
+            Screen::InCall(state) => {
+                let mut screen = column![state.view().map(Message::InCall)].spacing(14);
+                if let Some(security) = self.security.as_ref().filter(|s| s.peer == state.peer) {
+                    screen = screen.push(security.view().map(Message::Security));
+                }
+                center(screen).into()
+            }
+            Screen::Contacts(state) => state
+                .view(
+                    self.contacts.list(),
+                    self.own_id.is_some() && self.connection.is_connected(),
+                )
+                .map(Message::Contacts),
             Screen::Ended(state) => center(state.view().map(Message::Ended)).into(),
             Screen::Settings(state) => state.view().map(Message::Settings),
         };
@@ -587,10 +722,12 @@ fn home_context<'a>(
     own_id: Option<&'a PeerId>,
     connection: &Connection,
     saved: &'a SavedSettings,
+    contacts: &'a ContactBook,
 ) -> home::Context<'a> {
     home::Context {
         own_id,
         online: own_id.is_some() && connection.is_connected(),
         recent: &saved.get().recent_peers,
+        contacts: contacts.store(),
     }
 }

@@ -1,13 +1,15 @@
 //! The desktop app (iced), halloy-style: `app` routes messages; each screen in `screen/`
 //! has its State, Message, Event, update and small view functions; each concern around
 //! them has a module of its own (`engine`: the engine's lifecycle, `identity`: our ID,
-//! `saved`: the settings file, `server`: the bundled signaling server, `sound`: tones,
-//! `notices`, `status`: the status bar, `shortcut`, `signals`). Every decision about a
-//! call is the engine's; every rule about settings is core's.
+//! `contacts`: names and verified keys, `saved`: the settings file, `server`: the bundled
+//! signaling server, `sound`: tones, `notices`, `status`: the status bar, `shortcut`,
+//! `signals`). Every decision about a call is the engine's; every rule about settings and
+//! contacts is core's.
 
 mod app;
 mod args;
 mod clipboard;
+mod contacts;
 mod engine;
 mod identity;
 mod notices;

@@ -675,3 +675,5 @@ fn in_call_stats_show_quality() {
     };
     assert!(state.quality().is_some_and(|q| q.loss_percent > 5.0));
 }
+
+mod trust;

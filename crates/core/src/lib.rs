@@ -8,13 +8,16 @@
 //! - `ice`: STUN/TURN servers and candidate kinds.
 //! - `call`: the call state machine.
 //! - `signaling`: the server's messages, their wire form, and the signaling session machine.
-//! - `sas`: the short authentication string both people compare.
+//! - `sas`: the security code both people compare, and the commitment that keeps a server
+//!   in the middle from choosing it.
+//! - `contacts`: people saved by name, and the certificate a verified one is pinned to.
 //! - `quality`: per-call statistics and the figures shown from them.
 //! - `protection`: the loss feedback loop's decisions: what the peer reports about our
 //!   audio, and the RED/FEC/bitrate protection the sender applies.
 
 pub mod call;
 pub mod config;
+pub mod contacts;
 pub mod device;
 pub mod format;
 pub mod ice;

@@ -118,10 +118,13 @@ impl Wired {
         self.call(CallInput::Signal(Inbound {
             from: id(PEER),
             call_id: Some(call_id()),
-            body: Body::Description(SessionDescription {
-                kind: SdpKind::Answer,
-                sdp: "v=0 answer".into(),
-            }),
+            body: Body::Description {
+                desc: SessionDescription {
+                    kind: SdpKind::Answer,
+                    sdp: "v=0 answer".into(),
+                },
+                sas: None,
+            },
         }));
         self.call(CallInput::Rtc(RtcState::Connected));
     }

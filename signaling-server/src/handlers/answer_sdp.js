@@ -5,6 +5,6 @@ import { withOptional } from './common.js';
 export const schema = schemas.answer_sdp;
 
 export function handle(ctx, { from, value, bytes, receivedAt, ip }) {
-  const payload = withOptional({ from, sdp: value.sdp }, value, 'callId');
+  const payload = withOptional({ from, sdp: value.sdp }, value, 'callId', 'sasNonce');
   return ctx.relay.send({ event: 'answer_sdp', from, to: value.targetClientId, payload, bytes, receivedAt, ip });
 }

@@ -8,6 +8,7 @@ import * as ringing from './ringing.js';
 import * as callDecline from './call_decline.js';
 import * as callHangup from './call_hangup.js';
 import * as busy from './busy.js';
+import * as sasReveal from './sas_reveal.js';
 import * as getIceServers from './get_ice_servers.js';
 
 // A Map (not an object literal) so event names like "__proto__" or
@@ -20,5 +21,6 @@ export const handlers = new Map([
   ['call_decline', callDecline],
   ['call_hangup', callHangup],
   ['busy', busy],
+  ['sas_reveal', sasReveal],
   ['get_ice_servers', getIceServers],
 ]);

@@ -7,6 +7,6 @@ import { withOptional } from './common.js';
 export const schema = schemas.offer_sdp;
 
 export function handle(ctx, { from, value, bytes, receivedAt, ip }) {
-  const payload = withOptional({ from, sdp: value.sdp }, value, 'callId');
+  const payload = withOptional({ from, sdp: value.sdp }, value, 'callId', 'sasCommit');
   return ctx.relay.send({ event: 'offer_sdp', from, to: value.targetClientId, payload, bytes, receivedAt, ip });
 }

@@ -15,7 +15,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../helpers.js';
-import { verify } from '../../public/sas.js';
 import { launchChromium, writeToneWav } from './chromium.js';
 import { requireLoopbackOnly } from './isolated.js';
 import { hiddenYetRendered, layoutProblems, openPage, outputDir, screenshot, visibleButtons, visiblePanels, visibleText, waitServer, waitState } from './pages.js';
@@ -146,7 +145,7 @@ for (const width of WIDTHS) {
         await c.page.waitForFunction((f) => document.getElementById('call-status').textContent > f, { timeout: 5000 }, first);
       }
 
-      // The same code on both screens, and the one the desktop's formula gives for these two SDPs.
+      // The same code on both screens.
       const codes = [];
       for (const c of [a, b]) {
         await c.page.waitForFunction(() => window.voicecallTest.securityCode !== null, { timeout: 5000 });
@@ -155,12 +154,9 @@ for (const width of WIDTHS) {
         assert.ok(match, `${c.name}: ${sas}`);
         codes.push(match[1]);
       }
+      // The code also covers both sides' fresh nonces (public/sas.js), so the two screens
+      // agreeing is the check; test/web_sas.test.js pins the formula to the desktop's.
       assert.equal(codes[0], codes[1]);
-      const da = await a.page.evaluate(() => window.voicecallTest.descriptions());
-      const db = await b.page.evaluate(() => window.voicecallTest.descriptions());
-      const expected = await verify({ localSdp: da.localSdp, remoteSdp: db.localSdp });
-      assert.equal(expected.status, 'ready');
-      assert.equal(codes[0], expected.code);
 
       await shot(a, 'in-call-caller');
       await shot(b, 'in-call-callee');

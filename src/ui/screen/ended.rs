@@ -18,6 +18,8 @@ pub struct State {
     pub peer: PeerId,
     pub reason: EndReason,
     pub until: Instant,
+    /// The contact's name, if the peer is one.
+    pub name: Option<String>,
     /// The call's audio numbers, when audio ran.
     summary: Option<String>,
 }
@@ -44,6 +46,7 @@ impl State {
             peer,
             reason,
             until: now + SHOWN_FOR,
+            name: None,
             summary: media.map(|media| {
                 format!(
                     "{} audio frames sent, {} received",
@@ -51,6 +54,12 @@ impl State {
                 )
             }),
         }
+    }
+
+    /// Shown by `name` (a contact's) instead of the ID.
+    pub fn named(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
     }
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
@@ -76,9 +85,12 @@ impl State {
 
     pub fn view(&self) -> Element<'_, Message> {
         let mut content = column![
-            text(format!("Call with {} ended", self.peer))
-                .size(theme::size::HEADING)
-                .style(theme::muted_text),
+            text(match &self.name {
+                Some(name) => format!("Call with {name} ({}) ended", self.peer),
+                None => format!("Call with {} ended", self.peer),
+            })
+            .size(theme::size::HEADING)
+            .style(theme::muted_text),
             text(self.headline()).size(theme::size::TITLE),
         ]
         .spacing(14)

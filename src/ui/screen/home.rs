@@ -1,9 +1,10 @@
-//! Home: your ID to share, a field for theirs, recent peers.
+//! Home: your ID to share, a field for theirs, recent peers (by name when saved).
 
 use std::time::{Duration, Instant};
 
 use iced::widget::{Id, button, column, container, row, scrollable, space, text, text_input};
 use iced::{Center, Element, Fill, Shrink};
+use voicecall_core::contacts::ContactStore;
 use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
@@ -34,6 +35,9 @@ pub enum Message {
     Call,
     PickRecent(String),
     OpenSettings,
+    OpenContacts,
+    /// Save a recent ID as a contact.
+    SaveContact(String),
 }
 
 /// What Home asks of the app.
@@ -43,6 +47,9 @@ pub enum Event {
     /// Put this text on the clipboard, then tell us how it went with [`State::copied`].
     Copy(String),
     OpenSettings,
+    OpenContacts,
+    /// Open Contacts to name this ID.
+    SaveContact(String),
 }
 
 /// What Home shows but does not own.
@@ -52,6 +59,8 @@ pub struct Context<'a> {
     /// Connected to the signaling server (calls can be placed).
     pub online: bool,
     pub recent: &'a [String],
+    /// Names for IDs.
+    pub contacts: &'a ContactStore,
 }
 
 impl State {
@@ -69,6 +78,8 @@ impl State {
                 None
             }
             Message::OpenSettings => Some(Event::OpenSettings),
+            Message::OpenContacts => Some(Event::OpenContacts),
+            Message::SaveContact(id) => Some(Event::SaveContact(id)),
         }
     }
 
@@ -126,7 +137,7 @@ impl State {
             self.header(),
             own_id_card(context.own_id, self.copy_feedback.as_ref()),
             self.call_card(context),
-            recent_list(context.recent),
+            recent_list(context.recent, context.contacts),
         ]
         .spacing(16)
         .into()
@@ -135,6 +146,9 @@ impl State {
     fn header(&self) -> Element<'_, Message> {
         row![
             text("voicecall").size(theme::size::TITLE).width(Fill),
+            button(text("Contacts"))
+                .style(theme::plain_button)
+                .on_press(Message::OpenContacts),
             button(text("Settings"))
                 .style(theme::plain_button)
                 .on_press(Message::OpenSettings),
@@ -221,16 +235,35 @@ fn own_id_card<'a>(
     card(column![text("Your ID").size(theme::size::HEADING), body, feedback].spacing(8))
 }
 
-fn recent_list(recent: &[String]) -> Element<'_, Message> {
+fn recent_list<'a>(recent: &'a [String], contacts: &'a ContactStore) -> Element<'a, Message> {
     if recent.is_empty() {
         return space().into();
     }
     let entries = recent.iter().map(|peer| {
-        button(text(peer.as_str()))
+        let name = PeerId::parse(peer)
+            .ok()
+            .and_then(|id| contacts.name_of(&id).map(str::to_owned));
+        let label = match &name {
+            Some(name) => format!("{name} · {peer}"),
+            None => peer.clone(),
+        };
+        let pick = button(text(label))
             .style(theme::link_button)
             .padding([2, 4])
-            .on_press(Message::PickRecent(peer.clone()))
-            .into()
+            .on_press(Message::PickRecent(peer.clone()));
+        match name {
+            Some(_) => pick.into(),
+            None => row![
+                pick,
+                button(text("Save").size(theme::size::SMALL))
+                    .style(theme::link_button)
+                    .padding([2, 4])
+                    .on_press(Message::SaveContact(peer.clone())),
+            ]
+            .spacing(6)
+            .align_y(Center)
+            .into(),
+        }
     });
     card(
         column![

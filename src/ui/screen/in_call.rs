@@ -25,8 +25,8 @@ pub struct State {
     speaker_dbfs: f32,
     quality: Option<Quality>,
     last_stats: Option<(RtcStats, Instant)>,
-    /// The call's short authentication string, to compare out loud with the peer.
-    verification: Option<String>,
+    /// The contact's name, if the peer is one.
+    pub name: Option<String>,
     /// The media path is down and the engine is restoring it.
     reconnecting: bool,
 }
@@ -56,7 +56,7 @@ impl State {
             speaker_dbfs: SILENT_DB,
             quality: None,
             last_stats: None,
-            verification: None,
+            name: None,
             reconnecting: false,
         }
     }
@@ -65,8 +65,10 @@ impl State {
         self.reconnecting = !up;
     }
 
-    pub fn verification(&mut self, code: String) {
-        self.verification = Some(code);
+    /// Shown by `name` (a contact's) above the ID.
+    pub fn named(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
     }
 
     /// The engine says the call is up (again: muted may have changed).
@@ -138,7 +140,6 @@ impl State {
                 ),
                 level_meter("Speaker", self.speaker_dbfs),
                 badge(self.quality.as_ref()),
-                verification_line(self.verification.as_deref()),
             ]
             .spacing(12),
         )
@@ -149,7 +150,14 @@ impl State {
             text("In call with")
                 .size(theme::size::HEADING)
                 .style(theme::muted_text),
-            text(self.peer.as_str()).size(theme::size::TITLE + 6),
+            text(self.name.as_deref().unwrap_or(self.peer.as_str())).size(theme::size::TITLE + 6),
+            text(if self.name.is_some() {
+                self.peer.as_str()
+            } else {
+                ""
+            })
+            .size(theme::size::SMALL)
+            .style(theme::muted_text),
             text(status).size(theme::size::TITLE),
             meters,
             row![
@@ -182,18 +190,6 @@ pub fn format_clock(elapsed: Duration) -> String {
         format!("{hours}:{minutes:02}:{seconds:02}")
     } else {
         format!("{minutes:02}:{seconds:02}")
-    }
-}
-
-/// "Security code 123 456": the same on both screens unless someone is in the middle.
-fn verification_line(code: Option<&str>) -> Element<'_, Message> {
-    match code {
-        Some(code) => text(format!(
-            "Security code {code} — check it matches your peer's"
-        ))
-        .size(theme::size::SMALL)
-        .into(),
-        None => text("").size(theme::size::SMALL).into(),
     }
 }
 

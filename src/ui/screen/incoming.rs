@@ -9,6 +9,8 @@ use crate::ui::theme;
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     pub peer: PeerId,
+    /// The contact's name, if the caller is one.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,7 +27,13 @@ pub enum Event {
 
 impl State {
     pub fn new(peer: PeerId) -> Self {
-        Self { peer }
+        Self { peer, name: None }
+    }
+
+    /// Shown by `name` (a contact's) above the ID.
+    pub fn named(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
     }
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
@@ -36,11 +44,22 @@ impl State {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
+        let who: Element<'_, Message> = match &self.name {
+            Some(name) => column![
+                text(name.as_str()).size(theme::size::TITLE + 6),
+                text(self.peer.as_str())
+                    .size(theme::size::SMALL)
+                    .style(theme::muted_text),
+            ]
+            .align_x(Center)
+            .into(),
+            None => text(self.peer.as_str()).size(theme::size::TITLE + 6).into(),
+        };
         column![
             text("Incoming call")
                 .size(theme::size::HEADING)
                 .style(theme::muted_text),
-            text(self.peer.as_str()).size(theme::size::TITLE + 6),
+            who,
             text("is calling you").size(theme::size::HEADING),
             row![
                 button(text("Accept").size(theme::size::HEADING).center())

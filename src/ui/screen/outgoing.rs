@@ -11,6 +11,8 @@ pub struct State {
     pub peer: PeerId,
     /// Their app reported that it rings.
     pub ringing: bool,
+    /// The contact's name, if the peer is one.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,7 +27,17 @@ pub enum Event {
 
 impl State {
     pub fn new(peer: PeerId, ringing: bool) -> Self {
-        Self { peer, ringing }
+        Self {
+            peer,
+            ringing,
+            name: None,
+        }
+    }
+
+    /// Shown by `name` (a contact's) instead of the ID.
+    pub fn named(mut self, name: Option<String>) -> Self {
+        self.name = name;
+        self
     }
 
     pub fn update(&mut self, message: Message) -> Option<Event> {
@@ -35,7 +47,10 @@ impl State {
     }
 
     pub fn headline(&self) -> String {
-        format!("Calling {}…", self.peer)
+        match &self.name {
+            Some(name) => format!("Calling {name} ({})…", self.peer),
+            None => format!("Calling {}…", self.peer),
+        }
     }
 
     pub fn view(&self) -> Element<'_, Message> {

@@ -1,4 +1,5 @@
 use crate::id::PeerId;
+use crate::sas::{Fingerprint, Verification};
 use crate::signaling::message::{IceCandidate, Outbound, SessionDescription};
 
 use super::phase::{EndReason, Phase, Role};
@@ -23,6 +24,15 @@ pub enum Event {
     MediaPath {
         up: bool,
     },
+    /// The peer's certificate fingerprints, as soon as its description arrives: with the
+    /// offer (before the callee accepts), with the answer for the caller. Comes before the
+    /// phase change it belongs to, so a UI can check a pinned contact first.
+    PeerCertificate {
+        peer: PeerId,
+        fingerprint: Fingerprint,
+    },
+    /// What the two people can compare for this call (`crate::sas`).
+    Verification(Verification),
     /// A message was ignored because it made no sense now (stale call, wrong peer…).
     Ignored {
         what: String,

@@ -1,10 +1,17 @@
 use std::collections::{HashSet, VecDeque};
+use std::fmt;
 use std::time::Instant;
 
+use rand::{RngCore, SeedableRng};
+
 use crate::id::{CallId, PeerId};
+use crate::sas::{
+    CalleeSide, CallerSide, Commitment, Exchange, Fingerprint, Nonce, RevealOutcome,
+    SecurityFailure, Verification,
+};
 use crate::signaling::message::{
-    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SdpKind,
-    ServerError, SessionDescription,
+    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SasPart,
+    SdpKind, ServerError, SessionDescription,
 };
 
 use super::command::{Command, Event, Tone};
@@ -47,10 +54,14 @@ struct CallCtx {
     /// While the media path is down, when the caller tries another ICE restart: a restart
     /// offer sent into a signaling connection that was dying with the path is lost.
     restart_at: Option<Instant>,
+    /// This side of the security-code commitment (`crate::sas`).
+    sas: Exchange,
+    /// The callee's media path is up but the caller's reveal has not come: media waits.
+    media_path_up: bool,
 }
 
 impl CallCtx {
-    fn new(peer: PeerId, call_id: Option<CallId>) -> Self {
+    fn new(peer: PeerId, call_id: Option<CallId>, sas: Exchange) -> Self {
         Self {
             peer,
             call_id,
@@ -66,6 +77,8 @@ impl CallCtx {
             tone: None,
             deadline: None,
             restart_at: None,
+            sas,
+            media_path_up: false,
         }
     }
 
@@ -82,6 +95,15 @@ impl CallCtx {
     }
 }
 
+/// Where the security code's nonces come from: the OS-seeded generator, or a seeded one.
+struct NonceSource(Box<dyn RngCore + Send + Sync>);
+
+impl fmt::Debug for NonceSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NonceSource")
+    }
+}
+
 /// One call at a time, driven by [`Input`]s; see the module docs.
 #[derive(Debug)]
 pub struct CallMachine {
@@ -90,17 +112,29 @@ pub struct CallMachine {
     phase: Phase,
     call: Option<CallCtx>,
     commands: VecDeque<Command>,
+    nonces: NonceSource,
 }
 
 impl CallMachine {
     pub fn new(timings: CallTimings) -> Self {
+        Self::with_nonces(timings, Box::new(rand::rngs::StdRng::from_os_rng()))
+    }
+
+    /// With nonces from `rng` (a seeded one makes a test repeatable). It must be a
+    /// cryptographic generator outside tests: the nonces keep the security code unforgeable.
+    pub fn with_nonces(timings: CallTimings, rng: Box<dyn RngCore + Send + Sync>) -> Self {
         Self {
             timings,
             own_id: None,
             phase: Phase::Idle,
             call: None,
             commands: VecDeque::new(),
+            nonces: NonceSource(rng),
         }
+    }
+
+    fn nonce(&mut self) -> Nonce {
+        Nonce::random(self.nonces.0.as_mut())
     }
 
     pub fn phase(&self) -> &Phase {
@@ -159,7 +193,8 @@ impl CallMachine {
             self.push(Command::Ended { peer, reason });
             return;
         }
-        let mut ctx = CallCtx::new(peer.clone(), Some(call_id.clone()));
+        let sas = Exchange::Caller(CallerSide::new(self.nonce()));
+        let mut ctx = CallCtx::new(peer.clone(), Some(call_id.clone()), sas);
         ctx.peer_created = true;
         ctx.deadline = Some((now + self.timings.ring_timeout, Deadline::Ring));
         self.call = Some(ctx);
@@ -266,10 +301,21 @@ impl CallMachine {
             .as_ref()
             .is_some_and(|ctx| ctx.owns(&from, call_id.as_ref()));
         match body {
-            Body::Description(desc) if desc.kind == SdpKind::Offer => {
-                self.on_offer(from, call_id, desc, owned, now)
+            Body::Description { desc, sas } if desc.kind == SdpKind::Offer => {
+                let commit = match sas {
+                    Some(SasPart::Commit(commit)) => Some(commit),
+                    _ => None,
+                };
+                self.on_offer(from, call_id, Offer { desc, commit }, owned, now)
             }
-            Body::Description(desc) => self.on_answer(desc, owned, now),
+            Body::Description { desc, sas } => {
+                let nonce = match sas {
+                    Some(SasPart::Nonce(nonce)) => Some(nonce),
+                    _ => None,
+                };
+                self.on_answer(desc, nonce, owned, now)
+            }
+            Body::SasReveal { nonce } => self.on_reveal(nonce, owned, now),
             Body::Ice(candidate) => self.on_remote_candidate(candidate, owned),
             Body::Ringing => {
                 if !owned {
@@ -317,6 +363,9 @@ impl CallMachine {
                     ) => EndReason::ConnectFailed,
                     (Phase::Outgoing { .. }, _) => EndReason::Declined,
                     (Phase::Incoming { .. }, _) => EndReason::Missed,
+                    (_, HangupReason::SecurityCheckFailed) => {
+                        EndReason::SecurityCheckFailed(SecurityFailure::ReportedByPeer)
+                    }
                     (_, HangupReason::ConnectionLost) => EndReason::ConnectionLost,
                     (_, HangupReason::ConnectFailed) => EndReason::ConnectFailed,
                     _ => EndReason::HungUpByPeer,
@@ -330,7 +379,7 @@ impl CallMachine {
         &mut self,
         from: PeerId,
         call_id: Option<CallId>,
-        offer: SessionDescription,
+        offer: Offer,
         owned: bool,
         now: Instant,
     ) {
@@ -343,9 +392,12 @@ impl CallMachine {
                     return self.ignore("duplicate offer");
                 }
                 // The caller gave up and dialled again before we answered: ring for the new call.
+                let sas = self.callee_side(&offer);
+                self.peer_certificate(&from, &sas);
                 if let Some(ctx) = self.call.as_mut() {
                     ctx.call_id = call_id.clone();
-                    ctx.remote_offer = Some(offer);
+                    ctx.remote_offer = Some(offer.desc);
+                    ctx.sas = sas;
                     ctx.pending_remote.clear();
                     ctx.seen_remote.clear();
                 }
@@ -357,7 +409,7 @@ impl CallMachine {
             Phase::Connecting { .. } | Phase::InCall { .. } if same_peer => {
                 if owned {
                     // A re-offer in a running call: the peer restarts ICE.
-                    self.push(Command::ApplyRemote(offer));
+                    self.apply_later(offer.desc);
                 } else {
                     // The peer dialled us afresh, so it has lost the old call (e.g. it restarted).
                     self.end(EndReason::ConnectionLost);
@@ -378,13 +430,7 @@ impl CallMachine {
     /// Both sides called each other at once. The side with the greater ID yields: it drops
     /// its own offer and answers the other one without ringing, since its user already
     /// asked for exactly this call. The other side ignores the losing offer.
-    fn on_glare(
-        &mut self,
-        from: PeerId,
-        call_id: Option<CallId>,
-        offer: SessionDescription,
-        now: Instant,
-    ) {
+    fn on_glare(&mut self, from: PeerId, call_id: Option<CallId>, offer: Offer, now: Instant) {
         let we_yield = self.own_id.as_ref().is_none_or(|own| *own > from);
         if !we_yield {
             return self.ignore("glare: keeping our own offer");
@@ -393,7 +439,9 @@ impl CallMachine {
             self.push(Command::PlayTone(None));
         }
         self.push(Command::ClosePeer);
-        let mut ctx = CallCtx::new(from.clone(), call_id.clone());
+        let sas = self.callee_side(&offer);
+        self.peer_certificate(&from, &sas);
+        let mut ctx = CallCtx::new(from.clone(), call_id.clone(), sas);
         ctx.peer_created = true;
         ctx.deadline = Some((now + self.timings.connect_timeout, Deadline::Connect));
         self.call = Some(ctx);
@@ -405,19 +453,16 @@ impl CallMachine {
         });
         self.push(Command::CreatePeer {
             role: Role::Callee,
-            remote_offer: Some(offer),
+            remote_offer: Some(offer.desc),
         });
     }
 
-    fn ring(
-        &mut self,
-        from: PeerId,
-        call_id: Option<CallId>,
-        offer: SessionDescription,
-        now: Instant,
-    ) {
-        let mut ctx = CallCtx::new(from.clone(), call_id.clone());
-        ctx.remote_offer = Some(offer);
+    fn ring(&mut self, from: PeerId, call_id: Option<CallId>, offer: Offer, now: Instant) {
+        let sas = self.callee_side(&offer);
+        // Before the phase: whoever shows the ringing can first check a pinned contact.
+        self.peer_certificate(&from, &sas);
+        let mut ctx = CallCtx::new(from.clone(), call_id.clone(), sas);
+        ctx.remote_offer = Some(offer.desc);
         ctx.deadline = Some((now + self.timings.ring_timeout, Deadline::Ring));
         self.call = Some(ctx);
         self.set_phase(Phase::Incoming {
@@ -429,7 +474,13 @@ impl CallMachine {
         self.set_tone(Some(Tone::Ringtone));
     }
 
-    fn on_answer(&mut self, answer: SessionDescription, owned: bool, now: Instant) {
+    fn on_answer(
+        &mut self,
+        answer: SessionDescription,
+        callee_nonce: Option<Nonce>,
+        owned: bool,
+        now: Instant,
+    ) {
         if !owned {
             return self.ignore("answer for another call");
         }
@@ -437,10 +488,23 @@ impl CallMachine {
         match &self.phase {
             Phase::Outgoing { peer, call_id, .. } => {
                 let (peer, call_id) = (peer.clone(), call_id.clone());
-                if let Some(ctx) = self.call.as_mut() {
-                    ctx.deadline = Some((now + connect_timeout, Deadline::Connect));
-                }
+                let Some(ctx) = self.call.as_mut() else {
+                    return;
+                };
+                ctx.deadline = Some((now + connect_timeout, Deadline::Connect));
+                let step = match &mut ctx.sas {
+                    Exchange::Caller(side) => side.answer(&answer.sdp, callee_nonce),
+                    Exchange::Callee(_) => None,
+                };
+                let sas = ctx.sas.clone();
                 self.set_tone(None);
+                self.peer_certificate(&peer, &sas);
+                if let Some(step) = step {
+                    self.push(Command::Notify(Event::Verification(step.verification)));
+                    if let Some(nonce) = step.reveal {
+                        self.send(Body::SasReveal { nonce });
+                    }
+                }
                 self.set_phase(Phase::Connecting {
                     peer,
                     call_id: Some(call_id),
@@ -459,9 +523,33 @@ impl CallMachine {
                 {
                     ctx.reoffer_pending = false;
                 }
-                self.push(Command::ApplyRemote(answer));
+                self.apply_later(answer);
             }
             _ => self.ignore("unexpected answer"),
+        }
+    }
+
+    /// The caller's nonce: the callee checks it against the offer's commitment, and media
+    /// that waited for it may start.
+    fn on_reveal(&mut self, nonce: Nonce, owned: bool, now: Instant) {
+        let Some(ctx) = self.call.as_mut().filter(|_| owned) else {
+            return self.ignore("security reveal for another call");
+        };
+        let Exchange::Callee(side) = &mut ctx.sas else {
+            return self.ignore("security reveal to the caller");
+        };
+        match side.reveal(nonce) {
+            RevealOutcome::Verified(code) => {
+                let start = ctx.media_path_up && matches!(self.phase, Phase::Connecting { .. });
+                self.push(Command::Notify(Event::Verification(Verification::Code(
+                    code,
+                ))));
+                if start {
+                    self.start_call(now);
+                }
+            }
+            RevealOutcome::Failed(why) => self.security_failure(why),
+            RevealOutcome::Ignored => self.ignore("security reveal nobody waited for"),
         }
     }
 
@@ -514,7 +602,22 @@ impl CallMachine {
         }
         ctx.description_sent = true;
         let queued = std::mem::take(&mut ctx.pending_local);
-        self.send(Body::Description(desc));
+        // The first offer carries the caller's commitment, the first answer the callee's
+        // nonce; ICE restarts carry nothing.
+        let (sas, verdict) = match (desc.kind, &mut ctx.sas) {
+            (SdpKind::Offer, Exchange::Caller(side)) => {
+                (side.offer(&desc.sdp).map(SasPart::Commit), None)
+            }
+            (SdpKind::Answer, Exchange::Callee(side)) => {
+                let step = side.answer(&desc.sdp);
+                (step.nonce.map(SasPart::Nonce), step.verification)
+            }
+            _ => (None, None),
+        };
+        self.send(Body::Description { desc, sas });
+        if let Some(verdict) = verdict {
+            self.push(Command::Notify(Event::Verification(verdict)));
+        }
         for candidate in queued {
             self.send(Body::Ice(candidate));
         }
@@ -536,7 +639,19 @@ impl CallMachine {
             return self.ignore("peer connection state without a call");
         }
         match (&self.phase, state) {
-            (Phase::Connecting { .. }, RtcState::Connected) => self.start_call(now),
+            (Phase::Connecting { .. }, RtcState::Connected) => {
+                if let Some(ctx) = self.call.as_mut().filter(|c| c.sas.awaiting_reveal()) {
+                    // No audio to a peer that has not opened its commitment yet.
+                    ctx.media_path_up = true;
+                    return self.ignore("media path up; waiting for the caller's security reveal");
+                }
+                self.start_call(now)
+            }
+            (Phase::Connecting { .. }, RtcState::Disconnected) => {
+                if let Some(ctx) = self.call.as_mut() {
+                    ctx.media_path_up = false;
+                }
+            }
             (Phase::InCall { .. }, RtcState::Connected) => {
                 let recovered = self
                     .call
@@ -664,6 +779,14 @@ impl CallMachine {
                 });
                 self.end(EndReason::Missed);
             }
+            (Phase::Connecting { .. }, Deadline::Connect)
+                if self
+                    .call
+                    .as_ref()
+                    .is_some_and(|c| c.media_path_up && c.sas.awaiting_reveal()) =>
+            {
+                self.security_failure(SecurityFailure::RevealMissing);
+            }
             (Phase::Connecting { .. }, Deadline::Connect) => {
                 self.send(Body::Hangup {
                     reason: HangupReason::ConnectFailed,
@@ -682,6 +805,42 @@ impl CallMachine {
                 }
             }
         }
+    }
+
+    // ----- the security code ---------------------------------------------------------
+
+    fn callee_side(&mut self, offer: &Offer) -> Exchange {
+        Exchange::Callee(CalleeSide::new(self.nonce(), &offer.desc.sdp, offer.commit))
+    }
+
+    fn peer_certificate(&mut self, peer: &PeerId, sas: &Exchange) {
+        if let Some(fingerprint) = sas.remote() {
+            self.push(Command::Notify(Event::PeerCertificate {
+                peer: peer.clone(),
+                fingerprint: Fingerprint::clone(fingerprint),
+            }));
+        }
+    }
+
+    /// A re-offer or its answer (ICE restart) in a running call: applied, unless it
+    /// declares another certificate than the one the call was verified with.
+    fn apply_later(&mut self, desc: SessionDescription) {
+        let check = self
+            .call
+            .as_ref()
+            .map_or(Ok(()), |ctx| ctx.sas.check_later(&desc.sdp));
+        match check {
+            Ok(()) => self.push(Command::ApplyRemote(desc)),
+            Err(why) => self.security_failure(why),
+        }
+    }
+
+    /// Ends the call and tells the peer why, so that both screens warn.
+    fn security_failure(&mut self, why: SecurityFailure) {
+        self.send(Body::Hangup {
+            reason: HangupReason::SecurityCheckFailed,
+        });
+        self.end(EndReason::SecurityCheckFailed(why));
     }
 
     // ----- helpers ------------------------------------------------------------------
@@ -740,4 +899,11 @@ impl CallMachine {
     fn push(&mut self, command: Command) {
         self.commands.push_back(command);
     }
+}
+
+/// A remote offer with the caller's commitment, if it made one.
+#[derive(Debug)]
+struct Offer {
+    desc: SessionDescription,
+    commit: Option<Commitment>,
 }

@@ -2,6 +2,7 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::id::{CallId, PeerId};
+use crate::sas::SecurityFailure;
 
 /// Who made the offer for this call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub enum EndReason {
     ConnectionLost,
     /// Something on this machine failed (no microphone, WebRTC error, …).
     Failed(String),
+    /// The check of the call's security keys failed: someone may be in the middle. The
+    /// call was ended before (callee) or as soon as (caller) it was found out.
+    SecurityCheckFailed(SecurityFailure),
 }
 
 impl EndReason {
@@ -55,6 +59,7 @@ impl EndReason {
             EndReason::ConnectFailed => "connect_failed",
             EndReason::ConnectionLost => "connection_lost",
             EndReason::Failed(_) => "failed",
+            EndReason::SecurityCheckFailed(_) => "security_check_failed",
         }
     }
 }
@@ -74,6 +79,7 @@ impl fmt::Display for EndReason {
             EndReason::ConnectFailed => f.write_str("could not connect"),
             EndReason::ConnectionLost => f.write_str("connection lost"),
             EndReason::Failed(why) => write!(f, "failed: {why}"),
+            EndReason::SecurityCheckFailed(why) => write!(f, "security check failed: {why}"),
         }
     }
 }

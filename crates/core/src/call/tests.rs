@@ -166,11 +166,17 @@ impl Harness {
 }
 
 fn offer_body(tag: &str) -> Body {
-    Body::Description(sdp(SdpKind::Offer, tag))
+    Body::Description {
+        desc: sdp(SdpKind::Offer, tag),
+        sas: None,
+    }
 }
 
 fn answer_body(tag: &str) -> Body {
-    Body::Description(sdp(SdpKind::Answer, tag))
+    Body::Description {
+        desc: sdp(SdpKind::Answer, tag),
+        sas: None,
+    }
 }
 
 fn send(to: &str, call: Option<&str>, body: Body) -> Command {
@@ -1148,3 +1154,5 @@ mod properties {
         }
     }
 }
+
+mod sas;

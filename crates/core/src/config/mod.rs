@@ -9,4 +9,5 @@ mod settings;
 pub use draft::{FieldErrors, IceDraft, IceError, ServersError, SettingsDraft, is_server_url};
 pub use identity::{Claim, Identity, IdentityStore};
 pub use paths::config_dir;
+pub(crate) use settings::write_private;
 pub use settings::{ConfigError, MAX_RECENT_PEERS, Settings};

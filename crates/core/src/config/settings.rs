@@ -99,7 +99,7 @@ impl Settings {
 }
 
 /// Writes via a temporary file and rename, so a crash never leaves half a file.
-pub(super) fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
     let io = |e: std::io::Error| ConfigError::Io {
         path: path.to_path_buf(),
         reason: e.to_string(),

@@ -4,6 +4,7 @@
 //! (including the seed's JSON-string forms) and back.
 
 use crate::id::{CallId, PeerId};
+use crate::sas::{Commitment, Nonce};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SdpKind {
@@ -50,14 +51,35 @@ pub struct Inbound {
     pub body: Body,
 }
 
+/// What an offer or answer carries for the security code (`crate::sas`); descriptions
+/// from old clients carry nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SasPart {
+    /// On the caller's first offer: its commitment (`sasCommit`).
+    Commit(Commitment),
+    /// On the callee's first answer: its nonce (`sasNonce`).
+    Nonce(Nonce),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Body {
-    Description(SessionDescription),
+    Description {
+        desc: SessionDescription,
+        sas: Option<SasPart>,
+    },
     Ice(IceCandidate),
     Ringing,
-    Decline { reason: Option<DeclineReason> },
-    Hangup { reason: HangupReason },
+    Decline {
+        reason: Option<DeclineReason>,
+    },
+    Hangup {
+        reason: HangupReason,
+    },
     Busy,
+    /// The caller's nonce, sent once the answer is in (`sas_reveal`).
+    SasReveal {
+        nonce: Nonce,
+    },
 }
 
 /// Why the peer hung up (`call_hangup`'s `reason`). Words this client does not know (from
@@ -76,6 +98,8 @@ pub enum HangupReason {
     ConnectionLost,
     /// Something on the sender's machine failed.
     Failed,
+    /// The sender's security check of the call's keys failed (`crate::sas`).
+    SecurityCheckFailed,
     Other(String),
 }
 
@@ -88,6 +112,7 @@ impl HangupReason {
             "connect_failed" => Self::ConnectFailed,
             "connection_lost" => Self::ConnectionLost,
             "failed" => Self::Failed,
+            "security_check_failed" => Self::SecurityCheckFailed,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -100,6 +125,7 @@ impl HangupReason {
             Self::ConnectFailed => "connect_failed",
             Self::ConnectionLost => "connection_lost",
             Self::Failed => "failed",
+            Self::SecurityCheckFailed => "security_check_failed",
             Self::Other(other) => other,
         }
     }
@@ -145,13 +171,14 @@ impl Body {
     /// The socket.io event that carries this body.
     pub fn event(&self) -> &'static str {
         match self {
-            Body::Description(d) if d.kind == SdpKind::Offer => "offer_sdp",
-            Body::Description(_) => "answer_sdp",
+            Body::Description { desc, .. } if desc.kind == SdpKind::Offer => "offer_sdp",
+            Body::Description { .. } => "answer_sdp",
             Body::Ice(_) => "send_ice",
             Body::Ringing => "ringing",
             Body::Decline { .. } => "call_decline",
             Body::Hangup { .. } => "call_hangup",
             Body::Busy => "busy",
+            Body::SasReveal { .. } => "sas_reveal",
         }
     }
 }

@@ -8,9 +8,10 @@ use thiserror::Error;
 
 use crate::ice::IceServer;
 use crate::id::{CallId, PeerId};
+use crate::sas::{Commitment, HexError, Nonce};
 use crate::signaling::message::{
-    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SdpKind,
-    ServerError, SessionDescription,
+    Body, DeclineReason, ErrorCode, HangupReason, IceCandidate, Inbound, Outbound, SasPart,
+    SdpKind, ServerError, SessionDescription,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -36,7 +37,7 @@ pub struct Registration {
 }
 
 /// Events the server sends that matter to the engine.
-pub const INBOUND_EVENTS: [&str; 7] = [
+pub const INBOUND_EVENTS: [&str; 8] = [
     "offer_sdp",
     "answer_sdp",
     "send_ice",
@@ -44,7 +45,14 @@ pub const INBOUND_EVENTS: [&str; 7] = [
     "call_decline",
     "call_hangup",
     "busy",
+    "sas_reveal",
 ];
+
+/// The security code's fields (`crate::sas`): the caller's commitment on an offer, the
+/// callee's nonce on an answer, the caller's nonce in `sas_reveal`.
+const SAS_COMMIT: &str = "sasCommit";
+const SAS_NONCE: &str = "sasNonce";
+const REVEAL_NONCE: &str = "nonce";
 
 /// What the client asks the server for itself, as opposed to messages it relays.
 pub const GET_ICE_SERVERS: &str = "get_ice_servers";
@@ -115,9 +123,21 @@ pub fn encode(msg: &Outbound) -> (&'static str, Value) {
         obj.insert("callId".into(), json!(call_id.as_str()));
     }
     match &msg.body {
-        Body::Description(desc) => {
+        Body::Description { desc, sas } => {
             let inner = json!({ "type": desc.kind.as_str(), "sdp": desc.sdp }).to_string();
             obj.insert("sdp".into(), Value::String(inner));
+            match sas {
+                Some(SasPart::Commit(commit)) => {
+                    obj.insert(SAS_COMMIT.into(), json!(commit.to_hex()));
+                }
+                Some(SasPart::Nonce(nonce)) => {
+                    obj.insert(SAS_NONCE.into(), json!(nonce.to_hex()));
+                }
+                None => {}
+            }
+        }
+        Body::SasReveal { nonce } => {
+            obj.insert(REVEAL_NONCE.into(), json!(nonce.to_hex()));
         }
         Body::Ice(c) => {
             obj.insert("candidate".into(), json!(c.candidate));
@@ -246,9 +266,26 @@ pub fn decode(event: &str, args: &[Value]) -> Result<Inbound, WireError> {
     let from = peer(event, &obj, "from")?;
     let call_id = optional_call_id(event, &obj)?;
     let reason = || optional_string(event, &obj, "reason").map(|r| r.map(|s| truncate(s, 64)));
+    let hex = |field: &'static str, problem: HexError| field_err(event, field, problem.to_string());
     let body = match event {
-        "offer_sdp" => Body::Description(description(event, SdpKind::Offer, obj.get("sdp"))?),
-        "answer_sdp" => Body::Description(description(event, SdpKind::Answer, obj.get("sdp"))?),
+        "offer_sdp" => Body::Description {
+            desc: description(event, SdpKind::Offer, obj.get("sdp"))?,
+            sas: optional_string(event, &obj, SAS_COMMIT)?
+                .map(|raw| Commitment::from_hex(raw).map_err(|e| hex(SAS_COMMIT, e)))
+                .transpose()?
+                .map(SasPart::Commit),
+        },
+        "answer_sdp" => Body::Description {
+            desc: description(event, SdpKind::Answer, obj.get("sdp"))?,
+            sas: optional_string(event, &obj, SAS_NONCE)?
+                .map(|raw| Nonce::from_hex(raw).map_err(|e| hex(SAS_NONCE, e)))
+                .transpose()?
+                .map(SasPart::Nonce),
+        },
+        "sas_reveal" => Body::SasReveal {
+            nonce: Nonce::from_hex(string(event, &obj, REVEAL_NONCE)?)
+                .map_err(|e| hex(REVEAL_NONCE, e))?,
+        },
         "send_ice" => {
             let mline_index = match obj.get("mLineIndex") {
                 None | Some(Value::Null) => None,
@@ -373,10 +410,13 @@ mod tests {
 
     #[test]
     fn offers_go_out_with_the_sdp_as_a_json_string() {
-        let (event, payload) = encode(&out(Body::Description(SessionDescription {
-            kind: SdpKind::Offer,
-            sdp: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n".into(),
-        })));
+        let (event, payload) = encode(&out(Body::Description {
+            desc: SessionDescription {
+                kind: SdpKind::Offer,
+                sdp: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n".into(),
+            },
+            sas: None,
+        }));
         assert_eq!(event, "offer_sdp");
         assert_eq!(payload["targetClientId"], "k7m-q2x-9fd");
         assert_eq!(payload["callId"], "c1");
@@ -389,10 +429,35 @@ mod tests {
     #[test]
     fn every_body_round_trips_through_the_relay_shape() {
         let bodies = [
-            Body::Description(SessionDescription {
-                kind: SdpKind::Answer,
-                sdp: "v=0\r\n".into(),
-            }),
+            Body::Description {
+                desc: SessionDescription {
+                    kind: SdpKind::Answer,
+                    sdp: "v=0\r\n".into(),
+                },
+                sas: None,
+            },
+            Body::Description {
+                desc: SessionDescription {
+                    kind: SdpKind::Offer,
+                    sdp: "v=0\r\n".into(),
+                },
+                sas: Some(SasPart::Commit(
+                    Commitment::from_hex(&"ab".repeat(32)).expect("hex"),
+                )),
+            },
+            Body::Description {
+                desc: SessionDescription {
+                    kind: SdpKind::Answer,
+                    sdp: "v=0\r\n".into(),
+                },
+                sas: Some(SasPart::Nonce(Nonce::from_bytes([9; 32]))),
+            },
+            Body::SasReveal {
+                nonce: Nonce::from_bytes([0xfe; 32]),
+            },
+            Body::Hangup {
+                reason: HangupReason::SecurityCheckFailed,
+            },
             Body::Ice(IceCandidate {
                 candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
                 mid: Some("0".into()),
@@ -434,13 +499,35 @@ mod tests {
         let payload = json!({"from": "abc-def-ghj", "sdp": inner}).to_string();
         let msg = decode("offer_sdp", &[Value::String(payload)]).expect("decodes");
         assert_eq!(msg.call_id, None);
-        assert!(matches!(msg.body, Body::Description(d) if d.sdp == "v=0\r\ns=-\r\n"));
+        assert!(
+            matches!(msg.body, Body::Description { desc, sas: None } if desc.sdp == "v=0\r\ns=-\r\n")
+        );
 
         let ice = json!({"from": "abc-def-ghj", "candidate": "candidate:1 1 UDP 9 1.2.3.4 9 typ host", "mid": "0"});
         let msg = decode("send_ice", &[ice]).expect("decodes");
         assert!(
             matches!(msg.body, Body::Ice(c) if c.mid.as_deref() == Some("0") && c.mline_index.is_none())
         );
+    }
+
+    #[test]
+    fn security_fields_ride_on_their_own_description_only() {
+        let commit = "cd".repeat(32);
+        let nonce = "ef".repeat(32);
+        let offer = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": commit, "sasNonce": nonce});
+        let msg = decode("offer_sdp", &[offer]).expect("decodes");
+        assert!(
+            matches!(msg.body, Body::Description { sas: Some(SasPart::Commit(c)), .. } if c.to_hex() == commit)
+        );
+        // The callee's nonce belongs on an answer; on an offer it means nothing.
+        let answer = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": commit, "sasNonce": nonce});
+        let msg = decode("answer_sdp", &[answer]).expect("decodes");
+        assert!(
+            matches!(msg.body, Body::Description { sas: Some(SasPart::Nonce(n)), .. } if n.to_hex() == nonce)
+        );
+        let seed = json!({"from": "abc-def-ghj", "sdp": "v=0\r\n", "sasCommit": null});
+        let msg = decode("offer_sdp", &[seed]).expect("null is absent");
+        assert!(matches!(msg.body, Body::Description { sas: None, .. }));
     }
 
     #[test]
@@ -518,6 +605,31 @@ mod tests {
                 "bogus",
                 vec![json!({"from": "abc-def-ghj"})],
                 "unknown event",
+            ),
+            (
+                "offer_sdp",
+                vec![json!({"from": "abc-def-ghj", "sdp": "v=0", "sasCommit": "12"})],
+                "`sasCommit` must be 64 hex digits",
+            ),
+            (
+                "offer_sdp",
+                vec![json!({"from": "abc-def-ghj", "sdp": "v=0", "sasCommit": 5})],
+                "`sasCommit` is not a string",
+            ),
+            (
+                "answer_sdp",
+                vec![json!({"from": "abc-def-ghj", "sdp": "v=0", "sasNonce": "Z".repeat(64)})],
+                "`sasNonce` must hold only",
+            ),
+            (
+                "sas_reveal",
+                vec![json!({"from": "abc-def-ghj"})],
+                "`nonce` is missing",
+            ),
+            (
+                "sas_reveal",
+                vec![json!({"from": "abc-def-ghj", "nonce": "ab".repeat(33)})],
+                "`nonce` must be 64 hex digits",
             ),
         ];
         for (event, args, expect) in cases {

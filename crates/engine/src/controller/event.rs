@@ -6,6 +6,7 @@ use voicecall_core::call::{EndReason, Phase, Tone};
 use voicecall_core::id::PeerId;
 use voicecall_core::quality::MediaSummary;
 use voicecall_core::quality::RtcStats;
+use voicecall_core::sas::{Fingerprint, Verification};
 use voicecall_core::signaling::message::ErrorCode;
 
 /// The connection to the signaling server.
@@ -59,9 +60,16 @@ pub enum EngineEvent {
         at: Instant,
         setup: Option<Duration>,
     },
-    /// The call's short authentication string: both people should see the same code;
-    /// different codes mean someone sits between them.
-    Verification { code: String },
+    /// The peer's certificate fingerprints, as soon as its description arrives: before an
+    /// incoming call rings, with the answer of an outgoing one. A shell compares them with
+    /// a pinned contact's.
+    PeerCertificate {
+        peer: PeerId,
+        fingerprint: Fingerprint,
+    },
+    /// The call's security code (the same on both screens unless someone sits between the
+    /// two people), or why there is none.
+    Verification(Verification),
     /// Periodic numbers while in a call.
     Stats { rtc: RtcStats, media: MediaSummary },
     /// The call with `peer` is over (the one report of a call's end); the engine is idle

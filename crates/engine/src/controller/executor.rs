@@ -276,6 +276,12 @@ impl Executor {
                 self.emit(EngineEvent::RejectedBusy { peer })
             }
             Command::Notify(Event::MediaPath { up }) => self.emit(EngineEvent::MediaPath { up }),
+            Command::Notify(Event::PeerCertificate { peer, fingerprint }) => {
+                self.emit(EngineEvent::PeerCertificate { peer, fingerprint })
+            }
+            Command::Notify(Event::Verification(verification)) => {
+                self.emit(EngineEvent::Verification(verification))
+            }
             Command::Notify(Event::Ignored { what }) => tracing::debug!(%what, "ignored"),
             Command::Ended { peer, reason } => {
                 let media = self.last_summary.take();
@@ -337,13 +343,6 @@ impl Executor {
                 let meters = Meters(Arc::clone(media.levels()));
                 self.media = Some(media);
                 self.emit(EngineEvent::MediaStarted { meters });
-                let code = match &self.peer {
-                    Some(peer) => peer.short_auth_string().await,
-                    None => None,
-                };
-                if let Some(code) = code {
-                    self.emit(EngineEvent::Verification { code });
-                }
                 // The selected path is known now; report it without waiting a full interval.
                 self.report_stats().await;
             }

@@ -3,6 +3,8 @@ use std::time::Duration;
 
 use voicecall_core::ice::IceServer;
 
+use super::identity::DtlsIdentity;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RtcConfig {
     pub ice_servers: Vec<IceServer>,
@@ -24,6 +26,9 @@ pub struct RtcConfig {
     /// Extra CA certificates (PEM) trusted for TURN over TLS besides the system's, for a
     /// TURN server with a private CA.
     pub tls_roots: Vec<Vec<u8>>,
+    /// This installation's DTLS certificate (`DtlsIdentity::load_or_create`); `None`: a
+    /// fresh one per call.
+    pub identity: Option<DtlsIdentity>,
 }
 
 impl Default for RtcConfig {
@@ -39,6 +44,7 @@ impl Default for RtcConfig {
             no_trickle: false,
             tls_roots: Vec::new(),
             red: true,
+            identity: None,
         }
     }
 }

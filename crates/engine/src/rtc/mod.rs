@@ -4,11 +4,13 @@
 mod config;
 mod events;
 mod feedback;
+mod identity;
 mod peer;
 mod stats;
 mod turn_tcp;
 
 pub use config::RtcConfig;
 pub use events::{RemoteRtp, RtcEvent};
+pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
 pub use peer::{AudioTrackWriter, MIME_TYPE_RED, RtcError, RtcPeer};
 pub use turn_tcp::TurnTcpBridge;

@@ -134,13 +134,16 @@ impl RtcPeer {
             .iter()
             .map(|ip| SocketAddr::new(*ip, 0).to_string())
             .collect();
+        let mut rtc_config = RTCConfigurationBuilder::new()
+            .with_ice_servers(ice_servers)
+            .with_ice_transport_policy(policy);
+        // The installation's own certificate, so peers see the same fingerprint every call;
+        // without one webrtc-rs makes a fresh certificate per connection.
+        if let Some(identity) = &config.identity {
+            rtc_config = rtc_config.with_certificates(vec![identity.certificate().clone()]);
+        }
         let pc = PeerConnectionBuilder::new()
-            .with_configuration(
-                RTCConfigurationBuilder::new()
-                    .with_ice_servers(ice_servers)
-                    .with_ice_transport_policy(policy)
-                    .build(),
-            )
+            .with_configuration(rtc_config.build())
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
@@ -313,16 +316,6 @@ impl RtcPeer {
             payload_types,
             sequence: Arc::new(AtomicU16::new(rand::random())),
         })
-    }
-
-    /// The short authentication string of this call's DTLS session, once both
-    /// descriptions are known (see [`super::sas`]).
-    pub async fn short_auth_string(&self) -> Option<String> {
-        let local = self.pc.local_description().await?;
-        let remote = self.pc.remote_description().await?;
-        let ours = voicecall_core::sas::fingerprint(&local.sdp)?;
-        let theirs = voicecall_core::sas::fingerprint(&remote.sdp)?;
-        Some(voicecall_core::sas::short_auth_string(&ours, &theirs))
     }
 
     pub async fn stats(&self) -> RtcStats {

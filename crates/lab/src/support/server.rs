@@ -26,6 +26,8 @@ pub struct ServerBuilder {
     env: Vec<(String, String)>,
     host: String,
     netns: Option<String>,
+    /// The script node runs, relative to `signaling-server/`.
+    script: String,
 }
 
 impl Server {
@@ -39,7 +41,15 @@ impl Server {
             env: vec![("PORT".into(), "0".into())],
             host: "127.0.0.1".into(),
             netns: None,
+            script: "src/index.js".into(),
         }
+    }
+
+    /// The malicious relay of `signaling-server/test/support/mitm_relay.js`: honest until
+    /// an attacker attaches to its `/mitm` namespace, then the attacker sees and forges
+    /// every call message (the man-in-the-middle test).
+    pub fn malicious_relay() -> Self {
+        Self::builder().script("test/support/mitm_relay.js").start()
     }
 
     /// SIGKILL: the server vanishes without a word to its clients.
@@ -109,6 +119,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Runs another script of `signaling-server/` that prints the same `listening` line.
+    pub fn script(mut self, script: &str) -> Self {
+        self.script = script.to_owned();
+        self
+    }
+
     /// Starts it and waits until it reports its port.
     pub fn start(self) -> Server {
         // VOICECALL_TEST_SERVER_DIR lets a developer pin a known-good copy of the server.
@@ -120,7 +136,7 @@ impl ServerBuilder {
             "signaling-server/node_modules is missing: run `npm ci` in signaling-server/ (the README's test command does)"
         );
         let mut cmd = command_in(self.netns.as_deref(), "node");
-        cmd.arg("src/index.js")
+        cmd.arg(&self.script)
             .current_dir(&dir)
             .env("HOST", &self.host)
             .stdout(Stdio::piped())
