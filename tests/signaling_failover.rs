@@ -44,10 +44,13 @@ fn call_ids(prefix: &str) -> Vec<CallId> {
 
 /// A call offer: the server relays only offers, and other messages inside the calls they open.
 fn offer() -> Body {
-    Body::Description(SessionDescription {
-        kind: SdpKind::Offer,
-        sdp: "v=0".to_owned(),
-    })
+    Body::Description {
+        desc: SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: "v=0".to_owned(),
+        },
+        sas: None,
+    }
 }
 
 /// `from` offers `to` one call per call ID, in order.
