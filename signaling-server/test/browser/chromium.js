@@ -30,10 +30,11 @@ export function writeToneWav(path, { frequency = 440, seconds = 3, sampleRate = 
 }
 
 /**
- * @param {{ wav: string }} opts path of the fake microphone's WAV file
+ * @param {{ wav: string, playOnce?: boolean }} opts `wav`: the fake microphone's WAV file;
+ *   `playOnce`: play it once from getUserMedia on, then silence (default: in a loop)
  * @returns {Promise<{ browser: import('puppeteer-core').Browser, close: () => Promise<void> }>}
  */
-export async function launchChromium({ wav }) {
+export async function launchChromium({ wav, playOnce = false }) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
@@ -54,7 +55,7 @@ export async function launchChromium({ wav }) {
       '--no-first-run',
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
+      `--use-file-for-fake-audio-capture=${wav}${playOnce ? '%noloop' : ''}`,
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
       // AudioContext (the recorder) and <audio> may start without a click.
