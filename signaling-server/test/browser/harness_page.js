@@ -9,44 +9,11 @@
  * @param {{ relayOnly?: boolean }} opts
  */
 export async function instrumentPage(page, { relayOnly = false } = {}) {
-  // The server's CSP allows scripts from 'self' only; the recorder's worklet is a blob.
-  await page.setBypassCSP(true);
-  await page.evaluateOnNewDocument(pageHarness, { relayOnly, recorderSource: RECORDER_WORKLET });
+  await page.evaluateOnNewDocument(pageHarness, { relayOnly });
 }
-
-// An AudioWorklet (the audio thread, not the page's main thread, which a busy
-// machine stalls: the deprecated ScriptProcessorNode drops audio then) that
-// hands the remote audio over in 4096-sample blocks.
-const RECORDER_WORKLET = `
-class VcRecorder extends AudioWorkletProcessor {
-  constructor() {
-    super();
-    this.block = new Float32Array(4096);
-    this.filled = 0;
-    this.port.onmessage = () => {
-      this.port.postMessage({ last: this.block.slice(0, this.filled) });
-      this.filled = 0;
-    };
-  }
-  process(inputs) {
-    const channel = inputs[0][0];
-    const n = channel ? channel.length : 128;
-    for (let i = 0; i < n; i++) {
-      this.block[this.filled++] = channel ? channel[i] : 0;
-      if (this.filled === this.block.length) {
-        this.port.postMessage(this.block);
-        this.block = new Float32Array(4096);
-        this.filled = 0;
-      }
-    }
-    return true;
-  }
-}
-registerProcessor('vc-recorder', VcRecorder);
-`;
 
 /* eslint-disable no-undef -- runs in the page */
-function pageHarness({ relayOnly, recorderSource }) {
+function pageHarness({ relayOnly }) {
   const harness = {
     pc: null,
     /** performance.now() at Call or Accept. */
@@ -60,7 +27,11 @@ function pageHarness({ relayOnly, recorderSource }) {
       harness.start = performance.now();
     },
     stats: () => (harness.pc ? collectStats(harness.pc) : Promise.resolve(null)),
-    stopRecording: () => harness.recorder?.stop() ?? Promise.resolve(null),
+    async stopRecording() {
+      if (!harness.recorder) return null;
+      const { sampleRate, samples, wavBase64 } = await (await harness.recorder).stop();
+      return { sampleRate, seconds: samples.length / sampleRate, wavBase64 };
+    },
   };
   window.vcHarness = harness;
 
@@ -76,7 +47,9 @@ function pageHarness({ relayOnly, recorderSource }) {
       });
       this.addEventListener('track', ({ streams, track }) => {
         if (harness.recorder) return;
-        harness.recorder = startRecorder(streams[0] ?? new MediaStream([track]));
+        // The web client's own recorder (an AudioWorklet), started as soon as the track exists.
+        const stream = streams[0] ?? new MediaStream([track]);
+        harness.recorder = import('/recorder.js').then(({ createRecorder }) => createRecorder(stream));
         watchFirstAudio(this);
       });
     }
@@ -115,75 +88,5 @@ function pageHarness({ relayOnly, recorderSource }) {
       }
     }
     return out;
-  }
-
-  function startRecorder(stream) {
-    // The output device's own rate (44.1 kHz for headless chromium's fake device): the
-    // rate the <audio> element plays at, so no resampling is added for the recording.
-    const ctx = new AudioContext();
-    const blocks = [];
-    let node = null;
-    let source = null;
-    const ready = (async () => {
-      const url = URL.createObjectURL(new Blob([recorderSource], { type: 'text/javascript' }));
-      await ctx.audioWorklet.addModule(url);
-      source = ctx.createMediaStreamSource(stream);
-      node = new AudioWorkletNode(ctx, 'vc-recorder', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
-      node.port.onmessage = ({ data }) => blocks.push(data);
-      source.connect(node);
-      // A node runs only while connected to the destination; its output is silence.
-      node.connect(ctx.destination);
-    })();
-    return {
-      async stop() {
-        await ready;
-        // The worklet's partial block, then stop.
-        const last = new Promise((resolve) => {
-          node.port.onmessage = ({ data }) => {
-            blocks.push(data.last ?? data);
-            if (data.last) resolve();
-          };
-        });
-        node.port.postMessage('flush');
-        await Promise.race([last, new Promise((r) => setTimeout(r, 500))]);
-        source.disconnect();
-        node.disconnect();
-        await ctx.close();
-        const samples = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
-        let at = 0;
-        for (const b of blocks) {
-          samples.set(b, at);
-          at += b.length;
-        }
-        return { sampleRate: ctx.sampleRate, seconds: samples.length / ctx.sampleRate, wavBase64: wavBase64(samples, ctx.sampleRate) };
-      },
-    };
-  }
-
-  /** 16-bit mono PCM WAV, base64. */
-  function wavBase64(samples, rate) {
-    const bytes = new Uint8Array(44 + samples.length * 2);
-    const view = new DataView(bytes.buffer);
-    const text = (at, s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
-    text(0, 'RIFF');
-    view.setUint32(4, 36 + samples.length * 2, true);
-    text(8, 'WAVE');
-    text(12, 'fmt ');
-    view.setUint32(16, 16, true);
-    view.setUint16(20, 1, true);
-    view.setUint16(22, 1, true);
-    view.setUint32(24, rate, true);
-    view.setUint32(28, rate * 2, true);
-    view.setUint16(32, 2, true);
-    view.setUint16(34, 16, true);
-    text(36, 'data');
-    view.setUint32(40, samples.length * 2, true);
-    for (let i = 0; i < samples.length; i++) {
-      const s = Math.max(-1, Math.min(1, samples[i]));
-      view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
-    }
-    let binary = '';
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(binary);
   }
 }

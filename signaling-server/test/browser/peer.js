@@ -148,7 +148,7 @@ async function main() {
     let saved = null;
     if (recording && opts.output) {
       writeFileSync(opts.output, Buffer.from(recording.wavBase64, 'base64'));
-      saved = { path: opts.output, seconds: recording.seconds, sampleRate: recording.sampleRate, chunksLate: recording.chunksLate };
+      saved = { path: opts.output, seconds: recording.seconds, sampleRate: recording.sampleRate };
     }
     const setup = await page.evaluate(() => ({ connected_ms: window.vcHarness.connectedMs, first_audio_ms: window.vcHarness.firstAudioMs }));
     emit({ event: 'ended', reason, stats: last, recording: saved, ...setup });
