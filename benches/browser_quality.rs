@@ -269,7 +269,10 @@ impl Call<'_> {
         let longest = self.speech.iter().map(Speech::seconds).fold(0.0, f64::max);
         // Room for the browser's longer lead and the jitter buffers' delay.
         let duration = Duration::from_secs_f64(longest + BROWSER_LEAD_SECONDS + 2.5);
-        let heard = [self.dir.join("callee-heard.wav"), self.dir.join("caller-heard.wav")];
+        let heard = [
+            self.dir.join("callee-heard.wav"),
+            self.dir.join("caller-heard.wav"),
+        ];
         let mut callee = match ends[1] {
             End::Voicecall => Client::listen(self.server)
                 .auto_accept()

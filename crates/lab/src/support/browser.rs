@@ -77,7 +77,9 @@ impl Browser {
         }
         let puppeteer = repo().join("signaling-server/node_modules/puppeteer-core");
         if !puppeteer.is_dir() {
-            return Some("signaling-server/node_modules lacks puppeteer-core: run `npm ci` there".into());
+            return Some(
+                "signaling-server/node_modules lacks puppeteer-core: run `npm ci` there".into(),
+            );
         }
         None
     }

@@ -74,11 +74,14 @@ impl Speech {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("speech");
-        let out = self.wav48.with_file_name(format!("{stem}-lead{seconds}.wav"));
-        run(Command::new("sox")
-            .arg(&self.wav48)
-            .arg(&out)
-            .args(["pad", &seconds.to_string(), "0"]));
+        let out = self
+            .wav48
+            .with_file_name(format!("{stem}-lead{seconds}.wav"));
+        run(Command::new("sox").arg(&self.wav48).arg(&out).args([
+            "pad",
+            &seconds.to_string(),
+            "0",
+        ]));
         out
     }
 
