@@ -353,7 +353,8 @@ fn sent_kbps(client: &Client, end: End) -> Option<f64> {
             let (first, last) = (stats.first()?, stats.last()?);
             let bytes = |s: &Value| s["outbound"]["bytesSent"].as_f64();
             let ms = last["at"].as_f64()? - first["at"].as_f64()?;
-            (ms > 0.0).then(|| (bytes(last)? - bytes(first)?) * 8.0 / ms)
+            let sent = bytes(last)? - bytes(first)?;
+            (ms > 0.0).then(|| sent * 8.0 / ms)
         }
         End::Voicecall => {
             // One stats event a second while the call lasts.
