@@ -11,11 +11,11 @@ use voicecall_lab::support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::pesq::{Pesq, Speech, align_for_pesq};
 use support::turn::{Coturn, free_port};
 use support::{Client, Server};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
@@ -23,16 +23,6 @@ use voicecall_engine::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTE
 use voicecall_engine::media::{CaptureProcessor, ProcessingConfig};
 
 const LOOPBACK: &str = "127.0.0.1";
-
-/// Two passages of 12–15 s each: PESQ wants 8–20 s of speech.
-const TEXTS: [&str; 2] = [
-    "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. \
-     It is easy to tell the depth of a well. These days a chicken leg is a rare dish. \
-     Rice is often served in round bowls. The juice of lemons makes fine punch.",
-    "The box was thrown beside the parked truck. The hogs were fed chopped corn and garbage. \
-     Four hours of steady work faced us. A large size in stockings is hard to sell. \
-     The boy was there when the sun rose. A rod is used to catch pink salmon.",
-];
 
 struct Condition {
     key: &'static str,
@@ -188,8 +178,8 @@ fn main() {
     let args = parse_args();
     let dir = support::repo().join("target/quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let python = std::env::var("VOICECALL_PESQ_PYTHON").unwrap_or_else(|_| "python3".into());
-    let speech = prepare_speech(&dir);
+    let pesq = Pesq::from_env();
+    let speech = Speech::prepare(&dir);
     let mut report = String::new();
     report += &cpu_table(&speech[0].samples48);
     println!("{report}");
@@ -208,7 +198,7 @@ fn main() {
             let relay = start_relay(relay_port, turn.port, condition, 11 + rep);
             for (mi, mode) in args.modes.iter().enumerate() {
                 let name = format!("{}-{}-{rep}", condition.key, mode.key);
-                let result = run_call(&server, &speech, mode, &dir.join(&name), &python);
+                let result = run_call(&server, &speech, mode, &dir.join(&name), &pesq);
                 println!(
                     "{:<48} {:<22} PESQ {:.2} / {:.2}  {:.1} kb/s  {}",
                     condition.label,
@@ -240,49 +230,6 @@ fn main() {
     println!("written to {}", path.display());
 }
 
-struct Speech {
-    /// 48 kHz input for the clients, and the 16 kHz PESQ reference made from it.
-    wav48: PathBuf,
-    wav16: PathBuf,
-    samples48: Vec<i16>,
-}
-
-fn prepare_speech(dir: &Path) -> [Speech; 2] {
-    let make = |i: usize| {
-        let raw = dir.join(format!("speech{i}-espeak.wav"));
-        let wav48 = dir.join(format!("speech{i}-48k.wav"));
-        let wav16 = dir.join(format!("speech{i}-16k.wav"));
-        let voice = ["en-us", "en-gb"][i];
-        run(Command::new("espeak-ng")
-            .args(["-v", voice, "-s", "150", "-w"])
-            .arg(&raw)
-            .arg(TEXTS[i]));
-        // A little headroom; a second of silence first, so packets lost while the track
-        // is being set up (webrtc-rs drops the first) fall outside the speech.
-        run(Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "48000", "-c", "1", "-b", "16"])
-            .arg(&wav48)
-            .args(["gain", "-n", "-3", "pad", "1.0", "0.3"]));
-        run(Command::new("sox")
-            .arg(&wav48)
-            .args(["-r", "16000"])
-            .arg(&wav16));
-        let samples48 = voicecall_engine::audio::load_wav_48k_mono(&wav48).expect("load speech");
-        Speech {
-            wav48,
-            wav16,
-            samples48,
-        }
-    };
-    [make(0), make(1)]
-}
-
-fn run(cmd: &mut Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(status.success(), "{cmd:?} failed");
-}
-
 fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> RelayThread {
     let mut args = vec![
         "--listen".to_owned(),
@@ -312,7 +259,7 @@ fn run_call(
     speech: &[Speech; 2],
     mode: &Mode,
     dir: &Path,
-    python: &str,
+    pesq: &Pesq,
 ) -> CallResult {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("call dir");
@@ -356,13 +303,17 @@ fn run_call(
         .map(|e| summarise_media(&e["media"]))
         .unwrap_or_default();
     // The callee heard speech 0 (the caller's), the caller heard speech 1.
-    let mut pairs = String::new();
+    let mut pairs = Vec::new();
     for (i, rec) in heard.iter().enumerate() {
         let deg = dir.join(format!("aligned{i}-16k.wav"));
-        align_for_pesq(&speech[i].samples48, rec, &deg, dir);
-        pairs += &format!("{} {}\n", speech[i].wav16.display(), deg.display());
+        align_for_pesq(&speech[i].samples48, rec, &deg);
+        pairs.push((speech[i].wav16.clone(), deg));
     }
-    let scores = pesq(python, &pairs);
+    let scores: Vec<f64> = pesq
+        .score(&pairs)
+        .into_iter()
+        .map(|s| s.expect("PESQ failed"))
+        .collect();
     CallResult {
         pesq: [scores[0], scores[1]],
         kbps,
@@ -380,72 +331,6 @@ fn summarise_media(media: &Value) -> String {
         get("frames_concealed"),
         get("frames_comfort_noise")
     )
-}
-
-/// Cuts the recording at the reference's position in it (FFT cross-correlation) to the
-/// reference's length and writes it at 16 kHz.
-fn align_for_pesq(reference: &[i16], recorded: &Path, out16: &Path, dir: &Path) {
-    let (rec, rate) = voicecall_lab::analysis::load_wav_mono(recorded).expect("load recording");
-    assert_eq!(rate, 48_000);
-    let cmp = voicecall_lab::analysis::compare(reference, &rec, 48_000);
-    let aligned: Vec<i16> = (0..reference.len() as i64)
-        .map(|i| {
-            let j = i + cmp.lag_samples;
-            if j < 0 {
-                0
-            } else {
-                rec.get(j as usize).copied().unwrap_or(0)
-            }
-        })
-        .collect();
-    let tmp48 = dir.join(format!(
-        "{}-48k.wav",
-        out16
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("aligned")
-    ));
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&tmp48, spec).expect("create wav");
-    for s in aligned {
-        w.write_sample(s).expect("write");
-    }
-    w.finalize().expect("finalize");
-    run(Command::new("sox")
-        .arg(&tmp48)
-        .args(["-r", "16000"])
-        .arg(out16));
-}
-
-fn pesq(python: &str, pairs: &str) -> Vec<f64> {
-    let script = support::repo().join("benches/pesq_score.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run the PESQ script (benches/quality.sh sets up its venv)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(pairs.as_bytes())
-        .expect("write pairs");
-    let out = child.wait_with_output().expect("PESQ output");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("PESQ JSON");
-            v["pesq"]
-                .as_f64()
-                .unwrap_or_else(|| panic!("PESQ failed: {v}"))
-        })
-        .collect()
 }
 
 fn mean(x: impl Iterator<Item = f64>) -> f64 {

@@ -11,14 +11,7 @@
 #                                            # optimised, no release build needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
-venv="$target/pesq-venv"
-if ! "$venv/bin/python" -c 'import pesq, numpy, scipy' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet pesq numpy scipy
-fi
-(cd signaling-server && [ -d node_modules ] || npm ci --silent)
-export VOICECALL_PESQ_PYTHON="$venv/bin/python"
+. benches/pesq_venv.sh
 if [ "${QUALITY_PROFILE:-release}" = dev ]; then
   VOICECALL_QUALITY_BENCH=1 exec cargo test --bench quality -- "$@"
 fi

@@ -23,4 +23,8 @@ if [ -x benches/quality.sh ]; then
   echo "== quality" >&2
   benches/quality.sh
 fi
+if [ -x benches/browser_quality.sh ]; then
+  echo "== browser_quality" >&2
+  benches/browser_quality.sh
+fi
 echo "tables written to $out" >&2

@@ -59,9 +59,13 @@ fn browser_and_native_client_call_each_other_and_hear_each_other() {
         server_dir.join("node_modules/puppeteer-core").is_dir(),
         "signaling-server/node_modules lacks puppeteer-core: run `npm ci` in signaling-server/"
     );
-    // On a loaded 2-core machine the browser → desktop direction sometimes misses the bar
-    // by a segment or two (chromium's 32 kb/s Opus and its uneven packet pacing); a second
-    // full attempt tells that apart from a real regression, which fails both.
+    // On a loaded 2-core machine the browser → desktop direction misses the bar by a few
+    // segments, most likely because our jitter buffer skips whole frames to catch up with
+    // chromium's packet timing (`frames_skipped` 14 and 28 in the two 9 s calls of a failing
+    // run; whether the failing segments are where the skips fall is not yet checked). The
+    // other direction passed once the page recorded on the audio thread (public/recorder.js).
+    // Until the receiver time-stretches instead (issue 17), a second full attempt tells
+    // that apart from a real regression, which fails both.
     let mut errors = Vec::new();
     for attempt in 1..=2 {
         match attempt_calls(&chromium, &server_dir, attempt) {

@@ -2,34 +2,52 @@
 // automated test can fetch what this page actually received and check it
 // (level, pitch, or a PESQ score later).
 //
-// Uses a ScriptProcessorNode: deprecated, but in every browser and needs no
-// extra module file; this is a test hook, not part of the call path.
+// The samples are taken on the audio thread by an AudioWorklet
+// (recorder_worklet.js). A ScriptProcessorNode runs its callback on the page's
+// main thread, and when a loaded machine makes that late, chromium drops the
+// buffers it could not deliver: the recording loses stretches of audio, which
+// the interop test (tests/browser_interop.rs) reads as audio the call lost.
 // Chromium only feeds remote WebRTC audio into WebAudio while the stream
 // also plays in a media element — app.js attaches it to <audio>.
 
+/** Starts recording `stream` at once; the worklet joins as soon as it has loaded. */
 export function createRecorder(stream) {
   const ctx = new AudioContext();
-  const source = ctx.createMediaStreamSource(stream);
-  const processor = ctx.createScriptProcessor(4096, 1, 1);
-  const chunks = [];
-  processor.onaudioprocess = (e) => {
-    chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
-  };
-  source.connect(processor);
-  // The processor only runs while connected to the destination; its output
-  // buffer stays silent, so nothing is played twice.
-  processor.connect(ctx.destination);
+  const blocks = [];
+  let source = null;
+  let node = null;
+  const ready = (async () => {
+    await ctx.audioWorklet.addModule(new URL('./recorder_worklet.js', import.meta.url));
+    source = ctx.createMediaStreamSource(stream);
+    node = new AudioWorkletNode(ctx, 'voicecall-recorder', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
+    node.port.onmessage = ({ data }) => blocks.push(data.samples);
+    source.connect(node);
+    // The node only runs while connected to the destination; its output is
+    // silence, so nothing is played twice.
+    node.connect(ctx.destination);
+  })();
 
   return {
     sampleRate: ctx.sampleRate,
     /** Stop and return { sampleRate, samples: Float32Array, rms, wavBase64 }. */
     async stop() {
+      await ready;
+      // The worklet's partial block comes last, after every full one it posted.
+      const flushed = new Promise((resolve) => {
+        node.port.onmessage = ({ data }) => {
+          blocks.push(data.samples);
+          if (data.last) resolve();
+        };
+      });
+      node.port.postMessage('flush');
+      // A context that never ran (no audio device) never answers.
+      await Promise.race([flushed, new Promise((r) => setTimeout(r, 2000))]);
       source.disconnect();
-      processor.disconnect();
+      node.disconnect();
       await ctx.close();
-      const samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+      const samples = new Float32Array(blocks.reduce((n, c) => n + c.length, 0));
       let offset = 0;
-      for (const c of chunks) {
+      for (const c of blocks) {
         samples.set(c, offset);
         offset += c.length;
       }

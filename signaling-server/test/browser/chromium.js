@@ -30,12 +30,13 @@ export function writeToneWav(path, { frequency = 440, seconds = 3, sampleRate = 
 }
 
 /**
- * @param {{ wav: string, permissionPrompts?: boolean }} opts `wav`: the fake microphone's WAV
- *   file; `permissionPrompts`: ask for the microphone as a browser does for a person (then the
- *   test grants or denies it per context), instead of granting it to every page
+ * @param {{ wav: string, playOnce?: boolean, permissionPrompts?: boolean }} opts `wav`: the fake
+ *   microphone's WAV file; `playOnce`: play it once from getUserMedia on, then silence (default:
+ *   in a loop); `permissionPrompts`: ask for the microphone as a browser does for a person (then
+ *   the test grants or denies it per context), instead of granting it to every page
  * @returns {Promise<{ browser: import('puppeteer-core').Browser, close: () => Promise<void> }>}
  */
-export async function launchChromium({ wav, permissionPrompts = false }) {
+export async function launchChromium({ wav, playOnce = false, permissionPrompts = false }) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
@@ -56,7 +57,7 @@ export async function launchChromium({ wav, permissionPrompts = false }) {
       '--no-first-run',
       ...(permissionPrompts ? [] : ['--use-fake-ui-for-media-stream']),
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
+      `--use-file-for-fake-audio-capture=${wav}${playOnce ? '%noloop' : ''}`,
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
       // AudioContext (the recorder) and <audio> may start without a click.

@@ -60,6 +60,13 @@ pub struct MediaSummary {
     pub frames_unsent_dtx: u64,
     pub frames_concealed: u64,
     pub frames_silent: u64,
+    /// Frames the jitter buffer dropped to bring its delay back down (each shortens the
+    /// audio by 20 ms), and frames it concealed while waiting for a packet that was late
+    /// (each lengthens it by 20 ms): how often playout jumped in whole frames.
+    pub frames_skipped: u64,
+    pub frames_held: u64,
+    /// Times the stream ran dry and the buffer refilled from silence.
+    pub stalls: u64,
     pub send_errors: u64,
     pub jitter_target_ms: u64,
     pub jitter_depth_ms: u64,

@@ -392,6 +392,9 @@ impl Pump {
             jitter.target_delay_ms.into(),
         );
         MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
+        MediaCounters::set(&self.counters.frames_skipped, jitter.skipped);
+        MediaCounters::set(&self.counters.frames_held, jitter.underruns);
+        MediaCounters::set(&self.counters.stalls, jitter.stalls);
         MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }
 }

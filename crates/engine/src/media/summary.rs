@@ -17,6 +17,10 @@ pub struct MediaCounters {
     pub frames_unsent_dtx: AtomicU64,
     pub frames_concealed: AtomicU64,
     pub frames_silent: AtomicU64,
+    /// The jitter buffer's own counts, as of the pump's last wake-up.
+    pub frames_skipped: AtomicU64,
+    pub frames_held: AtomicU64,
+    pub stalls: AtomicU64,
     pub send_errors: AtomicU64,
     /// Gauges, as of the pump's last wake-up: what the jitter buffer aims to hold, what it
     /// holds, and the decoded audio queued for the speaker.
@@ -72,6 +76,9 @@ impl MediaCounters {
             frames_unsent_dtx: get(&self.frames_unsent_dtx),
             frames_concealed: get(&self.frames_concealed),
             frames_silent: get(&self.frames_silent),
+            frames_skipped: get(&self.frames_skipped),
+            frames_held: get(&self.frames_held),
+            stalls: get(&self.stalls),
             send_errors: get(&self.send_errors),
             jitter_target_ms: get(&self.jitter_target_ms),
             jitter_depth_ms: get(&self.jitter_depth_ms),

@@ -1,5 +1,5 @@
-//! A running headless `voicecall listen|call --json`: its ID, the events it printed, and
-//! the waits a scenario is made of.
+//! A running headless `voicecall listen|call --json` (or a browser peer, which prints the
+//! same): its ID, the events it printed, and the waits a scenario is made of.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,17 +19,30 @@ pub struct Client {
     /// Every event read so far, in order.
     pub events: Vec<Value>,
     stderr: Arc<Mutex<String>>,
+    /// Stopped with SIGTERM first: a browser peer closes its chromium then (SIGKILL would
+    /// leave chromium running).
+    gentle: bool,
 }
 
 impl Client {
     /// Spawns `cmd` (already given its arguments and `--json`) and waits for the ID line.
-    pub(super) fn spawn(role: &'static str, mut cmd: Command) -> Self {
+    pub(super) fn spawn(role: &'static str, cmd: Command) -> Self {
+        Self::spawn_with(role, cmd, false, Duration::from_secs(20))
+    }
+
+    /// Like `spawn`, for a process that must be stopped with SIGTERM (it has children of its
+    /// own to stop) and may take longer to print its ID (a browser starting).
+    pub(super) fn spawn_gentle(role: &'static str, cmd: Command) -> Self {
+        Self::spawn_with(role, cmd, true, Duration::from_secs(60))
+    }
+
+    fn spawn_with(role: &'static str, mut cmd: Command, gentle: bool, id_within: Duration) -> Self {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn voicecall");
+            .unwrap_or_else(|e| panic!("spawn the {role} ({cmd:?}): {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
@@ -44,7 +57,7 @@ impl Client {
         let sink = err_buf.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[voicecall {role} stderr] {line}");
+                eprintln!("[{role} stderr] {line}");
                 if let Ok(mut buf) = sink.lock() {
                     buf.push_str(&line);
                     buf.push('\n');
@@ -58,8 +71,9 @@ impl Client {
             id: String::new(),
             events: Vec::new(),
             stderr: err_buf,
+            gentle,
         };
-        match client.lines.recv_timeout(Duration::from_secs(20)) {
+        match client.lines.recv_timeout(id_within) {
             Ok(id) => client.id = id.trim().to_owned(),
             Err(_) => {
                 let status = client.child.try_wait().ok().flatten();
@@ -171,7 +185,7 @@ impl Client {
             }
             self.read_pending();
             if Instant::now() > deadline {
-                let _ = self.child.kill();
+                self.kill();
                 panic!(
                     "the {} did not exit in time; events {:#?}\nstderr:\n{}",
                     self.role,
@@ -216,7 +230,11 @@ impl Client {
     }
 
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
+        if self.gentle {
+            let _ = super::terminate(&mut self.child, Duration::from_secs(10));
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 
@@ -241,8 +259,9 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
     }
 }
 

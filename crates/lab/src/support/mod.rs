@@ -18,18 +18,21 @@
 //! talk.assert_both_heard();
 //! ```
 
+mod browser;
 mod client;
 mod client_builder;
 pub mod cluster;
 mod conversation;
 mod desktop_app;
 pub mod netns;
+pub mod pesq;
 pub mod redis;
 pub mod redis_cluster;
 mod server;
 pub mod turn;
 mod xvfb;
 
+pub use browser::{Browser, BrowserBuilder};
 pub use client::{Client, expect_caller_hung_up};
 pub use client_builder::{ClientBuilder, SignalingUrl};
 pub use conversation::{Conversation, Side, compare_with_reference, heard_clearly};

@@ -15,6 +15,47 @@ pub fn command_in(ns: Option<&str>, program: impl AsRef<OsStr>) -> Command {
     }
 }
 
+/// Set in the copy of a program that [`isolate_loopback_only`] started.
+const ISOLATED_MARK: &str = "VOICECALL_LOOPBACK_ONLY_NETNS";
+
+/// Runs the rest of this program in a network namespace of its own that has only a loopback
+/// interface, so that chromium (which gathers candidates on every interface it sees) and
+/// the native client can only ever reach 127.0.0.1, and every server the program starts
+/// on 127.0.0.1 is its own. The program runs itself again under `unshare --net` and exits
+/// with that copy's status; in the copy this returns at once. Call it first thing in
+/// `main`, before any thread or server is started. Loopback gets a multicast route:
+/// webrtc-rs's mDNS socket fails a call's set-up without one.
+pub fn isolate_loopback_only() {
+    if std::env::var_os(ISOLATED_MARK).is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("this program's path");
+    let setup = "ip link set lo up && ip link set lo multicast on && \
+                 ip route add 224.0.0.0/4 dev lo && exec \"$@\"";
+    // Root can make a namespace directly; elsewhere a user namespace maps us to root in it.
+    let flags = [&["--net"][..], &["--net", "--map-root-user"][..]]
+        .into_iter()
+        .find(|flags| can_unshare(flags))
+        .expect("cannot create a network namespace: `unshare --net` needs root or user namespaces");
+    let status = Command::new("unshare")
+        .args(flags)
+        .args(["--", "sh", "-ec", setup, "sh"])
+        .arg(&exe)
+        .args(std::env::args_os().skip(1))
+        .env(ISOLATED_MARK, "1")
+        .status()
+        .unwrap_or_else(|err| panic!("run unshare (util-linux): {err}"));
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn can_unshare(flags: &[&str]) -> bool {
+    Command::new("unshare")
+        .args(flags)
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// A set of namespaces with a unique prefix; all of them are deleted on drop.
 pub struct Lab {
     prefix: String,

@@ -1,0 +1,496 @@
+//! voicecall beside Chromium, in the same run: calls between the native client and the web
+//! client at `/` in Debian's headless chromium (puppeteer-core, fake microphone playing a
+//! WAV once, the far end recorded with WebAudio), and each kind with its own kind as the
+//! baseline. Every call is relay-only through the same coturn, with `voicecall-netem`
+//! impairing each client's RTP on its way to TURN, and carries the quality benchmark's two
+//! espeak-ng passages (the caller speaks the first, the callee the second), scored with the
+//! same wideband PESQ (`support::pesq`). Rows:
+//!
+//! - voicecall → Chromium and Chromium → voicecall (one mixed call gives both; who calls
+//!   alternates from one repetition to the next, so each row hears both passages);
+//! - Chromium → Chromium (two chromium instances) and voicecall → voicecall.
+//!
+//! The three kinds of call take turns within each repetition, so the machine's load falls
+//! on every row alike. Each row prints its median, its spread (min–max) and the sender's
+//! kb/s; setup is the caller's Call → first audio heard, for rows whose receiver called.
+//!
+//!   benches/browser_quality.sh [--repeat N] [--conditions 0,10r] [--kinds mixed,chromium,native]
+//!
+//! The whole benchmark runs in a network namespace of its own with only loopback
+//! (`support::netns::isolate_loopback_only`): chromium offers every interface it sees.
+
+use voicecall_lab::netem::RelayThread;
+use voicecall_lab::support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::pesq::{Pesq, Speech, align_for_pesq};
+use support::turn::{Coturn, free_port};
+use support::{Browser, Client, Server};
+
+const LOOPBACK: &str = "127.0.0.1";
+/// Chromium's fake microphone starts at Call/Accept, before media flows: more silence in
+/// front keeps a slow connection from cutting the first words.
+const BROWSER_LEAD_SECONDS: f64 = 1.5;
+
+struct Condition {
+    key: &'static str,
+    label: &'static str,
+    netem: &'static [&'static str],
+}
+
+const CONDITIONS: [Condition; 2] = [
+    Condition {
+        key: "0",
+        label: "clean",
+        netem: &[],
+    },
+    Condition {
+        key: "10r",
+        label: "10 % random loss",
+        netem: &["--loss", "0.10"],
+    },
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// voicecall and chromium call each other.
+    Mixed,
+    /// Two chromium instances.
+    Chromium,
+    /// Two voicecall clients.
+    Native,
+}
+
+const KINDS: [(Kind, &str); 3] = [
+    (Kind::Mixed, "mixed"),
+    (Kind::Chromium, "chromium"),
+    (Kind::Native, "native"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum End {
+    Voicecall,
+    Chromium,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Voicecall => "voicecall",
+            End::Chromium => "Chromium",
+        }
+    }
+}
+
+/// One direction of one call.
+struct Sample {
+    pesq: f64,
+    kbps: Option<f64>,
+    /// Call → first audio, when the receiver of this direction placed the call.
+    setup_ms: Option<f64>,
+    /// What the receiver's own counters said (concealment, time-stretching, skips).
+    receiver: String,
+}
+
+struct Args {
+    conditions: Vec<&'static Condition>,
+    kinds: Vec<Kind>,
+    repeat: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        conditions: CONDITIONS.iter().collect(),
+        kinds: KINDS.iter().map(|(k, _)| *k).collect(),
+        repeat: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--conditions" => {
+                let list = it.next().expect("--conditions LIST");
+                args.conditions = list
+                    .split(',')
+                    .map(|k| {
+                        CONDITIONS
+                            .iter()
+                            .find(|c| c.key == k)
+                            .unwrap_or_else(|| panic!("unknown condition {k}"))
+                    })
+                    .collect();
+            }
+            "--kinds" => {
+                let list = it.next().expect("--kinds LIST");
+                args.kinds = list
+                    .split(',')
+                    .map(|k| {
+                        KINDS
+                            .iter()
+                            .find(|(_, name)| *name == k)
+                            .map(|(kind, _)| *kind)
+                            .unwrap_or_else(|| panic!("unknown kind {k}"))
+                    })
+                    .collect();
+            }
+            "--repeat" => {
+                args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
+            }
+            // `cargo bench` passes --bench to every bench binary.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+fn main() {
+    // `cargo test --all-targets` runs bench targets too; this one takes many minutes.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("browser_quality: a benchmark; run it with benches/browser_quality.sh");
+        return;
+    }
+    if let Some(why) = Browser::unavailable() {
+        println!("browser_quality: skipped: {why}");
+        return;
+    }
+    support::netns::isolate_loopback_only();
+    let args = parse_args();
+    let dir = support::repo().join("target/browser-quality-bench");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let load = load_average();
+    let started = Instant::now();
+    let pesq = Pesq::from_env();
+    let speech = Speech::prepare(&dir);
+    let browser_input = [
+        speech[0].with_lead(BROWSER_LEAD_SECONDS),
+        speech[1].with_lead(BROWSER_LEAD_SECONDS),
+    ];
+
+    let turn = Coturn::on_loopback();
+    let relay_port = free_port();
+    let server = Server::builder()
+        .envs(turn.server_env_via(LOOPBACK, &format!("{LOOPBACK}:{relay_port}")))
+        .start();
+
+    let mut rows: BTreeMap<(usize, End, End), Vec<Sample>> = BTreeMap::new();
+    for (ci, condition) in args.conditions.iter().enumerate() {
+        for rep in 0..args.repeat {
+            let relay = start_relay(relay_port, turn.port, condition, 11 + rep as u64);
+            for &kind in &args.kinds {
+                let name = format!("{}-{kind:?}-{rep}", condition.key);
+                let call_dir = dir.join(&name);
+                let _ = std::fs::remove_dir_all(&call_dir);
+                std::fs::create_dir_all(&call_dir).expect("call dir");
+                let ends = match kind {
+                    Kind::Mixed if rep % 2 == 0 => [End::Voicecall, End::Chromium],
+                    Kind::Mixed => [End::Chromium, End::Voicecall],
+                    Kind::Chromium => [End::Chromium, End::Chromium],
+                    Kind::Native => [End::Voicecall, End::Voicecall],
+                };
+                let call = Call {
+                    server: &server,
+                    speech: &speech,
+                    browser_input: &browser_input,
+                    dir: &call_dir,
+                    pesq: &pesq,
+                };
+                match call.run(ends) {
+                    Ok(samples) => {
+                        for (from, to, sample) in samples {
+                            println!(
+                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]",
+                                condition.label,
+                                from.name(),
+                                to.name(),
+                                sample.pesq,
+                                fmt_opt(sample.kbps, 1),
+                                fmt_opt(sample.setup_ms, 0),
+                                sample.receiver,
+                            );
+                            rows.entry((ci, from, to)).or_default().push(sample);
+                        }
+                    }
+                    Err(err) => println!("{} {name}: call failed: {err}", condition.label),
+                }
+            }
+            drop(relay);
+        }
+    }
+
+    let table = report(&args, &rows, &load, started.elapsed());
+    println!("{table}");
+    std::fs::write(dir.join("report.md"), &table).expect("write report");
+    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&all)
+            .expect("open VOICECALL_BENCH_OUT");
+        file.write_all(table.as_bytes()).expect("append report");
+    }
+}
+
+fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> RelayThread {
+    let mut args: Vec<String> = [
+        "--listen",
+        &format!("{LOOPBACK}:{listen}"),
+        "--upstream",
+        &format!("{LOOPBACK}:{turn}"),
+        "--direction",
+        "up",
+        "--media-only",
+        "--seed",
+        &seed.to_string(),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(condition.netem.iter().map(|arg| (*arg).to_owned()));
+    RelayThread::from_args(args).expect("start the netem relay")
+}
+
+struct Call<'a> {
+    server: &'a Server,
+    speech: &'a [Speech; 2],
+    browser_input: &'a [PathBuf; 2],
+    dir: &'a Path,
+    pesq: &'a Pesq,
+}
+
+impl Call<'_> {
+    /// One call, `ends[0]` calling `ends[1]`; the caller speaks passage 0, the callee
+    /// passage 1. Returns (from, to, sample) for both directions.
+    fn run(&self, ends: [End; 2]) -> Result<Vec<(End, End, Sample)>, String> {
+        let longest = self.speech.iter().map(Speech::seconds).fold(0.0, f64::max);
+        // Room for the browser's longer lead and the jitter buffers' delay.
+        let duration = Duration::from_secs_f64(longest + BROWSER_LEAD_SECONDS + 2.5);
+        let heard = [
+            self.dir.join("callee-heard.wav"),
+            self.dir.join("caller-heard.wav"),
+        ];
+        let mut callee = match ends[1] {
+            End::Voicecall => Client::listen(self.server)
+                .auto_accept()
+                .once()
+                .relay_only()
+                .input(&self.speech[1].wav48)
+                .output(&heard[0])
+                .spawn(),
+            End::Chromium => Browser::listen(self.server)
+                .relay_only()
+                .input(&self.browser_input[1])
+                .output(&heard[0])
+                .spawn(),
+        };
+        let mut caller = match ends[0] {
+            End::Voicecall => Client::call(self.server, &callee.id)
+                .hang_up_after(duration)
+                .relay_only()
+                .input(&self.speech[0].wav48)
+                .output(&heard[1])
+                .spawn(),
+            End::Chromium => Browser::call(self.server, &callee.id)
+                .hang_up_after(duration)
+                .relay_only()
+                .input(&self.browser_input[0])
+                .output(&heard[1])
+                .spawn(),
+        };
+        let limit = duration + Duration::from_secs(60);
+        let caller_status = caller.wait_exit(limit);
+        let callee_status = callee.wait_exit(Duration::from_secs(30));
+        if !caller_status.success() || !callee_status.success() {
+            return Err(format!(
+                "caller {caller_status}, callee {callee_status}\ncaller stderr:\n{}\ncallee stderr:\n{}",
+                caller.stderr(),
+                callee.stderr()
+            ));
+        }
+        // Passage i was heard by the callee (i = 0) or the caller (i = 1).
+        let mut pairs = Vec::new();
+        for (i, rec) in heard.iter().enumerate() {
+            let deg = self.dir.join(format!("aligned{i}-16k.wav"));
+            align_for_pesq(&self.speech[i].samples48, rec, &deg);
+            pairs.push((self.speech[i].wav16.clone(), deg));
+        }
+        let scores = self.pesq.score(&pairs);
+        let parties = [(&caller, ends[0]), (&callee, ends[1])];
+        let mut out = Vec::new();
+        // Direction 0: caller → callee; direction 1: callee → caller.
+        for (i, score) in scores.into_iter().enumerate() {
+            let (sender, from) = parties[i];
+            let (receiver, to) = parties[1 - i];
+            let Some(pesq) = score else {
+                return Err(format!("PESQ could not score {}", pairs[i].1.display()));
+            };
+            out.push((
+                from,
+                to,
+                Sample {
+                    pesq,
+                    kbps: sent_kbps(sender, from),
+                    // The receiver of direction 1 is the caller.
+                    setup_ms: (i == 1).then(|| setup_ms(receiver)).flatten(),
+                    receiver: receiver_summary(receiver, to),
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Mean send rate over the call (silences included), from the sender's own stats taken
+/// each second: `outbound-rtp.bytesSent` for chromium, `bytes_sent` for voicecall.
+fn sent_kbps(client: &Client, end: End) -> Option<f64> {
+    match end {
+        End::Chromium => {
+            let stats: Vec<&Value> = client.events_named("stats").collect();
+            let (first, last) = (stats.first()?, stats.last()?);
+            let bytes = |s: &Value| s["outbound"]["bytesSent"].as_f64();
+            let ms = last["at"].as_f64()? - first["at"].as_f64()?;
+            let sent = bytes(last)? - bytes(first)?;
+            (ms > 0.0).then(|| sent * 8.0 / ms)
+        }
+        End::Voicecall => {
+            // One stats event a second while the call lasts.
+            let bytes: Vec<f64> = client
+                .events_named("stats")
+                .filter_map(|e| e["rtc"]["bytes_sent"].as_f64())
+                .collect();
+            let seconds = bytes.len().checked_sub(1)? as f64;
+            (seconds > 0.0).then(|| (bytes[bytes.len() - 1] - bytes[0]) * 8.0 / seconds / 1000.0)
+        }
+    }
+}
+
+fn setup_ms(client: &Client) -> Option<f64> {
+    client.event("first_audio")?["setup_ms"].as_f64()
+}
+
+/// The receiving end's own view: chromium's NetEq counters, or our jitter buffer's.
+fn receiver_summary(client: &Client, end: End) -> String {
+    match end {
+        End::Chromium => {
+            let Some(ended) = client.event("ended") else {
+                return String::new();
+            };
+            let s = &ended["stats"]["inbound"];
+            let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+            let emitted = f("jitterBufferEmittedCount");
+            format!(
+                "lost {} concealed {:.0} ms ({} events) inserted {:.0} ms removed {:.0} ms jb {:.0} ms",
+                s["packetsLost"],
+                f("concealedSamples") / 48.0,
+                s["concealmentEvents"],
+                f("insertedSamplesForDeceleration") / 48.0,
+                f("removedSamplesForAcceleration") / 48.0,
+                1000.0 * f("jitterBufferDelay") / emitted,
+            )
+        }
+        End::Voicecall => {
+            let media = client
+                .event("ended")
+                .map(|e| e["media"].clone())
+                .unwrap_or_default();
+            let g = |k: &str| media[k].as_u64().unwrap_or(0);
+            format!(
+                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} jb {} ms",
+                g("frames_decoded"),
+                g("frames_red"),
+                g("frames_fec"),
+                g("frames_concealed"),
+                g("frames_comfort_noise"),
+                g("frames_skipped"),
+                g("frames_held"),
+                g("jitter_depth_ms"),
+            )
+        }
+    }
+}
+
+fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn report(
+    args: &Args,
+    rows: &BTreeMap<(usize, End, End), Vec<Sample>>,
+    load_at_start: &str,
+    took: Duration,
+) -> String {
+    let mut out = format!(
+        "\n### voicecall beside Chromium (PESQ-WB, relay-only through coturn)\n\n\
+         load average {load_at_start} at start, {} at the end; {:.0} min; {} repetitions\n\n\
+         | network | direction | calls | median | min–max | spread | kb/s (sender) | setup ms (median) |\n\
+         |---|---|---:|---:|---|---:|---:|---:|\n",
+        load_average(),
+        took.as_secs_f64() / 60.0,
+        args.repeat,
+    );
+    let order = [
+        (End::Voicecall, End::Chromium),
+        (End::Chromium, End::Voicecall),
+        (End::Chromium, End::Chromium),
+        (End::Voicecall, End::Voicecall),
+    ];
+    for (ci, condition) in args.conditions.iter().enumerate() {
+        for (from, to) in order {
+            let Some(samples) = rows.get(&(ci, from, to)) else {
+                continue;
+            };
+            let mut scores: Vec<f64> = samples.iter().map(|s| s.pesq).collect();
+            scores.sort_by(f64::total_cmp);
+            let mut kbps: Vec<f64> = samples.iter().filter_map(|s| s.kbps).collect();
+            kbps.sort_by(f64::total_cmp);
+            let mut setup: Vec<f64> = samples.iter().filter_map(|s| s.setup_ms).collect();
+            setup.sort_by(f64::total_cmp);
+            let (lo, hi) = (scores[0], scores[scores.len() - 1]);
+            out += &format!(
+                "| {} | {} → {} | {} | {:.2} | {lo:.2}–{hi:.2} | {:.2} | {} | {} |\n",
+                condition.label,
+                from.name(),
+                to.name(),
+                scores.len(),
+                median(&scores),
+                hi - lo,
+                if kbps.is_empty() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.0}", median(&kbps))
+                },
+                if setup.is_empty() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.0}", median(&setup))
+                },
+            );
+        }
+    }
+    out += "\nEach call carries two passages (12–14 s of speech each), one each way; a mixed \
+            call counts once in each of its two rows. Spread is max − min.\n";
+    out
+}
