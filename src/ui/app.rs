@@ -167,7 +167,7 @@ impl App {
         match message {
             Message::Engine(generation, delivery) if self.engine.is_current(generation) => {
                 match delivery {
-                    Delivery::Event(event) => self.on_engine_event(event, now),
+                    Delivery::Event(event) => self.on_engine_event(*event, now),
                     Delivery::Stopped => self.on_engine_stopped(),
                 }
             }
@@ -711,7 +711,7 @@ impl App {
     pub(super) fn engine_event(&mut self, event: EngineEvent) -> Task<Message> {
         self.update(Message::Engine(
             self.engine.generation(),
-            Delivery::Event(event),
+            Delivery::Event(Box::new(event)),
         ))
     }
 }

@@ -645,7 +645,7 @@ fn events_of_a_replaced_engine_are_ignored() {
     h.send(Message::RestartEngine);
     h.send(Message::Engine(
         old,
-        Delivery::Event(EngineEvent::Phase(incoming())),
+        Delivery::Event(Box::new(EngineEvent::Phase(incoming()))),
     ));
     assert!(matches!(h.app.screen, Screen::Home));
 }

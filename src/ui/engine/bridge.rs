@@ -66,7 +66,8 @@ impl Launcher for TokioLauncher {
 /// What the event stream delivers: engine events, then one `Stopped` when the engine ends.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    Event(EngineEvent),
+    /// Boxed: a call's summary makes events large, and messages are moved often.
+    Event(Box<EngineEvent>),
     Stopped,
 }
 
@@ -78,7 +79,7 @@ pub fn deliveries<M: Send + 'static>(
     let events = stream::unfold(events, |mut events| async move {
         events.recv().await.map(|event| (event, events))
     })
-    .map(Delivery::Event)
+    .map(|event| Delivery::Event(Box::new(event)))
     .chain(stream::once(async { Delivery::Stopped }));
     Task::run(events, to_message)
 }

@@ -177,6 +177,6 @@ mod tests {
         let report = rec.report().unwrap();
         assert_eq!(report.end_seq, 5_001);
         assert_eq!(report.runs.last(), Some(&run(true, 1)));
-        assert_eq!(report.runs[report.runs.len() - 2].received, false);
+        assert!(!report.runs[report.runs.len() - 2].received);
     }
 }
