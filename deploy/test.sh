@@ -11,5 +11,3 @@ cargo fmt --all -- --check
 deploy/check-layers.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --all-targets --locked
-# Installs and purges the Debian packages (root; changes the system, so not in the run above).
-cargo test --locked --test deb_package -- --ignored
