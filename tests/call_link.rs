@@ -29,7 +29,10 @@ fn register_handler(xdg: &Path) {
     .expect("the packaged desktop entry");
     let bin = voicecall_bin();
     let entry = entry
-        .replace("Exec=voicecall %u", &format!("Exec=\"{}\" %u", bin.display()))
+        .replace(
+            "Exec=voicecall %u",
+            &format!("Exec=\"{}\" %u", bin.display()),
+        )
         .replace("TryExec=voicecall", &format!("TryExec={}", bin.display()));
     std::fs::write(applications.join("org.voicecall.VoiceCall.desktop"), entry)
         .expect("write desktop entry");
@@ -64,8 +67,15 @@ fn xdg_open(display: &Xvfb, xdg: &Path, config_dir: &Path, link: &str) -> std::p
 fn focus(display: &Xvfb, window: &str) {
     display.xdotool(&["windowfocus", window]);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while display.run("xdotool", &["getwindowfocus"]).unwrap_or_default() != window {
-        assert!(std::time::Instant::now() < deadline, "window {window} never got the focus");
+    while display
+        .run("xdotool", &["getwindowfocus"])
+        .unwrap_or_default()
+        != window
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "window {window} never got the focus"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -117,9 +127,16 @@ fn xdg_open_hands_a_call_link_to_the_running_window_which_asks_before_calling() 
         )
         .unwrap_or_else(|e| panic!("{e}"));
     let everyone = display
-        .run("xdotool", &["search", "--onlyvisible", "--name", "^voicecall"])
+        .run(
+            "xdotool",
+            &["search", "--onlyvisible", "--name", "^voicecall"],
+        )
         .unwrap_or_default();
-    assert_eq!(everyone.lines().count(), 1, "a second window opened: {everyone}");
+    assert_eq!(
+        everyone.lines().count(),
+        1,
+        "a second window opened: {everyone}"
+    );
 
     // Enter dials the link's peer, who answers.
     focus(&display, &window);

@@ -117,7 +117,10 @@ fn build_packages(out: &Path) -> (PathBuf, PathBuf) {
     let arch = expect_ok("dpkg", &["--print-architecture"]);
     let app = debs.join(format!("voicecall_{VERSION}_{}.deb", arch.trim()));
     let server = debs.join(format!("voicecall-server_{VERSION}_all.deb"));
-    assert!(app.is_file() && server.is_file(), "packages missing in {debs:?}");
+    assert!(
+        app.is_file() && server.is_file(),
+        "packages missing in {debs:?}"
+    );
     (app, server)
 }
 
@@ -158,24 +161,30 @@ fn check_contents(app: &Path, server: &Path) {
         !server_files.contains("node_modules/puppeteer-core/"),
         "development packages were shipped"
     );
-    let depends = expect_ok(
-        "dpkg-deb",
-        &["-f", app.to_str().expect("utf-8"), "Depends"],
-    );
+    let depends = expect_ok("dpkg-deb", &["-f", app.to_str().expect("utf-8"), "Depends"]);
     assert!(depends.contains("libc6"), "Depends: {depends}");
 }
 
 /// Whether process `pid` still runs (an exited one nobody reaped is a zombie: gone).
 fn alive(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
 }
 
 /// Unpacks `debs` into `root` as `dpkg -i` would place their files, then does what dpkg's
 /// triggers do for a desktop entry: the MIME cache that makes it the `voicecall:` handler.
 fn unpack(debs: &[&Path], root: &Path) {
     for deb in debs {
-        expect_ok("dpkg", &["-x", deb.to_str().expect("utf-8"), root.to_str().expect("utf-8")]);
+        expect_ok(
+            "dpkg",
+            &[
+                "-x",
+                deb.to_str().expect("utf-8"),
+                root.to_str().expect("utf-8"),
+            ],
+        );
     }
     let applications = root.join("usr/share/applications");
     expect_ok(
@@ -190,7 +199,10 @@ fn check_unpacked(root: &Path) {
     let path = |relative: &str| root.join(relative).to_str().expect("utf-8").to_owned();
     expect_ok("desktop-file-validate", &[&path(DESKTOP_ENTRY)]);
     expect_ok("appstreamcli", &["validate", "--no-net", &path(METAINFO)]);
-    let security = expect_ok("systemd-analyze", &["security", "--offline=true", &path(UNIT)]);
+    let security = expect_ok(
+        "systemd-analyze",
+        &["security", "--offline=true", &path(UNIT)],
+    );
     let exposure: f64 = security
         .lines()
         .find_map(|l| l.split("voicecall-signaling.service: ").nth(1))
@@ -219,7 +231,10 @@ fn check_unpacked(root: &Path) {
 /// share dir the only XDG data dir, a home of its own, no checkout anywhere near, no
 /// voicecall settings from the test's environment.
 fn session(command: &mut Command, display: &Xvfb, root: &Path, home: &Path) {
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", root.join("usr/bin").display());
+    let path = format!(
+        "{}:/usr/local/bin:/usr/bin:/bin",
+        root.join("usr/bin").display()
+    );
     command
         .current_dir(home)
         .env_clear()
@@ -264,17 +279,27 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let window = loop {
         let found = display
-            .run("xdotool", &["search", "--onlyvisible", "--name", "^voicecall"])
+            .run(
+                "xdotool",
+                &["search", "--onlyvisible", "--name", "^voicecall"],
+            )
             .unwrap_or_default();
         if let Some(window) = found.lines().next() {
             break window.to_owned();
         }
-        assert!(Instant::now() < deadline, "the unpacked app opened no window");
+        assert!(
+            Instant::now() < deadline,
+            "the unpacked app opened no window"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let pid = display.xdotool(&["getwindowpid", &window]);
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the app's executable");
-    assert_eq!(exe, root.join("usr/bin/voicecall"), "the menu entry ran another binary");
+    assert_eq!(
+        exe,
+        root.join("usr/bin/voicecall"),
+        "the menu entry ran another binary"
+    );
 
     // No checkout, no server: it explains and asks.
     display
@@ -308,7 +333,11 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
         String::from_utf8_lossy(&opened.stderr)
     );
     display
-        .wait_title(&window, "voicecall — call abc-def-ghj?", Duration::from_secs(10))
+        .wait_title(
+            &window,
+            "voicecall — call abc-def-ghj?",
+            Duration::from_secs(10),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
 
     expect_ok("kill", &["-TERM", &pid]);

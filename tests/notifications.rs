@@ -116,7 +116,12 @@ impl FakeService {
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
-        ("fake".into(), "voicecall tests".into(), "1".into(), "1.2".into())
+        (
+            "fake".into(),
+            "voicecall tests".into(),
+            "1".into(),
+            "1.2".into(),
+        )
     }
 }
 
@@ -157,7 +162,13 @@ impl NotificationService {
     /// What a person's click on `action` sends.
     fn click(&self, id: u32, action: &str) {
         self.connection
-            .emit_signal(Option::<&str>::None, PATH, INTERFACE, "ActionInvoked", &(id, action))
+            .emit_signal(
+                Option::<&str>::None,
+                PATH,
+                INTERFACE,
+                "ActionInvoked",
+                &(id, action),
+            )
             .unwrap_or_else(|e| panic!("emit ActionInvoked: {e}"));
     }
 }
@@ -165,7 +176,9 @@ impl NotificationService {
 /// Gives the keyboard to the root window (no window manager does it) and waits until X
 /// says `window` lost it.
 fn unfocus(display: &Xvfb, window: &str) {
-    let info = display.run("xwininfo", &["-root"]).unwrap_or_else(|e| panic!("{e}"));
+    let info = display
+        .run("xwininfo", &["-root"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let root = info
         .split_whitespace()
         .skip_while(|w| *w != "id:")
@@ -174,7 +187,11 @@ fn unfocus(display: &Xvfb, window: &str) {
         .to_owned();
     display.xdotool(&["windowfocus", &root]);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while display.run("xdotool", &["getwindowfocus"]).unwrap_or_default() == window {
+    while display
+        .run("xdotool", &["getwindowfocus"])
+        .unwrap_or_default()
+        == window
+    {
         assert!(Instant::now() < deadline, "window {window} kept the focus");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -207,7 +224,11 @@ fn a_call_ringing_in_the_background_is_answered_or_declined_from_its_notificatio
     assert_eq!(shown.summary, format!("{} is calling", caller.id));
     assert_eq!(shown.urgency, Some(2), "critical, like a ringing phone");
     for key in ["accept", "decline"] {
-        assert!(shown.actions.iter().any(|a| a == key), "{:?}", shown.actions);
+        assert!(
+            shown.actions.iter().any(|a| a == key),
+            "{:?}",
+            shown.actions
+        );
     }
     let hints = display
         .run("xprop", &["-id", &window, "WM_HINTS"])

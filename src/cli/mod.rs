@@ -54,7 +54,10 @@ pub fn main() -> ExitCode {
         return match man_pages(dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("voicecall: cannot write the man pages into {}: {err}", dir.display());
+                eprintln!(
+                    "voicecall: cannot write the man pages into {}: {err}",
+                    dir.display()
+                );
                 ExitCode::from(1)
             }
         };

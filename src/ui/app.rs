@@ -523,7 +523,8 @@ impl App {
             }
         };
         let current = self.effective().servers;
-        if Some(&link.peer) == self.own_id.as_ref() && link.first_step(&current) == LinkStep::Confirm
+        if Some(&link.peer) == self.own_id.as_ref()
+            && link.first_step(&current) == LinkStep::Confirm
         {
             self.notices.push(format!(
                 "That call link is yours ({}): send it to the person who should call you",
@@ -604,9 +605,8 @@ impl App {
     }
 
     fn on_notification(&mut self, event: notify::Event) -> Task<Message> {
-        let ringing = |peer: &PeerId| {
-            matches!(&self.screen, Screen::Incoming(state) if state.peer == *peer)
-        };
+        let ringing =
+            |peer: &PeerId| matches!(&self.screen, Screen::Incoming(state) if state.peer == *peer);
         match event {
             notify::Event::Accept(peer) if ringing(&peer) => {
                 self.notified = false;
@@ -658,6 +658,7 @@ impl App {
     }
 
     fn on_settings(&mut self, message: settings::Message) -> Task<Message> {
+        let before = self.effective();
         let Screen::Settings(state) = &mut self.screen else {
             return Task::none();
         };
@@ -668,7 +669,6 @@ impl App {
         );
         match state.update(message, self.saved.get()) {
             Some(settings::Event::Save(new)) => {
-                let before = self.effective();
                 if let Err(err) = self.saved.replace(new) {
                     state.save_failed(format!("Could not save: {err}"));
                     return Task::none();

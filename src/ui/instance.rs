@@ -136,8 +136,8 @@ mod unix {
     /// lock) and serves it on a thread that lives as long as the process.
     fn listen(lock: File, socket: &Path) -> Result<super::Requests, String> {
         let _ = std::fs::remove_file(socket);
-        let listener =
-            UnixListener::bind(socket).map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+        let listener = UnixListener::bind(socket)
+            .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
         let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
         let (tx, rx) = mpsc::unbounded_channel();
         let spawned = std::thread::Builder::new()
@@ -212,7 +212,9 @@ mod unix {
         match answer.trim() {
             "ok" => Ok(()),
             "" => Err("the running voicecall did not answer".into()),
-            other => Err(format!("the running voicecall refused the request ({other})")),
+            other => Err(format!(
+                "the running voicecall refused the request ({other})"
+            )),
         }
     }
 }

@@ -94,13 +94,15 @@ pub fn run(args: GuiArgs) -> ExitCode {
     // iced calls `boot` once; what it hands over can only be taken once.
     let handed = Mutex::new(Some((notifier, notifications, requests)));
     let boot = move || {
-        let (notifier, notifications, requests) = handed
-            .lock()
-            .ok()
-            .and_then(|mut once| once.take())
-            .map_or((Box::new(notify::Silent) as Box<dyn notify::Notifier>, None, None), |(n, e, r)| {
-                (n, Some(e), r)
-            });
+        let (notifier, notifications, requests) =
+            handed.lock().ok().and_then(|mut once| once.take()).map_or(
+                (
+                    Box::new(notify::Silent) as Box<dyn notify::Notifier>,
+                    None,
+                    None,
+                ),
+                |(n, e, r)| (n, Some(e), r),
+            );
         App::new(
             Boot {
                 config_dir: config_dir.clone(),

@@ -762,7 +762,9 @@ fn an_installed_app_without_a_server_asks_for_one_instead_of_starting_anything()
     assert!(lock(&h.configs).is_empty(), "no engine without a server");
     assert_eq!(h.click("Connect"), 1);
     assert!(h.shows("enter at least one server, e.g. https://voice.example.org"));
-    h.send(Message::Welcome(welcome::Message::Input(LINK_SERVER.into())));
+    h.send(Message::Welcome(welcome::Message::Input(
+        LINK_SERVER.into(),
+    )));
     h.click("Connect");
     assert!(matches!(h.app.screen, Screen::Home));
     let saved = Settings::load(h.dir.path()).expect("saved");
@@ -801,7 +803,9 @@ fn a_call_link_fills_in_the_call_and_dials_only_when_asked() {
     assert!(h.sent().is_empty());
     assert_eq!(h.app.home.peer_input(), PEER, "the peer stays in the field");
 
-    h.send(Message::Instance(Request::Open(format!("voicecall:{PEER}"))));
+    h.send(Message::Instance(Request::Open(format!(
+        "voicecall:{PEER}"
+    ))));
     h.click("Call");
     assert_eq!(h.sent(), vec![UserCommand::Call(peer(PEER))]);
 }
@@ -842,7 +846,10 @@ fn a_link_on_first_start_offers_its_server() {
     let mut h = Harness::start(dir, start);
     assert!(h.shows("No server is set up yet."));
     h.click("Cancel");
-    assert!(matches!(h.app.screen, Screen::Welcome(_)), "still no server");
+    assert!(
+        matches!(h.app.screen, Screen::Welcome(_)),
+        "still no server"
+    );
     h.send(Message::Instance(Request::Open(format!(
         "voicecall:{PEER}?server={LINK_SERVER}"
     ))));
@@ -854,7 +861,9 @@ fn a_link_on_first_start_offers_its_server() {
 #[test]
 fn bad_links_are_explained_and_links_during_a_call_wait_for_its_end() {
     let mut h = Harness::online();
-    h.send(Message::Instance(Request::Open("voicecall:NOT AN ID".into())));
+    h.send(Message::Instance(Request::Open(
+        "voicecall:NOT AN ID".into(),
+    )));
     assert!(matches!(h.app.screen, Screen::Home));
     assert!(
         h.app
@@ -873,8 +882,13 @@ fn bad_links_are_explained_and_links_during_a_call_wait_for_its_end() {
     );
 
     h.phase(in_call(Instant::now(), false));
-    h.send(Message::Instance(Request::Open("voicecall:someone-else".into())));
-    assert!(matches!(h.app.screen, Screen::InCall(_)), "the call stays on screen");
+    h.send(Message::Instance(Request::Open(
+        "voicecall:someone-else".into(),
+    )));
+    assert!(
+        matches!(h.app.screen, Screen::InCall(_)),
+        "the call stays on screen"
+    );
     h.event(ended(EndReason::HungUp));
     h.phase(Phase::Idle);
     h.send(Message::Shortcut(Shortcut::Escape));
@@ -900,12 +914,18 @@ fn a_call_ringing_in_the_background_is_notified_and_answered_from_the_notificati
     h.phase(incoming());
     assert_eq!(h.notifications(), vec![format!("ring {PEER}")]);
     // A click for another caller, or after the ringing stopped, does nothing.
-    h.send(Message::Notification(notify::Event::Accept(peer("someone-else"))));
+    h.send(Message::Notification(notify::Event::Accept(peer(
+        "someone-else",
+    ))));
     assert!(h.sent().is_empty());
     h.send(Message::Notification(notify::Event::Accept(peer(PEER))));
     assert_eq!(h.sent(), vec![UserCommand::Accept]);
     h.phase(in_call(Instant::now(), false));
-    assert_eq!(h.notifications(), vec![format!("ring {PEER}")], "already gone");
+    assert_eq!(
+        h.notifications(),
+        vec![format!("ring {PEER}")],
+        "already gone"
+    );
 
     // Declined from the notification.
     h.event(ended(EndReason::HungUp));

@@ -32,7 +32,9 @@ pub enum LinkError {
     NoPeer,
     #[error("the call link's {0}")]
     Peer(IdError),
-    #[error("the call link's server \"{0}\" is not a server address (http://, https://, ws:// or wss://)")]
+    #[error(
+        "the call link's server \"{0}\" is not a server address (http://, https://, ws:// or wss://)"
+    )]
     Server(String),
     #[error("the call link names more than one server")]
     RepeatedServer,
@@ -145,11 +147,14 @@ fn server_key(text: &str) -> Option<(bool, String, Option<u16>, String)> {
         "https" | "wss" => true,
         _ => return None,
     };
-    let port = url
-        .port()
-        .or(if secure { Some(443) } else { Some(80) });
+    let port = url.port().or(if secure { Some(443) } else { Some(80) });
     let host = url.host_str()?.to_ascii_lowercase();
-    Some((secure, host, port, url.path().trim_end_matches('/').to_owned()))
+    Some((
+        secure,
+        host,
+        port,
+        url.path().trim_end_matches('/').to_owned(),
+    ))
 }
 
 /// How a server is named to a person: its host, and its port when not the usual one
@@ -294,16 +299,34 @@ mod tests {
     #[test]
     fn compares_servers_by_where_they_lead() {
         assert!(same_server("http://127.0.0.1:3000", "ws://127.0.0.1:3000/"));
-        assert!(same_server("https://a.example.org", "https://a.example.org:443"));
-        assert!(!same_server("https://a.example.org", "http://a.example.org"));
-        assert!(!same_server("https://a.example.org", "https://a.example.org:8443"));
-        assert!(!same_server("https://a.example.org", "https://a.example.org/other"));
-        assert!(!same_server("https://a.example.org", "https://b.example.org"));
+        assert!(same_server(
+            "https://a.example.org",
+            "https://a.example.org:443"
+        ));
+        assert!(!same_server(
+            "https://a.example.org",
+            "http://a.example.org"
+        ));
+        assert!(!same_server(
+            "https://a.example.org",
+            "https://a.example.org:8443"
+        ));
+        assert!(!same_server(
+            "https://a.example.org",
+            "https://a.example.org/other"
+        ));
+        assert!(!same_server(
+            "https://a.example.org",
+            "https://b.example.org"
+        ));
     }
 
     #[test]
     fn names_servers_by_the_host_they_lead_to() {
-        assert_eq!(server_label("https://voice.example.org/"), "voice.example.org");
+        assert_eq!(
+            server_label("https://voice.example.org/"),
+            "voice.example.org"
+        );
         assert_eq!(server_label("http://127.0.0.1:3000"), "127.0.0.1:3000");
         assert_eq!(
             server_label("https://voice.example.org@evil.example.net"),

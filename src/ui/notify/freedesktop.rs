@@ -87,10 +87,13 @@ async fn connect() -> zbus::Result<Bus> {
     let connection = zbus::Connection::session().await?;
     let proxy = NotificationsProxy::new(&connection).await?;
     // Subscribed before anything is shown, so no click can come too early.
-    let actions = proxy.receive_action_invoked().await?.filter_map(|signal| async move {
-        let args = signal.args().ok()?;
-        Some(Signal::Action(args.id, args.action_key))
-    });
+    let actions = proxy
+        .receive_action_invoked()
+        .await?
+        .filter_map(|signal| async move {
+            let args = signal.args().ok()?;
+            Some(Signal::Action(args.id, args.action_key))
+        });
     let closed = proxy
         .receive_notification_closed()
         .await?
@@ -117,16 +120,19 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, events: mpsc::Unbou
                             }
                         }
                     }
-                    let Some(connected) = &bus else { continue };
+                    // A clone: the stream beside it in `Bus` is Send but not Sync, so no
+                    // reference to the Bus may be held across an await.
+                    let Some(proxy) = bus.as_ref().map(|b| b.proxy.clone()) else { continue };
                     let replaces = shown.as_ref().map_or(0, |(id, _)| *id);
-                    match show(&connected.proxy, replaces, &peer).await {
+                    match show(&proxy, replaces, &peer).await {
                         Ok(id) => shown = Some((id, peer)),
                         Err(err) => tracing::warn!(%err, "the notification service refused"),
                     }
                 }
                 Some(Command::Stop) => {
-                    if let (Some((id, _)), Some(connected)) = (shown.take(), &bus) {
-                        let _ = connected.proxy.close_notification(id).await;
+                    let proxy = bus.as_ref().map(|b| b.proxy.clone());
+                    if let (Some((id, _)), Some(proxy)) = (shown.take(), proxy) {
+                        let _ = proxy.close_notification(id).await;
                     }
                 }
             },
@@ -165,7 +171,11 @@ async fn next_signal(bus: &mut Option<Bus>) -> Option<Signal> {
     }
 }
 
-async fn show(proxy: &NotificationsProxy<'static>, replaces: u32, peer: &PeerId) -> zbus::Result<u32> {
+async fn show(
+    proxy: &NotificationsProxy<'static>,
+    replaces: u32,
+    peer: &PeerId,
+) -> zbus::Result<u32> {
     let mut hints = HashMap::new();
     // Critical: stays up until acted on, like a ringing phone.
     hints.insert("urgency", Value::U8(2));
@@ -178,7 +188,14 @@ async fn show(proxy: &NotificationsProxy<'static>, replaces: u32, peer: &PeerId)
             "voicecall",
             &format!("{peer} is calling"),
             "Incoming call on voicecall",
-            &[ACCEPT, "Accept", DECLINE, "Decline", DEFAULT, "Show voicecall"],
+            &[
+                ACCEPT,
+                "Accept",
+                DECLINE,
+                "Decline",
+                DEFAULT,
+                "Show voicecall",
+            ],
             hints,
             0,
         )

@@ -136,9 +136,7 @@ impl State {
                     .on_press(Message::Cancel),
             ]
             .spacing(24),
-            text(hint)
-                .size(theme::size::SMALL)
-                .style(theme::muted_text),
+            text(hint).size(theme::size::SMALL).style(theme::muted_text),
         ]
         .spacing(18)
         .align_x(Center)
@@ -177,7 +175,10 @@ mod tests {
             state.update(Message::Call, context(true)),
             Some(Event::Call(link(None).peer))
         );
-        assert_eq!(state.update(Message::Cancel, context(true)), Some(Event::Cancel));
+        assert_eq!(
+            state.update(Message::Cancel, context(true)),
+            Some(Event::Cancel)
+        );
     }
 
     #[test]

@@ -120,13 +120,15 @@ mod tests {
         state.update(Message::Input("voice.example.org".into()));
         assert_eq!(state.error, None, "typing clears the error");
         assert_eq!(state.update(Message::Connect), None);
-        let mut ui = iced_test::simulator(state.view());
-        assert!(
-            ui.find(
-                "\"voice.example.org\" is not a server address (http://, https://, ws:// or wss://)"
-            )
-            .is_ok()
-        );
+        {
+            let mut ui = iced_test::simulator(state.view());
+            assert!(
+                ui.find(
+                    "\"voice.example.org\" is not a server address (http://, https://, ws:// or wss://)"
+                )
+                .is_ok()
+            );
+        }
         state.update(Message::Input(" https://voice.example.org ".into()));
         assert_eq!(
             state.update(Message::Connect),

@@ -231,7 +231,10 @@ mod tests {
     #[test]
     fn the_saved_settings_round_trip_through_a_draft() {
         let saved = Settings {
-            servers: vec!["https://a.example.org".into(), "http://10.0.0.2:3000".into()],
+            servers: vec![
+                "https://a.example.org".into(),
+                "http://10.0.0.2:3000".into(),
+            ],
             ice_servers: vec![IceServer {
                 urls: vec!["stun:a:3478".into(), "turn:b:3478".into()],
                 username: "u".into(),

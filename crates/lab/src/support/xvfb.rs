@@ -79,7 +79,15 @@ impl Xvfb {
     /// The visible windows of process `pid` whose title starts with "voicecall".
     pub fn app_windows(&self, pid: u32) -> Vec<String> {
         let pid = pid.to_string();
-        let args = ["search", "--all", "--onlyvisible", "--pid", &pid, "--name", "^voicecall"];
+        let args = [
+            "search",
+            "--all",
+            "--onlyvisible",
+            "--pid",
+            &pid,
+            "--name",
+            "^voicecall",
+        ];
         self.run("xdotool", &args)
             .unwrap_or_default()
             .lines()
@@ -105,7 +113,9 @@ impl Xvfb {
     pub fn wait_title(&self, window: &str, want: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let title = self.run("xdotool", &["getwindowname", window]).unwrap_or_default();
+            let title = self
+                .run("xdotool", &["getwindowname", window])
+                .unwrap_or_default();
             if title == want {
                 return Ok(());
             }
