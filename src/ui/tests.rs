@@ -827,12 +827,20 @@ fn a_link_to_another_server_asks_before_switching() {
     let configs = lock(&h.configs).clone();
     assert_eq!(configs.len(), 2, "the engine moved to the link's server");
     assert_eq!(configs[1].signaling.servers, vec![LINK_SERVER.to_owned()]);
+    assert_eq!(
+        h.sent(),
+        vec![UserCommand::Shutdown],
+        "the old engine stops"
+    );
     assert!(h.shows(&format!("Call {PEER}?")));
     assert!(h.shows("Connecting to the server…"));
     assert_eq!(h.click("Call"), 0, "not before we are connected there");
     h.registered();
     h.click("Call");
-    assert_eq!(h.sent(), vec![UserCommand::Call(peer(PEER))]);
+    assert_eq!(
+        h.sent(),
+        vec![UserCommand::Shutdown, UserCommand::Call(peer(PEER))]
+    );
 }
 
 #[test]
