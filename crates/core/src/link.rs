@@ -214,9 +214,12 @@ mod tests {
         );
     }
 
+    /// Whether an error is the expected kind.
+    type IsExpected = fn(&LinkError) -> bool;
+
     #[test]
     fn refuses_what_is_not_a_call_link_and_says_why() {
-        let cases: [(&str, fn(&LinkError) -> bool); 9] = [
+        let cases: [(&str, IsExpected); 9] = [
             ("https://voice.example.org", |e| {
                 matches!(e, LinkError::NotALink(_))
             }),
