@@ -19,6 +19,9 @@ packages=(
   coturn redis-server                    # STUN/TURN and the signaling cluster's store
   chromium                               # the web client's browser tests (puppeteer-core)
   iproute2 iptables conntrack            # network namespaces for NAT tests, mapping flushes
+  dpkg-dev librsvg2-bin                  # deploy/package.sh: library dependencies, PNG icons
+  desktop-file-utils appstream           # validate the desktop entry and AppStream metainfo
+  xdg-utils libglib2.0-bin dbus          # call links via xdg-open, gio launch, a session bus
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl
 )

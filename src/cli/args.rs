@@ -31,6 +31,13 @@ pub enum Command {
     Listen(ListenArgs),
     /// Call a peer by ID (headless). Prints your ID first.
     Call(CallArgs),
+    /// Write the man pages (voicecall.1, voicecall-listen.1, voicecall-call.1) into a
+    /// folder; packaging uses it.
+    #[command(hide = true)]
+    ManPages {
+        /// Where to write them (created if missing).
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use voicecall_core::call::{EndReason, Phase};
-use voicecall_core::config::{IdentityStore, Settings, config_dir};
+use voicecall_core::config::{IdentityStore, Settings, config_dir, servers_for_run};
 use voicecall_core::contacts::{ContactStore, ContactsError};
 use voicecall_core::id::PeerId;
 use voicecall_engine::controller::{
@@ -19,6 +19,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Listen(args) => listen(args).await,
         Command::Call(args) => call(args).await,
+        Command::ManPages { .. } => Err(Failure::usage("man-pages is not a headless run")),
     }
 }
 
@@ -44,7 +45,9 @@ fn prepare(common: &CommonArgs) -> Result<Prepared, Failure> {
         Some(raw) => Some(PeerId::parse(raw).map_err(|e| Failure::usage(format!("--id: {e}")))?),
         None => None,
     };
-    let effective = Effective::new(&settings, &common.overrides());
+    let mut effective = Effective::new(&settings, &common.overrides());
+    // The documented default of the headless client: the local server.
+    effective.servers = servers_for_run(&effective.servers, true);
     // Only a claimed ID is remembered: two headless clients on one machine must not both
     // try to be the same person.
     let identity = match &wanted {

@@ -6,9 +6,10 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
+use args::Command;
 
 /// A failure the user should read: one line on stderr and a distinct exit code.
 #[derive(Debug)]
@@ -49,6 +50,18 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         return crate::ui::run(cli.gui);
     };
+    if let Command::ManPages { dir } = &command {
+        return match man_pages(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!(
+                    "voicecall: cannot write the man pages into {}: {err}",
+                    dir.display()
+                );
+                ExitCode::from(1)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,6 +79,13 @@ pub fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// One page for the app and one for each visible subcommand, from the same definitions
+/// as `--help`.
+fn man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(Cli::command(), dir)
 }
 
 /// webrtc-rs logs every failed connectivity check and TURN permission at error level;

@@ -1,14 +1,19 @@
 //! The app: routes messages between the screens and the concerns around them (the engine
-//! lifecycle, the ID, the settings file, the bundled server, tones, notices). The call
-//! state shown is always the engine's `Phase`; clicks and keys become `UserCommand`s.
+//! lifecycle, the ID, the settings file, the bundled server, tones, notices, call links
+//! handed over by later launches, incoming-call notifications). The call state shown is
+//! always the engine's `Phase`; clicks and keys become `UserCommand`s.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use iced::futures::stream;
 use iced::widget::{center, column, container};
 use iced::{Element, Fill, Subscription, Task, Theme, event, window};
+use tokio::sync::mpsc;
 use voicecall_core::call::Phase;
+use voicecall_core::config::servers_for_run;
 use voicecall_core::id::PeerId;
+use voicecall_core::link::{CallLink, LinkStep};
 use voicecall_engine::controller::{
     Effective, EngineEvent, Meters, Overrides, SignalingState, UserCommand,
 };
@@ -18,10 +23,13 @@ use super::clipboard::Clipboard;
 use super::contacts::ContactBook;
 use super::engine::{Delivery, EngineSlot, Launcher};
 use super::identity::{IdentityKeeper, print_id};
+use super::instance::{self, Requests};
 use super::notices::{self, Notices};
+use super::notify::{self, Notifier};
 use super::saved::SavedSettings;
 use super::screen::{
-    Screen, contacts, ended, home, in_call, incoming, outgoing, security, settings,
+    Screen, call_link, contacts, ended, home, in_call, incoming, outgoing, security, settings,
+    welcome,
 };
 use super::server::{self, LocalServer};
 use super::shortcut::{self, Shortcut};
@@ -36,12 +44,22 @@ const SLOW_TICK: Duration = Duration::from_millis(250);
 pub struct Boot {
     pub config_dir: PathBuf,
     pub overrides: Overrides,
+    /// A call link from the command line.
+    pub link: Option<String>,
 }
 
 /// Everything with side effects outside the window, swappable for tests.
 pub struct Environment {
     pub launcher: Box<dyn Launcher>,
     pub clipboard: Box<dyn Clipboard>,
+    pub notifier: Box<dyn Notifier>,
+    /// What later launches hand over (single instance), for the app's lifetime.
+    pub requests: Option<Requests>,
+    /// What the person did with notifications.
+    pub notifications: Option<notify::Events>,
+    /// Running from a checkout with a bundled server to start: with no server set up, the
+    /// app uses it. Without one (an installed app) it asks for a server instead.
+    pub bundled_server: bool,
     /// Play tones and start the bundled server (off in unit tests).
     pub side_effects: bool,
 }
@@ -58,6 +76,13 @@ pub enum Message {
     Settings(settings::Message),
     Contacts(contacts::Message),
     Security(security::Message),
+    Welcome(welcome::Message),
+    CallLink(call_link::Message),
+    /// A later launch's request, handed over through the instance socket.
+    Instance(instance::Request),
+    Notification(notify::Event),
+    /// The window gained (true) or lost the keyboard focus.
+    Focused(bool),
     Tick(Instant),
     Shortcut(Shortcut),
     DismissNotices,
@@ -89,10 +114,24 @@ pub struct App {
     /// This installation's DTLS certificate, the same for every call (`None`: none could
     /// be made; each call then gets a fresh one).
     dtls: Option<DtlsIdentity>,
+    /// Whether the window has the keyboard focus: a call that rings while it has not is
+    /// announced with a notification too.
+    focused: bool,
+    /// A notification is up for the ringing call.
+    notified: bool,
+    /// A call link opened during a call, shown when the call is over.
+    pending_link: Option<CallLink>,
 }
 
 impl App {
-    pub fn new(boot: Boot, env: Environment) -> (Self, Task<Message>) {
+    pub fn new(boot: Boot, mut env: Environment) -> (Self, Task<Message>) {
+        let mut listening = Vec::new();
+        if let Some(requests) = env.requests.take() {
+            listening.push(listen(requests, Message::Instance));
+        }
+        if let Some(notifications) = env.notifications.take() {
+            listening.push(listen(notifications, Message::Notification));
+        }
         let mut notices = Notices::default();
         let (saved, problem) = SavedSettings::load(&boot.config_dir);
         notices.extend(problem);
@@ -135,12 +174,24 @@ impl App {
             contacts,
             security: None,
             dtls,
+            focused: false,
+            notified: false,
+            pending_link: None,
         };
-        let start = app.start_engine();
-        (
-            app,
-            Task::batch([start, iced::widget::operation::focus(home::PEER_INPUT)]),
-        )
+        let start = if app.effective().servers.is_empty() {
+            app.connection = Connection::Starting(String::new());
+            app.go_home()
+        } else {
+            Task::batch([
+                app.start_engine(),
+                iced::widget::operation::focus(home::PEER_INPUT),
+            ])
+        };
+        listening.push(start);
+        if let Some(link) = &boot.link {
+            listening.push(app.open_link(link));
+        }
+        (app, Task::batch(listening))
     }
 
     pub fn title(&self) -> String {
@@ -155,6 +206,8 @@ impl App {
             Screen::Home | Screen::Ended(_) | Screen::Settings(_) | Screen::Contacts(_) => {
                 "voicecall".into()
             }
+            Screen::CallLink(state) => state.title(),
+            Screen::Welcome(_) => "voicecall".into(),
         }
     }
 
@@ -166,10 +219,12 @@ impl App {
         let now = Instant::now();
         match message {
             Message::Engine(generation, delivery) if self.engine.is_current(generation) => {
-                match delivery {
+                let task = match delivery {
                     Delivery::Event(event) => self.on_engine_event(*event, now),
                     Delivery::Stopped => self.on_engine_stopped(),
-                }
+                };
+                self.withdraw_notification();
+                task
             }
             Message::Engine(..) => Task::none(),
             Message::Home(message) => match self.home.update(
@@ -184,6 +239,15 @@ impl App {
                 Some(home::Event::Call(peer)) => self.place_call(peer),
                 Some(home::Event::Copy(text)) => {
                     let result = self.env.clipboard.copy(&text);
+                    self.home.copied(result, now);
+                    Task::none()
+                }
+                Some(home::Event::CopyLink) => {
+                    let Some(id) = self.own_id.clone() else {
+                        return Task::none();
+                    };
+                    let link = CallLink::new(id, self.effective().primary_server());
+                    let result = self.env.clipboard.copy(&link.to_string());
                     self.home.copied(result, now);
                     Task::none()
                 }
@@ -241,6 +305,15 @@ impl App {
             Message::Settings(message) => self.on_settings(message),
             Message::Contacts(message) => self.on_contacts(message),
             Message::Security(message) => self.on_security(message),
+            Message::Welcome(message) => self.on_welcome(message),
+            Message::CallLink(message) => self.on_call_link(message),
+            Message::Instance(instance::Request::Open(link)) => self.open_link(&link),
+            Message::Instance(instance::Request::Show) => raise_window(),
+            Message::Notification(event) => self.on_notification(event),
+            Message::Focused(focused) => {
+                self.focused = focused;
+                Task::none()
+            }
             Message::Tick(now) => self.tick(now),
             Message::Shortcut(shortcut) => self.on_shortcut(shortcut),
             Message::DismissNotices => {
@@ -259,8 +332,11 @@ impl App {
 
     // ----- the engine ---------------------------------------------------------------
 
+    /// The settings in force; with no server set up, the bundled one where there is one.
     fn effective(&self) -> Effective {
-        Effective::new(self.saved.get(), &self.overrides)
+        let mut effective = Effective::new(self.saved.get(), &self.overrides);
+        effective.servers = servers_for_run(&effective.servers, self.env.bundled_server);
+        effective
     }
 
     fn start_engine(&mut self) -> Task<Message> {
@@ -427,6 +503,10 @@ impl App {
                 if matches!(&self.screen, Screen::Incoming(state) if state.peer == peer) {
                     return Task::none();
                 }
+                if !self.focused {
+                    self.env.notifier.ring(&peer);
+                    self.notified = true;
+                }
                 let name = self.contacts.name_of(&peer);
                 self.screen = Screen::Incoming(incoming::State::new(peer).named(name));
                 window::oldest().and_then(|id| {
@@ -468,15 +548,148 @@ impl App {
                 self.security = None;
                 self.go_home()
             }
-            Screen::Home | Screen::Ended(_) | Screen::Settings(_) | Screen::Contacts(_) => {
-                Task::none()
-            }
+            Screen::Home
+            | Screen::Ended(_)
+            | Screen::Settings(_)
+            | Screen::Contacts(_)
+            | Screen::Welcome(_)
+            | Screen::CallLink(_) => Task::none(),
         }
     }
 
+    /// Home; or the call link opened during the call; or Welcome while no server is set up.
     fn go_home(&mut self) -> Task<Message> {
+        if let Some(link) = self.pending_link.take() {
+            return self.show_link(link);
+        }
+        if self.effective().servers.is_empty() {
+            self.screen = Screen::Welcome(welcome::State::default());
+            return iced::widget::operation::focus(welcome::SERVER_INPUT);
+        }
         self.screen = Screen::Home;
         iced::widget::operation::focus(home::PEER_INPUT)
+    }
+
+    // ----- call links, the welcome screen, notifications ----------------------------
+
+    /// A call link from the command line or a later launch: checked, then shown (after
+    /// the call, if one is going on). The window comes forward either way.
+    fn open_link(&mut self, text: &str) -> Task<Message> {
+        let link = match CallLink::parse(text) {
+            Ok(link) => link,
+            Err(err) => {
+                self.notices
+                    .push(format!("Could not open the call link: {err}"));
+                return raise_window();
+            }
+        };
+        let current = self.effective().servers;
+        if Some(&link.peer) == self.own_id.as_ref()
+            && link.first_step(&current) == LinkStep::Confirm
+        {
+            self.notices.push(format!(
+                "That call link is yours ({}): send it to the person who should call you",
+                link.peer
+            ));
+            return raise_window();
+        }
+        let busy = matches!(
+            self.screen,
+            Screen::Outgoing(_) | Screen::Incoming(_) | Screen::InCall(_)
+        );
+        if busy {
+            self.notices.push(format!(
+                "The call link to {} opens when this call is over",
+                link.peer
+            ));
+            self.pending_link = Some(link);
+            return raise_window();
+        }
+        Task::batch([self.show_link(link), raise_window()])
+    }
+
+    fn show_link(&mut self, link: CallLink) -> Task<Message> {
+        self.home.fill(&link.peer);
+        let current = self.effective().servers;
+        self.screen = Screen::CallLink(call_link::State::new(link, &current));
+        Task::none()
+    }
+
+    fn on_call_link(&mut self, message: call_link::Message) -> Task<Message> {
+        let online = self.own_id.is_some() && self.connection.is_connected();
+        let effective = self.effective();
+        let context = call_link::Context {
+            online,
+            server: effective.primary_server(),
+        };
+        let Screen::CallLink(state) = &mut self.screen else {
+            return Task::none();
+        };
+        match state.update(message, context) {
+            Some(call_link::Event::UseServer(server)) => {
+                let mut new = self.saved.get().clone();
+                new.servers = vec![server];
+                if let Err(err) = self.saved.replace(new) {
+                    self.notices
+                        .push(format!("Could not save the server: {err}"));
+                    return Task::none();
+                }
+                state.server_switched();
+                // The person chose this server: it wins over the command line's for the
+                // rest of this run.
+                self.overrides.servers.clear();
+                self.identity.settings_changed();
+                self.restart_engine()
+            }
+            Some(call_link::Event::Call(peer)) => self.place_call(peer),
+            Some(call_link::Event::Cancel) => self.go_home(),
+            None => Task::none(),
+        }
+    }
+
+    fn on_welcome(&mut self, message: welcome::Message) -> Task<Message> {
+        let Screen::Welcome(state) = &mut self.screen else {
+            return Task::none();
+        };
+        let Some(welcome::Event::Connect(servers)) = state.update(message) else {
+            return Task::none();
+        };
+        let mut new = self.saved.get().clone();
+        new.servers = servers;
+        if let Err(err) = self.saved.replace(new) {
+            state.save_failed(format!("Could not save: {err}"));
+            return Task::none();
+        }
+        self.identity.settings_changed();
+        let home = self.go_home();
+        Task::batch([self.start_engine(), home])
+    }
+
+    fn on_notification(&mut self, event: notify::Event) -> Task<Message> {
+        let ringing =
+            |peer: &PeerId| matches!(&self.screen, Screen::Incoming(state) if state.peer == *peer);
+        match event {
+            notify::Event::Accept(peer) if ringing(&peer) => {
+                self.notified = false;
+                self.send(UserCommand::Accept);
+                raise_window()
+            }
+            notify::Event::Decline(peer) if ringing(&peer) => {
+                self.notified = false;
+                self.send(UserCommand::Decline);
+                Task::none()
+            }
+            notify::Event::Show => raise_window(),
+            notify::Event::Accept(_) | notify::Event::Decline(_) => Task::none(),
+        }
+    }
+
+    /// Takes the notification down once its call no longer rings.
+    fn withdraw_notification(&mut self) {
+        if self.notified && !matches!(self.screen, Screen::Incoming(_)) {
+            self.notified = false;
+            self.env.notifier.stop();
+        }
     }
 
     fn place_call(&mut self, peer: PeerId) -> Task<Message> {
@@ -490,7 +703,10 @@ impl App {
     }
 
     fn open_settings(&mut self) -> Task<Message> {
-        let state = settings::State::new(self.saved.get(), &self.overrides);
+        // With no server saved, show the bundled one in use, so Save keeps it.
+        let mut shown = self.saved.get().clone();
+        shown.servers = servers_for_run(&shown.servers, self.env.bundled_server);
+        let state = settings::State::new(&shown, &self.overrides);
         self.screen = Screen::Settings(Box::new(state));
         Task::perform(
             async {
@@ -503,6 +719,7 @@ impl App {
     }
 
     fn on_settings(&mut self, message: settings::Message) -> Task<Message> {
+        let before = self.effective();
         let Screen::Settings(state) = &mut self.screen else {
             return Task::none();
         };
@@ -513,7 +730,6 @@ impl App {
         );
         match state.update(message, self.saved.get()) {
             Some(settings::Event::Save(new)) => {
-                let before = Effective::new(self.saved.get(), &self.overrides);
                 if let Err(err) = self.saved.replace(new) {
                     state.save_failed(format!("Could not save: {err}"));
                     return Task::none();
@@ -594,7 +810,12 @@ impl App {
                 }
             }
             Screen::Settings(state) => state.tick(now),
-            Screen::Home | Screen::Outgoing(_) | Screen::Incoming(_) | Screen::Contacts(_) => {}
+            Screen::Home
+            | Screen::Outgoing(_)
+            | Screen::Incoming(_)
+            | Screen::Contacts(_)
+            | Screen::Welcome(_)
+            | Screen::CallLink(_) => {}
         }
         Task::none()
     }
@@ -625,6 +846,11 @@ impl App {
             }
             (Shortcut::Escape, Screen::Settings(_)) => self.on_settings(settings::Message::Cancel),
             (Shortcut::Escape, Screen::Contacts(_)) => self.go_home(),
+            (Shortcut::Enter, Screen::CallLink(_)) => self.on_call_link(call_link::Message::Call),
+            (Shortcut::Escape, Screen::CallLink(_)) => {
+                self.on_call_link(call_link::Message::Cancel)
+            }
+            (Shortcut::Enter, Screen::Welcome(_)) => self.on_welcome(welcome::Message::Connect),
             (Shortcut::ToggleMute, Screen::InCall(state)) if state.since.is_some() => {
                 let muted = !state.muted;
                 self.send(UserCommand::SetMuted(muted));
@@ -637,6 +863,7 @@ impl App {
     pub fn subscription(&self) -> Subscription<Message> {
         let mut subscriptions = vec![
             event::listen_with(shortcut::from_event).map(Message::Shortcut),
+            event::listen_with(focus_change).map(Message::Focused),
             window::close_requests().map(|_| Message::Quit),
             Subscription::run(signals::termination).map(|()| Message::Quit),
         ];
@@ -658,6 +885,7 @@ impl App {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
+        let effective = self.effective();
         let body: Element<'_, Message> = match &self.screen {
             Screen::Home => self
                 .home
@@ -668,6 +896,16 @@ impl App {
                     &self.contacts,
                 ))
                 .map(Message::Home),
+            Screen::Welcome(state) => state.view().map(Message::Welcome),
+            Screen::CallLink(state) => center(
+                state
+                    .view(call_link::Context {
+                        online: self.own_id.is_some() && self.connection.is_connected(),
+                        server: effective.primary_server(),
+                    })
+                    .map(Message::CallLink),
+            )
+            .into(),
             Screen::Outgoing(state) => center(state.view().map(Message::Outgoing)).into(),
             Screen::Incoming(state) => {
                 let mut screen = column![state.view().map(Message::Incoming)]
@@ -730,4 +968,29 @@ fn home_context<'a>(
         recent: &saved.get().recent_peers,
         contacts: contacts.store(),
     }
+}
+
+/// Brings the window to the front (a call link arrived, a notification was clicked).
+fn raise_window() -> Task<Message> {
+    window::oldest().and_then(window::gain_focus)
+}
+
+/// The window's focus changes.
+fn focus_change(event: iced::Event, _status: event::Status, _window: window::Id) -> Option<bool> {
+    match event {
+        iced::Event::Window(window::Event::Focused) => Some(true),
+        iced::Event::Window(window::Event::Unfocused) => Some(false),
+        _ => None,
+    }
+}
+
+/// Messages from a channel that lives as long as the app.
+fn listen<T: Send + 'static>(
+    receiver: mpsc::UnboundedReceiver<T>,
+    to_message: fn(T) -> Message,
+) -> Task<Message> {
+    let items = stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    Task::run(items, to_message)
 }

@@ -10,8 +10,14 @@ use voicecall_engine::controller::Overrides;
 /// run only; the settings file is left as it is.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GuiArgs {
+    /// A call link to open (`voicecall:k7m-q2x-9fd?server=https://voice.example.org`): the
+    /// app fills in the call and asks before dialling. Handed to the running window if
+    /// there is one for this config dir.
+    #[arg(value_name = "LINK")]
+    pub link: Option<String>,
     /// Signaling server URL; repeat (or separate with commas) for fail-over. Default: from
-    /// settings, else http://127.0.0.1:3000 (started from the bundled server if needed).
+    /// settings; in a source checkout http://127.0.0.1:3000 (the bundled server, started if
+    /// needed); otherwise the app asks for one.
     #[arg(long = "server", env = "VOICECALL_SERVER", value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Microphone for calls: `default`, a device name, `silence` or a WAV file to play.

@@ -3,8 +3,9 @@
 //! them has a module of its own (`engine`: the engine's lifecycle, `identity`: our ID,
 //! `contacts`: names and verified keys, `saved`: the settings file, `server`: the bundled
 //! signaling server, `sound`: tones, `notices`, `status`: the status bar, `shortcut`,
-//! `signals`). Every decision about a call is the engine's; every rule about settings and
-//! contacts is core's.
+//! `signals`, `instance`: one window per config dir, `notify`: desktop notifications).
+//! Every decision about a call is the engine's; every rule about settings, contacts and
+//! call links is core's.
 
 mod app;
 mod args;
@@ -12,7 +13,9 @@ mod clipboard;
 mod contacts;
 mod engine;
 mod identity;
+mod instance;
 mod notices;
+mod notify;
 mod saved;
 mod screen;
 mod server;
@@ -27,6 +30,7 @@ mod widget;
 mod tests;
 
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use iced::{Size, window};
@@ -36,9 +40,38 @@ pub use args::GuiArgs;
 use app::{App, Boot, Environment};
 use clipboard::SystemClipboard;
 use engine::TokioLauncher;
+use instance::{Claim, ClaimError, Request};
 
-/// Opens the window and runs until it is closed.
+/// The desktop entry's name (`org.voicecall.VoiceCall.desktop`): the window's app ID and
+/// X11 class, so that desktops match the window to its menu entry and icon.
+pub const APP_ID: &str = "org.voicecall.VoiceCall";
+
+/// Opens the window and runs until it is closed; or, when a window for the same config dir
+/// is already open, hands it the call link (or asks it to come forward) and exits.
 pub fn run(args: GuiArgs) -> ExitCode {
+    let config_dir = args
+        .config_dir
+        .clone()
+        .unwrap_or_else(voicecall_core::config::config_dir);
+    let request = args.link.clone().map_or(Request::Show, Request::Open);
+    let requests = match instance::claim(&config_dir, &request) {
+        Ok(Claim::First(requests)) => Some(requests),
+        Ok(Claim::HandedOver) => {
+            eprintln!(
+                "voicecall: handed over to the window already open for {}",
+                config_dir.display()
+            );
+            return ExitCode::SUCCESS;
+        }
+        Err(ClaimError::Unavailable(why)) => {
+            tracing::warn!("no single-instance hand-over: {why}");
+            None
+        }
+        Err(ClaimError::NoAnswer(why)) => {
+            eprintln!("voicecall: {why}");
+            return ExitCode::from(1);
+        }
+    };
     if let Err(why) = check_display() {
         eprintln!("voicecall: {why}");
         return ExitCode::from(1);
@@ -55,21 +88,36 @@ pub fn run(args: GuiArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let config_dir = args
-        .config_dir
-        .clone()
-        .unwrap_or_else(voicecall_core::config::config_dir);
     let overrides = args.overrides();
+    let link = args.link.clone();
     let engine_runtime = runtime.handle().clone();
+    let bundled_server = server::find_server_dir().is_ok();
+    let (notifier, notifications) = notify::desktop(runtime.handle());
+    // iced calls `boot` once; what it hands over can only be taken once.
+    let handed = Mutex::new(Some((notifier, notifications, requests)));
     let boot = move || {
+        let (notifier, notifications, requests) =
+            handed.lock().ok().and_then(|mut once| once.take()).map_or(
+                (
+                    Box::new(notify::Silent) as Box<dyn notify::Notifier>,
+                    None,
+                    None,
+                ),
+                |(n, e, r)| (n, Some(e), r),
+            );
         App::new(
             Boot {
                 config_dir: config_dir.clone(),
                 overrides: overrides.clone(),
+                link: link.clone(),
             },
             Environment {
                 launcher: Box::new(TokioLauncher::new(engine_runtime.clone())),
                 clipboard: Box::new(SystemClipboard::default()),
+                notifier,
+                requests,
+                notifications,
+                bundled_server,
                 side_effects: true,
             },
         )
@@ -80,7 +128,7 @@ pub fn run(args: GuiArgs) -> ExitCode {
         exit_on_close_request: false,
         ..window::Settings::default()
     };
-    window.platform_specific.application_id = "voicecall".into();
+    window.platform_specific.application_id = APP_ID.into();
     let application = iced::application(boot, App::update, App::view)
         .title(App::title)
         .subscription(App::subscription)

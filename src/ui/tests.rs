@@ -18,7 +18,9 @@ use voicecall_engine::controller::{
 use super::app::{App, Boot, Environment, Message};
 use super::clipboard::Clipboard;
 use super::engine::{CommandSink, Delivery, Launcher, Link};
-use super::screen::{Screen, home, settings};
+use super::instance::Request;
+use super::notify::{self, Notifier};
+use super::screen::{Screen, home, settings, welcome};
 use super::shortcut::Shortcut;
 
 const ME: &str = "abc-def-ghj";
@@ -75,11 +77,45 @@ impl Clipboard for FakeClipboard {
     }
 }
 
+/// Records what it was asked to show: "ring PEER" and "stop".
+struct FakeNotifier(Shared<String>);
+
+impl Notifier for FakeNotifier {
+    fn ring(&mut self, peer: &PeerId) {
+        lock(&self.0).push(format!("ring {peer}"));
+    }
+
+    fn stop(&mut self) {
+        lock(&self.0).push("stop".into());
+    }
+}
+
+/// How the app under test is started.
+struct Start {
+    overrides: Overrides,
+    clipboard_fails: bool,
+    /// A checkout with the bundled server (the default), or an installed app.
+    bundled_server: bool,
+    link: Option<String>,
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Self {
+            overrides: Overrides::default(),
+            clipboard_fails: false,
+            bundled_server: true,
+            link: None,
+        }
+    }
+}
+
 struct Harness {
     app: App,
     commands: Shared<UserCommand>,
     configs: Shared<EngineConfig>,
     copied: Shared<String>,
+    notified: Shared<String>,
     dir: tempfile::TempDir,
 }
 
@@ -97,6 +133,24 @@ impl Harness {
     }
 
     fn with(dir: tempfile::TempDir, overrides: Overrides, clipboard_fails: bool) -> Self {
+        Self::start(
+            dir,
+            Start {
+                overrides,
+                clipboard_fails,
+                ..Start::default()
+            },
+        )
+    }
+
+    fn start(dir: tempfile::TempDir, start: Start) -> Self {
+        let Start {
+            overrides,
+            clipboard_fails,
+            bundled_server,
+            link,
+        } = start;
+        let notified = Shared::default();
         let commands = Shared::default();
         let configs = Shared::default();
         let copied = Shared::default();
@@ -109,6 +163,7 @@ impl Harness {
             Boot {
                 config_dir: dir.path().to_path_buf(),
                 overrides,
+                link,
             },
             Environment {
                 launcher: Box::new(launcher),
@@ -116,6 +171,10 @@ impl Harness {
                     copied: Arc::clone(&copied),
                     fail: clipboard_fails,
                 }),
+                notifier: Box::new(FakeNotifier(Arc::clone(&notified))),
+                requests: None,
+                notifications: None,
+                bundled_server,
                 side_effects: false,
             },
         );
@@ -124,18 +183,27 @@ impl Harness {
             commands,
             configs,
             copied,
+            notified,
             dir,
         }
+    }
+
+    fn registered(&mut self) {
+        self.event(EngineEvent::Registered {
+            id: peer(ME),
+            token: "token-of-me-123456".into(),
+            reclaimed: false,
+        });
+    }
+
+    fn notifications(&self) -> Vec<String> {
+        lock(&self.notified).clone()
     }
 
     /// Registered and connected, as after a normal start.
     fn online() -> Self {
         let mut harness = Self::new();
-        harness.event(EngineEvent::Registered {
-            id: peer(ME),
-            token: "token-of-me-123456".into(),
-            reclaimed: false,
-        });
+        harness.registered();
         harness
     }
 
@@ -410,7 +478,7 @@ fn calling_while_the_engine_is_offline_ends_with_a_readable_reason() {
 #[test]
 fn copy_puts_the_id_on_the_clipboard_and_says_copied_for_a_while() {
     let mut h = Harness::online();
-    h.click("Copy");
+    h.click("Copy ID");
     assert_eq!(lock(&h.copied).clone(), vec![ME.to_owned()]);
     assert!(h.shows("Copied"));
     h.send(Message::Tick(Instant::now() + Duration::from_secs(3)));
@@ -426,7 +494,7 @@ fn a_clipboard_failure_is_shown_not_swallowed() {
         token: String::new(),
         reclaimed: false,
     });
-    h.click("Copy");
+    h.click("Copy ID");
     assert!(h.shows("Could not copy: no clipboard on this test machine"));
 }
 
@@ -674,6 +742,221 @@ fn in_call_stats_show_quality() {
         panic!("in call");
     };
     assert!(state.quality().is_some_and(|q| q.loss_percent > 5.0));
+}
+
+// ----- an installed app, call links, notifications -------------------------------------
+
+const LINK_SERVER: &str = "https://voice.example.org";
+
+#[test]
+fn an_installed_app_without_a_server_asks_for_one_instead_of_starting_anything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Start {
+        bundled_server: false,
+        ..Start::default()
+    };
+    let mut h = Harness::start(dir, start);
+    assert!(matches!(h.app.screen, Screen::Welcome(_)));
+    assert!(h.shows("Welcome to voicecall"));
+    assert!(h.shows("No signaling server configured"));
+    assert!(lock(&h.configs).is_empty(), "no engine without a server");
+    assert_eq!(h.click("Connect"), 1);
+    assert!(h.shows("enter at least one server, e.g. https://voice.example.org"));
+    h.send(Message::Welcome(welcome::Message::Input(
+        LINK_SERVER.into(),
+    )));
+    h.click("Connect");
+    assert!(matches!(h.app.screen, Screen::Home));
+    let saved = Settings::load(h.dir.path()).expect("saved");
+    assert_eq!(saved.servers, vec![LINK_SERVER.to_owned()]);
+    let configs = lock(&h.configs).clone();
+    assert_eq!(configs.len(), 1);
+    assert_eq!(configs[0].signaling.servers, vec![LINK_SERVER.to_owned()]);
+}
+
+#[test]
+fn a_checkout_without_a_saved_server_uses_the_bundled_one_and_settings_show_it() {
+    let mut h = Harness::online();
+    assert_eq!(
+        lock(&h.configs)[0].signaling.servers,
+        vec!["http://127.0.0.1:3000".to_owned()]
+    );
+    h.click("Settings");
+    h.click("Save");
+    let saved = Settings::load(h.dir.path()).expect("saved");
+    assert_eq!(saved.servers, vec!["http://127.0.0.1:3000".to_owned()]);
+    assert_eq!(lock(&h.configs).len(), 1, "same server: no restart");
+}
+
+#[test]
+fn a_call_link_fills_in_the_call_and_dials_only_when_asked() {
+    let mut h = Harness::online();
+    h.send(Message::Instance(Request::Open(format!(
+        "voicecall:{PEER}?server=http://127.0.0.1:3000"
+    ))));
+    assert!(h.shows(&format!("Call {PEER}?")));
+    assert_eq!(h.title(), format!("voicecall — call {PEER}?"));
+    assert!(h.sent().is_empty(), "nothing dialled on its own");
+    assert_eq!(h.app.home.peer_input(), PEER);
+    h.send(Message::Shortcut(Shortcut::Escape));
+    assert!(matches!(h.app.screen, Screen::Home));
+    assert!(h.sent().is_empty());
+    assert_eq!(h.app.home.peer_input(), PEER, "the peer stays in the field");
+
+    h.send(Message::Instance(Request::Open(format!(
+        "voicecall:{PEER}"
+    ))));
+    h.click("Call");
+    assert_eq!(h.sent(), vec![UserCommand::Call(peer(PEER))]);
+}
+
+#[test]
+fn a_link_to_another_server_asks_before_switching() {
+    let mut h = Harness::online();
+    h.send(Message::Instance(Request::Open(format!(
+        "voicecall:{PEER}?server={LINK_SERVER}"
+    ))));
+    assert!(h.shows("Use another server?"));
+    assert!(h.shows("Use voice.example.org"));
+    h.send(Message::Shortcut(Shortcut::Enter));
+    assert!(h.sent().is_empty(), "Enter neither switches nor dials");
+    assert_eq!(lock(&h.configs).len(), 1);
+    h.click("Use voice.example.org");
+    let saved = Settings::load(h.dir.path()).expect("saved");
+    assert_eq!(saved.servers, vec![LINK_SERVER.to_owned()]);
+    let configs = lock(&h.configs).clone();
+    assert_eq!(configs.len(), 2, "the engine moved to the link's server");
+    assert_eq!(configs[1].signaling.servers, vec![LINK_SERVER.to_owned()]);
+    assert_eq!(
+        h.sent(),
+        vec![UserCommand::Shutdown],
+        "the old engine stops"
+    );
+    assert!(h.shows(&format!("Call {PEER}?")));
+    assert!(h.shows("Connecting to the server…"));
+    assert_eq!(h.click("Call"), 0, "not before we are connected there");
+    h.registered();
+    h.click("Call");
+    assert_eq!(
+        h.sent(),
+        vec![UserCommand::Shutdown, UserCommand::Call(peer(PEER))]
+    );
+}
+
+#[test]
+fn a_link_on_first_start_offers_its_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Start {
+        bundled_server: false,
+        link: Some(format!("voicecall:{PEER}?server={LINK_SERVER}")),
+        ..Start::default()
+    };
+    let mut h = Harness::start(dir, start);
+    assert!(h.shows("No server is set up yet."));
+    h.click("Cancel");
+    assert!(
+        matches!(h.app.screen, Screen::Welcome(_)),
+        "still no server"
+    );
+    h.send(Message::Instance(Request::Open(format!(
+        "voicecall:{PEER}?server={LINK_SERVER}"
+    ))));
+    h.click("Use voice.example.org");
+    assert_eq!(lock(&h.configs).len(), 1);
+    assert!(h.shows(&format!("Call {PEER}?")));
+}
+
+#[test]
+fn bad_links_are_explained_and_links_during_a_call_wait_for_its_end() {
+    let mut h = Harness::online();
+    h.send(Message::Instance(Request::Open(
+        "voicecall:NOT AN ID".into(),
+    )));
+    assert!(matches!(h.app.screen, Screen::Home));
+    assert!(
+        h.app
+            .notices
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("Could not open the call link: the call link's peer ID")),
+        "{:?}",
+        h.app.notices
+    );
+    h.send(Message::Instance(Request::Open(format!("voicecall:{ME}"))));
+    assert!(
+        h.app.notices.lines().iter().any(|l| l.contains("is yours")),
+        "{:?}",
+        h.app.notices
+    );
+
+    h.phase(in_call(Instant::now(), false));
+    h.send(Message::Instance(Request::Open(
+        "voicecall:someone-else".into(),
+    )));
+    assert!(
+        matches!(h.app.screen, Screen::InCall(_)),
+        "the call stays on screen"
+    );
+    h.event(ended(EndReason::HungUp));
+    h.phase(Phase::Idle);
+    h.send(Message::Shortcut(Shortcut::Escape));
+    assert!(h.shows("Call someone-else?"));
+    assert!(!h.sent().contains(&UserCommand::Call(peer("someone-else"))));
+}
+
+#[test]
+fn copy_call_link_copies_a_link_to_us_on_our_server() {
+    let mut h = Harness::online();
+    h.click("Copy call link");
+    assert_eq!(
+        lock(&h.copied).clone(),
+        vec![format!("voicecall:{ME}?server=http://127.0.0.1:3000")]
+    );
+    assert!(h.shows("Copied"));
+}
+
+#[test]
+fn a_call_ringing_in_the_background_is_notified_and_answered_from_the_notification() {
+    let mut h = Harness::online();
+    h.send(Message::Focused(false));
+    h.phase(incoming());
+    assert_eq!(h.notifications(), vec![format!("ring {PEER}")]);
+    // A click for another caller, or after the ringing stopped, does nothing.
+    h.send(Message::Notification(notify::Event::Accept(peer(
+        "someone-else",
+    ))));
+    assert!(h.sent().is_empty());
+    h.send(Message::Notification(notify::Event::Accept(peer(PEER))));
+    assert_eq!(h.sent(), vec![UserCommand::Accept]);
+    h.phase(in_call(Instant::now(), false));
+    assert_eq!(
+        h.notifications(),
+        vec![format!("ring {PEER}")],
+        "already gone"
+    );
+
+    // Declined from the notification.
+    h.event(ended(EndReason::HungUp));
+    h.phase(incoming());
+    h.send(Message::Notification(notify::Event::Decline(peer(PEER))));
+    assert_eq!(h.sent().last(), Some(&UserCommand::Decline));
+
+    // Answered in the window instead: the notification is withdrawn.
+    h.event(ended(EndReason::Declined));
+    h.phase(incoming());
+    h.click("Accept");
+    h.phase(in_call(Instant::now(), false));
+    assert_eq!(h.notifications().last().map(String::as_str), Some("stop"));
+}
+
+#[test]
+fn a_call_ringing_in_a_focused_window_needs_no_notification() {
+    let mut h = Harness::online();
+    h.send(Message::Focused(true));
+    h.phase(incoming());
+    assert!(h.notifications().is_empty());
+    h.phase(Phase::Idle);
+    assert!(h.notifications().is_empty(), "nothing to withdraw");
 }
 
 mod trust;

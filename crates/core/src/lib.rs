@@ -3,6 +3,7 @@
 //! render.
 //!
 //! - `id`: peer and call IDs; `format`: the one PCM format the engine speaks.
+//! - `link`: call links (`voicecall:ID?server=URL`) and how servers compare.
 //! - `config`: settings with their validation, the saved identity, where files live.
 //! - `device`: what the user chose as microphone and speaker (`InputSpec`, `OutputSpec`).
 //! - `ice`: STUN/TURN servers and candidate kinds.
@@ -22,6 +23,7 @@ pub mod device;
 pub mod format;
 pub mod ice;
 pub mod id;
+pub mod link;
 pub mod protection;
 pub mod quality;
 pub mod sas;

@@ -31,7 +31,10 @@ pub enum Message {
     PeerInput(String),
     /// Typing in the (read-only) own-ID field: ignored, but keeps it selectable.
     OwnIdEdited,
+    /// Copy the ID alone.
     Copy,
+    /// Copy a `voicecall:` link to call us on our server.
+    CopyLink,
     Call,
     PickRecent(String),
     OpenSettings,
@@ -46,6 +49,9 @@ pub enum Event {
     Call(PeerId),
     /// Put this text on the clipboard, then tell us how it went with [`State::copied`].
     Copy(String),
+    /// Put a call link to us on the clipboard (the app knows our server), then tell us
+    /// how it went with [`State::copied`].
+    CopyLink,
     OpenSettings,
     OpenContacts,
     /// Open Contacts to name this ID.
@@ -72,6 +78,7 @@ impl State {
             }
             Message::OwnIdEdited => None,
             Message::Copy => context.own_id.map(|id| Event::Copy(id.to_string())),
+            Message::CopyLink => context.own_id.map(|_| Event::CopyLink),
             Message::Call => self.call(context),
             Message::PickRecent(peer) => {
                 self.peer_input = peer;
@@ -87,6 +94,11 @@ impl State {
     pub fn call(&mut self, context: Context<'_>) -> Option<Event> {
         let peer = self.validated(context)?.ok()?;
         context.online.then_some(Event::Call(peer))
+    }
+
+    /// Puts `peer` in the field (from a call link), ready for Call.
+    pub fn fill(&mut self, peer: &PeerId) {
+        self.peer_input = peer.to_string();
     }
 
     #[cfg(test)]
@@ -206,12 +218,23 @@ fn own_id_card<'a>(
                 .on_input(|_| Message::OwnIdEdited)
                 .size(theme::size::ID)
                 .padding(8);
-            let copy = button(text("Copy").center())
-                .width(Shrink)
-                .padding([10, 16])
-                .style(theme::plain_button)
-                .on_press(Message::Copy);
-            row![field, copy].spacing(10).align_y(Center).into()
+            let copy = |label, message| {
+                button(text(label).center())
+                    .width(Shrink)
+                    .padding([10, 16])
+                    .style(theme::plain_button)
+                    .on_press(message)
+            };
+            column![
+                field,
+                row![
+                    copy("Copy ID", Message::Copy),
+                    copy("Copy call link", Message::CopyLink)
+                ]
+                .spacing(10),
+            ]
+            .spacing(10)
+            .into()
         }
         None => text("Waiting for the server to give you an ID…")
             .size(theme::size::BODY)
@@ -227,7 +250,7 @@ fn own_id_card<'a>(
             .size(theme::size::SMALL)
             .style(theme::error_text)
             .into(),
-        None => text("Share it so others can call you")
+        None => text("Share it, or a call link that opens voicecall ready to call you")
             .size(theme::size::SMALL)
             .style(theme::muted_text)
             .into(),

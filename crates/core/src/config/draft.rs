@@ -34,7 +34,7 @@ pub struct IceDraft {
 /// What is wrong with the signaling servers field.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ServersError {
-    #[error("enter at least one server, e.g. http://127.0.0.1:3000")]
+    #[error("enter at least one server, e.g. https://voice.example.org")]
     Empty,
     #[error("\"{0}\" is not a server address (http://, https://, ws:// or wss://)")]
     NotAServer(String),
@@ -101,18 +101,10 @@ impl SettingsDraft {
     /// `saved`; or every field that is wrong. Rows left entirely blank are dropped.
     pub fn validate(&self, saved: &Settings) -> Result<Settings, Box<FieldErrors>> {
         let mut errors = FieldErrors::default();
-        let servers: Vec<String> = self
-            .servers
-            .split([',', ' ', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if servers.is_empty() {
-            errors.servers = Some(ServersError::Empty);
-        } else if let Some(bad) = servers.iter().find(|s| !is_server_url(s)) {
-            errors.servers = Some(ServersError::NotAServer(bad.clone()));
-        }
+        let servers = parse_servers(&self.servers).unwrap_or_else(|err| {
+            errors.servers = Some(err);
+            Vec::new()
+        });
         let mut ice_servers = Vec::new();
         for (i, row) in self.ice.iter().enumerate() {
             match row.validate() {
@@ -166,6 +158,23 @@ impl IceDraft {
 }
 
 /// An address a signaling client can connect to.
+/// A servers field as typed (URLs separated by commas, spaces or new lines), checked.
+pub fn parse_servers(text: &str) -> Result<Vec<String>, ServersError> {
+    let servers: Vec<String> = text
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if servers.is_empty() {
+        return Err(ServersError::Empty);
+    }
+    match servers.iter().find(|s| !is_server_url(s)) {
+        Some(bad) => Err(ServersError::NotAServer(bad.clone())),
+        None => Ok(servers),
+    }
+}
+
 pub fn is_server_url(text: &str) -> bool {
     url::Url::parse(text).is_ok_and(|url| {
         matches!(url.scheme(), "http" | "https" | "ws" | "wss") && url.host_str().is_some()
@@ -222,6 +231,10 @@ mod tests {
     #[test]
     fn the_saved_settings_round_trip_through_a_draft() {
         let saved = Settings {
+            servers: vec![
+                "https://a.example.org".into(),
+                "http://10.0.0.2:3000".into(),
+            ],
             ice_servers: vec![IceServer {
                 urls: vec!["stun:a:3478".into(), "turn:b:3478".into()],
                 username: "u".into(),
@@ -286,7 +299,7 @@ mod tests {
         assert_eq!(errors.servers, Some(ServersError::Empty));
         assert_eq!(
             errors.servers.map(|e| e.to_string()).as_deref(),
-            Some("enter at least one server, e.g. http://127.0.0.1:3000")
+            Some("enter at least one server, e.g. https://voice.example.org")
         );
     }
 

@@ -6,8 +6,10 @@ mod identity;
 mod paths;
 mod settings;
 
-pub use draft::{FieldErrors, IceDraft, IceError, ServersError, SettingsDraft, is_server_url};
+pub use draft::{
+    FieldErrors, IceDraft, IceError, ServersError, SettingsDraft, is_server_url, parse_servers,
+};
 pub use identity::{Claim, Identity, IdentityStore};
 pub use paths::config_dir;
 pub(crate) use settings::write_private;
-pub use settings::{ConfigError, MAX_RECENT_PEERS, Settings};
+pub use settings::{ConfigError, DEFAULT_SERVER, MAX_RECENT_PEERS, Settings, servers_for_run};

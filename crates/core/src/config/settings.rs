@@ -6,7 +6,8 @@ use thiserror::Error;
 use crate::ice::IceServer;
 use crate::id::PeerId;
 
-/// The signaling server a fresh install talks to: the bundled one, run locally.
+/// The bundled signaling server, run locally: what a run without a configured server
+/// uses where there is one to run (a checkout), and the headless client's default.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:3000";
 /// How many people the recent list keeps.
 pub const MAX_RECENT_PEERS: usize = 10;
@@ -23,7 +24,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Signaling servers, tried in order.
+    /// Signaling servers, tried in order. Empty until a person sets one: an installed app
+    /// has no server of its own to fall back on (see [`servers_for_run`]).
     pub servers: Vec<String>,
     pub ice_servers: Vec<IceServer>,
     pub relay_only: bool,
@@ -42,7 +44,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            servers: vec![DEFAULT_SERVER.to_owned()],
+            servers: Vec::new(),
             ice_servers: Vec::new(),
             relay_only: false,
             input_device: "default".into(),
@@ -98,6 +100,19 @@ impl Settings {
     }
 }
 
+/// The servers a run uses: the configured ones; else the bundled local server when this
+/// run has one to start (a checkout, or the headless client's documented default); else
+/// none, and the desktop app asks the person for one.
+pub fn servers_for_run(configured: &[String], bundled_server: bool) -> Vec<String> {
+    if !configured.is_empty() {
+        configured.to_vec()
+    } else if bundled_server {
+        vec![DEFAULT_SERVER.to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Writes via a temporary file and rename, so a crash never leaves half a file.
 pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
     let io = |e: std::io::Error| ConfigError::Io {
@@ -134,6 +149,16 @@ mod tests {
         });
         settings.save(dir.path()).expect("save");
         assert_eq!(Settings::load(dir.path()).expect("load"), settings);
+    }
+
+    #[test]
+    fn a_fresh_install_has_no_server_and_falls_back_only_to_a_bundled_one() {
+        assert!(Settings::default().servers.is_empty());
+        let mine = vec!["https://voice.example.org".to_owned()];
+        assert_eq!(servers_for_run(&mine, true), mine);
+        assert_eq!(servers_for_run(&mine, false), mine);
+        assert_eq!(servers_for_run(&[], true), vec![DEFAULT_SERVER.to_owned()]);
+        assert!(servers_for_run(&[], false).is_empty());
     }
 
     #[test]

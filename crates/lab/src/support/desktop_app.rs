@@ -34,6 +34,7 @@ pub struct DesktopAppBuilder {
     input: OsString,
     output: OsString,
     log: Option<(PathBuf, String)>,
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl DesktopApp {
@@ -45,6 +46,7 @@ impl DesktopApp {
             input: "silence".into(),
             output: "discard".into(),
             log: None,
+            envs: Vec::new(),
         }
     }
 
@@ -83,6 +85,12 @@ impl DesktopAppBuilder {
         self
     }
 
+    /// Sets an environment variable for the app (a session bus address, XDG dirs, …).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
     /// Logs at `filter` (a RUST_LOG value) into the file `path`.
     pub fn log_to(mut self, path: &Path, filter: &str) -> Self {
         self.log = Some((path.to_owned(), filter.to_owned()));
@@ -111,6 +119,7 @@ impl DesktopAppBuilder {
             .env("VOICECALL_INPUT", &self.input)
             .env("VOICECALL_OUTPUT", &self.output)
             .env("RUST_LOG", filter)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -75,6 +75,108 @@ impl Xvfb {
     pub fn xdotool(&self, args: &[&str]) -> String {
         self.run("xdotool", args).unwrap_or_else(|e| panic!("{e}"))
     }
+
+    /// The visible windows of process `pid` whose title starts with "voicecall".
+    pub fn app_windows(&self, pid: u32) -> Vec<String> {
+        let pid = pid.to_string();
+        let args = [
+            "search",
+            "--all",
+            "--onlyvisible",
+            "--pid",
+            &pid,
+            "--name",
+            "^voicecall",
+        ];
+        self.run("xdotool", &args)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Waits up to `timeout` for process `pid` to show a window; its ID.
+    pub fn wait_app_window(&self, pid: u32, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(window) = self.app_windows(pid).into_iter().next() {
+                return Ok(window);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("process {pid} opened no window within {timeout:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits up to `timeout` for `window`'s title to be `want`.
+    pub fn wait_title(&self, window: &str, want: &str, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let title = self
+                .run("xdotool", &["getwindowname", window])
+                .unwrap_or_default();
+            if title == want {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("window title is {title:?}, expected {want:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Screenshots `window` into `png` and reads its text with tesseract (grey, scaled up
+    /// twice: the window's small type reads better). Needs ImageMagick and tesseract-ocr.
+    pub fn read_window(&self, window: &str, png: &Path) -> Result<String, String> {
+        let png_arg = png.to_str().ok_or("the screenshot path is not UTF-8")?;
+        self.run("import", &["-window", window, png_arg])?;
+        let grey = png.with_extension("ocr.png");
+        let grey_arg = grey.to_str().ok_or("the screenshot path is not UTF-8")?;
+        let converted = Command::new("convert")
+            .args([png_arg, "-colorspace", "Gray", "-resize", "200%", grey_arg])
+            .status()
+            .map_err(|e| format!("cannot run ImageMagick convert: {e}"))?;
+        if !converted.success() {
+            return Err(format!("convert failed on {png_arg}"));
+        }
+        let output = Command::new("tesseract")
+            .args([grey_arg, "-", "--psm", "11"])
+            .output()
+            .map_err(|e| format!("cannot run tesseract: {e}"))?;
+        let _ = std::fs::remove_file(&grey);
+        if !output.status.success() {
+            return Err(format!("tesseract failed on {png_arg}"));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// Screenshots `window` until its text holds every one of `expect` (screens change on
+    /// their own), up to `timeout`; the text last read.
+    pub fn wait_window_text(
+        &self,
+        window: &str,
+        png: &Path,
+        expect: &[&str],
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.read_window(window, png)?;
+            let missing: Vec<&&str> = expect.iter().filter(|e| !text.contains(**e)).collect();
+            if missing.is_empty() {
+                return Ok(text);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{}: OCR did not find {missing:?}; it read: {text}",
+                    png.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
 }
 
 impl Drop for Xvfb {
