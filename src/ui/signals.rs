@@ -1,4 +1,5 @@
-//! Ctrl+C and SIGTERM: the app leaves like closing the window does (hanging up first).
+//! Ctrl+C, SIGTERM and SIGHUP: the app leaves like closing the window does (hanging up
+//! first, so the peer hears "hung up" and a recording is finalised).
 
 use iced::futures::Stream;
 use iced::futures::stream;
@@ -10,17 +11,19 @@ pub fn termination() -> impl Stream<Item = ()> {
         {
             use tokio::signal::unix::{SignalKind, signal};
             let mut terminate = signal(SignalKind::terminate()).ok();
-            let terminated = async {
-                match terminate.as_mut() {
-                    Some(terminate) => {
-                        terminate.recv().await;
+            let mut hang_up = signal(SignalKind::hangup()).ok();
+            let next = |signal: Option<&mut tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
                     }
                     None => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
-                () = terminated => {}
+                () = next(terminate.as_mut()) => {}
+                () = next(hang_up.as_mut()) => {}
             }
         }
         #[cfg(not(unix))]

@@ -8,11 +8,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::devices::{DeviceSwitch, DeviceWatch};
 use super::processing::{CaptureProcessor, ProcessingConfig};
 use super::send::{RedPolicy, SendConfig, SendPath};
 use super::summary::MediaCounters;
 use super::testing::{FrameStep, StepGuard};
-use crate::audio::{self, AudioError, CaptureStream, Levels, PlaybackStream};
+use crate::audio::{
+    self, AudioBackend, AudioError, CaptureStream, Levels, PlaybackStream, SystemAudio,
+};
 use crate::codec::{CodecError, EncoderSettings};
 use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
@@ -52,6 +55,8 @@ pub struct MediaConfig {
     /// Follow the peer's reported loss with Opus' FEC budget.
     pub loss_feedback: bool,
     pub processing: ProcessingConfig,
+    /// Where the devices come from (tests put unpluggable stand-ins here).
+    pub audio: Arc<dyn AudioBackend>,
 }
 
 impl Default for MediaConfig {
@@ -67,6 +72,7 @@ impl Default for MediaConfig {
             red_distance: send.red_distance,
             loss_feedback: send.loss_feedback,
             processing: ProcessingConfig::default(),
+            audio: Arc::new(SystemAudio),
         }
     }
 }
@@ -105,6 +111,7 @@ pub struct MediaSession {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     first_audio: Option<oneshot::Receiver<Instant>>,
+    device_switches: Option<mpsc::UnboundedReceiver<DeviceSwitch>>,
 }
 
 impl MediaSession {
@@ -132,8 +139,14 @@ impl MediaSession {
         let mut processing = config.processing;
         processing.echo_cancellation &= audio::has_acoustic_path(&config.input, &config.output);
         let processor = CaptureProcessor::new(processing);
-        let devices = audio::open(&config.input, &config.output)?;
+        let devices = audio::open_with(config.audio.as_ref(), &config.input, &config.output)?;
         let levels = Arc::clone(devices.levels());
+        let (watch, device_switches) = DeviceWatch::new(
+            Arc::clone(&config.audio),
+            Arc::clone(&levels),
+            &config.input,
+            &config.output,
+        );
         let (capture, playback) = devices.into_parts();
         let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(MediaCounters::default());
@@ -153,6 +166,7 @@ impl MediaSession {
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
             first_audio: Some(first_audio_tx),
+            devices: watch,
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -164,7 +178,13 @@ impl MediaSession {
             stop: Some(stop_tx),
             task: Some(task),
             first_audio: Some(first_audio_rx),
+            device_switches: Some(device_switches),
         })
+    }
+
+    /// Reports of a lost microphone or speaker and what replaced it. Can be taken once.
+    pub fn take_device_switches(&mut self) -> Option<mpsc::UnboundedReceiver<DeviceSwitch>> {
+        self.device_switches.take()
     }
 
     /// Resolves with the moment the first decoded remote frame was queued for the speaker
@@ -242,6 +262,7 @@ struct Pump {
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
     first_audio: Option<oneshot::Sender<Instant>>,
+    devices: DeviceWatch,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
 }
@@ -268,6 +289,7 @@ impl Pump {
                     self.send.on_loss_report(fraction, Instant::now());
                 }
                 _ = tick.tick() => {
+                    self.devices.check(&mut self.capture, &mut self.playback, Instant::now());
                     self.send.update_red(Instant::now());
                     self.send_captured().await;
                     self.fill_playout();

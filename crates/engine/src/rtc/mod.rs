@@ -3,11 +3,15 @@
 
 mod config;
 mod events;
+mod mdns;
 mod peer;
 mod stats;
 mod turn_tcp;
 
 pub use config::RtcConfig;
 pub use events::{RemoteRtp, RtcEvent};
-pub use peer::{AudioTrackWriter, LossReport, MIME_TYPE_RED, RtcError, RtcPeer};
+pub use peer::{
+    AudioTrackWriter, LocalDescription, LossReport, MIME_TYPE_RED, PendingDescription, PreparedIce,
+    RtcError, RtcPeer,
+};
 pub use turn_tcp::TurnTcpBridge;
