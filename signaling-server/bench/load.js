@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, startRedis } from '../test/support/redis.js';
+import { cpuSnapshot, cpuUsage, rssMb } from './proc_stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = join(ROOT, 'src/index.js');
@@ -46,14 +47,6 @@ const measureSeconds = Number(args.measure ?? (quick ? 5 : 10));
 const modes = args.modes.split(',');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const hardFdLimit = Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 1024;
-
-function rssMb(pid) {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
 
 // The node flags of deploy/systemd/voicecall-signaling.service, so the
 // benchmark measures the shipped configuration; --server-args adds more.
@@ -92,40 +85,6 @@ function startWorker() {
   });
   const next = (type) => new Promise((resolve) => waiters.push({ type, resolve }));
   return { child, next, ready: next('ready') };
-}
-
-// CPU accounting from /proc, so a result taken on a busy machine says so:
-// per process (clock ticks of user+system time) and for the whole machine.
-const TICKS = 100; // USER_HZ on Linux
-function procTicks(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0;
-  }
-}
-function machineTicks() {
-  const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const idle = v[3] + v[4];
-  return { busy: v.reduce((a, b) => a + b, 0) - idle };
-}
-function cpuSnapshot(groups) {
-  return { at: Date.now(), machine: machineTicks(), groups: Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((n, pid) => n + procTicks(pid), 0)])) };
-}
-/** % of one core used by each group, and by everything else on the machine. */
-function cpuUsage(a, b) {
-  const secs = (b.at - a.at) / 1000;
-  const pct = (ticks) => (100 * ticks) / TICKS / secs;
-  const out = {};
-  let ours = 0;
-  for (const k of Object.keys(a.groups)) {
-    const d = b.groups[k] - a.groups[k];
-    ours += d;
-    out[k] = pct(d);
-  }
-  out.other = Math.max(0, pct(b.machine.busy - a.machine.busy - ours));
-  return out;
 }
 
 function percentile(sorted, p) {
@@ -284,6 +243,9 @@ const summary = table(['', ...modes.map((m) => (m === 'single' ? '(a) 1 process'
 console.log(`\n${summary}\n\n${detail}`);
 
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+// bench/cluster.js keeps its own section between markers: carry it over.
+const previous = readFileSync(join(ROOT, 'bench/RESULTS.md'), 'utf8');
+const clusterSection = /<!-- bench\/cluster\.js: start -->[\s\S]*<!-- bench\/cluster\.js: end -->/.exec(previous)?.[0];
 writeFileSync(
   join(ROOT, 'bench/RESULTS.md'),
   `# Load benchmark results
@@ -303,6 +265,6 @@ ${summary}
 ## Every level
 
 ${detail}
-`,
+${clusterSection ? `\n${clusterSection}\n` : ''}`,
 );
 console.log('\nwrote bench/RESULTS.md');

@@ -19,25 +19,53 @@ export function newCallId() {
   return `w-${Date.now().toString(36)}-${rand[0].toString(36)}${rand[1].toString(36)}`;
 }
 
+/** getUserMedia's failure, keeping the DOMException's name for the message shown. */
+export class MicrophoneError extends Error {
+  constructor(cause) {
+    super(`microphone: ${cause?.message || cause?.name || cause}`);
+    this.name = 'MicrophoneError';
+    this.cause = cause;
+  }
+}
+
+/**
+ * The microphone as a MediaStream, with the browser's processing on or off.
+ * Throws MicrophoneError (cause.name NotAllowedError when the person or the
+ * browser refused it; NoMediaDevices on an insecure page).
+ */
+export async function openMicrophone({ audioProcessing = true } = {}) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new MicrophoneError({ name: 'NoMediaDevices', message: 'navigator.mediaDevices is unavailable (not a secure context?)' });
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: audioProcessing, noiseSuppression: audioProcessing, autoGainControl: audioProcessing },
+      video: false,
+    });
+  } catch (err) {
+    throw new MicrophoneError(err);
+  }
+}
+
 /**
  * @param {object} opts
  * @param {(event: string, payload: object) => void} opts.send socket.emit
  * @param {string} opts.peerId
  * @param {string} opts.callId
  * @param {RTCIceServer[]} opts.iceServers
+ * @param {MediaStream} opts.microphone the local audio (from openMicrophone)
  * @param {(state: RTCPeerConnectionState) => void} opts.onConnectionState
  * @param {(stream: MediaStream) => void} opts.onRemoteStream
- * @param {boolean} [opts.audioProcessing] echo cancellation, noise suppression
- *   and gain control on the microphone (default on; tests that compare
- *   waveforms turn them off)
  */
-export function createCall({ send, peerId, callId, iceServers, onConnectionState, onRemoteStream, audioProcessing = true }) {
+export function createCall({ send, peerId, callId, iceServers, microphone, onConnectionState, onRemoteStream }) {
   const pc = new RTCPeerConnection({ iceServers });
-  let localStream = null;
   // Candidates that arrive before the remote description can be applied.
   let pendingCandidates = [];
   let remoteSet = false;
   let closed = false;
+  // The remote description's SDP exactly as the peer sent it (the security
+  // code hashes the fingerprint the peer announced).
+  let remoteSdp = null;
 
   pc.onicecandidate = ({ candidate }) => {
     if (closed) return;
@@ -46,22 +74,19 @@ export function createCall({ send, peerId, callId, iceServers, onConnectionState
       // End of gathering: the protocol's end-of-candidates marker.
       : { targetClientId: peerId, callId, candidate: '' });
   };
-  pc.onconnectionstatechange = () => onConnectionState(pc.connectionState);
+  pc.onconnectionstatechange = () => {
+    if (!closed) onConnectionState(pc.connectionState);
+  };
   pc.ontrack = ({ streams, track }) => onRemoteStream(streams[0] ?? new MediaStream([track]));
 
-  async function addMicrophone() {
-    localStream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: audioProcessing, noiseSuppression: audioProcessing, autoGainControl: audioProcessing },
-      video: false,
-    });
-    for (const track of localStream.getAudioTracks()) {
-      const sender = pc.addTrack(track, localStream);
-      preferOpus(pc.getTransceivers().find((t) => t.sender === sender));
-    }
+  for (const track of microphone.getAudioTracks()) {
+    const sender = pc.addTrack(track, microphone);
+    preferOpus(pc.getTransceivers().find((t) => t.sender === sender));
   }
 
   async function applyRemote(description) {
     await pc.setRemoteDescription(description);
+    remoteSdp = description.sdp;
     remoteSet = true;
     const queued = pendingCandidates;
     pendingCandidates = [];
@@ -69,6 +94,7 @@ export function createCall({ send, peerId, callId, iceServers, onConnectionState
   }
 
   async function addCandidate({ candidate, mid, mLineIndex }) {
+    if (closed) return;
     if (!remoteSet) {
       pendingCandidates.push({ candidate, mid, mLineIndex });
       return;
@@ -87,36 +113,56 @@ export function createCall({ send, peerId, callId, iceServers, onConnectionState
 
   const descriptionJson = (d) => JSON.stringify({ type: d.type, sdp: d.sdp });
 
+  async function offer(options) {
+    const description = await pc.createOffer(options);
+    await pc.setLocalDescription(description);
+    send('offer_sdp', { targetClientId: peerId, callId, sdp: descriptionJson(pc.localDescription) });
+  }
+
+  async function answer(offerSdp) {
+    await applyRemote(parseDescription(offerSdp, 'offer'));
+    const description = await pc.createAnswer();
+    await pc.setLocalDescription(description);
+    send('answer_sdp', { targetClientId: peerId, callId, sdp: descriptionJson(pc.localDescription) });
+  }
+
   return {
     pc,
     peerId,
     callId,
 
-    /** Caller: microphone, offer. */
-    async start() {
-      await addMicrophone();
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      send('offer_sdp', { targetClientId: peerId, callId, sdp: descriptionJson(pc.localDescription) });
-    },
+    /** Caller: the offer. */
+    start: () => offer(),
 
-    /** Callee: answer an offer received earlier. */
-    async answer(offerSdp) {
-      await applyRemote(parseDescription(offerSdp, 'offer'));
-      await addMicrophone();
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      send('answer_sdp', { targetClientId: peerId, callId, sdp: descriptionJson(pc.localDescription) });
-    },
+    /** Callee: answer an offer (the call's first, or the peer's ICE restart). */
+    answer,
 
-    /** Caller: the callee's answer arrived. */
-    acceptAnswer: (answerSdp) => applyRemote(parseDescription(answerSdp, 'answer')),
+    /** Caller: restart ICE over signaling (the media path went down). */
+    restartIce: () => offer({ iceRestart: true }),
+
+    /** Caller: the callee's answer (to the first offer or to a restart). */
+    async acceptAnswer(answerSdp) {
+      // A late answer to an offer already superseded by a newer restart.
+      if (pc.signalingState !== 'have-local-offer') return;
+      await applyRemote(parseDescription(answerSdp, 'answer'));
+    },
     addCandidate,
+
+    /** Both descriptions' SDP, once known (for the security code). */
+    descriptions() {
+      const localSdp = pc.localDescription?.sdp ?? null;
+      return localSdp && remoteSdp ? { localSdp, remoteSdp } : null;
+    },
+
+    /** Muted sends silence; the track and the connection stay up. */
+    setMuted(muted) {
+      for (const track of microphone.getAudioTracks()) track.enabled = !muted;
+    },
 
     close() {
       if (closed) return;
       closed = true;
-      for (const t of localStream?.getTracks() ?? []) t.stop();
+      for (const t of microphone.getTracks()) t.stop();
       pc.close();
     },
   };

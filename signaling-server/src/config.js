@@ -20,8 +20,12 @@ export const DEFAULTS = Object.freeze({
   turnUrls: Object.freeze([]),
   stunUrls: Object.freeze([]),
   turnTtlSeconds: 86400,
-  // Unset = single-process mode with in-memory state.
+  // Both unset = single-process mode with in-memory state. REDIS_URL: one
+  // Redis server; REDIS_CLUSTER_NODES: seeds of a Redis Cluster.
   redisUrl: null,
+  redisClusterNodes: Object.freeze([]),
+  // 'classic' | 'sharded'; null = the default for the Redis kind (see cluster.js).
+  redisPubsub: null,
   // Shows up in every log record so a cluster's logs can be told apart.
   nodeId: sanitizeNodeId(hostname()),
   rateLimitPerSec: 50,
@@ -134,18 +138,7 @@ export function loadConfig(env = process.env) {
 
   loadTurnConfig(env, config, problems);
 
-  if (!isUnset(env.REDIS_URL)) {
-    const raw = env.REDIS_URL.trim();
-    let ok = false;
-    try {
-      const u = new URL(raw);
-      ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-    } catch {
-      ok = false;
-    }
-    if (ok) config.redisUrl = raw;
-    else problems.push(`REDIS_URL must be a redis://[user:password@]host[:port][/db] or rediss:// URL (got ${describeRedisUrl(raw)})`);
-  }
+  loadRedisConfig(env, config, problems);
 
   if (!isUnset(env.NODE_ID)) {
     const nodeId = env.NODE_ID.trim();
@@ -155,6 +148,52 @@ export function loadConfig(env = process.env) {
 
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const isRedisUrl = (raw) => {
+  try {
+    const u = new URL(raw);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+};
+
+/** REDIS_URL / REDIS_CLUSTER_NODES / REDIS_PUBSUB. Passwords are never echoed. */
+function loadRedisConfig(env, config, problems) {
+  const hasUrl = !isUnset(env.REDIS_URL);
+  const hasNodes = !isUnset(env.REDIS_CLUSTER_NODES);
+  if (hasUrl) {
+    const raw = env.REDIS_URL.trim();
+    if (isRedisUrl(raw)) config.redisUrl = raw;
+    else problems.push(`REDIS_URL must be a redis://[user:password@]host[:port][/db] or rediss:// URL (got ${describeRedisUrl(raw)})`);
+  }
+  if (hasNodes) {
+    // host:port is shorthand for redis://host:port.
+    const seeds = env.REDIS_CLUSTER_NODES.split(',').map((s) => s.trim()).filter(Boolean);
+    const urls = seeds.map((s) => (s.includes('://') ? s : `redis://${s}`));
+    const bad = urls.filter((u) => !isRedisUrl(u) || new URL(u).pathname.length > 1 || !new URL(u).port);
+    const schemes = new Set(urls.filter(isRedisUrl).map((u) => new URL(u).protocol));
+    const auths = new Set(urls.filter(isRedisUrl).map((u) => `${new URL(u).username}:${new URL(u).password}`));
+    if (seeds.length === 0) {
+      problems.push('REDIS_CLUSTER_NODES must list at least one host:port (comma-separated)');
+    } else if (bad.length) {
+      problems.push(`REDIS_CLUSTER_NODES entries must be host:port or redis://[user:password@]host:port (no /db: a Redis Cluster has only db 0) (bad: ${bad.map(describeRedisUrl).join(', ')})`);
+    } else if (schemes.size > 1 || auths.size > 1) {
+      // node-redis applies one set of credentials and TLS to every node it
+      // discovers; differing seeds would mean some nodes get the wrong ones.
+      problems.push('REDIS_CLUSTER_NODES entries must all use the same scheme (redis:// or rediss://) and the same user/password');
+    } else {
+      config.redisClusterNodes = Object.freeze(urls);
+    }
+  }
+  if (hasUrl && hasNodes) problems.push('set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  if (!isUnset(env.REDIS_PUBSUB)) {
+    const mode = env.REDIS_PUBSUB.trim().toLowerCase();
+    if (mode !== 'classic' && mode !== 'sharded') problems.push(`REDIS_PUBSUB must be classic or sharded (got ${JSON.stringify(env.REDIS_PUBSUB)})`);
+    else if (!hasUrl && !hasNodes) problems.push('REDIS_PUBSUB is set but neither REDIS_URL nor REDIS_CLUSTER_NODES is: it only applies to cluster mode');
+    else config.redisPubsub = mode;
+  }
 }
 
 /**

@@ -24,8 +24,10 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
  * @param {() => number} opts.connectedClients read at scrape time
  * @param {string} opts.nodeId constant label, to tell cluster nodes apart
  *   when they are scraped through one load balancer name
+ * @param {{published: number, delivered: number, topologyChanges: number}} [opts.redisStats]
+ *   cluster mode: counters kept by redis_connection.js, read at scrape time
  */
-export function createMetrics({ connectedClients, nodeId }) {
+export function createMetrics({ connectedClients, nodeId, redisStats }) {
   const registry = new client.Registry();
   registry.setDefaultLabels({ node: nodeId });
 
@@ -56,6 +58,28 @@ export function createMetrics({ connectedClients, nodeId }) {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+
+  if (redisStats) {
+    // Counters owned by the Redis connection layer; mirrored at scrape time.
+    const mirror = (name, help, read) =>
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    mirror('voicecall_redis_commands_total', 'Commands this node sent to Redis (scripts and pub/sub (un)subscribes count one each)', () => redisStats.commands);
+    mirror('voicecall_redis_published_total', 'Messages this node published to Redis pub/sub (PUBLISH or SPUBLISH)', () => redisStats.published);
+    mirror(
+      'voicecall_redis_deliveries_total',
+      'Pub/sub messages Redis delivered to this node; divided by the cluster-wide published total this is the fan-out per message',
+      () => redisStats.delivered,
+    );
+    mirror('voicecall_redis_topology_changes_total', 'Redis Cluster slot-map changes (fail-overs) this node reconnected after', () => redisStats.topologyChanges);
+  }
 
   return {
     registry,

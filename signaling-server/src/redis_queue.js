@@ -2,9 +2,10 @@
 // target that reconnects to a *different* node still gets what was queued
 // for it. Same interface as createOfflineQueue, with async methods.
 //
-// Per target:
-//   <prefix>q:<id>   list of entries "<group key>\n<json message>", oldest first
-//   <prefix>qr:<id>  set of group keys already reported by an overflow
+// Per target (hash-tagged by the ID, like its registry record, so each
+// script's two keys share a slot in a Redis Cluster):
+//   <prefix>q:{<id>}   list of entries "<group key>\n<json message>", oldest first
+//   <prefix>qr:{<id>}  set of group keys already reported by an overflow
 // Both get a PEXPIRE of 2 × ttl on every push, so nothing outlives its use
 // even if every node that queued something dies.
 //
@@ -69,10 +70,13 @@ return {entries, reported}
 
 const passThrough = (...args) => args.map(String);
 
+// FIRST_KEY_INDEX: a cluster client routes a script by its first key.
+const script = (SCRIPT) => defineScript({ NUMBER_OF_KEYS: 2, FIRST_KEY_INDEX: 0, SCRIPT, transformArguments: passThrough });
+
 export const queueScripts = {
-  vcQueuePush: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: PUSH, transformArguments: passThrough }),
-  vcQueueExpire: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: EXPIRE, transformArguments: passThrough }),
-  vcQueueTake: defineScript({ NUMBER_OF_KEYS: 2, SCRIPT: TAKE, transformArguments: passThrough }),
+  vcQueuePush: script(PUSH),
+  vcQueueExpire: script(EXPIRE),
+  vcQueueTake: script(TAKE),
 };
 
 const groupKey = (m) => JSON.stringify([m.from, m.event, m.callId ?? null]);
@@ -92,8 +96,8 @@ function parseEntry(entry) {
  * @param {ReturnType<import('./log.js').createLogger>} opts.log
  */
 export function createRedisOfflineQueue({ redis, prefix, ttlMs, maxPerTarget = 64, onUndeliverable, log }) {
-  const qKey = (id) => `${prefix}q:${id}`;
-  const rKey = (id) => `${prefix}qr:${id}`;
+  const qKey = (id) => `${prefix}q:{${id}}`;
+  const rKey = (id) => `${prefix}qr:{${id}}`;
   // Long enough that a slow reclaim still finds the entries; short enough
   // that entries whose node died do not linger.
   const keepMs = Math.max(2 * ttlMs, 1000);

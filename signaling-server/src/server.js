@@ -29,11 +29,20 @@ export function createSignalingServer(config = {}, deps = {}) {
   const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
   const cfg = Object.freeze({ ...DEFAULTS, ...given });
   const log = deps.logger ?? createLogger({ level: cfg.logLevel });
-  // With REDIS_URL the registry and the offline queue live in Redis and
-  // socket.io delivers across nodes through the Redis adapter.
-  const cluster = cfg.redisUrl
-    ? createRedisCluster({ url: cfg.redisUrl, nodeId: cfg.nodeId, idTtlMs: cfg.idTtlSeconds * 1000, log })
-    : null;
+  // With REDIS_URL or REDIS_CLUSTER_NODES the registry and the offline
+  // queue live in Redis and socket.io delivers across nodes through the
+  // Redis adapter.
+  const cluster =
+    cfg.redisUrl || cfg.redisClusterNodes.length
+      ? createRedisCluster({
+          url: cfg.redisUrl,
+          clusterNodes: cfg.redisClusterNodes,
+          pubsub: cfg.redisPubsub ?? undefined,
+          nodeId: cfg.nodeId,
+          idTtlMs: cfg.idTtlSeconds * 1000,
+          log,
+        })
+      : null;
   const ownsRegistry = !deps.registry && !cluster;
   const registry = deps.registry ?? cluster?.registry ?? createMemoryRegistry({ idTtlMs: cfg.idTtlSeconds * 1000 });
   let startedAt = Date.now();
@@ -41,7 +50,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   /** @type {Server} */
   let io;
   const connectedClients = () => io.of('/').sockets.size;
-  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId });
+  const metrics = createMetrics({ connectedClients, nodeId: cfg.nodeId, redisStats: cluster?.stats });
   const routes = new Map([
     [
       '/healthz',

@@ -86,7 +86,7 @@ test('an ID claimed on node 1 cannot be hijacked on node 2; tokens are stored ha
     assert.equal(reason, 'io server disconnect');
     m.close();
   }
-  const rec = await rc.hGetAll('voicecall:id:carol');
+  const rec = await rc.hGetAll('voicecall:id:{carol}');
   assert.equal(rec.tok, createHash('sha256').update(TOKEN('c')).digest('hex'));
   assert.ok(!JSON.stringify(rec).includes(TOKEN('c')));
 });
@@ -101,7 +101,7 @@ test('reclaiming with the token on another node replaces the old session there',
   assert.equal(await gone, 'io server disconnect');
   // The old node's late release must not take the ID offline.
   await sleep(200);
-  assert.equal((await rc.hGet('voicecall:id:dora', 'sock')) !== '', true);
+  assert.equal((await rc.hGet('voicecall:id:{dora}', 'sock')) !== '', true);
   const b = await connect(n1);
   b.socket.emit('ringing', { targetClientId: 'dora' });
   assert.deepEqual(await once(fresh.socket, 'ringing'), { from: b.id });
@@ -117,7 +117,7 @@ test('PEER_NOT_FOUND works cluster-wide', async () => {
 test('offline queue: queued on node 2, delivered when the target comes back on node 1', async () => {
   const eve = await connect(n2, { auth: { id: 'eve', token: TOKEN('e') } });
   eve.socket.close();
-  await waitUntil(async () => (await rc.hGet('voicecall:id:eve', 'sock')) === '');
+  await waitUntil(async () => (await rc.hGet('voicecall:id:{eve}', 'sock')) === '');
   const caller = await connect(n2);
   const quiet = never(caller.socket, 'server_error', 300);
   caller.socket.emit('offer_sdp', { targetClientId: 'eve', sdp: 'offer', callId: 'q1' });
@@ -135,7 +135,7 @@ test('offline queue: queued on node 2, delivered when the target comes back on n
 test('offline queue timeout on another node → one PEER_NOT_FOUND per group to the sender', async () => {
   const gone = await connect(n1, { auth: { id: 'gina', token: TOKEN('g') } });
   gone.socket.close();
-  await waitUntil(async () => (await rc.hGet('voicecall:id:gina', 'sock')) === '');
+  await waitUntil(async () => (await rc.hGet('voicecall:id:{gina}', 'sock')) === '');
   const caller = await connect(n2);
   const errors = [];
   caller.socket.on('server_error', (e) => errors.push(e));
@@ -169,9 +169,9 @@ test('SIGKILL node 1: its client reconnects to node 2 (same id+token, reclaimed)
   // frank's node is gone: within the presence timeout node 2 marks its IDs
   // offline, so messages to frank are queued and then reported instead of
   // vanishing into a dead socket.
-  await waitUntil(async () => (await rc.hGet('voicecall:id:frank', 'sock')) === '', 20_000, 200);
+  await waitUntil(async () => (await rc.hGet('voicecall:id:{frank}', 'sock')) === '', 20_000, 200);
   assert.ok(n2.records.some((r) => r.msg === 'reaped ids of a dead node' && r.ids >= 1));
-  assert.ok((await rc.pTTL('voicecall:id:frank')) > 0, 'the reaped ID now has its TTL');
+  assert.ok((await rc.pTTL('voicecall:id:{frank}')) > 0, 'the reaped ID now has its TTL');
   peer.socket.emit('ringing', { targetClientId: 'frank', callId: 'f1' });
   const err = await once(peer.socket, 'server_error', QUEUE_MS + 1000);
   assert.deepEqual([err.code, err.event], ['PEER_NOT_FOUND', 'ringing']);
@@ -188,7 +188,7 @@ test('SIGTERM: a node shuts down cleanly and takes its IDs offline in Redis', as
   const [code] = await n1.kill('SIGTERM');
   assert.equal(code, 0);
   assert.ok(events.some((e) => e[0] === 'disconnect') || !c.socket.connected);
-  assert.equal(await rc.hGet('voicecall:id:tess', 'sock'), '');
-  assert.ok((await rc.pTTL('voicecall:id:tess')) > 0);
+  assert.equal(await rc.hGet('voicecall:id:{tess}', 'sock'), '');
+  assert.ok((await rc.pTTL('voicecall:id:{tess}')) > 0);
   n1 = null;
 });

@@ -58,6 +58,8 @@ test('parses every variable', () => {
     stunUrls: ['stun:stun.example.org:3478', 'stun:[2001:db8::1]'],
     turnTtlSeconds: 3600,
     redisUrl: 'redis://:pw@127.0.0.1:6379/2',
+    redisClusterNodes: [],
+    redisPubsub: null,
     nodeId: 'node-1',
     rateLimitPerSec: 20,
     rateLimitBurst: 40,
@@ -160,4 +162,31 @@ test('REDIS_URL must be redis:// or rediss://, and a password is never echoed', 
     assert.ok(!err.message.includes('topsecret'));
     return true;
   });
+});
+
+test('REDIS_CLUSTER_NODES: host:port or redis:// seeds, one set of credentials, REDIS_PUBSUB', () => {
+  const cfg = loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis://10.0.0.2:7001 ,', REDIS_PUBSUB: 'Sharded' });
+  assert.deepEqual(cfg.redisClusterNodes, ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7001']);
+  assert.equal(cfg.redisPubsub, 'sharded');
+  assert.equal(cfg.redisUrl, null);
+  assert.equal(loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_PUBSUB: 'classic' }).redisPubsub, 'classic');
+
+  const problems = (env) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return err.message;
+    }
+    return 'no error';
+  };
+  assert.match(problems({ REDIS_CLUSTER_NODES: 'a:1,redis://b:2/3' }), /REDIS_CLUSTER_NODES entries must be .*"redis:\/\/b:2\/3"/);
+  assert.match(problems({ REDIS_CLUSTER_NODES: 'a' }), /REDIS_CLUSTER_NODES entries must be/, 'a port is required');
+  assert.match(problems({ REDIS_CLUSTER_NODES: ',' }), /at least one host:port/);
+  assert.match(problems({ REDIS_CLUSTER_NODES: 'redis://:topsecret@a:1,b:2' }), /same scheme .* same user\/password/);
+  assert.match(problems({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://b' }), /either REDIS_URL .* or REDIS_CLUSTER_NODES/);
+  assert.match(problems({ REDIS_PUBSUB: 'sharded' }), /REDIS_PUBSUB is set but neither/);
+  assert.match(problems({ REDIS_URL: 'redis://b', REDIS_PUBSUB: 'fast' }), /REDIS_PUBSUB must be classic or sharded/);
+  const secret = problems({ REDIS_CLUSTER_NODES: 'redis://:topsecret@a:1/5' });
+  assert.match(secret, /REDIS_CLUSTER_NODES/);
+  assert.ok(!secret.includes('topsecret'));
 });

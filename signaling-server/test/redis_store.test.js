@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRedisCluster } from '../src/cluster.js';
 import { silentLogger } from '../src/log.js';
+import { waitUntil } from './helpers.js';
 import { startRedis } from './support/redis.js';
 
 let redis;
@@ -85,3 +86,26 @@ test('queue timeout removes the whole group and reports it once', async () => {
   assert.deepEqual(undeliverable.map((u) => [u.from, u.event, u.count]).sort(), [['a', 'send_ice', 2], ['b', 'ringing', 1]]);
   assert.equal(await queue.size('t'), 0);
 });
+
+test('a node reaps a dead node only after its own heartbeats succeeded for a whole alive TTL', async () => {
+  const presence = { heartbeatMs: 50, aliveTtlMs: 600, reapIntervalMs: 50 };
+  const prefix = 'presence-test:';
+  // A node that died holding an online ID: listed, no alive key.
+  const { registry: seed } = await cluster('seed', prefix);
+  await seed.claim('zed', 'tok_zzzzzzzzzzzzzzzz', 'dead-sock');
+  const rc = clusters.at(-1).connection.command;
+  await rc.sAdd(`${prefix}{presence}:instances`, 'ghost:1');
+  await rc.hSet(`${prefix}id:{zed}`, 'inst', 'ghost:1');
+  await rc.sAdd(`${prefix}inst:ghost:1:ids`, 'zed');
+
+  const started = Date.now();
+  const node = createRedisCluster({ url: redis.url, nodeId: 'reaper', idTtlMs: 60_000, log: silentLogger, prefix, presence });
+  clusters.push(node);
+  await node.connect();
+  await waitUntil(async () => (await node.registry.lookup('zed')).online === false, 5000, 10);
+  // Not at start (the Redis might just have come back), only once a whole
+  // TTL of its own beats went through.
+  assert.ok(Date.now() - started >= presence.aliveTtlMs, `reaped after ${Date.now() - started} ms`);
+  assert.equal(await rc.sIsMember(`${prefix}{presence}:instances`, 'ghost:1'), false);
+});
+

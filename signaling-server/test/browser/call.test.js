@@ -2,7 +2,7 @@
 // in public/: ring, accept by click, connected, audio flows (RTP stats and a
 // recording of the received tone), hang up; and a declined call.
 //
-// npm run test:browser (not part of npm test: needs chromium, ~10 s).
+// npm run test:browser (runs it in a loopback-only network namespace, ~10 s).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../helpers.js';
 import { launchChromium, writeToneWav } from './chromium.js';
+import { requireLoopbackOnly } from './isolated.js';
+import { openPage, visibleText, waitState } from './pages.js';
 
 const TONE_HZ = 440;
 
@@ -17,9 +19,10 @@ let server;
 let url;
 let chromium;
 let dir;
-const foreignRequests = [];
+const opened = [];
 
 before(async () => {
+  requireLoopbackOnly();
   dir = mkdtempSync(join(tmpdir(), 'vc-browser-'));
   const wav = join(dir, 'tone.wav');
   writeToneWav(wav, { frequency: TONE_HZ, seconds: 3 });
@@ -35,27 +38,14 @@ after(async () => {
 
 /** A page in its own browser context (own localStorage = own identity). */
 async function openClient(name) {
-  const context = await chromium.browser.createBrowserContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${name} console: ${msg.text()}`);
-  });
-  page.on('request', (req) => {
-    const u = req.url();
-    if (!u.startsWith(url) && !u.startsWith(url.replace('http', 'ws')) && !u.startsWith('data:') && !u.startsWith('blob:')) foreignRequests.push(u);
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.voicecallTest?.state === 'idle', { timeout: 10_000 });
-  const id = await page.evaluate(() => window.voicecallTest.id);
-  assert.equal(await page.$eval('#my-id', (el) => el.textContent), id);
-  return { page, id, errors, context };
+  const c = await openPage(chromium, url, { name });
+  assert.equal(await c.page.$eval('#my-id', (el) => el.textContent), c.id);
+  opened.push(c);
+  return c;
 }
 
 const phase = (c) => c.page.evaluate(() => window.voicecallTest.state);
-const waitPhase = (c, want, timeout = 10_000) =>
-  c.page.waitForFunction((w) => window.voicecallTest.state === w, { timeout }, want);
+const waitPhase = waitState;
 
 /** Goertzel power of `freq` in the samples, relative to total power. */
 function toneShare(samples, sampleRate, freq) {
@@ -82,7 +72,7 @@ function decodeWav(base64) {
   return { sampleRate, samples, buf };
 }
 
-test('A calls B: ringing, accept by click, connected, audio flows both ways, End returns both to idle', async () => {
+test('A calls B: ringing, accept by click, connected, audio flows both ways, End shows both why the call ended', async () => {
   const a = await openClient('A');
   const b = await openClient('B');
   assert.notEqual(a.id, b.id);
@@ -91,11 +81,11 @@ test('A calls B: ringing, accept by click, connected, audio flows both ways, End
   await a.page.click('#call');
   await waitPhase(b, 'ringing');
   assert.equal(await b.page.$eval('#caller', (el) => el.textContent), a.id);
-  assert.equal(await b.page.$eval('#incoming', (el) => el.hidden), false);
+  assert.equal(await visibleText(b.page, '#caller'), a.id);
   // No auto-answer: B keeps ringing until someone clicks.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await phase(b), 'ringing');
-  await a.page.waitForFunction(() => /Ringing/.test(document.getElementById('status').textContent), { timeout: 5000 });
+  await a.page.waitForFunction(() => document.getElementById('calling-progress').textContent === 'Ringing…', { timeout: 5000 });
 
   await b.page.click('#accept');
   await Promise.all([waitPhase(a, 'in-call'), waitPhase(b, 'in-call')]);
@@ -130,8 +120,8 @@ test('A calls B: ringing, accept by click, connected, audio flows both ways, End
   }
 
   await a.page.click('#end');
-  await Promise.all([waitPhase(a, 'idle'), waitPhase(b, 'idle')]);
-  assert.match(await b.page.$eval('#status', (el) => el.textContent), /ended the call/);
+  await Promise.all([waitPhase(a, 'ended'), waitPhase(b, 'ended')]);
+  assert.equal(await visibleText(b.page, '#ended-reason'), 'Hung up by peer');
   assert.equal(await b.page.evaluate(() => window.voicecallTest.stats().then((s) => s.connectionState)), null);
 
   assert.deepEqual([...a.errors, ...b.errors], []);
@@ -139,14 +129,14 @@ test('A calls B: ringing, accept by click, connected, audio flows both ways, End
   await b.context.close();
 });
 
-test('B declines: A returns to idle and is told; identity survives a reload', async () => {
+test('B declines: A is told; identity survives a reload', async () => {
   const a = await openClient('A2');
   const b = await openClient('B2');
   await a.page.evaluate((id) => window.voicecallTest.call(id), b.id);
   await waitPhase(b, 'ringing');
   await b.page.click('#decline');
-  await Promise.all([waitPhase(a, 'idle'), waitPhase(b, 'idle')]);
-  assert.match(await a.page.$eval('#status', (el) => el.textContent), /declined/);
+  await Promise.all([waitPhase(a, 'ended'), waitPhase(b, 'ended')]);
+  assert.equal(await visibleText(a.page, '#ended-reason'), 'Declined');
 
   // localStorage + socket.io auth: same ID after a reload.
   await a.page.reload({ waitUntil: 'load' });
@@ -158,5 +148,5 @@ test('B declines: A returns to idle and is told; identity survives a reload', as
 });
 
 test('the pages contacted nothing but the loopback server', () => {
-  assert.deepEqual(foreignRequests, []);
+  assert.deepEqual(opened.flatMap((c) => c.foreign), []);
 });

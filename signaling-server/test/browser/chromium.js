@@ -30,10 +30,12 @@ export function writeToneWav(path, { frequency = 440, seconds = 3, sampleRate = 
 }
 
 /**
- * @param {{ wav: string }} opts path of the fake microphone's WAV file
+ * @param {{ wav: string, permissionPrompts?: boolean }} opts `wav`: the fake microphone's WAV
+ *   file; `permissionPrompts`: ask for the microphone as a browser does for a person (then the
+ *   test grants or denies it per context), instead of granting it to every page
  * @returns {Promise<{ browser: import('puppeteer-core').Browser, close: () => Promise<void> }>}
  */
-export async function launchChromium({ wav }) {
+export async function launchChromium({ wav, permissionPrompts = false }) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
@@ -52,7 +54,7 @@ export async function launchChromium({ wav }) {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
-      '--use-fake-ui-for-media-stream',
+      ...(permissionPrompts ? [] : ['--use-fake-ui-for-media-stream']),
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}`,
       '--allow-loopback-in-peer-connection',

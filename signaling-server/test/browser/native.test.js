@@ -7,14 +7,27 @@
 // the end-to-end tests' measure (≥ 0.9 correlation over ≥ 90 % of the
 // speech), so there is one comparison, in Rust.
 //
-//   cargo test --test browser_interop
+// Both calls also show the same security code on both sides: the code the
+// page shows next to the one the native client prints (`verification`), with
+// a screenshot of the page in each call (…/web/native-interop/); and a
+// declined call ends with the desktop's reason.
+//
+//   cargo test --test browser_interop          (builds the binary and runs this)
+// or, with a binary built already (skipped when VOICECALL_BIN is not set):
+//   VOICECALL_BIN=$PWD/../target/release/voicecall node test/browser/isolated.js test/browser/native.test.js
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, sleep } from '../helpers.js';
 import { launchChromium } from './chromium.js';
+import { requireLoopbackOnly } from './isolated.js';
 import { asset, exitWithin, spawnNative, voicecallBin, writeWavAfterSilence, writeWavExcerpt } from './native.js';
+import { openPage as openWebClient, outputDir, screenshot, visibleText, waitState } from './pages.js';
+
+const SKIP = process.env.VOICECALL_BIN
+  ? false
+  : 'VOICECALL_BIN is not set: run `cargo test --test browser_interop`, or build `cargo build --release --bin voicecall` and set VOICECALL_BIN to it';
 
 // Chromium's fake microphone plays its file in a loop from getUserMedia on,
 // so the native side hears it from an arbitrary point; the cargo test compares
@@ -45,11 +58,17 @@ let nativeInput;
 // What the cargo test compares: { label, reference, recording } per direction and call.
 const recordings = [];
 
+let shots;
+
 before(async () => {
+  if (SKIP) return;
+  requireLoopbackOnly();
   bin = voicecallBin();
-  dir = process.env.VOICECALL_INTEROP_DIR;
-  if (!dir) throw new Error('VOICECALL_INTEROP_DIR is not set: run this through `cargo test --test browser_interop`');
+  // The cargo test names the folder it reads recordings.json from.
+  dir = process.env.VOICECALL_INTEROP_DIR || outputDir('native-interop');
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  shots = join(dir, 'screens');
+  mkdirSync(shots, { recursive: true });
   browserSpeech = join(dir, 'browser-speech.wav');
   const excerpt = join(dir, 'browser-speech-excerpt.wav');
   writeWavExcerpt(asset('speech-a.wav'), excerpt, BROWSER_SPEECH_SECONDS);
@@ -69,23 +88,28 @@ after(async () => {
 });
 
 async function openPage(name) {
-  const context = await chromium.browser.createBrowserContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(`${name}: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${name} console: ${msg.text()}`);
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.voicecallTest?.state === 'idle', { timeout: 10_000 });
-  const id = await page.evaluate((on) => {
-    window.voicecallTest.audioProcessing = on;
-    return window.voicecallTest.id;
-  }, BROWSER_AUDIO_PROCESSING);
-  return { page, id, errors, context };
+  const c = await openWebClient(chromium, url, { name });
+  await c.page.evaluate((on) => (window.voicecallTest.audioProcessing = on), BROWSER_AUDIO_PROCESSING);
+  return c;
 }
 
-const waitPhase = (c, want, timeout = 15_000) => c.page.waitForFunction((w) => window.voicecallTest.state === w, { timeout }, want);
+/**
+ * The security code: the native client's `verification` event and the code
+ * the page shows must be the same six digits (both derive it from the two
+ * DTLS fingerprints; a difference means a different derivation or a
+ * different certificate on the way).
+ */
+async function assertSameSecurityCode(web, native, shotName) {
+  const { code } = await native.waitFor((e) => e.event === 'verification', 10_000);
+  assert.match(code, /^\d{3} \d{3}$/);
+  await web.page.waitForFunction(() => window.voicecallTest.securityCode !== null, { timeout: 10_000 });
+  const shown = await visibleText(web.page, '#sas');
+  await screenshot(web.page, shots, shotName);
+  console.error(`security code: native ${code}, page "${shown}"`);
+  assert.equal(shown, `Security code ${code} — check it matches your peer’s`);
+}
+
+const waitPhase = (c, want, timeout = 15_000) => waitState(c, want, timeout);
 
 /** Starts the page's recorder as soon as the remote stream exists (before audio flows). */
 const startRecording = (c) =>
@@ -131,7 +155,7 @@ function recorded(label, nativeHeard, browserHeard) {
   recordings.push({ label: `${label}: the browser heard the native client`, reference: NATIVE_SPEECH, recording: browserHeard, looped: false });
 }
 
-test('a browser calls the native client; both hear each other; the browser hangs up', async () => {
+test('a browser calls the native client; both hear each other and show the same security code; the browser hangs up', { skip: SKIP }, async () => {
   const configDir = mkdtempSync(join(dir, 'native-'));
   const nativeHeard = join(dir, 'native-heard-1.wav');
   const browserHeard = join(dir, 'browser-heard-1.wav');
@@ -143,6 +167,7 @@ test('a browser calls the native client; both hear each other; the browser hangs
     await web.page.evaluate((id) => window.voicecallTest.call(id), nativeId);
     await startRecording(web);
     await Promise.all([waitPhase(web, 'in-call'), native.waitFor((e) => e.event === 'media_started')]);
+    await assertSameSecurityCode(web, native, 'browser-calls-native');
     await sleep(1000);
     await assertOpus(web);
     await sleep((CALL_SECONDS - 1) * 1000);
@@ -166,7 +191,7 @@ test('a browser calls the native client; both hear each other; the browser hangs
   }
 });
 
-test('the native client calls a browser, which accepts; both hear each other; the native client hangs up', async () => {
+test('the native client calls a browser, which accepts; both hear each other and show the same security code; the native client hangs up', { skip: SKIP }, async () => {
   const configDir = mkdtempSync(join(dir, 'native-'));
   const nativeHeard = join(dir, 'native-heard-2.wav');
   const browserHeard = join(dir, 'browser-heard-2.wav');
@@ -182,14 +207,15 @@ test('the native client calls a browser, which accepts; both hear each other; th
     await web.page.evaluate(() => window.voicecallTest.accept());
     await startRecording(web);
     await Promise.all([waitPhase(web, 'in-call'), native.waitFor((e) => e.event === 'media_started')]);
+    await assertSameSecurityCode(web, native, 'native-calls-browser');
     await sleep(1000);
     await assertOpus(web);
 
     // The native client hangs up after CALL_SECONDS; the page is told.
     const { code } = await exitWithin(native, (CALL_SECONDS + 10) * 1000);
     assert.equal(code, 0, native.stderr());
-    await waitPhase(web, 'idle', 5000);
-    assert.match(await web.page.$eval('#status', (el) => el.textContent), /ended the call/);
+    await waitPhase(web, 'ended', 5000);
+    assert.equal(await visibleText(web.page, '#ended-reason'), 'Hung up by peer');
     await stopRecording(web, browserHeard);
     const ended = native.events.find((e) => e.event === 'ended');
     console.error(`native media: ${JSON.stringify(ended?.media)}`);
@@ -198,6 +224,28 @@ test('the native client calls a browser, which accepts; both hear each other; th
     assert.deepEqual(web.errors, []);
     await web.context.close();
     recorded('native calls browser', nativeHeard, browserHeard);
+  } catch (err) {
+    await diagnose(web, native);
+    throw err;
+  } finally {
+    native.kill();
+  }
+});
+
+test('the browser declines the native client’s call: the native client reports “declined”', { skip: SKIP }, async () => {
+  const configDir = mkdtempSync(join(dir, 'native-'));
+  const web = await openPage('decliner');
+  const native = spawnNative(bin, ['call', web.id, '--server', url, '--bind', '127.0.0.1', '--duration', '5s', '--input', asset('speech-b.wav')], { configDir });
+  try {
+    await waitPhase(web, 'ringing');
+    assert.equal(await visibleText(web.page, '#caller'), await native.id);
+    await web.page.keyboard.press('Escape');
+    const ended = await native.waitFor((e) => e.event === 'ended', 10_000);
+    assert.equal(ended.reason, 'declined', JSON.stringify(native.events));
+    assert.equal(await visibleText(web.page, '#ended-reason'), 'Declined by you');
+    await exitWithin(native, 10_000);
+    assert.deepEqual(web.errors, []);
+    await web.context.close();
   } catch (err) {
     await diagnose(web, native);
     throw err;
