@@ -127,7 +127,10 @@ fn a_hang_up_made_while_signaling_is_down_is_delivered_once_the_server_is_back()
     });
     // The person hangs up (Ctrl-C) with the server gone: the hang-up waits in the outbox.
     caller.signal("INT");
-    assert_eq!(caller.wait_ended(Duration::from_secs(10))["reason"], "hangup");
+    assert_eq!(
+        caller.wait_ended(Duration::from_secs(10))["reason"],
+        "hangup"
+    );
 
     let _server = Server::builder().port(port).start();
     // The callee hears of it through the restarted server, as a hang-up, and not as the

@@ -18,7 +18,7 @@ fn call_recorded_by_callee(server: &Server, heard: &Path, packets: u64) -> (Clie
         .once()
         .output(heard)
         .spawn();
-    let mut caller = Client::call(server, &callee.id)
+    let caller = Client::call(server, &callee.id)
         .input_loop(&asset("speech-a.wav"))
         .spawn();
     callee.wait_media_started(Duration::from_secs(20));

@@ -241,9 +241,7 @@ fn judge(outcome: Option<EndReason>, interrupted: bool) -> Result<(), Failure> {
         Some(EndReason::Cancelled) if interrupted => Ok(()),
         // Nothing to call with, or through: the run could not get going (exit code 1).
         Some(
-            reason @ EndReason::Failed(
-                CallFailure::AudioDevice(_) | CallFailure::NotConnected,
-            ),
+            reason @ EndReason::Failed(CallFailure::AudioDevice(_) | CallFailure::NotConnected),
         ) => Err(Failure::setup(format!("call ended: {reason}"))),
         Some(reason) => Err(Failure::call(format!("call ended: {reason}"))),
         None if interrupted => Ok(()),
@@ -263,7 +261,9 @@ mod tests {
     use super::*;
 
     fn exit_code(outcome: Option<EndReason>, interrupted: bool) -> u8 {
-        judge(outcome, interrupted).err().map_or(0, |failure| failure.code)
+        judge(outcome, interrupted)
+            .err()
+            .map_or(0, |failure| failure.code)
     }
 
     #[test]

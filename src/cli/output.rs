@@ -211,10 +211,10 @@ pub fn ended_normally(reason: &EndReason) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voicecall_core::call::Failure;
     use voicecall_core::id::PeerId;
     use voicecall_core::quality::MediaSummary;
     use voicecall_core::signaling::message::ErrorCode;
-    use voicecall_core::call::Failure;
     use voicecall_engine::controller::Warning;
     use voicecall_engine::media::DeviceSwitch;
 

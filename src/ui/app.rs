@@ -358,7 +358,7 @@ impl App {
                 Task::none()
             }
             EngineEvent::Warning(warning) => {
-                self.notices.push(warning);
+                self.notices.push(warning.to_string());
                 Task::none()
             }
         }

@@ -12,14 +12,6 @@ pub fn termination() -> impl Stream<Item = ()> {
             use tokio::signal::unix::{SignalKind, signal};
             let mut terminate = signal(SignalKind::terminate()).ok();
             let mut hang_up = signal(SignalKind::hangup()).ok();
-            let next = |signal: Option<&mut tokio::signal::unix::Signal>| async move {
-                match signal {
-                    Some(signal) => {
-                        signal.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 () = next(terminate.as_mut()) => {}
@@ -31,4 +23,15 @@ pub fn termination() -> impl Stream<Item = ()> {
             let _ = tokio::signal::ctrl_c().await;
         }
     })
+}
+
+/// The next delivery of `signal`; never, if it could not be listened for.
+#[cfg(unix)]
+async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }

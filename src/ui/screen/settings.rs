@@ -641,7 +641,10 @@ mod tests {
             !state.relist_due(t0 + 2 * RELIST_EVERY),
             "one listing at a time"
         );
-        edit(&mut state, vec![devices(&["Built-in Audio", "USB Headset"])]);
+        edit(
+            &mut state,
+            vec![devices(&["Built-in Audio", "USB Headset"])],
+        );
         let mut ui = iced_test::simulator(state.view());
         assert!(ui.find("USB Headset").is_ok(), "the new device is listed");
     }

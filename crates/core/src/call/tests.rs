@@ -980,9 +980,10 @@ fn failure_after_accepting_tells_the_caller() {
     // Our answer never went out (the offer was unusable), yet the caller must hear of it.
     let cmds = h.run(Input::Failure(Failure::Connection("bad offer".into())));
     assert_eq!(cmds[0], send(PEER, Some("inc1"), hangup("failed")));
-    assert_eq!(h.ended_with(), Some(&EndReason::Failed(Failure::Connection(
-            "bad offer".into()
-        ))));
+    assert_eq!(
+        h.ended_with(),
+        Some(&EndReason::Failed(Failure::Connection("bad offer".into())))
+    );
 }
 
 #[test]

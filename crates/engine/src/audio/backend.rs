@@ -16,7 +16,11 @@ use voicecall_core::format::SAMPLE_RATE;
 /// Opens devices from what the settings say; each publishes into the `levels` it is given
 /// (a call's microphone and speaker share one, and a device reopened mid-call keeps it).
 pub trait AudioBackend: Send + Sync + Debug {
-    fn open_input(&self, spec: &InputSpec, levels: Arc<Levels>) -> Result<CaptureStream, AudioError>;
+    fn open_input(
+        &self,
+        spec: &InputSpec,
+        levels: Arc<Levels>,
+    ) -> Result<CaptureStream, AudioError>;
     fn open_output(
         &self,
         spec: &OutputSpec,
@@ -29,7 +33,11 @@ pub trait AudioBackend: Send + Sync + Debug {
 pub struct SystemAudio;
 
 impl AudioBackend for SystemAudio {
-    fn open_input(&self, spec: &InputSpec, levels: Arc<Levels>) -> Result<CaptureStream, AudioError> {
+    fn open_input(
+        &self,
+        spec: &InputSpec,
+        levels: Arc<Levels>,
+    ) -> Result<CaptureStream, AudioError> {
         match spec {
             InputSpec::Default => cpal_device::open_input(DeviceChoice::Default, levels),
             InputSpec::Device(name) => cpal_device::open_input(DeviceChoice::Named(name), levels),

@@ -80,7 +80,9 @@ impl DeviceControl {
         if periods == 0 {
             return;
         }
-        self.steps.send(periods).expect("the device thread is running");
+        self.steps
+            .send(periods)
+            .expect("the device thread is running");
         self.done
             .recv_timeout(STEP_LIMIT)
             .expect("the device ran its periods");

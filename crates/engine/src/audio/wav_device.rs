@@ -90,7 +90,14 @@ pub(crate) fn open_wav_input(
 ) -> Result<CaptureStream, AudioError> {
     let samples = load_wav_mono_at(path, device_rate)?;
     let name = format!("WAV file {}", path.display());
-    open_source(name, samples, repeat, device_rate, levels, StandIn::real_time())
+    open_source(
+        name,
+        samples,
+        repeat,
+        device_rate,
+        levels,
+        StandIn::real_time(),
+    )
 }
 
 pub(crate) fn open_silence(
@@ -221,7 +228,11 @@ fn run_periods(
     let mut buffer = vec![0i16; clock.max_period_samples()];
     let mut lost = false;
     while let Some(n) = clock.wait_for_next_period(stop) {
-        if !lost && unplugged.as_ref().is_some_and(|u| u.load(Ordering::Relaxed)) {
+        if !lost
+            && unplugged
+                .as_ref()
+                .is_some_and(|u| u.load(Ordering::Relaxed))
+        {
             lost = true;
             health.record_fault(true);
         }

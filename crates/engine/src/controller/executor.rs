@@ -448,11 +448,9 @@ impl Executor {
             return;
         };
         let Some(remote) = peer.take_remote_audio() else {
-            return self
-                .feedback
-                .push_back(Input::Failure(Failure::Connection(
-                    "the received-audio queue is gone".into(),
-                )));
+            return self.feedback.push_back(Input::Failure(Failure::Connection(
+                "the received-audio queue is gone".into(),
+            )));
         };
         let writer = match peer.audio_writer().await {
             Ok(writer) => writer,

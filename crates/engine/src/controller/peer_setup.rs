@@ -48,7 +48,11 @@ pub(super) struct Setup<I> {
 pub(super) struct Abandon(#[allow(dead_code)] oneshot::Sender<()>);
 
 /// Starts building in a task; the result arrives on `done` unless abandoned first.
-pub(super) fn spawn<I>(generation: u64, setup: Setup<I>, done: mpsc::UnboundedSender<Done>) -> Abandon
+pub(super) fn spawn<I>(
+    generation: u64,
+    setup: Setup<I>,
+    done: mpsc::UnboundedSender<Done>,
+) -> Abandon
 where
     I: Future<Output = Vec<IceServer>> + Send + 'static,
 {
@@ -77,7 +81,10 @@ async fn unless<F: Future>(abandoned: &mut oneshot::Receiver<()>, work: F) -> Op
 }
 
 /// `None` when abandoned.
-async fn build<I>(setup: Setup<I>, mut abandoned: oneshot::Receiver<()>) -> Option<Result<Ready, RtcError>>
+async fn build<I>(
+    setup: Setup<I>,
+    mut abandoned: oneshot::Receiver<()>,
+) -> Option<Result<Ready, RtcError>>
 where
     I: Future<Output = Vec<IceServer>>,
 {
@@ -87,7 +94,8 @@ where
         mut rtc,
         issued,
     } = setup;
-    rtc.ice_servers.extend(unless(&mut abandoned, issued).await?);
+    rtc.ice_servers
+        .extend(unless(&mut abandoned, issued).await?);
     let ice = unless(&mut abandoned, PreparedIce::prepare(&rtc)).await?;
     // From here on a connection exists and must be closed if the call is gone.
     let (events_tx, events) = mpsc::unbounded_channel();
@@ -117,7 +125,10 @@ where
             return Some(Err(err));
         }
     };
-    if !matches!(abandoned.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+    if !matches!(
+        abandoned.try_recv(),
+        Err(oneshot::error::TryRecvError::Empty)
+    ) {
         peer.close().await;
         return None;
     }

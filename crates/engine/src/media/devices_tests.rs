@@ -41,13 +41,20 @@ impl Desk {
 }
 
 impl AudioBackend for Desk {
-    fn open_input(&self, spec: &InputSpec, levels: Arc<Levels>) -> Result<CaptureStream, AudioError> {
+    fn open_input(
+        &self,
+        spec: &InputSpec,
+        levels: Arc<Levels>,
+    ) -> Result<CaptureStream, AudioError> {
         let default = *spec == InputSpec::Default;
         let mut tone = ToneGenerator::speaker_test();
         let samples: Vec<i16> = (0..50).flat_map(|_| tone.next_frame()).collect();
         let (capture, plug) = unpluggable_input(Self::name(default), samples, levels)?;
         if !default {
-            self.plugs.lock().expect("plugs").push((Direction::Input, plug));
+            self.plugs
+                .lock()
+                .expect("plugs")
+                .push((Direction::Input, plug));
         }
         Ok(capture)
     }
@@ -60,7 +67,10 @@ impl AudioBackend for Desk {
         let default = *spec == OutputSpec::Default;
         let (playback, plug) = unpluggable_output(Self::name(default), levels)?;
         if !default {
-            self.plugs.lock().expect("plugs").push((Direction::Output, plug));
+            self.plugs
+                .lock()
+                .expect("plugs")
+                .push((Direction::Output, plug));
         }
         Ok(playback)
     }
@@ -75,7 +85,9 @@ async fn until(what: &str, limit: Duration, done: impl Fn() -> bool) {
     }
 }
 
-async fn next_switch(switches: &mut mpsc::UnboundedReceiver<DeviceSwitch>) -> (DeviceSwitch, Duration) {
+async fn next_switch(
+    switches: &mut mpsc::UnboundedReceiver<DeviceSwitch>,
+) -> (DeviceSwitch, Duration) {
     let pulled = Instant::now();
     let switch = tokio::time::timeout(Duration::from_secs(5), switches.recv())
         .await
@@ -121,9 +133,11 @@ async fn an_unplugged_headset_is_replaced_by_the_default_device_and_the_call_goe
     assert!(took < Duration::from_secs(1), "noticed after {took:?}");
     // The call goes on with the built-in microphone.
     let before = captured();
-    until("frames from the new microphone", Duration::from_secs(5), || {
-        captured() >= before + 10
-    })
+    until(
+        "frames from the new microphone",
+        Duration::from_secs(5),
+        || captured() >= before + 10,
+    )
     .await;
 
     desk.plug(Direction::Output).pull();

@@ -504,7 +504,11 @@ impl TurnUrl {
             .map_err(|_| {
                 std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("no DNS answer for {} within {} s", self.host, DNS_WAIT.as_secs()),
+                    format!(
+                        "no DNS answer for {} within {} s",
+                        self.host,
+                        DNS_WAIT.as_secs()
+                    ),
                 )
             })??
             .next()

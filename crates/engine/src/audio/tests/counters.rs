@@ -21,7 +21,10 @@ fn stalled_reader_overruns_and_latency_stays_bounded() {
     let mut frame = [0i16; FRAME_SAMPLES];
     device.run_periods(2 * PERIODS_PER_FRAME);
     assert!(capture.read_frame(&mut frame) && capture.read_frame(&mut frame));
-    assert!(!capture.read_frame(&mut frame), "exactly two frames were captured");
+    assert!(
+        !capture.read_frame(&mut frame),
+        "exactly two frames were captured"
+    );
     assert_eq!(capture.overruns(), 0);
 
     // The engine stalls for 400 ms while the microphone goes on.
@@ -66,7 +69,11 @@ fn starved_speaker_underruns_and_plays_silence() {
 
     // The next period finds the queue empty.
     device.run_periods(1);
-    assert_eq!(playback.underruns(), 1, "an empty queue must count underruns");
+    assert_eq!(
+        playback.underruns(),
+        1,
+        "an empty queue must count underruns"
+    );
     assert_eq!(playback.silence_samples(), 480);
     assert_eq!(
         playback.device().levels().frames_played(),

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::audio::{
-    AudioError, PlaybackStream, ToneGenerator, list_input_devices, list_output_devices,
-    open_input, open_output,
+    AudioError, PlaybackStream, ToneGenerator, list_input_devices, list_output_devices, open_input,
+    open_output,
 };
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::FRAME_SAMPLES;
@@ -32,11 +32,18 @@ fn default_input_opens_or_explains_why_not() {
         Ok(mut capture) => {
             // A machine with a microphone: it delivers audio.
             let frames = super::read_frames(&mut capture, 5, Duration::from_secs(2));
-            assert_eq!(frames.len(), 5 * FRAME_SAMPLES, "{capture:?} delivered no audio");
+            assert_eq!(
+                frames.len(),
+                5 * FRAME_SAMPLES,
+                "{capture:?} delivered no audio"
+            );
         }
         Err(err) => {
             assert!(
-                matches!(err, AudioError::NoDefaultDevice { .. } | AudioError::Device { .. }),
+                matches!(
+                    err,
+                    AudioError::NoDefaultDevice { .. } | AudioError::Device { .. }
+                ),
                 "{err:?}"
             );
             let message = err.to_string();
@@ -57,7 +64,10 @@ fn default_output_opens_or_explains_why_not() {
         }
         Err(err) => {
             assert!(
-                matches!(err, AudioError::NoDefaultDevice { .. } | AudioError::Device { .. }),
+                matches!(
+                    err,
+                    AudioError::NoDefaultDevice { .. } | AudioError::Device { .. }
+                ),
                 "{err:?}"
             );
             let message = err.to_string();

@@ -124,7 +124,10 @@ fn a_recording_is_readable_up_to_the_last_second_while_it_runs() {
         .collect::<Result<_, _>>()
         .expect("every sample the header counts is there");
     let loud = samples.iter().filter(|s| s.unsigned_abs() > 1000).count();
-    assert!(loud > 4 * FRAME_SAMPLES, "the tone is in it: {loud} loud samples");
+    assert!(
+        loud > 4 * FRAME_SAMPLES,
+        "the tone is in it: {loud} loud samples"
+    );
 
     // Finishing still finalises the whole file.
     playback.finish().expect("finalised");

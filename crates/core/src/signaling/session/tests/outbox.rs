@@ -271,7 +271,10 @@ fn after_an_outage_a_message_for_a_peer_not_back_yet_is_sent_again_until_it_arri
     h.run(Input::Flush { request: 3 });
     let out = h.register(true);
     assert_eq!(transmitted(&out), [1]);
-    assert!(flushed(&h.sent()).is_empty(), "the server may still bounce it");
+    assert!(
+        flushed(&h.sent()).is_empty(),
+        "the server may still bounce it"
+    );
 
     // The restarted server does not know the peer yet: not reported, sent again shortly.
     let out = h.receive("server_error", peer_not_found(1));
@@ -305,5 +308,9 @@ fn a_peer_not_found_is_reported_at_once_before_any_outage_and_after_the_grace() 
     h.send(2);
     h.sent();
     let out = h.receive("server_error", peer_not_found(2));
-    assert_eq!(server_errors(&out), 1, "10 s after re-registering the peer is gone");
+    assert_eq!(
+        server_errors(&out),
+        1,
+        "10 s after re-registering the peer is gone"
+    );
 }
