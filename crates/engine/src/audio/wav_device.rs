@@ -290,7 +290,7 @@ fn run_sink(
             let mut result = out.iter().try_for_each(|&s| writer.write_sample(s));
             // The header's sizes, brought up to date once a second: a process killed
             // without warning still leaves a file that plays up to the last second.
-            if result.is_ok() && periods % CHECKPOINT_PERIODS == 0 {
+            if result.is_ok() && periods.is_multiple_of(CHECKPOINT_PERIODS) {
                 result = writer.flush();
             }
             if let Err(error) = result {

@@ -58,14 +58,13 @@ where
 {
     let (abandon, abandoned) = oneshot::channel();
     tokio::spawn(async move {
-        if let Some(result) = build(setup, abandoned).await {
-            if let Err(mpsc::error::SendError(Done::Peer {
+        if let Some(result) = build(setup, abandoned).await
+            && let Err(mpsc::error::SendError(Done::Peer {
                 result: Ok(ready), ..
             })) = done.send(Done::Peer { generation, result })
-            {
-                // The controller is gone: nobody else will close this connection.
-                ready.peer.close().await;
-            }
+        {
+            // The controller is gone: nobody else will close this connection.
+            ready.peer.close().await;
         }
     });
     Abandon(abandon)
