@@ -84,13 +84,6 @@ fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(),
     let out = output_dir(&format!("browser_interop/attempt-{attempt}"));
     let mut lab = Lab::new(&format!("br{attempt}"));
     let ns = lab.add("lo");
-    // webrtc-rs opens its mDNS socket (to resolve browsers' `.local` candidates) when a call
-    // starts, and joining the multicast group fails with ENODEV where no interface can carry
-    // multicast, which aborts the call's set-up: give loopback that route.
-    lab.run(
-        &ns,
-        "ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo",
-    );
 
     let started = Instant::now();
     let mut node = command_in(Some(&ns), "node");

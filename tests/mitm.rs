@@ -213,12 +213,12 @@ async fn eve(relay_url: String, strategy: Strategy, done: oneshot::Sender<Loot>)
                         alice_fp = Fingerprint::from_sdp(&desc.sdp);
                         // Her answer to Alice waits until Bob answers her.
                         let mut leg = Leg::new().await;
-                        let answer = leg.peer.apply_remote(&desc).await.expect("Alice's offer").expect("an answer");
+                        let answer = leg.peer.apply_remote(&desc).await.expect("Alice's offer").expect("an answer").into_ready().await;
                         answer_for_alice = Some(answer.clone());
                         to_alice = Some(leg);
                         // Her own call to Bob, with a commitment to her own nonce.
                         let leg = Leg::new().await;
-                        let offer = leg.peer.create_offer().await.expect("Eve's offer");
+                        let offer = leg.peer.create_offer().await.expect("Eve's offer").into_ready().await;
                         let as_caller = Fingerprint::from_sdp(&offer.sdp).expect("Eve's fingerprint");
                         let as_callee = Fingerprint::from_sdp(&answer.sdp).expect("Eve's fingerprint");
                         let commit = Commitment::to(&as_caller, &to_bob_nonce);

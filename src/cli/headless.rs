@@ -2,7 +2,7 @@
 
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
-use voicecall_core::call::{EndReason, Phase};
+use voicecall_core::call::{EndReason, Failure as CallFailure, Phase};
 use voicecall_core::config::{IdentityStore, Settings, config_dir, servers_for_run};
 use voicecall_core::contacts::{ContactStore, ContactsError};
 use voicecall_core::id::PeerId;
@@ -14,6 +14,7 @@ use voicecall_engine::rtc::DtlsIdentity;
 use super::Failure;
 use super::args::{CallArgs, Command, CommonArgs, ListenArgs};
 use super::output::{Printer, ended_normally};
+use super::signals::Signals;
 
 pub async fn run(command: Command) -> Result<(), Failure> {
     match command {
@@ -167,13 +168,19 @@ async fn start(common: &CommonArgs) -> Result<Running, Failure> {
     Ok(running)
 }
 
-async fn finish(running: Running) {
+/// Hangs up whatever is live and leaves the server; what the engine still reports on the
+/// way out (the end of a call hung up just now) is printed.
+async fn finish(mut running: Running) {
     running.handle.send(UserCommand::Shutdown);
+    while let Some(event) = running.events.recv().await {
+        running.observe(&event);
+    }
     let _ = running.task.await;
 }
 
 async fn call(args: CallArgs) -> Result<(), Failure> {
     let peer = PeerId::parse(&args.peer).map_err(|e| Failure::usage(e.to_string()))?;
+    let mut signals = Signals::listen();
     let mut running = start(&args.common).await?;
     running.handle.send(UserCommand::Call(peer));
     let mut hangup_at: Option<tokio::time::Instant> = None;
@@ -195,8 +202,13 @@ async fn call(args: CallArgs) -> Result<(), Failure> {
                 hangup_at = None;
                 running.handle.send(UserCommand::Hangup);
             }
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            stop = signals.next() => {
+                if interrupted {
+                    // Asked twice: stop waiting; shutting down still hangs up.
+                    break None;
+                }
                 interrupted = true;
+                running.printer.note("stopping", &format!("{stop}: hanging up"));
                 running.handle.send(UserCommand::Hangup);
             }
         }
@@ -206,6 +218,7 @@ async fn call(args: CallArgs) -> Result<(), Failure> {
 }
 
 async fn listen(args: ListenArgs) -> Result<(), Failure> {
+    let mut signals = Signals::listen();
     let mut running = start(&args.common).await?;
     let ask = !args.auto_accept && !args.auto_decline;
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -245,7 +258,10 @@ async fn listen(args: ListenArgs) -> Result<(), Failure> {
                 }
                 _ => stdin_open = false,
             },
-            _ = tokio::signal::ctrl_c() => break None,
+            stop = signals.next() => {
+                running.printer.note("stopping", &format!("{stop}: hanging up and leaving"));
+                break None;
+            }
         }
     };
     finish(running).await;
@@ -260,6 +276,10 @@ fn judge(outcome: Option<EndReason>, interrupted: bool) -> Result<(), Failure> {
     match outcome {
         Some(reason) if ended_normally(&reason) => Ok(()),
         Some(EndReason::Cancelled) if interrupted => Ok(()),
+        // Nothing to call with, or through: the run could not get going (exit code 1).
+        Some(
+            reason @ EndReason::Failed(CallFailure::AudioDevice(_) | CallFailure::NotConnected),
+        ) => Err(Failure::setup(format!("call ended: {reason}"))),
         Some(reason) => Err(Failure::call(format!("call ended: {reason}"))),
         None if interrupted => Ok(()),
         None => Err(Failure::setup("the engine stopped unexpectedly")),
@@ -270,5 +290,30 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit_code(outcome: Option<EndReason>, interrupted: bool) -> u8 {
+        judge(outcome, interrupted)
+            .err()
+            .map_or(0, |failure| failure.code)
+    }
+
+    #[test]
+    fn exit_codes_tell_a_call_that_could_not_start_from_one_that_failed() {
+        let audio = CallFailure::AudioDevice("no default input device".into());
+        assert_eq!(exit_code(Some(EndReason::Failed(audio)), false), 1);
+        let offline = CallFailure::NotConnected;
+        assert_eq!(exit_code(Some(EndReason::Failed(offline)), false), 1);
+        let webrtc = CallFailure::Connection("bad offer".into());
+        assert_eq!(exit_code(Some(EndReason::Failed(webrtc)), false), 3);
+        assert_eq!(exit_code(Some(EndReason::Declined), false), 3);
+        assert_eq!(exit_code(Some(EndReason::HungUp), false), 0);
+        assert_eq!(exit_code(Some(EndReason::Cancelled), true), 0);
+        assert_eq!(exit_code(None, true), 0);
     }
 }

@@ -3,6 +3,7 @@
 mod args;
 mod headless;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 

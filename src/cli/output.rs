@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 use voicecall_core::call::{EndReason, Phase};
 use voicecall_core::contacts::Trust;
+use voicecall_core::device::Direction;
 use voicecall_core::id::PeerId;
 use voicecall_core::sas::{Fingerprint, Unverifiable, Verification};
 use voicecall_engine::controller::{EngineEvent, SignalingState};
@@ -163,7 +164,20 @@ fn to_text(event: &EngineEvent) -> Option<String> {
             None => format!("call ended: {reason}"),
         },
         EngineEvent::RejectedBusy { peer } => format!("{peer} called while busy; told them so"),
-        EngineEvent::Warning(message) => format!("warning: {message}"),
+        EngineEvent::DeviceSwitched(switch) => {
+            let device = match switch.direction {
+                Direction::Input => "microphone",
+                Direction::Output => "speaker",
+            };
+            match &switch.to {
+                Some(to) => format!("{device} {} disconnected; switched to {to}", switch.lost),
+                None => format!(
+                    "{device} {} disconnected; no other {device} found, still looking",
+                    switch.lost
+                ),
+            }
+        }
+        EngineEvent::Warning(warning) => format!("warning: {warning}"),
     })
 }
 
@@ -228,6 +242,11 @@ fn to_json(event: &EngineEvent) -> Vec<Value> {
             media,
         } => {
             let (code, message) = (reason.code(), reason.to_string());
+            let mut ended =
+                json!({ "event": "ended", "reason": code, "message": message, "media": media });
+            if let EndReason::Failed(failure) = reason {
+                ended["failure"] = json!(failure.code());
+            }
             return vec![
                 json!({
                     "event": "phase",
@@ -236,13 +255,23 @@ fn to_json(event: &EngineEvent) -> Vec<Value> {
                     "reason": code,
                     "message": message,
                 }),
-                json!({ "event": "ended", "reason": code, "message": message, "media": media }),
+                ended,
             ];
         }
         EngineEvent::RejectedBusy { peer } => {
             json!({ "event": "rejected_busy", "peer": peer.as_str() })
         }
-        EngineEvent::Warning(message) => json!({ "event": "warning", "message": message }),
+        EngineEvent::DeviceSwitched(switch) => json!({
+            "event": "device_switched",
+            "direction": switch.direction.to_string(),
+            "lost": switch.lost,
+            "to": switch.to,
+        }),
+        EngineEvent::Warning(warning) => json!({
+            "event": "warning",
+            "kind": warning.code(),
+            "message": warning.to_string(),
+        }),
     }]
 }
 
@@ -278,9 +307,12 @@ pub fn ended_normally(reason: &EndReason) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voicecall_core::call::Failure;
     use voicecall_core::id::PeerId;
     use voicecall_core::quality::MediaSummary;
     use voicecall_core::signaling::message::ErrorCode;
+    use voicecall_engine::controller::Warning;
+    use voicecall_engine::media::DeviceSwitch;
 
     #[test]
     fn the_end_of_a_call_prints_the_last_phase_and_the_ended_event() {
@@ -374,6 +406,57 @@ mod tests {
             to_text(&failed)
                 .expect("a line")
                 .contains("security check failed")
+        );
+    }
+
+    #[test]
+    fn a_lost_device_is_one_event_saying_what_replaced_it() {
+        let switched = EngineEvent::DeviceSwitched(DeviceSwitch {
+            direction: Direction::Input,
+            lost: "USB headset".into(),
+            to: Some("built-in audio".into()),
+        });
+        assert_eq!(
+            to_json(&switched),
+            [json!({
+                "event": "device_switched",
+                "direction": "input",
+                "lost": "USB headset",
+                "to": "built-in audio",
+            })]
+        );
+        assert_eq!(
+            to_text(&switched).as_deref(),
+            Some("microphone USB headset disconnected; switched to built-in audio")
+        );
+        let nothing = EngineEvent::DeviceSwitched(DeviceSwitch {
+            direction: Direction::Output,
+            lost: "USB headset".into(),
+            to: None,
+        });
+        assert_eq!(to_json(&nothing)[0]["to"], Value::Null);
+        assert_eq!(to_json(&nothing)[0]["direction"], "output");
+    }
+
+    #[test]
+    fn a_failure_says_what_failed() {
+        let event = EngineEvent::Ended {
+            peer: PeerId::parse("k7m-q2x-9fd").expect("id"),
+            reason: EndReason::Failed(Failure::AudioDevice("no microphone".into())),
+            media: None,
+        };
+        let ended = &to_json(&event)[1];
+        assert_eq!(ended["reason"], "failed");
+        assert_eq!(ended["failure"], "audio_device");
+        assert_eq!(ended["message"], "failed: no microphone");
+        let warning = EngineEvent::Warning(Warning::IceRestart("no peer connection".into()));
+        assert_eq!(
+            to_json(&warning),
+            [json!({
+                "event": "warning",
+                "kind": "ice_restart",
+                "message": "ICE restart: no peer connection",
+            })]
         );
     }
 

@@ -87,6 +87,9 @@ pub enum Message {
     Shortcut(Shortcut),
     DismissNotices,
     RestartEngine,
+    /// Whether something listens on the local default port (the probe for starting the
+    /// bundled server), for the engine start numbered as given.
+    LocalServerProbed(u64, bool),
     /// The window is closing or the process was asked to stop: hang up, then exit.
     Quit,
     Exit,
@@ -103,6 +106,8 @@ pub struct App {
     connection: Connection,
     server_status: server::Status,
     local_server: LocalServer,
+    /// Counts engine starts: a probe answer for an older one is ignored.
+    starts: u64,
     meters: Option<Meters>,
     pub(super) screen: Screen,
     pub(super) home: home::State,
@@ -166,6 +171,7 @@ impl App {
             connection: Connection::Stopped,
             server_status: server::Status::NotLocal,
             local_server: LocalServer::default(),
+            starts: 0,
             meters: None,
             screen: Screen::Home,
             home: home::State::default(),
@@ -321,6 +327,10 @@ impl App {
                 Task::none()
             }
             Message::RestartEngine => self.restart_engine(),
+            Message::LocalServerProbed(start, listening) if start == self.starts => {
+                self.launch_engine(listening)
+            }
+            Message::LocalServerProbed(..) => Task::none(),
             Message::Quit => self.quit(),
             Message::Exit => {
                 tracing::debug!("engine stopped; closing the window");
@@ -339,11 +349,33 @@ impl App {
         effective
     }
 
+    /// Starts (or restarts) the engine. With the local default server, whether to start
+    /// the bundled one is found out first, in a task: the window never waits for it.
     fn start_engine(&mut self) -> Task<Message> {
+        let primary = self
+            .effective()
+            .primary_server()
+            .unwrap_or_default()
+            .to_owned();
+        self.starts += 1;
+        if self.env.side_effects && self.local_server.needs_probe(&primary) {
+            self.connection = Connection::Starting(primary);
+            self.own_id = None;
+            self.engine.retire();
+            let start = self.starts;
+            return Task::perform(server::something_listens(), move |listening| {
+                Message::LocalServerProbed(start, listening)
+            });
+        }
+        self.launch_engine(false)
+    }
+
+    /// `listening`: what the probe found on the local default port, if there was one.
+    fn launch_engine(&mut self, listening: bool) -> Task<Message> {
         let effective = self.effective();
         let primary = effective.primary_server().unwrap_or_default().to_owned();
         self.server_status = if self.env.side_effects {
-            self.local_server.ensure(&primary)
+            self.local_server.ensure(&primary, listening)
         } else {
             server::Status::NotLocal
         };
@@ -451,8 +483,12 @@ impl App {
                 self.notices.push(notices::rejected_busy(&peer));
                 Task::none()
             }
+            EngineEvent::DeviceSwitched(switch) => {
+                self.notices.push(notices::device_switched(&switch));
+                Task::none()
+            }
             EngineEvent::Warning(warning) => {
-                self.notices.push(warning);
+                self.notices.push(warning.to_string());
                 Task::none()
             }
         }
@@ -708,14 +744,7 @@ impl App {
         shown.servers = servers_for_run(&shown.servers, self.env.bundled_server);
         let state = settings::State::new(&shown, &self.overrides);
         self.screen = Screen::Settings(Box::new(state));
-        Task::perform(
-            async {
-                tokio::task::spawn_blocking(settings::list_devices)
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
-            },
-            |result| Message::Settings(settings::Message::DevicesListed(result)),
-        )
+        list_devices()
     }
 
     fn on_settings(&mut self, message: settings::Message) -> Task<Message> {
@@ -809,7 +838,12 @@ impl App {
                     return self.go_home();
                 }
             }
-            Screen::Settings(state) => state.tick(now),
+            Screen::Settings(state) => {
+                state.tick(now);
+                if state.relist_due(now) {
+                    return list_devices();
+                }
+            }
             Screen::Home
             | Screen::Outgoing(_)
             | Screen::Incoming(_)
@@ -872,7 +906,7 @@ impl App {
             Screen::Settings(state) => state.wants_frames(),
             _ => false,
         };
-        let slow = matches!(self.screen, Screen::Ended(_))
+        let slow = matches!(self.screen, Screen::Ended(_) | Screen::Settings(_))
             || self.home.wants_tick()
             || self.tones.current().is_some()
             || matches!(self.server_status, server::Status::Started(_));
@@ -952,6 +986,18 @@ impl App {
             Delivery::Event(Box::new(event)),
         ))
     }
+}
+
+/// Lists the audio devices off the UI thread (slow on some systems).
+fn list_devices() -> Task<Message> {
+    Task::perform(
+        async {
+            tokio::task::spawn_blocking(settings::list_devices)
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        },
+        |result| Message::Settings(settings::Message::DevicesListed(result)),
+    )
 }
 
 /// What Home shows but does not own. Takes fields, not the app, so that `self.home` can be

@@ -3,8 +3,10 @@
 
 use iced::widget::{button, column, container, row, text};
 use iced::{Center, Element, Fill};
+use voicecall_core::device::Direction;
 use voicecall_core::id::PeerId;
 use voicecall_engine::controller::ConfigProblem;
+use voicecall_engine::media::DeviceSwitch;
 
 use crate::ui::theme;
 
@@ -85,6 +87,21 @@ pub fn config_problem(problem: &ConfigProblem) -> String {
 /// The server would not give back the ID we remembered.
 pub fn id_refused(claimed: &PeerId) -> String {
     format!("The server would not give back your ID {claimed}; you have a new ID for now.")
+}
+
+/// A device of the running call went away.
+pub fn device_switched(switch: &DeviceSwitch) -> String {
+    let (device, another) = match switch.direction {
+        Direction::Input => ("Microphone", "microphone"),
+        Direction::Output => ("Speaker", "speaker"),
+    };
+    match &switch.to {
+        Some(to) => format!("{device} disconnected — switched to {to}"),
+        None => format!(
+            "{device} disconnected — no other {another} found; the call goes on and one is \
+             used as soon as it is plugged in"
+        ),
+    }
 }
 
 /// Someone called while we were in a call.

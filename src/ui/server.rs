@@ -1,7 +1,7 @@
 //! Starting the bundled signaling server when the app is set to the local default and
 //! nothing answers there, so a fresh install works on one machine out of the box.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -43,9 +43,21 @@ pub fn is_local_default(server: &str) -> bool {
     matches!(url.scheme(), "http" | "ws") && local_host && port == Some(LOCAL_PORT)
 }
 
-fn something_listens() -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], LOCAL_PORT));
-    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+/// How long the check for a running server may take (a port that drops packets would
+/// otherwise hold it for the kernel's connect timeout).
+const PROBE_LIMIT: Duration = Duration::from_millis(300);
+
+/// Whether something listens on the local default port. Async, so the window's thread
+/// never waits for it.
+pub async fn something_listens() -> bool {
+    listens_at(SocketAddr::from(([127, 0, 0, 1], LOCAL_PORT))).await
+}
+
+async fn listens_at(addr: SocketAddr) -> bool {
+    matches!(
+        tokio::time::timeout(PROBE_LIMIT, tokio::net::TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The bundled server's folder: `VOICECALL_SERVER_DIR`, else `signaling-server` next to
@@ -84,8 +96,20 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Starts the bundled server if `server` is the local default and nothing listens.
-    pub fn ensure(&mut self, server: &str) -> Status {
+    /// Whether `ensure` needs to know if something listens on the local port first.
+    pub fn needs_probe(&mut self, server: &str) -> bool {
+        is_local_default(server) && !self.is_running()
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None) | Err(_)))
+    }
+
+    /// Starts the bundled server if `server` is the local default and nothing listens
+    /// (`listening`: what [`something_listens`] found).
+    pub fn ensure(&mut self, server: &str, listening: bool) -> Status {
         if !is_local_default(server) {
             return Status::NotLocal;
         }
@@ -99,7 +123,7 @@ impl LocalServer {
                 Err(_) => return Status::AlreadyRunning,
             }
         }
-        if something_listens() {
+        if listening {
             return Status::AlreadyRunning;
         }
         let dir = match find_server_dir() {
@@ -178,8 +202,28 @@ mod tests {
     #[test]
     fn remote_servers_are_left_alone() {
         let mut local = LocalServer::default();
-        assert_eq!(local.ensure("https://signal.example.org"), Status::NotLocal);
+        assert!(!local.needs_probe("https://signal.example.org"));
+        assert_eq!(
+            local.ensure("https://signal.example.org", false),
+            Status::NotLocal
+        );
         assert_eq!(local.check(), None);
+        assert!(local.needs_probe("http://127.0.0.1:3000"));
+        assert_eq!(
+            local.ensure("http://127.0.0.1:3000", true),
+            Status::AlreadyRunning
+        );
+    }
+
+    #[tokio::test]
+    async fn the_probe_tells_a_listening_port_from_a_closed_one() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let open = listener.local_addr().expect("address");
+        assert!(listens_at(open).await);
+        drop(listener);
+        assert!(!listens_at(open).await, "closed now");
     }
 
     #[test]

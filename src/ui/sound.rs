@@ -8,13 +8,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use voicecall_core::call::Tone;
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::FRAME_SAMPLES;
 use voicecall_engine::audio::embedded::decode_wav_48k_mono;
-use voicecall_engine::audio::{Levels, ToneGenerator, open_input, open_output};
+use voicecall_engine::audio::{
+    AudioError, CaptureStream, Levels, ToneGenerator, open_input, open_output,
+};
 
 static RINGTONE_WAV: &[u8] = include_bytes!("../../assets/sounds/ringtone.wav");
 static RINGBACK_WAV: &[u8] = include_bytes!("../../assets/sounds/ringback.wav");
@@ -256,51 +258,97 @@ pub fn speaker_test(output: OutputSpec) -> Playing {
     )
 }
 
-/// The settings screen's microphone meter: a capture stream drained on its own thread.
+/// How long the microphone may take to open before the test gives up on it.
+const MIC_OPEN_LIMIT: Duration = Duration::from_secs(2);
+
+/// The settings screen's microphone meter: a capture stream opened and drained on its own
+/// thread, so the window never waits for the device (some take seconds, or never answer).
 pub struct MicTest {
-    levels: Arc<Levels>,
+    opened: mpsc::Receiver<Result<Arc<Levels>, String>>,
+    levels: Option<Arc<Levels>>,
+    /// When the device must have answered by; set at the first `poll`.
+    deadline: Option<Instant>,
     stop: Arc<AtomicBool>,
 }
 
 impl MicTest {
-    /// Opens the microphone; waits up to a second for the device to answer.
-    pub fn start(input: InputSpec) -> Result<Self, String> {
+    /// Starts opening the microphone; `poll` says when it has.
+    pub fn start(input: InputSpec) -> Self {
+        Self::start_with(move || open_input(&input))
+    }
+
+    /// Starts with `open` as the way to the device.
+    pub fn start_with(
+        open: impl FnOnce() -> Result<CaptureStream, AudioError> + Send + 'static,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let (tx, opened) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
             .name("voicecall-mic-test".into())
-            .spawn(move || {
-                let mut capture = match open_input(&input) {
-                    Ok(capture) => {
-                        let _ = tx.send(Ok(Arc::clone(capture.device().levels())));
-                        capture
+            .spawn({
+                let tx = tx.clone();
+                move || {
+                    let mut capture = match open() {
+                        Ok(capture) => {
+                            let _ = tx.send(Ok(Arc::clone(capture.device().levels())));
+                            capture
+                        }
+                        Err(err) => {
+                            let _ = tx.send(Err(err.to_string()));
+                            return;
+                        }
+                    };
+                    let mut frame = [0i16; FRAME_SAMPLES];
+                    while !flag.load(Ordering::Relaxed) {
+                        while capture.read_frame(&mut frame) {}
+                        std::thread::sleep(FEED_INTERVAL);
                     }
-                    Err(err) => {
-                        let _ = tx.send(Err(err.to_string()));
-                        return;
-                    }
-                };
-                let mut frame = [0i16; FRAME_SAMPLES];
-                while !flag.load(Ordering::Relaxed) {
-                    while capture.read_frame(&mut frame) {}
-                    std::thread::sleep(FEED_INTERVAL);
                 }
-            })
-            .map_err(|e| format!("cannot start the microphone test: {e}"))?;
-        match rx.recv_timeout(Duration::from_secs(2)) {
-            Ok(Ok(levels)) => Ok(Self { levels, stop }),
-            Ok(Err(err)) => Err(err),
-            Err(_) => {
-                stop.store(true, Ordering::Relaxed);
-                Err("the microphone did not answer within 2 s".into())
+            });
+        if let Err(err) = spawned {
+            let _ = tx.send(Err(format!("cannot start the microphone test: {err}")));
+        }
+        Self {
+            opened,
+            levels: None,
+            deadline: None,
+            stop,
+        }
+    }
+
+    /// `Some` once the microphone opened (`Ok`) or failed or did not answer in time
+    /// (`Err`, once); `None` while it is still opening or after it has opened.
+    pub fn poll(&mut self, now: Instant) -> Option<Result<(), String>> {
+        if self.levels.is_some() {
+            return None;
+        }
+        let deadline = *self.deadline.get_or_insert(now + MIC_OPEN_LIMIT);
+        match self.opened.try_recv() {
+            Ok(Ok(levels)) => {
+                self.levels = Some(levels);
+                Some(Ok(()))
+            }
+            Ok(Err(err)) => Some(Err(err)),
+            Err(mpsc::TryRecvError::Empty) if now < deadline => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                self.stop.store(true, Ordering::Relaxed);
+                Some(Err(format!(
+                    "the microphone did not answer within {} s",
+                    MIC_OPEN_LIMIT.as_secs()
+                )))
+            }
+            Err(mpsc::TryRecvError::Disconnected) => {
+                Some(Err("the microphone test stopped".into()))
             }
         }
     }
 
-    /// The microphone's recent level in dBFS.
+    /// The microphone's recent level in dBFS (the floor until it has opened).
     pub fn level_dbfs(&self) -> f32 {
-        self.levels.input().rms_dbfs()
+        self.levels
+            .as_ref()
+            .map_or(-96.0, |levels| levels.input().rms_dbfs())
     }
 }
 
@@ -351,13 +399,58 @@ mod tests {
         drop(playing);
     }
 
+    /// Polls as the window's ticks would, until the test says how opening went.
+    fn opening(mic: &mut MicTest, start: Instant) -> Result<(), String> {
+        let mut now = start;
+        loop {
+            if let Some(result) = mic.poll(now) {
+                return result;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            now += Duration::from_millis(5);
+        }
+    }
+
     #[test]
     fn a_missing_microphone_file_is_a_readable_error() {
-        let err = MicTest::start(InputSpec::Wav {
+        let mut mic = MicTest::start(InputSpec::Wav {
             path: "/nonexistent/mic.wav".into(),
             repeat: false,
-        })
-        .expect_err("no such file");
+        });
+        let err = opening(&mut mic, Instant::now()).expect_err("no such file");
         assert!(err.contains("/nonexistent/mic.wav"), "{err}");
+    }
+
+    #[test]
+    fn a_slow_microphone_never_holds_up_the_window() {
+        let (release, released) = mpsc::channel::<()>();
+        // A device that answers only when the test lets it.
+        let mut mic = MicTest::start_with(move || {
+            let _ = released.recv();
+            open_input(&InputSpec::Silence)
+        });
+        // `start` returned while the device was still opening.
+        let t0 = Instant::now();
+        assert_eq!(mic.poll(t0), None);
+        assert_eq!(mic.poll(t0 + Duration::from_secs(1)), None);
+        release.send(()).expect("the opener waits");
+        assert_eq!(opening(&mut mic, t0 + Duration::from_secs(1)), Ok(()));
+        assert_eq!(mic.level_dbfs(), -96.0, "silence");
+    }
+
+    #[test]
+    fn a_microphone_that_never_answers_is_given_up_on() {
+        let (_keep, never) = mpsc::channel::<()>();
+        let mut mic = MicTest::start_with(move || {
+            let _ = never.recv();
+            open_input(&InputSpec::Silence)
+        });
+        let t0 = Instant::now();
+        assert_eq!(mic.poll(t0), None);
+        let err = mic
+            .poll(t0 + MIC_OPEN_LIMIT)
+            .expect("an answer at the limit")
+            .expect_err("given up");
+        assert!(err.contains("did not answer"), "{err}");
     }
 }

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use iced_test::{Simulator, simulator};
 use tokio::sync::mpsc;
-use voicecall_core::call::{EndReason, Phase, Role};
+use voicecall_core::call::{EndReason, Failure, Phase, Role};
 use voicecall_core::config::{IdentityStore, Settings};
 use voicecall_core::id::{CallId, PeerId};
 use voicecall_core::quality::MediaSummary;
-use voicecall_core::signaling::message::ErrorCode;
+use voicecall_core::signaling::message::{ErrorCode, ServerError};
 use voicecall_engine::controller::{
-    EngineConfig, EngineEvent, Overrides, SignalingState, UserCommand,
+    EngineConfig, EngineEvent, Overrides, SignalingState, UserCommand, Warning,
 };
 
 use super::app::{App, Boot, Environment, Message};
@@ -459,6 +459,8 @@ fn ended_shows_the_reason_then_goes_home_after_the_timeout() {
         (EndReason::PeerNotFound, "Peer not found"),
         (EndReason::ConnectionLost, "Connection lost"),
         (EndReason::HungUpByPeer, "Hung up by peer"),
+        // A callee whose media path failed before our answer arrived: not "Declined".
+        (EndReason::ConnectFailed, "Could not connect"),
     ] {
         h.event(ended(reason));
         assert!(h.shows(words), "{words}");
@@ -469,9 +471,7 @@ fn ended_shows_the_reason_then_goes_home_after_the_timeout() {
 #[test]
 fn calling_while_the_engine_is_offline_ends_with_a_readable_reason() {
     let mut h = Harness::online();
-    h.event(ended(EndReason::Failed(
-        "not connected to the signaling server".into(),
-    )));
+    h.event(ended(EndReason::Failed(Failure::NotConnected)));
     assert!(h.shows("Failed: not connected to the signaling server"));
 }
 
@@ -686,7 +686,13 @@ fn a_broken_settings_file_is_reported_and_left_alone() {
 #[test]
 fn engine_warnings_and_busy_callers_are_shown() {
     let mut h = Harness::online();
-    h.event(EngineEvent::Warning("server: rate limited".into()));
+    h.event(EngineEvent::Warning(Warning::Server(ServerError {
+        code: ErrorCode::RateLimited,
+        message: "rate limited".into(),
+        event: None,
+        target: None,
+        call_id: None,
+    })));
     h.event(EngineEvent::RejectedBusy { peer: peer(PEER) });
     assert!(h.shows("server: rate limited"));
     assert!(h.shows(&format!(
@@ -957,6 +963,31 @@ fn a_call_ringing_in_a_focused_window_needs_no_notification() {
     assert!(h.notifications().is_empty());
     h.phase(Phase::Idle);
     assert!(h.notifications().is_empty(), "nothing to withdraw");
+}
+
+#[test]
+fn an_unplugged_device_is_named_with_what_replaced_it() {
+    use voicecall_core::device::Direction;
+    use voicecall_engine::media::DeviceSwitch;
+    let mut h = Harness::online();
+    h.phase(in_call(Instant::now(), false));
+    h.event(EngineEvent::DeviceSwitched(DeviceSwitch {
+        direction: Direction::Input,
+        lost: "USB headset".into(),
+        to: Some("Built-in Audio".into()),
+    }));
+    assert!(h.shows("Microphone disconnected — switched to Built-in Audio"));
+    h.event(EngineEvent::DeviceSwitched(DeviceSwitch {
+        direction: Direction::Output,
+        lost: "USB headset".into(),
+        to: None,
+    }));
+    assert!(h.shows(
+        "Speaker disconnected — no other speaker found; the call goes on and one is used \
+         as soon as it is plugged in"
+    ));
+    // The call screen stays: the call goes on.
+    assert!(matches!(h.app.screen, Screen::InCall(_)));
 }
 
 mod trust;

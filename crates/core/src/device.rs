@@ -59,6 +59,12 @@ impl InputSpec {
     pub fn is_headless(&self) -> bool {
         matches!(self, InputSpec::Wav { .. } | InputSpec::Silence)
     }
+
+    /// What to open when this microphone goes away mid-call (unplugged): the system's
+    /// default, which may be another device by now. Files and silence never go away.
+    pub fn replacement(&self) -> Option<InputSpec> {
+        (!self.is_headless()).then_some(InputSpec::Default)
+    }
 }
 
 impl OutputSpec {
@@ -73,6 +79,12 @@ impl OutputSpec {
 
     pub fn is_headless(&self) -> bool {
         matches!(self, OutputSpec::Wav(_) | OutputSpec::Discard)
+    }
+
+    /// What to open when this speaker goes away mid-call: the system's default. A
+    /// recording that cannot be written is not replaced by a speaker.
+    pub fn replacement(&self) -> Option<OutputSpec> {
+        (!self.is_headless()).then_some(OutputSpec::Default)
     }
 }
 
@@ -285,5 +297,19 @@ mod tests {
         );
         assert!(InputSpec::from_cli(Some("i.wav".into())).is_headless());
         assert!(!OutputSpec::Default.is_headless());
+    }
+
+    #[test]
+    fn a_lost_sound_card_is_replaced_by_the_default_and_files_are_never_replaced() {
+        let named = InputSpec::Device("USB headset".into());
+        assert_eq!(named.replacement(), Some(InputSpec::Default));
+        assert_eq!(InputSpec::Default.replacement(), Some(InputSpec::Default));
+        assert_eq!(InputSpec::Silence.replacement(), None);
+        assert_eq!(
+            OutputSpec::Device("USB headset".into()).replacement(),
+            Some(OutputSpec::Default)
+        );
+        assert_eq!(OutputSpec::Wav("heard.wav".into()).replacement(), None);
+        assert_eq!(OutputSpec::Discard.replacement(), None);
     }
 }

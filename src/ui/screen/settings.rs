@@ -4,7 +4,7 @@
 //! and restarts the engine if needed.
 
 use std::str::FromStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, container, radio, row, scrollable, text, text_input, toggler};
 use iced::{Center, Element, Fill};
@@ -16,6 +16,10 @@ use voicecall_engine::controller::Overrides;
 use crate::ui::sound::{MicTest, Playing, speaker_test};
 use crate::ui::theme;
 use crate::ui::widget::meter::level_meter;
+
+/// How often the device lists are read again while the page is open, so a headset plugged
+/// in meanwhile shows up without reopening it.
+const RELIST_EVERY: Duration = Duration::from_secs(2);
 
 /// The page's scrollable, scrolled to the end when a test reports below the fold.
 pub const PAGE: iced::widget::Id = iced::widget::Id::new("settings-page");
@@ -70,6 +74,10 @@ pub fn list_devices() -> Result<Devices, String> {
 pub struct State {
     draft: SettingsDraft,
     devices: Option<Result<Devices, String>>,
+    /// A listing is under way (the page opens with one).
+    listing: bool,
+    /// When the last listing arrived, as the ticks tell it.
+    listed_at: Option<Instant>,
     mic: Option<MicTest>,
     mic_dbfs: f32,
     speaker: Option<Playing>,
@@ -138,6 +146,8 @@ impl State {
         Self {
             draft: SettingsDraft::from_settings(settings),
             devices: None,
+            listing: true,
+            listed_at: None,
             mic: None,
             mic_dbfs: -96.0,
             speaker: None,
@@ -174,7 +184,11 @@ impl State {
                 self.mic = None;
             }
             Message::PickOutput(choice) => draft.output = choice.spec,
-            Message::DevicesListed(result) => self.devices = Some(result),
+            Message::DevicesListed(result) => {
+                self.devices = Some(result);
+                self.listing = false;
+                self.listed_at = None;
+            }
             Message::ToggleMicTest => self.toggle_mic_test(),
             Message::TestSpeaker => self.test_speaker(),
             Message::Save => {
@@ -223,13 +237,8 @@ impl State {
                 return;
             }
         };
-        match MicTest::start(spec) {
-            Ok(mic) => {
-                self.mic = Some(mic);
-                self.test_note = Some(Ok("Speak: the bar should move".into()));
-            }
-            Err(err) => self.test_note = Some(Err(format!("Microphone: {err}"))),
-        }
+        self.mic = Some(MicTest::start(spec));
+        self.test_note = Some(Ok("Opening the microphone…".into()));
     }
 
     fn test_speaker(&mut self) {
@@ -250,8 +259,32 @@ impl State {
         self.test_note = Some(Ok("Playing a 440 Hz tone…".into()));
     }
 
+    /// Whether to list the devices again now; the caller then does, and reports back with
+    /// `DevicesListed`.
+    pub fn relist_due(&mut self, now: Instant) -> bool {
+        if self.listing {
+            return false;
+        }
+        let listed_at = *self.listed_at.get_or_insert(now);
+        if now < listed_at + RELIST_EVERY {
+            return false;
+        }
+        self.listing = true;
+        true
+    }
+
     /// Meter and test-tone bookkeeping.
-    pub fn tick(&mut self, _now: Instant) {
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(mic) = &mut self.mic {
+            match mic.poll(now) {
+                Some(Ok(())) => self.test_note = Some(Ok("Speak: the bar should move".into())),
+                Some(Err(err)) => {
+                    self.test_note = Some(Err(format!("Microphone: {err}")));
+                    self.mic = None;
+                }
+                None => {}
+            }
+        }
         if let Some(mic) = &self.mic {
             self.mic_dbfs = mic.level_dbfs();
         }
@@ -582,6 +615,46 @@ mod tests {
         assert!(settings.relay_only);
         assert_eq!(settings.input_device, "wav:/tmp/x.wav");
         assert_eq!(settings.output_device, "default");
+    }
+
+    fn devices(inputs: &[&str]) -> Message {
+        let info = |name: &&str| DeviceChoice {
+            label: (*name).to_owned(),
+            spec: format!("device:{name}"),
+        };
+        Message::DevicesListed(Ok(Devices {
+            inputs: inputs.iter().map(info).collect(),
+            outputs: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn a_device_plugged_in_while_the_page_is_open_shows_up() {
+        let mut state = State::new(&Settings::default(), &Overrides::default());
+        let t0 = Instant::now();
+        assert!(!state.relist_due(t0), "the first listing is under way");
+        edit(&mut state, vec![devices(&["Built-in Audio"])]);
+        assert!(!state.relist_due(t0));
+        assert!(!state.relist_due(t0 + Duration::from_secs(1)));
+        assert!(state.relist_due(t0 + RELIST_EVERY));
+        assert!(
+            !state.relist_due(t0 + 2 * RELIST_EVERY),
+            "one listing at a time"
+        );
+        edit(
+            &mut state,
+            vec![devices(&["Built-in Audio", "USB Headset"])],
+        );
+        // The radio buttons' labels are drawn by the radio, not as text the simulator
+        // finds; the count above them says the list was replaced.
+        let mut ui = iced_test::simulator(state.view());
+        assert!(
+            ui.find(
+                "Found 2 microphone(s) and 0 speaker(s); a WAV file works too (wav:/path/file.wav)"
+            )
+            .is_ok(),
+            "the new device is listed"
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use super::phase::Failure;
 use crate::id::{CallId, PeerId};
 use crate::signaling::message::{IceCandidate, Inbound, ServerError, SessionDescription};
 
@@ -39,7 +40,7 @@ pub enum Input {
     LocalCandidate(IceCandidate),
     Rtc(RtcState),
     /// The controller could not do what a command asked (WebRTC error, no audio device…).
-    Failure(String),
+    Failure(Failure),
     /// Nothing happened, but time passed: fire due timers.
     Tick,
 }

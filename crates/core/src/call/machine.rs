@@ -16,7 +16,7 @@ use crate::signaling::message::{
 
 use super::command::{Command, Event, Tone};
 use super::input::{Input, RtcState};
-use super::phase::{EndReason, Phase, Role};
+use super::phase::{EndReason, Failure, Phase, Role};
 use super::timings::CallTimings;
 
 /// How often the caller retries an ICE restart while the media path stays down.
@@ -189,7 +189,7 @@ impl CallMachine {
             return;
         }
         if self.own_id.as_ref() == Some(&peer) {
-            let reason = EndReason::Failed("you cannot call your own ID".into());
+            let reason = EndReason::Failed(Failure::OwnId);
             self.push(Command::Ended { peer, reason });
             return;
         }
@@ -578,7 +578,10 @@ impl CallMachine {
         }
         match (&self.phase, &error.code) {
             (Phase::Outgoing { .. }, ErrorCode::PeerNotFound) => self.end(EndReason::PeerNotFound),
-            (Phase::Outgoing { .. }, _) => self.end(EndReason::Failed(error.message)),
+            (Phase::Outgoing { .. }, _) => self.end(EndReason::Failed(Failure::Refused {
+                code: error.code,
+                message: error.message,
+            })),
             (Phase::Incoming { .. }, ErrorCode::PeerNotFound) => self.end(EndReason::Missed),
             // Once media is being set up, the peer may drop off signaling and still talk to
             // us directly; the ICE timers decide whether the call survives.
@@ -730,7 +733,7 @@ impl CallMachine {
         }
     }
 
-    fn on_failure(&mut self, why: String) {
+    fn on_failure(&mut self, why: Failure) {
         match &self.phase {
             Phase::Incoming { .. } => self.send(Body::Decline {
                 reason: Some(DeclineReason::Failed),
@@ -747,7 +750,8 @@ impl CallMachine {
                 }
             }
             Phase::Idle => {
-                return self.push(Command::Notify(Event::Ignored { what: why }));
+                let what = format!("failure without a call: {why}");
+                return self.push(Command::Notify(Event::Ignored { what }));
             }
         }
         self.end(EndReason::Failed(why));

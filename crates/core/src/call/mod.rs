@@ -18,5 +18,5 @@ mod tests;
 pub use command::{Command, Event, Tone};
 pub use input::{Input, RtcState};
 pub use machine::CallMachine;
-pub use phase::{EndReason, Phase, Role};
+pub use phase::{EndReason, Failure, Phase, Role};
 pub use timings::CallTimings;

@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use crate::id::{CallId, PeerId};
 use crate::sas::SecurityFailure;
+use crate::signaling::message::ErrorCode;
 
 /// Who made the offer for this call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +37,56 @@ pub enum EndReason {
     ConnectFailed,
     /// The media path died mid-call and did not come back.
     ConnectionLost,
-    /// Something on this machine failed (no microphone, WebRTC error, …).
-    Failed(String),
+    /// Something on this machine (or the server) failed: see [`Failure`].
+    Failed(Failure),
     /// The check of the call's security keys failed: someone may be in the middle. The
     /// call was ended before (callee) or as soon as (caller) it was found out.
     SecurityCheckFailed(SecurityFailure),
+}
+
+/// What failed, so that a shell can say what to do about it (pick another microphone,
+/// check the connection) without reading the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// We dialled our own ID.
+    OwnId,
+    /// No signaling server to place the call through.
+    NotConnected,
+    /// The server would not pass the call on (`code`, in its words).
+    Refused { code: ErrorCode, message: String },
+    /// The microphone or speaker could not be opened (the device's error, in words).
+    AudioDevice(String),
+    /// The audio pipeline (codec) could not start.
+    Media(String),
+    /// The peer connection could not be set up, or refused what the peer sent.
+    Connection(String),
+}
+
+impl Failure {
+    /// Stable machine-readable form, used in `--json` events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::OwnId => "own_id",
+            Failure::NotConnected => "not_connected",
+            Failure::Refused { .. } => "refused",
+            Failure::AudioDevice(_) => "audio_device",
+            Failure::Media(_) => "media",
+            Failure::Connection(_) => "connection",
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::OwnId => f.write_str("you cannot call your own ID"),
+            Failure::NotConnected => f.write_str("not connected to the signaling server"),
+            Failure::Refused { message, .. } => f.write_str(message),
+            Failure::AudioDevice(why) | Failure::Media(why) | Failure::Connection(why) => {
+                f.write_str(why)
+            }
+        }
+    }
 }
 
 impl EndReason {

@@ -366,7 +366,10 @@ fn other_server_errors_during_outgoing_fail_the_call_with_the_message() {
     }));
     assert_eq!(
         h.ended_with(),
-        Some(&EndReason::Failed("payload too large".into()))
+        Some(&EndReason::Failed(Failure::Refused {
+            code: ErrorCode::PayloadTooLarge,
+            message: "payload too large".into()
+        }))
     );
 }
 
@@ -464,7 +467,7 @@ fn calling_yourself_is_refused() {
         cmds,
         vec![Command::Ended {
             peer: id(ME),
-            reason: EndReason::Failed("you cannot call your own ID".into()),
+            reason: EndReason::Failed(Failure::OwnId),
         }]
     );
     assert_eq!(h.phase(), &Phase::Idle);
@@ -962,13 +965,15 @@ fn peer_that_redials_during_a_call_replaces_it() {
 fn local_failure_hangs_up_and_reports_why() {
     let mut h = Harness::new();
     h.answered();
-    let cmds = h.run(Input::Failure("no microphone".into()));
+    let cmds = h.run(Input::Failure(Failure::AudioDevice("no microphone".into())));
     assert_eq!(
         cmds,
         vec![
             send(PEER, Some("call1"), hangup("failed")),
             Command::ClosePeer,
-            ended(EndReason::Failed("no microphone".into()))
+            ended(EndReason::Failed(Failure::AudioDevice(
+                "no microphone".into()
+            )))
         ]
     );
 }
@@ -979,9 +984,12 @@ fn failure_after_accepting_tells_the_caller() {
     h.incoming();
     h.run(Input::Accept);
     // Our answer never went out (the offer was unusable), yet the caller must hear of it.
-    let cmds = h.run(Input::Failure("bad offer".into()));
+    let cmds = h.run(Input::Failure(Failure::Connection("bad offer".into())));
     assert_eq!(cmds[0], send(PEER, Some("inc1"), hangup("failed")));
-    assert_eq!(h.ended_with(), Some(&EndReason::Failed("bad offer".into())));
+    assert_eq!(
+        h.ended_with(),
+        Some(&EndReason::Failed(Failure::Connection("bad offer".into())))
+    );
 }
 
 #[test]
@@ -1012,7 +1020,7 @@ fn a_callee_whose_media_path_failed_before_our_answer_arrived_did_not_decline() 
 fn failure_while_ringing_declines() {
     let mut h = Harness::new();
     h.incoming();
-    let cmds = h.run(Input::Failure("boom".into()));
+    let cmds = h.run(Input::Failure(Failure::Media("boom".into())));
     assert_eq!(cmds[0], send(PEER, Some("inc1"), decline("failed")));
 }
 
@@ -1113,7 +1121,7 @@ mod properties {
             14 => Input::Rtc(RtcState::Connected),
             15 => Input::Rtc(RtcState::Disconnected),
             16 => Input::Rtc(RtcState::Failed),
-            17 => Input::Failure("x".into()),
+            17 => Input::Failure(Failure::Connection("x".into())),
             18 => Input::SetMuted(who == 0),
             _ => Input::Tick,
         }

@@ -11,6 +11,7 @@
 //! [`open`] opens a microphone and speaker for a call; [`open_input`] and [`open_output`]
 //! open one alone for the settings screen's meter and test tone.
 
+mod backend;
 mod capture;
 mod cpal_device;
 mod device_handle;
@@ -33,13 +34,14 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use backend::{AudioBackend, SystemAudio};
 pub use capture::CaptureStream;
 pub use device_list::{DeviceInfo, list_input_devices, list_output_devices};
 pub use error::{AudioError, Direction};
 pub use levels::{LevelMeter, Levels};
 pub use open_device::OpenDevice;
 pub use playback::PlaybackStream;
-pub use session::{AudioSession, open, open_input, open_output};
+pub use session::{AudioSession, open, open_input, open_output, open_with};
 pub use tone::{Cadence, ToneGenerator};
 pub use voicecall_core::device::has_acoustic_path;
 pub use wav_file::load_wav_48k_mono;

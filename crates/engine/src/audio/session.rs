@@ -2,14 +2,12 @@
 
 use std::sync::Arc;
 
+use super::backend::{AudioBackend, SystemAudio};
 use super::capture::CaptureStream;
-use super::cpal_device::{self, DeviceChoice};
 use super::error::AudioError;
 use super::levels::Levels;
 use super::playback::PlaybackStream;
-use super::wav_device;
 use voicecall_core::device::{InputSpec, OutputSpec};
-use voicecall_core::format::SAMPLE_RATE;
 
 /// A microphone and a speaker sharing one [`Levels`], for the duration of a call.
 ///
@@ -23,40 +21,29 @@ pub struct AudioSession {
 
 /// Opens both devices; if the second fails the first is closed again.
 pub fn open(input: &InputSpec, output: &OutputSpec) -> Result<AudioSession, AudioError> {
+    open_with(&SystemAudio, input, output)
+}
+
+/// [`open`] from another backend.
+pub fn open_with(
+    backend: &dyn AudioBackend,
+    input: &InputSpec,
+    output: &OutputSpec,
+) -> Result<AudioSession, AudioError> {
     let levels = Arc::new(Levels::new());
-    let capture = open_input_with(input, Arc::clone(&levels))?;
-    let playback = open_output_with(output, levels)?;
+    let capture = backend.open_input(input, Arc::clone(&levels))?;
+    let playback = backend.open_output(output, levels)?;
     Ok(AudioSession { capture, playback })
 }
 
 /// Opens only a microphone, e.g. for the settings screen's input meter.
 pub fn open_input(spec: &InputSpec) -> Result<CaptureStream, AudioError> {
-    open_input_with(spec, Arc::new(Levels::new()))
+    SystemAudio.open_input(spec, Arc::new(Levels::new()))
 }
 
 /// Opens only a speaker, e.g. to play a test tone.
 pub fn open_output(spec: &OutputSpec) -> Result<PlaybackStream, AudioError> {
-    open_output_with(spec, Arc::new(Levels::new()))
-}
-
-fn open_input_with(spec: &InputSpec, levels: Arc<Levels>) -> Result<CaptureStream, AudioError> {
-    match spec {
-        InputSpec::Default => cpal_device::open_input(DeviceChoice::Default, levels),
-        InputSpec::Device(name) => cpal_device::open_input(DeviceChoice::Named(name), levels),
-        InputSpec::Wav { path, repeat } => {
-            wav_device::open_wav_input(path, *repeat, SAMPLE_RATE, levels)
-        }
-        InputSpec::Silence => wav_device::open_silence(SAMPLE_RATE, levels),
-    }
-}
-
-fn open_output_with(spec: &OutputSpec, levels: Arc<Levels>) -> Result<PlaybackStream, AudioError> {
-    match spec {
-        OutputSpec::Default => cpal_device::open_output(DeviceChoice::Default, levels),
-        OutputSpec::Device(name) => cpal_device::open_output(DeviceChoice::Named(name), levels),
-        OutputSpec::Wav(path) => wav_device::open_wav_output(path, SAMPLE_RATE, levels),
-        OutputSpec::Discard => wav_device::open_discard(SAMPLE_RATE, levels),
-    }
+    SystemAudio.open_output(spec, Arc::new(Levels::new()))
 }
 
 impl AudioSession {

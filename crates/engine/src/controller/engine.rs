@@ -9,7 +9,7 @@ use super::config::EngineConfig;
 use super::event::{EngineEvent, SignalingState};
 use super::executor::Executor;
 use crate::signaling::{SignalingClient, SignalingError};
-use voicecall_core::call::EndReason;
+use voicecall_core::call::{EndReason, Failure};
 
 #[derive(Debug, Error)]
 pub enum StartError {
@@ -28,7 +28,7 @@ fn offline_command(
         Some(UserCommand::Call(peer)) => {
             let _ = events.send(EngineEvent::Ended {
                 peer,
-                reason: EndReason::Failed("not connected to the signaling server".into()),
+                reason: EndReason::Failed(Failure::NotConnected),
                 media: None,
             });
             true

@@ -2,12 +2,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::audio::Levels;
+use crate::media::DeviceSwitch;
 use voicecall_core::call::{EndReason, Phase, Tone};
 use voicecall_core::id::PeerId;
 use voicecall_core::quality::MediaSummary;
 use voicecall_core::quality::RtcStats;
 use voicecall_core::sas::{Fingerprint, Verification};
-use voicecall_core::signaling::message::ErrorCode;
+use voicecall_core::signaling::message::{ErrorCode, ServerError};
+use voicecall_core::signaling::wire::WireError;
 
 /// The connection to the signaling server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,10 +81,38 @@ pub enum EngineEvent {
         reason: EndReason,
         media: Option<MediaSummary>,
     },
+    /// The call's microphone or speaker went away (unplugged) and the call switched to
+    /// another (or, with `to: None`, has none for now; the engine keeps trying).
+    DeviceSwitched(DeviceSwitch),
     /// A second caller was turned away because we were busy.
     RejectedBusy { peer: PeerId },
-    /// Something went wrong that did not end a call (a malformed message, a server error).
-    Warning(String),
+    /// Something went wrong that did not end a call.
+    Warning(Warning),
+}
+
+/// What went wrong without ending a call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Warning {
+    /// The server rejected something we sent (not about the call in progress).
+    #[error("server: {}", .0.message)]
+    Server(ServerError),
+    /// A message from the server we could not understand was ignored.
+    #[error("ignored a malformed `{event}` message: {error}")]
+    Malformed { event: String, error: WireError },
+    /// The media path is down and an ICE restart could not be started.
+    #[error("ICE restart: {0}")]
+    IceRestart(String),
+}
+
+impl Warning {
+    /// Stable machine-readable form, used in `--json` events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Warning::Server(_) => "server_error",
+            Warning::Malformed { .. } => "malformed_message",
+            Warning::IceRestart(_) => "ice_restart",
+        }
+    }
 }
 
 /// Live microphone and speaker levels of the running call.

@@ -11,9 +11,10 @@ mod config_builder;
 mod engine;
 mod event;
 mod executor;
+mod peer_setup;
 
 pub use command::UserCommand;
 pub use config::EngineConfig;
 pub use config_builder::{ConfigProblem, Effective, Overrides, Tuning};
 pub use engine::{Engine, EngineHandle, StartError};
-pub use event::{EngineEvent, Meters, SignalingState};
+pub use event::{EngineEvent, Meters, SignalingState, Warning};

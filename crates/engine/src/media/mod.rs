@@ -1,5 +1,8 @@
 //! The audio of one call: microphone → Opus → track, and track → jitter buffer → speaker.
 
+mod devices;
+#[cfg(test)]
+mod devices_tests;
 mod processing;
 #[cfg(test)]
 mod round_trip_tests;
@@ -9,6 +12,7 @@ mod summary;
 #[doc(hidden)]
 pub mod testing;
 
+pub use devices::DeviceSwitch;
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
 pub use send::{Outgoing, ProtectionMode, SendConfig, SendPath};
 pub use session::{MediaConfig, MediaError, MediaSession, ReceiveMode};

@@ -8,11 +8,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::devices::{DeviceSwitch, DeviceWatch};
 use super::processing::{CaptureProcessor, ProcessingConfig};
 use super::send::{ProtectionMode, SendConfig, SendPath};
 use super::summary::MediaCounters;
 use super::testing::{FrameStep, StepGuard};
-use crate::audio::{self, AudioError, CaptureStream, Levels, PlaybackStream};
+use crate::audio::{
+    self, AudioBackend, AudioError, CaptureStream, Levels, PlaybackStream, SystemAudio,
+};
 use crate::codec::{CodecError, EncoderSettings};
 use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
@@ -48,6 +51,8 @@ pub struct MediaConfig {
     /// RED, FEC and bitrate from the peer's reports, or fixed (benchmark baselines).
     pub protection: ProtectionMode,
     pub processing: ProcessingConfig,
+    /// Where the devices come from (tests put unpluggable stand-ins here).
+    pub audio: Arc<dyn AudioBackend>,
 }
 
 impl Default for MediaConfig {
@@ -61,6 +66,7 @@ impl Default for MediaConfig {
             receive_mode: ReceiveMode::default(),
             protection: send.protection,
             processing: ProcessingConfig::default(),
+            audio: Arc::new(SystemAudio),
         }
     }
 }
@@ -97,6 +103,7 @@ pub struct MediaSession {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     first_audio: Option<oneshot::Receiver<Instant>>,
+    device_switches: Option<mpsc::UnboundedReceiver<DeviceSwitch>>,
 }
 
 impl MediaSession {
@@ -132,8 +139,14 @@ impl MediaSession {
         let mut processing = config.processing;
         processing.echo_cancellation &= audio::has_acoustic_path(&config.input, &config.output);
         let processor = CaptureProcessor::new(processing);
-        let devices = audio::open(&config.input, &config.output)?;
+        let devices = audio::open_with(config.audio.as_ref(), &config.input, &config.output)?;
         let levels = Arc::clone(devices.levels());
+        let (watch, device_switches) = DeviceWatch::new(
+            Arc::clone(&config.audio),
+            Arc::clone(&levels),
+            &config.input,
+            &config.output,
+        );
         let (capture, playback) = devices.into_parts();
         let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(MediaCounters::default());
@@ -154,6 +167,7 @@ impl MediaSession {
             muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
             first_audio: Some(first_audio_tx),
+            devices: watch,
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -165,7 +179,13 @@ impl MediaSession {
             stop: Some(stop_tx),
             task: Some(task),
             first_audio: Some(first_audio_rx),
+            device_switches: Some(device_switches),
         })
+    }
+
+    /// Reports of a lost microphone or speaker and what replaced it. Can be taken once.
+    pub fn take_device_switches(&mut self) -> Option<mpsc::UnboundedReceiver<DeviceSwitch>> {
+        self.device_switches.take()
     }
 
     /// Resolves with the moment the first decoded remote frame was queued for the speaker
@@ -223,6 +243,7 @@ struct Pump {
     muted: Arc<AtomicBool>,
     counters: Arc<MediaCounters>,
     first_audio: Option<oneshot::Sender<Instant>>,
+    devices: DeviceWatch,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
 }
@@ -250,6 +271,7 @@ impl Pump {
                     None => self.reports = None,
                 },
                 _ = tick.tick() => {
+                    self.devices.check(&mut self.capture, &mut self.playback, Instant::now());
                     self.send_captured().await;
                     self.fill_playout();
                 }

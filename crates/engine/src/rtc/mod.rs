@@ -5,6 +5,7 @@ mod config;
 mod events;
 mod feedback;
 mod identity;
+mod mdns;
 mod peer;
 mod stats;
 mod turn_tcp;
@@ -12,5 +13,8 @@ mod turn_tcp;
 pub use config::RtcConfig;
 pub use events::{RemoteRtp, RtcEvent};
 pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
-pub use peer::{AudioTrackWriter, MIME_TYPE_RED, RtcError, RtcPeer};
+pub use peer::{
+    AudioTrackWriter, LocalDescription, MIME_TYPE_RED, PendingDescription, PreparedIce, RtcError,
+    RtcPeer,
+};
 pub use turn_tcp::TurnTcpBridge;

@@ -62,6 +62,9 @@ const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Without trickle ICE, how long a description may wait for gathering to finish before it
 /// goes out with the candidates found so far (an unreachable STUN server never answers).
 const GATHERING_WAIT: Duration = Duration::from_secs(5);
+/// A TURN server's name that does not resolve by then is skipped: the call goes ahead
+/// with the other servers (a broken resolver can take half a minute to give up).
+const DNS_WAIT: Duration = Duration::from_secs(3);
 
 /// One peer connection carrying one Opus track each way.
 pub struct RtcPeer {
@@ -83,9 +86,35 @@ pub struct RtcPeer {
     _turn_bridges: Vec<TurnTcpBridge>,
 }
 
+/// The ICE servers as webrtc-rs takes them, with the TURN-over-TCP/TLS bridges they need.
+/// Getting there may wait on DNS; dropping it half-way is harmless.
+pub struct PreparedIce {
+    servers: Vec<RTCIceServer>,
+    bridges: Vec<TurnTcpBridge>,
+}
+
+impl PreparedIce {
+    pub async fn prepare(config: &RtcConfig) -> Self {
+        let (servers, bridges) = prepare_ice_servers(config).await;
+        Self { servers, bridges }
+    }
+}
+
 impl RtcPeer {
     pub async fn new(
         config: &RtcConfig,
+        events: mpsc::UnboundedSender<RtcEvent>,
+    ) -> Result<Self, RtcError> {
+        let ice = PreparedIce::prepare(config).await;
+        Self::build(config, ice, events).await
+    }
+
+    /// Builds the connection around ICE servers prepared before. Quick: nothing here waits
+    /// on the network. A peer that was built must be closed (`close`), or webrtc-rs keeps
+    /// its sockets open.
+    pub async fn build(
+        config: &RtcConfig,
+        ice: PreparedIce,
         events: mpsc::UnboundedSender<RtcEvent>,
     ) -> Result<Self, RtcError> {
         let mut media = MediaEngine::default();
@@ -113,8 +142,12 @@ impl RtcPeer {
                 Some(config.failed_timeout),
                 Some(Duration::from_millis(20)),
             )
+            .with_multicast_dns_mode(super::mdns::mode())
             .build();
-        let (ice_servers, turn_bridges) = prepare_ice_servers(config).await;
+        let PreparedIce {
+            servers: ice_servers,
+            bridges: turn_bridges,
+        } = ice;
         let policy = if config.relay_only {
             RTCIceTransportPolicy::Relay
         } else {
@@ -196,42 +229,40 @@ impl RtcPeer {
     }
 
     /// Creates our offer and applies it locally; candidates then trickle as events.
-    pub async fn create_offer(&self) -> Result<SessionDescription, RtcError> {
+    pub async fn create_offer(&self) -> Result<LocalDescription, RtcError> {
         let offer = self.pc.create_offer(None).await.map_err(op)?;
-        Ok(SessionDescription {
-            kind: SdpKind::Offer,
-            sdp: self.set_local(offer).await?,
-        })
+        self.set_local(SdpKind::Offer, offer).await
     }
 
-    /// Applies our description and returns the SDP to send: at once with trickle ICE;
-    /// without, once gathering has finished, with every candidate in it.
-    async fn set_local(&self, desc: RTCSessionDescription) -> Result<String, RtcError> {
+    /// Applies our description. With trickle ICE it can go out at once; without, once
+    /// gathering has finished, with every candidate in it.
+    async fn set_local(
+        &self,
+        kind: SdpKind,
+        desc: RTCSessionDescription,
+    ) -> Result<LocalDescription, RtcError> {
         let gathered_before = *self.gathered.borrow();
         self.pc
             .set_local_description(desc.clone())
             .await
             .map_err(op)?;
+        let ready = SessionDescription {
+            kind,
+            sdp: desc.sdp,
+        };
         if !self.no_trickle {
-            return Ok(desc.sdp);
+            return Ok(LocalDescription::Ready(ready));
         }
-        let mut gathered = self.gathered.clone();
-        let finished = async move { gathered.wait_for(|n| *n > gathered_before).await.is_ok() };
-        if !tokio::time::timeout(GATHERING_WAIT, finished)
-            .await
-            .unwrap_or(false)
-        {
-            tracing::warn!("candidate gathering did not finish; sending what we have");
-        }
-        Ok(self
-            .pc
-            .local_description()
-            .await
-            .map_or(desc.sdp, |full| full.sdp))
+        Ok(LocalDescription::AfterGathering(PendingDescription {
+            pc: Arc::clone(&self.pc),
+            gathered: self.gathered.clone(),
+            gathered_before,
+            so_far: ready,
+        }))
     }
 
     /// An offer with fresh ICE credentials, to recover a broken path without redialling.
-    pub async fn create_restart_offer(&self) -> Result<SessionDescription, RtcError> {
+    pub async fn create_restart_offer(&self) -> Result<LocalDescription, RtcError> {
         self.pc.restart_ice().await.map_err(op)?;
         self.create_offer().await
     }
@@ -240,7 +271,7 @@ impl RtcPeer {
     pub async fn apply_remote(
         &mut self,
         desc: &SessionDescription,
-    ) -> Result<Option<SessionDescription>, RtcError> {
+    ) -> Result<Option<LocalDescription>, RtcError> {
         let remote = match desc.kind {
             SdpKind::Offer => RTCSessionDescription::offer(desc.sdp.clone()),
             SdpKind::Answer => RTCSessionDescription::answer(desc.sdp.clone()),
@@ -264,10 +295,7 @@ impl RtcPeer {
             return Ok(None);
         }
         let answer = self.pc.create_answer(None).await.map_err(op)?;
-        Ok(Some(SessionDescription {
-            kind: SdpKind::Answer,
-            sdp: self.set_local(answer).await?,
-        }))
+        self.set_local(SdpKind::Answer, answer).await.map(Some)
     }
 
     /// Adds a trickled remote candidate, or holds it until the remote description is set.
@@ -393,6 +421,58 @@ async fn prepare_ice_servers(config: &RtcConfig) -> (Vec<RTCIceServer>, Vec<Turn
     (servers, bridges)
 }
 
+/// Our offer or answer, applied locally.
+pub enum LocalDescription {
+    /// Trickle ICE: it goes out now and the candidates follow it.
+    Ready(SessionDescription),
+    /// Without trickle ICE it must carry every candidate, so it waits for gathering to
+    /// finish (up to a few seconds: an unreachable STUN/TURN server never answers).
+    AfterGathering(PendingDescription),
+}
+
+impl LocalDescription {
+    /// The description to send: at once with trickle ICE, after gathering without it.
+    pub async fn into_ready(self) -> SessionDescription {
+        match self {
+            LocalDescription::Ready(desc) => desc,
+            LocalDescription::AfterGathering(pending) => pending.complete().await,
+        }
+    }
+}
+
+/// A description waiting for candidate gathering. Holds no borrow of the peer, so it can
+/// be awaited in a task of its own; dropping it gives up waiting and nothing else.
+pub struct PendingDescription {
+    pc: Arc<dyn PeerConnection>,
+    gathered: watch::Receiver<u64>,
+    gathered_before: u64,
+    so_far: SessionDescription,
+}
+
+impl PendingDescription {
+    /// The description with every candidate gathered by now (what there is after
+    /// [`GATHERING_WAIT`]).
+    pub async fn complete(self) -> SessionDescription {
+        let Self {
+            pc,
+            mut gathered,
+            gathered_before,
+            mut so_far,
+        } = self;
+        let finished = async move { gathered.wait_for(|n| *n > gathered_before).await.is_ok() };
+        if !tokio::time::timeout(GATHERING_WAIT, finished)
+            .await
+            .unwrap_or(false)
+        {
+            tracing::warn!("candidate gathering did not finish; sending what we have");
+        }
+        if let Some(full) = pc.local_description().await {
+            so_far.sdp = full.sdp;
+        }
+        so_far
+    }
+}
+
 /// The parts of a `turn:`/`turns:` URL (RFC 7065) that decide how to reach it.
 #[derive(Debug, PartialEq, Eq)]
 struct TurnUrl {
@@ -435,8 +515,19 @@ impl TurnUrl {
         bind_ip: IpAddr,
         tls_roots: &[Vec<u8>],
     ) -> std::io::Result<TurnTcpBridge> {
-        let server = tokio::net::lookup_host((self.host.as_str(), self.port))
-            .await?
+        let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+        let server = tokio::time::timeout(DNS_WAIT, lookup)
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no DNS answer for {} within {} s",
+                        self.host,
+                        DNS_WAIT.as_secs()
+                    ),
+                )
+            })??
             .next()
             .ok_or_else(|| std::io::Error::other(format!("{} has no address", self.host)))?;
         let tls = if self.secure {

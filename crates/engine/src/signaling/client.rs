@@ -103,7 +103,16 @@ impl SignalingClient {
         let _ = self.commands.send(Command::Send(msg));
     }
 
-    /// Leaves the server cleanly, once what was queued before has gone out where it can.
+    /// Resolves once every message sent before has gone out to the server (true), or the
+    /// session ended first (false). Waits through an outage: bound it with a timeout.
+    pub fn flushed(&self) -> impl Future<Output = bool> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let asked = self.commands.send(Command::Flush(reply)).is_ok();
+        async move { asked && answer.await.unwrap_or(false) }
+    }
+
+    /// Leaves the server. What is still queued is given up (reported as dropped): call
+    /// [`flushed`](Self::flushed) first to let it go out.
     pub async fn close(self) {
         let _ = self.commands.send(Command::Close);
         let _ = self.task.await;

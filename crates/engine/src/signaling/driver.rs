@@ -22,6 +22,8 @@ use super::socket::{self, Report};
 pub(super) enum Command {
     Send(Outbound),
     IceServers(oneshot::Sender<Vec<IceServer>>),
+    /// Answered with whether everything sent before went out.
+    Flush(oneshot::Sender<bool>),
     Close,
 }
 
@@ -41,6 +43,7 @@ pub(super) struct Driver {
     clients: HashMap<ConnId, Client>,
     disconnecting: JoinSet<()>,
     ice_requests: HashMap<u64, oneshot::Sender<Vec<IceServer>>>,
+    flush_requests: HashMap<u64, oneshot::Sender<bool>>,
     next_request: u64,
 }
 
@@ -59,6 +62,7 @@ impl Driver {
             clients: HashMap::new(),
             disconnecting: JoinSet::new(),
             ice_requests: HashMap::new(),
+            flush_requests: HashMap::new(),
             next_request: 0,
         }
     }
@@ -83,10 +87,14 @@ impl Driver {
                 command = commands.recv() => match command {
                     Some(Command::Send(msg)) => Some(Input::Send(msg)),
                     Some(Command::IceServers(reply)) => {
-                        let request = self.next_request;
-                        self.next_request += 1;
+                        let request = self.next_request();
                         self.ice_requests.insert(request, reply);
                         Some(Input::WantIceServers { request })
+                    }
+                    Some(Command::Flush(reply)) => {
+                        let request = self.next_request();
+                        self.flush_requests.insert(request, reply);
+                        Some(Input::Flush { request })
                     }
                     Some(Command::Close) | None => {
                         self.step(Input::Close).await;
@@ -103,6 +111,11 @@ impl Driver {
             self.disconnecting.spawn(socket::disconnect(client));
         }
         while self.disconnecting.join_next().await.is_some() {}
+    }
+
+    fn next_request(&mut self) -> u64 {
+        self.next_request += 1;
+        self.next_request
     }
 
     async fn step(&mut self, input: Input) {
@@ -149,6 +162,11 @@ impl Driver {
                 Output::IceServers { request, servers } => {
                     if let Some(reply) = self.ice_requests.remove(&request) {
                         let _ = reply.send(servers);
+                    }
+                }
+                Output::Flushed { request, complete } => {
+                    if let Some(reply) = self.flush_requests.remove(&request) {
+                        let _ = reply.send(complete);
                     }
                 }
                 Output::Event(event) => {

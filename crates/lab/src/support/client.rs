@@ -238,6 +238,25 @@ impl Client {
         let _ = self.child.wait();
     }
 
+    /// Sends `signal` (`TERM`, `INT`, `HUP`, `KILL`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal} failed");
+    }
+
+    /// The next `stats` event whose count of received packets reaches `packets`.
+    pub fn wait_received(&mut self, packets: u64, timeout: Duration) -> Value {
+        self.wait_for(timeout, |e| {
+            e["event"] == "stats"
+                && e["media"]["packets_received"]
+                    .as_u64()
+                    .is_some_and(|n| n >= packets)
+        })
+    }
+
     /// The newest event named `name` among everything printed so far (waiting up to
     /// `timeout` for at least one).
     pub fn latest(&mut self, name: &str, timeout: Duration) -> Value {

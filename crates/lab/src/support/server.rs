@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,7 +17,8 @@ pub struct Server {
     pub url: String,
     pub port: u16,
     /// Its log records (JSON lines on stdout), from after the `listening` one.
-    logs: mpsc::Receiver<String>,
+    /// Behind a lock so a `Server` can be shared by a test's threads.
+    logs: Mutex<mpsc::Receiver<String>>,
 }
 
 /// How to start a [`Server`]: by default on a free loopback port with the server's own
@@ -62,9 +63,13 @@ impl Server {
     /// after `timeout`.
     pub fn wait_log(&self, msg: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
+        let logs = self
+            .logs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = self.logs.recv_timeout(left) else {
+            let Ok(line) = logs.recv_timeout(left) else {
                 panic!(
                     "the server at {} logged no `{msg}` in {timeout:?}",
                     self.url
@@ -171,7 +176,7 @@ impl ServerBuilder {
             child,
             url: format!("http://{}:{port}", self.host),
             port,
-            logs,
+            logs: Mutex::new(logs),
         }
     }
 }

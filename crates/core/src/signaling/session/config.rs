@@ -51,6 +51,13 @@ pub struct SessionTimings {
     /// sent within this long before it are sent again after re-registering, and the
     /// receiving session drops the copies that did arrive twice.
     pub in_doubt: Duration,
+    /// After we re-registered (a server restart, a fail-over), peers are re-registering
+    /// too, and a server that just started does not know them yet: for this long, a
+    /// message the server could not deliver for `PEER_NOT_FOUND` is sent again (every
+    /// `rejoin_retry`) rather than given up, so a hang-up made during the outage still
+    /// arrives.
+    pub rejoin_grace: Duration,
+    pub rejoin_retry: Duration,
     pub backoff: Backoff,
 }
 
@@ -63,6 +70,8 @@ impl Default for SessionTimings {
             ice_refresh_wait: Duration::from_secs(2),
             outbox_max_age: Duration::from_secs(20),
             in_doubt: Duration::from_secs(10),
+            rejoin_grace: Duration::from_secs(10),
+            rejoin_retry: Duration::from_millis(500),
             backoff: Backoff::default(),
         }
     }

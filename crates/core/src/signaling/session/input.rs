@@ -34,6 +34,9 @@ pub enum Input {
     /// A call is about to start: which ICE servers should it use? Answered with
     /// `Output::IceServers { request }`, at once or after a refresh.
     WantIceServers { request: u64 },
+    /// Say when everything sent so far has gone out (`Output::Flushed { request }`), e.g.
+    /// before leaving the server, so that a last hang-up is not left behind.
+    Flush { request: u64 },
     /// Time passed: fire due deadlines.
     Tick,
     /// Leave the server for good.

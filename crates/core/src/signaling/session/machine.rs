@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use crate::id::PeerId;
-use crate::signaling::message::{Outbound, ServerError};
+use crate::signaling::message::{ErrorCode, Outbound, ServerError};
 use crate::signaling::wire::{self, Registration, ServerEvent};
 
 use super::config::SignalingConfig;
@@ -110,6 +110,17 @@ pub struct SessionMachine {
     duplicates: Duplicates,
     issued: IssuedIceServers,
     refresh: IceRefresh,
+    /// `Input::Flush` requests waiting for the outbox to empty.
+    flushes: Vec<u64>,
+    /// While rejoining, when the flushes may be answered: the server has had time to
+    /// bounce what went out last.
+    flush_at: Option<Instant>,
+    /// When we registered again after losing the connection (see
+    /// `SessionTimings::rejoin_grace`); `None` on the first registration.
+    rejoined_at: Option<Instant>,
+    /// Messages the server could not deliver yet because their peer has not re-registered,
+    /// each with when to send it again.
+    unreached: VecDeque<(Instant, Sent)>,
     /// Jitter for the waits between rounds; seeded by the caller, so tests are exact.
     rng: StdRng,
     outputs: VecDeque<Output>,
@@ -141,6 +152,10 @@ impl SessionMachine {
             in_flight: None,
             issued: IssuedIceServers::default(),
             refresh: IceRefresh::default(),
+            flushes: Vec::new(),
+            flush_at: None,
+            rejoined_at: None,
+            unreached: VecDeque::new(),
             rng: StdRng::seed_from_u64(seed),
             outputs: VecDeque::new(),
         };
@@ -166,7 +181,14 @@ impl SessionMachine {
             }
             State::Online { .. } | State::Closed => None,
         };
-        state.into_iter().chain(self.refresh.until).min()
+        let retry = self.unreached.front().map(|(at, _)| *at);
+        let flush = self.flush_at.filter(|_| !self.flushes.is_empty());
+        state
+            .into_iter()
+            .chain(self.refresh.until)
+            .chain(retry)
+            .chain(flush)
+            .min()
     }
 
     /// The connection the session is using or opening, if any.
@@ -249,6 +271,7 @@ impl SessionMachine {
             }
             Input::Send(msg) => self.send(msg, now),
             Input::WantIceServers { request } => self.want_ice_servers(request, now),
+            Input::Flush { request } => self.flushes.push(request),
             Input::Tick => self.tick(now),
             Input::Close => {
                 if let Some(conn) = self.conn() {
@@ -265,6 +288,39 @@ impl SessionMachine {
             | Input::Sent { .. }
             | Input::SendFailed { .. } => {}
         }
+        self.answer_flushes(now);
+    }
+
+    /// Answers the flush requests once nothing sent before them is left to go out (and,
+    /// while rejoining, once the server has had time to bounce the last message).
+    fn answer_flushes(&mut self, now: Instant) {
+        let idle = self.outbox.is_empty()
+            && self.unreached.is_empty()
+            && self.in_flight != Some(InFlight::Message);
+        if self.flushes.is_empty() || !idle {
+            return;
+        }
+        if self.rejoining(now) {
+            let retry = self.config.timings.rejoin_retry;
+            let quiet_at = self.recent.back().map(|sent| sent.at + retry);
+            if let Some(quiet_at) = quiet_at.filter(|at| now < *at) {
+                self.flush_at = Some(quiet_at);
+                return;
+            }
+        }
+        self.flush_at = None;
+        for request in std::mem::take(&mut self.flushes) {
+            self.push(Output::Flushed {
+                request,
+                complete: true,
+            });
+        }
+    }
+
+    /// Within the grace after re-registering (see `SessionTimings::rejoin_grace`).
+    fn rejoining(&self, now: Instant) -> bool {
+        self.rejoined_at
+            .is_some_and(|at| now.saturating_duration_since(at) < self.config.timings.rejoin_grace)
     }
 
     fn is_current(&self, conn: ConnId) -> bool {
@@ -386,6 +442,7 @@ impl SessionMachine {
         if self.refresh.until.is_some_and(|until| now >= until) {
             self.answer_ice_servers();
         }
+        self.retry_unreached(now);
         match &mut self.state {
             State::Waiting { until } if now >= *until => self.reconnect(now),
             State::Connecting { conn, until } if now >= *until => {
@@ -466,7 +523,44 @@ impl SessionMachine {
                     }
                 }
             }
-            ServerEvent::Error(err) => self.server_error(err),
+            ServerEvent::Error(err) => {
+                if !self.hold_unreached(&err, now) {
+                    self.server_error(err);
+                }
+            }
+        }
+    }
+
+    /// A peer we talked to before the outage has not re-registered yet: keeps the message
+    /// it could not get, to send again shortly. False when this error is not that.
+    fn hold_unreached(&mut self, err: &ServerError, now: Instant) -> bool {
+        if err.code != ErrorCode::PeerNotFound || !self.rejoining(now) {
+            return false;
+        }
+        let position = self.recent.iter().rposition(|sent| {
+            Some(&sent.msg.to) == err.target.as_ref()
+                && sent.msg.call_id == err.call_id
+                && err.event.as_deref() == Some(sent.msg.body.event())
+        });
+        let Some(sent) = position.and_then(|i| self.recent.remove(i)) else {
+            return false;
+        };
+        let retry_at = now + self.config.timings.rejoin_retry;
+        self.unreached.push_back((retry_at, sent));
+        true
+    }
+
+    /// Puts the held messages whose retry is due back in front of the outbox, in order.
+    fn retry_unreached(&mut self, now: Instant) {
+        let mut due = Vec::new();
+        while self.unreached.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, sent)) = self.unreached.pop_front() {
+                due.push((sent.queued_at, sent.msg));
+            }
+        }
+        if !due.is_empty() {
+            self.outbox.requeue(due);
+            self.pump(now);
         }
     }
 
@@ -512,6 +606,9 @@ impl SessionMachine {
     }
 
     fn go_online(&mut self, conn: ConnId, registration: Registration, now: Instant) {
+        if self.registration.is_some() {
+            self.rejoined_at = Some(now);
+        }
         self.identity = Some((registration.id.clone(), registration.token.clone()));
         self.registration = Some(registration.clone());
         self.failures = 0;
@@ -549,9 +646,17 @@ impl SessionMachine {
         self.in_flight = None;
         self.recent.clear();
         self.answer_ice_servers();
-        let undelivered: Vec<Outbound> = self.outbox.drain().collect();
+        let mut undelivered: Vec<Outbound> = std::mem::take(&mut self.unreached)
+            .into_iter()
+            .map(|(_, sent)| sent.msg)
+            .collect();
+        undelivered.extend(self.outbox.drain());
+        let complete = undelivered.is_empty();
         for msg in undelivered {
             self.event(SignalingEvent::Dropped(msg));
+        }
+        for request in std::mem::take(&mut self.flushes) {
+            self.push(Output::Flushed { request, complete });
         }
     }
 

@@ -40,6 +40,10 @@ impl Outbox {
         expired
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
     pub(super) fn front(&self) -> Option<&Outbound> {
         self.queue.front().map(|(_, msg)| msg)
     }

@@ -34,6 +34,12 @@ pub enum Output {
         request: u64,
         servers: Vec<IceServer>,
     },
+    /// The answer to `Input::Flush { request }`: every message sent before it went out
+    /// (`complete`), or the session closed first and reported the rest as `Dropped`.
+    Flushed {
+        request: u64,
+        complete: bool,
+    },
     Event(SignalingEvent),
 }
 

@@ -100,3 +100,37 @@ fn missing_input_fails_the_session_with_the_path() {
     .expect_err("missing input");
     assert!(matches!(err, AudioError::WavOpen { .. }), "{err:?}");
 }
+
+/// A recorder killed without warning (SIGKILL, a crash, power loss) never finalises its
+/// file; the header's sizes are brought up to date once a second, so what was recorded
+/// until then still plays.
+#[test]
+fn a_recording_is_readable_up_to_the_last_second_while_it_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("heard.wav");
+    let (mut playback, device) = crate::audio::testing::stepped_output(Some(&path));
+    let mut tone = ToneGenerator::sine(1000.0, 0.5);
+    for _ in 0..8 {
+        assert_eq!(playback.write(&tone.next_frame()), FRAME_SAMPLES);
+    }
+    // 1.5 s of periods: a checkpoint at 1 s, none since.
+    device.run_periods(150);
+
+    let reader = hound::WavReader::open(&path).expect("a readable WAV while recording");
+    assert_eq!(reader.spec().sample_rate, SAMPLE_RATE);
+    assert_eq!(reader.len(), SAMPLE_RATE, "the header says one second");
+    let samples: Vec<i16> = reader
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .expect("every sample the header counts is there");
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 1000).count();
+    assert!(
+        loud > 4 * FRAME_SAMPLES,
+        "the tone is in it: {loud} loud samples"
+    );
+
+    // Finishing still finalises the whole file.
+    playback.finish().expect("finalised");
+    let reader = hound::WavReader::open(&path).expect("valid WAV");
+    assert_eq!(reader.len(), 150 * 480);
+}

@@ -195,3 +195,122 @@ fn a_message_received_twice_is_reported_once() {
     h.later(41 * SECOND);
     assert_eq!(messages(&h.receive("ringing", ringing(Some("q1")))), 1);
 }
+
+fn flushed(outputs: &[Output]) -> Vec<(u64, bool)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Flushed { request, complete } => Some((*request, *complete)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_flush_is_answered_once_everything_sent_before_it_went_out() {
+    let mut h = online(&[A]);
+    // Nothing queued: at once.
+    assert_eq!(flushed(&h.run(Input::Flush { request: 1 })), [(1, true)]);
+
+    h.send(1);
+    h.send(2);
+    assert!(flushed(&h.run(Input::Flush { request: 2 })).is_empty());
+    // Message 1 went out, 2 is in flight: not yet.
+    let out = h.sent();
+    assert_eq!(transmitted(&out), [2]);
+    assert!(flushed(&out).is_empty());
+    // The last acknowledgement answers it.
+    assert_eq!(flushed(&h.sent()), [(2, true)]);
+}
+
+#[test]
+fn a_flush_waits_through_an_outage_and_is_answered_when_the_session_ends() {
+    let mut h = online(&[A, B]);
+    h.lose();
+    h.send(1);
+    assert!(flushed(&h.run(Input::Flush { request: 7 })).is_empty());
+    // Delivered after re-registering; answered once the server had time to bounce it.
+    let out = h.register(true);
+    assert_eq!(transmitted(&out), [1]);
+    assert!(flushed(&h.sent()).is_empty());
+    assert_eq!(flushed(&h.fire()), [(7, true)]);
+
+    // Leaving with a message still queued: the flush is answered, incomplete.
+    h.lose();
+    h.send(2);
+    h.run(Input::Flush { request: 8 });
+    let out = h.run(Input::Close);
+    assert!(events(&out).contains(&SignalingEvent::Dropped(msg(2))));
+    assert_eq!(flushed(&out), [(8, false)]);
+}
+
+/// The restarted server's answer to a message for a peer that has not re-registered yet.
+fn peer_not_found(n: u32) -> Vec<Value> {
+    vec![json!({
+        "code": "PEER_NOT_FOUND",
+        "message": format!("peer {PEER} is not online"),
+        "event": "ringing",
+        "targetClientId": PEER,
+        "callId": format!("q{n}"),
+    })]
+}
+
+fn server_errors(outputs: &[Output]) -> usize {
+    events(outputs)
+        .iter()
+        .filter(|e| matches!(e, SignalingEvent::ServerError(_)))
+        .count()
+}
+
+#[test]
+fn after_an_outage_a_message_for_a_peer_not_back_yet_is_sent_again_until_it_arrives() {
+    let mut h = online(&[A]);
+    h.lose();
+    // Sent while the server is down (a hang-up, typically), and waited for.
+    h.send(1);
+    h.run(Input::Flush { request: 3 });
+    let out = h.register(true);
+    assert_eq!(transmitted(&out), [1]);
+    assert!(
+        flushed(&h.sent()).is_empty(),
+        "the server may still bounce it"
+    );
+
+    // The restarted server does not know the peer yet: not reported, sent again shortly.
+    let out = h.receive("server_error", peer_not_found(1));
+    assert_eq!(server_errors(&out), 0);
+    let retry = h.m.poll_timeout().expect("a retry");
+    assert_eq!(retry - h.now, Duration::from_millis(500));
+    let out = h.fire();
+    assert_eq!(transmitted(&out), [1]);
+    h.sent();
+    let out = h.receive("server_error", peer_not_found(1));
+    assert_eq!(server_errors(&out), 0);
+    // The peer is back by the next try: the message goes through, and once no bounce
+    // came back the flush is answered.
+    let out = h.fire();
+    assert_eq!(transmitted(&out), [1]);
+    assert!(flushed(&h.sent()).is_empty());
+    assert_eq!(flushed(&h.fire()), [(3, true)]);
+}
+
+#[test]
+fn a_peer_not_found_is_reported_at_once_before_any_outage_and_after_the_grace() {
+    let mut h = online(&[A]);
+    h.send(1);
+    h.sent();
+    let out = h.receive("server_error", peer_not_found(1));
+    assert_eq!(server_errors(&out), 1, "calling an unknown ID fails fast");
+
+    h.lose();
+    h.register(true);
+    h.later(10 * SECOND);
+    h.send(2);
+    h.sent();
+    let out = h.receive("server_error", peer_not_found(2));
+    assert_eq!(
+        server_errors(&out),
+        1,
+        "10 s after re-registering the peer is gone"
+    );
+}
