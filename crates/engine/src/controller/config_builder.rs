@@ -281,12 +281,20 @@ mod tests {
         Effective::new(settings, overrides).engine_config(None)
     }
 
+    /// Saved settings with a server: a fresh install has none.
+    fn with_server() -> Settings {
+        Settings {
+            servers: vec!["http://127.0.0.1:3000".into()],
+            ..Settings::default()
+        }
+    }
+
     #[test]
     fn overrides_win_without_touching_the_settings() {
         let settings = Settings {
             input_device: "silence".into(),
             ice_servers: vec![IceServer::from_url("stun:saved:3478", None, None)],
-            ..Settings::default()
+            ..with_server()
         };
         let overrides = Overrides {
             servers: vec!["http://example.org:1".into(), "http://example.org:2".into()],
@@ -315,7 +323,7 @@ mod tests {
     fn the_command_line_can_replace_ice_servers_and_switch_things_off_but_not_on() {
         let settings = Settings {
             noise_suppression: false,
-            ..Settings::default()
+            ..with_server()
         };
         let turn = IceServer::from_url("turn:t:3478", Some("u"), Some("p"));
         let overrides = Overrides {
@@ -333,7 +341,7 @@ mod tests {
 
         let saved_relay_only = Settings {
             relay_only: true,
-            ..Settings::default()
+            ..with_server()
         };
         let (config, _) = build(&saved_relay_only, &Overrides::default());
         assert!(
@@ -349,7 +357,7 @@ mod tests {
             id: PeerId::parse("alice-test").expect("id"),
             token: Some("token-123456".into()),
         };
-        let (config, _) = Effective::new(&Settings::default(), &Overrides::default())
+        let (config, _) = Effective::new(&with_server(), &Overrides::default())
             .engine_config(Some(claim.clone()));
         assert_eq!(config.signaling.id, Some(claim.id));
         assert_eq!(config.signaling.token, claim.token);
@@ -360,7 +368,7 @@ mod tests {
         let settings = Settings {
             input_device: "wav:/nonexistent/speech.wav".into(),
             output_device: "wav:".into(),
-            ..Settings::default()
+            ..with_server()
         };
         let (config, problems) = build(&settings, &Overrides::default());
         assert_eq!(config.media.output, OutputSpec::Default);
@@ -379,7 +387,7 @@ mod tests {
             output: Some("wav:/nonexistent/dir/out.wav".into()),
             ..Overrides::default()
         };
-        let (config, problems) = build(&Settings::default(), &overrides);
+        let (config, problems) = build(&with_server(), &overrides);
         assert_eq!(config.media.input, InputSpec::Default);
         assert!(
             matches!(problems[0], ConfigProblem::Input(_)),
@@ -395,7 +403,7 @@ mod tests {
     fn no_server_is_a_problem_but_still_a_config() {
         let settings = Settings {
             servers: Vec::new(),
-            ..Settings::default()
+            ..with_server()
         };
         let (config, problems) = build(&settings, &Overrides::default());
         assert_eq!(problems, [ConfigProblem::NoServer]);
@@ -413,7 +421,7 @@ mod tests {
                 turn_ca: Some(path.clone()),
                 ..Overrides::default()
             };
-            let (config, problems) = build(&Settings::default(), &overrides);
+            let (config, problems) = build(&with_server(), &overrides);
             assert!(config.rtc.tls_roots.is_empty());
             match &problems[..] {
                 [ConfigProblem::TurnCaUnreadable { path: p, .. }] if unreadable => {
@@ -441,7 +449,7 @@ mod tests {
             },
             ..Overrides::default()
         };
-        let (config, problems) = build(&Settings::default(), &overrides);
+        let (config, problems) = build(&with_server(), &overrides);
         assert_eq!(problems, []);
         assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
         assert!(!config.rtc.red);
@@ -462,14 +470,14 @@ mod tests {
             },
             ..Overrides::default()
         };
-        let (config, problems) = build(&Settings::default(), &spread);
+        let (config, problems) = build(&with_server(), &spread);
         assert_eq!(problems, []);
         let ProtectionMode::Fixed(fixed) = config.media.protection else {
             panic!("not fixed");
         };
         assert_eq!(fixed.red.distances().collect::<Vec<_>>(), vec![1, 3]);
 
-        let defaults = build(&Settings::default(), &Overrides::default()).0;
+        let defaults = build(&with_server(), &Overrides::default()).0;
         let out_of_range = Overrides {
             tuning: Tuning {
                 red_always: true,
@@ -479,7 +487,7 @@ mod tests {
             },
             ..Overrides::default()
         };
-        let (config, problems) = build(&Settings::default(), &out_of_range);
+        let (config, problems) = build(&with_server(), &out_of_range);
         assert_eq!(
             problems,
             [ConfigProblem::Bitrate(5_999), ConfigProblem::RedDistance(4)]
@@ -496,7 +504,7 @@ mod tests {
             },
             ..Overrides::default()
         };
-        let (config, problems) = build(&Settings::default(), &bad_plan);
+        let (config, problems) = build(&with_server(), &bad_plan);
         assert_eq!(problems, [ConfigProblem::RedPlan(vec![1, 9])]);
         assert_eq!(config.media.protection, defaults.media.protection);
         assert_eq!(
