@@ -31,7 +31,7 @@ fn register_handler(xdg: &Path) {
     let entry = entry
         .replace(
             "Exec=voicecall %u",
-            &format!("Exec=\"{}\" %u", bin.display()),
+            &format!("Exec={} %u", bin.display()),
         )
         .replace("TryExec=voicecall", &format!("TryExec={}", bin.display()));
     std::fs::write(applications.join("org.voicecall.VoiceCall.desktop"), entry)
@@ -122,7 +122,7 @@ fn xdg_open_hands_a_call_link_to_the_running_window_which_asks_before_calling() 
         .wait_window_text(
             &window,
             &out.join("confirm.png"),
-            &["Call", "From a call link", "Cancel"],
+            &["Call", "From a call link", "Esc cancels"],
             Duration::from_secs(5),
         )
         .unwrap_or_else(|e| panic!("{e}"));
