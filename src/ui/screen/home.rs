@@ -165,6 +165,7 @@ impl State {
                 .style(theme::plain_button)
                 .on_press(Message::OpenSettings),
         ]
+        .spacing(8)
         .align_y(Center)
         .into()
     }
