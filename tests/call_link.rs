@@ -29,10 +29,7 @@ fn register_handler(xdg: &Path) {
     .expect("the packaged desktop entry");
     let bin = voicecall_bin();
     let entry = entry
-        .replace(
-            "Exec=voicecall %u",
-            &format!("Exec={} %u", bin.display()),
-        )
+        .replace("Exec=voicecall %u", &format!("Exec={} %u", bin.display()))
         .replace("TryExec=voicecall", &format!("TryExec={}", bin.display()));
     std::fs::write(applications.join("org.voicecall.VoiceCall.desktop"), entry)
         .expect("write desktop entry");
