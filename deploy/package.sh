@@ -161,6 +161,14 @@ sed -e 's#/opt/voicecall/signaling-server#/usr/share/voicecall-server#g' \
 # fresh install hands clients no servers that do not exist.
 sed -e 's/^\(STUN_URLS=\)/#\1/' -e 's/^\(TURN_URLS=\)/#\1/' \
   deploy/systemd/signaling.env > "$srv/etc/voicecall/signaling.env"
+# The unit hands the server a TURN secret, and the server refuses a secret without TURN
+# URLs; with none set yet, the env file (which overrides the unit's Environment=) unsets it.
+cat >> "$srv/etc/voicecall/signaling.env" <<'ENV'
+
+# No TURN server is set up yet, so the TURN secret the unit hands over stays unused.
+# Once TURN_URLS is set above, delete this line to hand out TURN credentials.
+TURN_SECRET_FILE=
+ENV
 echo /etc/voicecall/signaling.env > "$srv/DEBIAN/conffiles"
 
 install -m 0644 deploy/coturn/turnserver.conf deploy/coturn/coturn-voicecall.conf \

@@ -62,6 +62,23 @@ impl InstalledServer {
             .current_dir(root.join("usr/share/voicecall-server"))
             .env_clear()
             .env("PATH", "/usr/bin:/bin");
+        // As systemd starts it: the unit's Environment= first (its TURN secret a credential
+        // in %d, as postinst makes one), then the env file, which overrides them.
+        let credentials = root.join("run-credentials");
+        std::fs::create_dir_all(&credentials).expect("credentials dir");
+        std::fs::write(credentials.join("turn-secret"), "a-secret-postinst-made")
+            .expect("write the TURN secret");
+        let unit =
+            std::fs::read_to_string(root.join("lib/systemd/system/voicecall-signaling.service"))
+                .expect("the packaged unit");
+        for setting in unit
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Environment="))
+        {
+            if let Some((key, value)) = setting.split_once('=') {
+                command.env(key, value.replace("%d", &credentials.to_string_lossy()));
+            }
+        }
         let env = std::fs::read_to_string(root.join("etc/voicecall/signaling.env"))
             .expect("the packaged env file");
         for line in env.lines().map(str::trim) {
