@@ -65,8 +65,9 @@ fn protection_switches_on_at_ten_percent_loss_and_off_on_a_clean_line() {
         .spawn();
     caller.wait_media_started(Duration::from_secs(20));
 
-    // A clean line: the peer's reports arrive and nothing is spent on protection.
-    let clean = caller.wait_for(Duration::from_secs(8), |e| {
+    // A clean line: the call starts with one RED copy until the peer's reports fill the
+    // window, then nothing is spent on protection.
+    let clean = caller.wait_for(SWITCH_OFF_WITHIN, |e| {
         is_stats_with("off")(e) && protection(e)["peer_reports"].as_u64().unwrap_or(0) >= 3
     });
     assert!(

@@ -28,6 +28,8 @@ const STAY_FACTOR: f64 = 0.6;
 const TARGET_RESIDUAL: f64 = 0.005;
 /// libopus gains nothing from planning for more loss than this.
 const MAX_FEC_LOSS_PCT: u8 = 30;
+/// Opus FEC budget before any report, for a peer without RED.
+const START_FEC_LOSS_PCT: u8 = 5;
 /// Primary bitrate by RED copies: each copy is a full frame, so the primary gives some
 /// bits back and the total stays within about two and a half times the clean rate.
 const RED_PRIMARY_BPS: [u32; 4] = [40_000, 32_000, 28_000, 24_000];
@@ -57,6 +59,9 @@ pub struct PolicyConfig {
     pub react_window: Duration,
     /// How long a cheaper rung must have sufficed before stepping down.
     pub step_down_after: Duration,
+    /// Start with one RED copy (FEC without RED) until the peer's reports say the line is
+    /// clean: the first reports take a second or two, and a lossy start would go bare.
+    pub start_protected: bool,
 }
 
 impl Default for PolicyConfig {
@@ -68,6 +73,7 @@ impl Default for PolicyConfig {
             window: Duration::from_secs(3),
             react_window: Duration::from_millis(1_500),
             step_down_after: Duration::from_secs(5),
+            start_protected: false,
         }
     }
 }
@@ -82,14 +88,29 @@ pub struct ProtectionPolicy {
 }
 
 impl ProtectionPolicy {
-    /// Starts unprotected: a clean line costs nothing, and the first report comes within
-    /// about a second.
+    /// Starts unprotected, or with light protection if `start_protected`; a clean line
+    /// steps down from it once its reports fill the window.
     pub fn new(config: PolicyConfig) -> Self {
-        let current = Protection {
-            level: ProtectionLevel::Off,
-            red: RedPlan::NONE,
-            fec_loss_pct: 0,
-            bitrate_bps: config.clean_bitrate_bps,
+        let red_plan = RedPlan::of(&[1]).filter(|_| config.red_available);
+        let current = match red_plan {
+            Some(red) if config.start_protected => Protection {
+                level: ProtectionLevel::Red,
+                red,
+                fec_loss_pct: 0,
+                bitrate_bps: RED_PRIMARY_BPS[1].min(config.clean_bitrate_bps),
+            },
+            None if config.start_protected => Protection {
+                level: ProtectionLevel::Fec,
+                red: RedPlan::NONE,
+                fec_loss_pct: START_FEC_LOSS_PCT,
+                bitrate_bps: config.clean_bitrate_bps,
+            },
+            _ => Protection {
+                level: ProtectionLevel::Off,
+                red: RedPlan::NONE,
+                fec_loss_pct: 0,
+                bitrate_bps: config.clean_bitrate_bps,
+            },
         };
         Self {
             history: LossHistory::new(),
@@ -291,6 +312,37 @@ mod tests {
 
     fn clean(_: u64) -> bool {
         false
+    }
+
+    #[test]
+    fn a_protected_start_steps_down_on_a_clean_line_and_stays_up_on_a_lossy_one() {
+        let protected = PolicyConfig {
+            start_protected: true,
+            ..PolicyConfig::default()
+        };
+        let mut line = Line::new(protected.clone());
+        assert_eq!(line.policy.protection().level, ProtectionLevel::Red);
+        assert_eq!(line.policy.protection().red.copies(), 1);
+        let after = line.seconds_with(12, clean);
+        let off_at = after
+            .iter()
+            .position(|p| p.level == ProtectionLevel::Off)
+            .expect("protection turned off");
+        assert!((4..=9).contains(&off_at), "off after {off_at} s: {after:?}");
+        let mut lossy = Line::new(protected.clone());
+        assert!(
+            lossy
+                .seconds_with(12, ten_percent)
+                .iter()
+                .all(|p| p.level == ProtectionLevel::Red)
+        );
+        let no_red = PolicyConfig {
+            red_available: false,
+            ..protected
+        };
+        let start = Line::new(no_red).policy.protection();
+        assert_eq!(start.level, ProtectionLevel::Fec);
+        assert_eq!(start.fec_loss_pct, START_FEC_LOSS_PCT);
     }
 
     #[test]

@@ -118,12 +118,18 @@ impl MediaSession {
     ) -> Result<Self, MediaError> {
         let types = writer.payload_types();
         let send_config = config.send_config();
-        let send = SendPath::new(&send_config, types, rand::random())?;
+        let mut send = SendPath::new(&send_config, types, rand::random())?;
         let policy = ProtectionPolicy::new(PolicyConfig {
             red_available: types.red.is_some(),
             clean_bitrate_bps: u32::try_from(config.encoder.bitrate_bps).unwrap_or(0),
+            start_protected: true,
             ..PolicyConfig::default()
         });
+        if send_config.protection == ProtectionMode::Adaptive
+            && let Err(err) = send.apply(policy.protection())
+        {
+            tracing::warn!(error = %err, "applying the starting loss protection");
+        }
         let receive = match config.receive_mode {
             ReceiveMode::Adaptive => {
                 let mut path = ReceivePath::new(config.jitter.clone())?;
