@@ -19,7 +19,7 @@
 //! The whole benchmark runs in a network namespace of its own with only loopback
 //! (`support::netns::isolate_loopback_only`): chromium offers every interface it sees.
 
-use voicecall_lab::netem::RelayThread;
+use voicecall_lab::netem::{Pacing, RelayThread, pacing_by_ssrc};
 use voicecall_lab::support;
 
 use std::collections::BTreeMap;
@@ -74,15 +74,19 @@ const KINDS: [(Kind, &str); 3] = [
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum End {
-    Voicecall,
+    /// voicecall with the extra arguments of `--native-variants` entry `n` (0: as given first).
+    Voicecall(usize),
     Chromium,
 }
 
 impl End {
-    fn name(self) -> &'static str {
+    fn name(self, variants: &[Vec<String>]) -> String {
         match self {
-            End::Voicecall => "voicecall",
-            End::Chromium => "Chromium",
+            End::Voicecall(v) => match variants.get(v) {
+                Some(args) if !args.is_empty() => format!("voicecall [{}]", args.join(" ")),
+                _ => "voicecall".to_owned(),
+            },
+            End::Chromium => "Chromium".to_owned(),
         }
     }
 }
@@ -95,12 +99,18 @@ struct Sample {
     setup_ms: Option<f64>,
     /// What the receiver's own counters said (concealment, time-stretching, skips).
     receiver: String,
+    /// How the sender paced its packets, as the relay received them (when its SSRC is
+    /// known: a stream to or from chromium).
+    pacing: Option<Pacing>,
 }
 
 struct Args {
     conditions: Vec<&'static Condition>,
     kinds: Vec<Kind>,
     repeat: usize,
+    /// Extra `voicecall` arguments, one set per variant of the native end: every mixed
+    /// call is made once per variant, so a sender setting is compared in the same run.
+    variants: Vec<Vec<String>>,
 }
 
 fn parse_args() -> Args {
@@ -108,6 +118,7 @@ fn parse_args() -> Args {
         conditions: CONDITIONS.iter().collect(),
         kinds: KINDS.iter().map(|(k, _)| *k).collect(),
         repeat: 5,
+        variants: vec![Vec::new()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -139,6 +150,13 @@ fn parse_args() -> Args {
             }
             "--repeat" => {
                 args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
+            }
+            "--native-variants" => {
+                let list = it.next().expect("--native-variants 'ARGS;ARGS'");
+                args.variants = list
+                    .split(';')
+                    .map(|v| v.split_whitespace().map(str::to_owned).collect())
+                    .collect();
             }
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
@@ -181,16 +199,26 @@ fn main() {
     for (ci, condition) in args.conditions.iter().enumerate() {
         for rep in 0..args.repeat {
             let relay = start_relay(relay_port, turn.port, condition, 11 + rep as u64);
-            for &kind in &args.kinds {
-                let name = format!("{}-{kind:?}-{rep}", condition.key);
+            let calls = args.kinds.iter().flat_map(|&kind| {
+                // Mixed calls once per native variant; the others with the first.
+                let variants = if kind == Kind::Mixed {
+                    args.variants.len()
+                } else {
+                    1
+                };
+                (0..variants).map(move |v| (kind, v))
+            });
+            for (kind, v) in calls {
+                let name = format!("{}-{kind:?}-{v}-{rep}", condition.key);
                 let call_dir = dir.join(&name);
                 let _ = std::fs::remove_dir_all(&call_dir);
                 std::fs::create_dir_all(&call_dir).expect("call dir");
+                let native = End::Voicecall(v);
                 let ends = match kind {
-                    Kind::Mixed if rep % 2 == 0 => [End::Voicecall, End::Chromium],
-                    Kind::Mixed => [End::Chromium, End::Voicecall],
+                    Kind::Mixed if rep % 2 == 0 => [native, End::Chromium],
+                    Kind::Mixed => [End::Chromium, native],
                     Kind::Chromium => [End::Chromium, End::Chromium],
-                    Kind::Native => [End::Voicecall, End::Voicecall],
+                    Kind::Native => [native, native],
                 };
                 let call = Call {
                     server: &server,
@@ -198,19 +226,25 @@ fn main() {
                     browser_input: &browser_input,
                     dir: &call_dir,
                     pesq: &pesq,
+                    variants: &args.variants,
+                    relay: &relay,
                 };
                 match call.run(ends) {
                     Ok(samples) => {
                         for (from, to, sample) in samples {
                             println!(
-                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]",
+                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]\n{:>21}sent: {}",
                                 condition.label,
-                                from.name(),
-                                to.name(),
+                                from.name(&args.variants),
+                                to.name(&args.variants),
                                 sample.pesq,
                                 fmt_opt(sample.kbps, 1),
                                 fmt_opt(sample.setup_ms, 0),
                                 sample.receiver,
+                                "",
+                                sample
+                                    .pacing
+                                    .map_or_else(|| "–".to_owned(), |p| p.to_string()),
                             );
                             rows.entry((ci, from, to)).or_default().push(sample);
                         }
@@ -260,6 +294,8 @@ struct Call<'a> {
     browser_input: &'a [PathBuf; 2],
     dir: &'a Path,
     pesq: &'a Pesq,
+    variants: &'a [Vec<String>],
+    relay: &'a RelayThread,
 }
 
 impl Call<'_> {
@@ -274,7 +310,8 @@ impl Call<'_> {
             self.dir.join("caller-heard.wav"),
         ];
         let mut callee = match ends[1] {
-            End::Voicecall => Client::listen(self.server)
+            End::Voicecall(v) => Client::listen(self.server)
+                .args(&self.variants[v])
                 .auto_accept()
                 .once()
                 .relay_only()
@@ -288,7 +325,8 @@ impl Call<'_> {
                 .spawn(),
         };
         let mut caller = match ends[0] {
-            End::Voicecall => Client::call(self.server, &callee.id)
+            End::Voicecall(v) => Client::call(self.server, &callee.id)
+                .args(&self.variants[v])
                 .hang_up_after(duration)
                 .relay_only()
                 .input(&self.speech[0].wav48)
@@ -301,6 +339,7 @@ impl Call<'_> {
                 .output(&heard[1])
                 .spawn(),
         };
+        self.relay.stats.arrivals.start();
         let limit = duration + Duration::from_secs(60);
         let caller_status = caller.wait_exit(limit);
         let callee_status = callee.wait_exit(Duration::from_secs(30));
@@ -319,7 +358,15 @@ impl Call<'_> {
             pairs.push((self.speech[i].wav16.clone(), deg));
         }
         let scores = self.pesq.score(&pairs);
+        let pacing = pacing_by_ssrc(&self.relay.stats.arrivals.take());
         let parties = [(&caller, ends[0]), (&callee, ends[1])];
+        for (party, role) in [(&caller, "caller"), (&callee, "callee")] {
+            let lines: Vec<String> = party.events_named("stats").map(Value::to_string).collect();
+            let _ = std::fs::write(
+                self.dir.join(format!("{role}-stats.jsonl")),
+                lines.join("\n"),
+            );
+        }
         let mut out = Vec::new();
         // Direction 0: caller → callee; direction 1: callee → caller.
         for (i, score) in scores.into_iter().enumerate() {
@@ -337,6 +384,8 @@ impl Call<'_> {
                     // The receiver of direction 1 is the caller.
                     setup_ms: (i == 1).then(|| setup_ms(receiver)).flatten(),
                     receiver: receiver_summary(receiver, to),
+                    pacing: stream_ssrc(sender, from, receiver, to)
+                        .and_then(|ssrc| pacing.get(&ssrc).copied()),
                 },
             ));
         }
@@ -356,7 +405,7 @@ fn sent_kbps(client: &Client, end: End) -> Option<f64> {
             let sent = bytes(last)? - bytes(first)?;
             (ms > 0.0).then(|| sent * 8.0 / ms)
         }
-        End::Voicecall => {
+        End::Voicecall(_) => {
             // One stats event a second while the call lasts.
             let bytes: Vec<f64> = client
                 .events_named("stats")
@@ -366,6 +415,21 @@ fn sent_kbps(client: &Client, end: End) -> Option<f64> {
             (seconds > 0.0).then(|| (bytes[bytes.len() - 1] - bytes[0]) * 8.0 / seconds / 1000.0)
         }
     }
+}
+
+/// The SSRC of the stream `sender` sent to `receiver`, from chromium's stats at either end.
+fn stream_ssrc(sender: &Client, from: End, receiver: &Client, to: End) -> Option<u32> {
+    let last = |c: &Client, key: &str| {
+        c.events_named("stats")
+            .filter_map(|e| e[key]["ssrc"].as_u64())
+            .last()
+    };
+    let ssrc = match (from, to) {
+        (End::Chromium, _) => last(sender, "outbound"),
+        (_, End::Chromium) => last(receiver, "inbound"),
+        _ => None,
+    }?;
+    u32::try_from(ssrc).ok()
 }
 
 fn setup_ms(client: &Client) -> Option<f64> {
@@ -383,16 +447,19 @@ fn receiver_summary(client: &Client, end: End) -> String {
             let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
             let emitted = f("jitterBufferEmittedCount");
             format!(
-                "lost {} concealed {:.0} ms ({} events) inserted {:.0} ms removed {:.0} ms jb {:.0} ms",
+                "packets {} lost {} jitter {:.1} ms concealed {:.0} ms (silent {:.0} ms, {} events) inserted {:.0} ms removed {:.0} ms jb {:.0} ms",
+                s["packetsReceived"],
                 s["packetsLost"],
+                1000.0 * f("jitter"),
                 f("concealedSamples") / 48.0,
+                f("silentConcealedSamples") / 48.0,
                 s["concealmentEvents"],
                 f("insertedSamplesForDeceleration") / 48.0,
                 f("removedSamplesForAcceleration") / 48.0,
                 1000.0 * f("jitterBufferDelay") / emitted,
             )
         }
-        End::Voicecall => {
+        End::Voicecall(_) => {
             let media = client
                 .event("ended")
                 .map(|e| e["media"].clone())
@@ -451,14 +518,15 @@ fn report(
         took.as_secs_f64() / 60.0,
         args.repeat,
     );
-    let order = [
-        (End::Voicecall, End::Chromium),
-        (End::Chromium, End::Voicecall),
-        (End::Chromium, End::Chromium),
-        (End::Voicecall, End::Voicecall),
-    ];
+    let mut order = Vec::new();
+    for v in 0..args.variants.len() {
+        order.push((End::Voicecall(v), End::Chromium));
+        order.push((End::Chromium, End::Voicecall(v)));
+    }
+    order.push((End::Chromium, End::Chromium));
+    order.push((End::Voicecall(0), End::Voicecall(0)));
     for (ci, condition) in args.conditions.iter().enumerate() {
-        for (from, to) in order {
+        for &(from, to) in &order {
             let Some(samples) = rows.get(&(ci, from, to)) else {
                 continue;
             };
@@ -472,8 +540,8 @@ fn report(
             out += &format!(
                 "| {} | {} → {} | {} | {:.2} | {lo:.2}–{hi:.2} | {:.2} | {} | {} |\n",
                 condition.label,
-                from.name(),
-                to.name(),
+                from.name(&args.variants),
+                to.name(&args.variants),
                 scores.len(),
                 median(&scores),
                 hi - lo,
