@@ -15,6 +15,13 @@
 //! kb/s; setup is the caller's Call → first audio heard, for rows whose receiver called.
 //!
 //!   benches/browser_quality.sh [--repeat N] [--conditions 0,10r] [--kinds mixed,chromium,native]
+//!                              [--native-variants ';--no-dtx;--no-noise-suppression']
+//!
+//! `--native-variants` makes every call with a native end once per set of extra `voicecall`
+//! arguments (the empty set: the defaults), each set a row of its own. Under each score
+//! the sender's pacing is printed as the relay received its packets (bursts, delay beyond
+//! the fastest packet of the last 2 s), beside the receiver's counters; each end's
+//! once-a-second stats are kept in `target/browser-quality-bench/<call>/*-stats.jsonl`.
 //!
 //! The whole benchmark runs in a network namespace of its own with only loopback
 //! (`support::netns::isolate_loopback_only`): chromium offers every interface it sees.
@@ -108,8 +115,8 @@ struct Args {
     conditions: Vec<&'static Condition>,
     kinds: Vec<Kind>,
     repeat: usize,
-    /// Extra `voicecall` arguments, one set per variant of the native end: every mixed
-    /// call is made once per variant, so a sender setting is compared in the same run.
+    /// Extra `voicecall` arguments, one set per variant of the native end: every call with
+    /// a native end is made once per variant, so a setting is compared in the same run.
     variants: Vec<Vec<String>>,
 }
 
@@ -200,8 +207,8 @@ fn main() {
         for rep in 0..args.repeat {
             let relay = start_relay(relay_port, turn.port, condition, 11 + rep as u64);
             let calls = args.kinds.iter().flat_map(|&kind| {
-                // Mixed calls once per native variant; the others with the first.
-                let variants = if kind == Kind::Mixed {
+                // Calls with a native end once per native variant.
+                let variants = if kind != Kind::Chromium {
                     args.variants.len()
                 } else {
                     1
@@ -440,10 +447,20 @@ fn setup_ms(client: &Client) -> Option<f64> {
 fn receiver_summary(client: &Client, end: End) -> String {
     match end {
         End::Chromium => {
-            let Some(ended) = client.event("ended") else {
+            // The callee's page may close before its last poll: then its last stats event.
+            let from_end = client
+                .event("ended")
+                .map(|e| &e["stats"]["inbound"])
+                .filter(|s| !s.is_null());
+            let Some(s) = from_end.or_else(|| {
+                client
+                    .events_named("stats")
+                    .map(|e| &e["inbound"])
+                    .filter(|s| !s.is_null())
+                    .last()
+            }) else {
                 return String::new();
             };
-            let s = &ended["stats"]["inbound"];
             let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
             let emitted = f("jitterBufferEmittedCount");
             format!(
@@ -524,7 +541,9 @@ fn report(
         order.push((End::Chromium, End::Voicecall(v)));
     }
     order.push((End::Chromium, End::Chromium));
-    order.push((End::Voicecall(0), End::Voicecall(0)));
+    for v in 0..args.variants.len() {
+        order.push((End::Voicecall(v), End::Voicecall(v)));
+    }
     for (ci, condition) in args.conditions.iter().enumerate() {
         for &(from, to) in &order {
             let Some(samples) = rows.get(&(ci, from, to)) else {
