@@ -236,7 +236,13 @@ fn main() {
                     variants: &args.variants,
                     relay: &relay,
                 };
-                match call.run(ends) {
+                // A peer that fails to start (chromium is slow to come up on a loaded
+                // machine) costs that call, not the run.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    call.run(ends)
+                }))
+                .unwrap_or_else(|_| Err("a peer failed to start (see the panic above)".into()));
+                match outcome {
                     Ok(samples) => {
                         for (from, to, sample) in samples {
                             println!(
