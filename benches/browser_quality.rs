@@ -238,10 +238,11 @@ fn main() {
                 };
                 // A peer that fails to start (chromium is slow to come up on a loaded
                 // machine) costs that call, not the run.
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    call.run(ends)
-                }))
-                .unwrap_or_else(|_| Err("a peer failed to start (see the panic above)".into()));
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.run(ends)))
+                        .unwrap_or_else(|_| {
+                            Err("a peer failed to start (see the panic above)".into())
+                        });
                 match outcome {
                     Ok(samples) => {
                         for (from, to, sample) in samples {

@@ -61,7 +61,8 @@ mod tests {
         let mut policy = 0;
         let mut param = libc::sched_param { sched_priority: 0 };
         // SAFETY: valid handle and out-pointers that live across the call.
-        let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+        let rc =
+            unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
         assert_eq!(rc, 0);
         // SAFETY: gettid and getpriority on our own thread have no preconditions.
         let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
@@ -74,7 +75,9 @@ mod tests {
             .join()
             .expect("thread");
         match got {
-            ThreadPriority::RealTime => assert_eq!((now.0, now.1), (libc::SCHED_RR, REAL_TIME_PRIORITY)),
+            ThreadPriority::RealTime => {
+                assert_eq!((now.0, now.1), (libc::SCHED_RR, REAL_TIME_PRIORITY))
+            }
             ThreadPriority::Raised => assert_eq!((now.0, now.2), (libc::SCHED_OTHER, RAISED_NICE)),
             ThreadPriority::Default => assert_eq!(now.0, libc::SCHED_OTHER),
         }

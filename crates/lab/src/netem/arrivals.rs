@@ -187,7 +187,9 @@ mod tests {
     #[test]
     fn even_packets_have_no_delay_and_a_burst_shows() {
         let start = Instant::now();
-        let even: Vec<_> = (0..100).map(|i| packet(start, i * 20, i as u32 * 960)).collect();
+        let even: Vec<_> = (0..100)
+            .map(|i| packet(start, i * 20, i as u32 * 960))
+            .collect();
         let p = pacing(&even).unwrap();
         assert_eq!((p.bursts, p.timestamp_gaps), (0, 0));
         assert!(p.delay_max_ms < 0.001, "{p}");
@@ -205,7 +207,9 @@ mod tests {
     #[test]
     fn silence_is_a_timestamp_gap_not_a_delay() {
         let start = Instant::now();
-        let mut packets: Vec<_> = (0..10).map(|i| packet(start, i * 20, i as u32 * 960)).collect();
+        let mut packets: Vec<_> = (0..10)
+            .map(|i| packet(start, i * 20, i as u32 * 960))
+            .collect();
         packets.push(packet(start, 1_000, 50 * 960));
         let p = pacing(&packets).unwrap();
         assert_eq!(p.timestamp_gaps, 1);
