@@ -6,7 +6,7 @@
 //! (root or CAP_SYS_NICE, as on CI), they must have SCHED_RR priority 8.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use voicecall_lab::support::{Client, Server, asset};
 
@@ -61,7 +61,17 @@ fn the_audio_pump_and_devices_run_at_audio_priority() {
         .output("discard")
         .spawn();
     caller.wait_media_started(Duration::from_secs(30));
-    let seen = threads(caller.pid());
+    // The devices open first, then the pump's thread starts: look until it is there (or
+    // the call is over and it never came).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seen = loop {
+        let seen = threads(caller.pid());
+        let has_pump = seen.iter().any(|(name, ..)| name == "voicecall-audio");
+        if has_pump || Instant::now() > deadline {
+            break seen;
+        }
+        std::thread::yield_now();
+    };
     caller.expect_exit_ok(Duration::from_secs(30));
     callee.expect_exit_ok(Duration::from_secs(30));
 
