@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use super::estimator::DelayEstimator;
 use super::ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES, SlotRing};
 use super::sequence::SequenceUnwrapper;
+use super::stretch::Stretch;
 use super::{InsertOutcome, JitterConfig, JitterStats, Playout};
 use voicecall_core::format::{FRAME_DURATION, RTP_TICKS_PER_FRAME};
 
@@ -17,6 +18,17 @@ const CATCHUP_AFTER: Duration = Duration::from_millis(300);
 const SKIP_INTERVAL: Duration = Duration::from_millis(100);
 /// Without a quiet frame for this long, skip a loud one anyway.
 const FORCED_SKIP_AFTER: Duration = Duration::from_millis(600);
+/// When the caller time-stretches: a surplus of one frame lasting this long is shortened
+/// away, quiet frames first (a pause loses up to 10 ms per frame unheard)...
+const STRETCH_AFTER: Duration = Duration::from_millis(300);
+/// ...speech only when the surplus is two frames or more and no pause came for this long,
+/// and then a pitch period at most this often, so the rhythm of speech never audibly
+/// hurries...
+const STRETCH_SPEECH_AFTER: Duration = Duration::from_millis(1_000);
+const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
+/// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
+/// neither repeats nor falls quiet) for this long.
+const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -94,6 +106,13 @@ pub struct JitterBuffer {
     frame_ticks: u32,
     /// The last packet played was a DTX packet: silence until the sender speaks again.
     peer_in_dtx: bool,
+    /// The caller time-stretches the frames it plays (`stretch`), so the buffer adjusts
+    /// its delay by pitch periods instead of skipping and holding whole frames.
+    time_stretch: bool,
+    /// What to do with the frame the last `pop` returned.
+    stretch: Stretch,
+    /// When shortening last removed audio.
+    last_accelerated: Option<Instant>,
     stats: JitterStats,
 }
 
@@ -122,7 +141,34 @@ impl JitterBuffer {
             cursor_ts: None,
             frame_ticks: RTP_TICKS_PER_FRAME,
             peer_in_dtx: false,
+            time_stretch: false,
+            stretch: Stretch::None,
+            last_accelerated: None,
             stats: JitterStats::default(),
+        }
+    }
+
+    /// Says the caller can time-stretch decoded frames: the buffer then asks for a frame
+    /// to be shortened when it holds more than its target and lengthened when it holds less
+    /// (`stretch`), and skips whole frames only when shortening cannot help.
+    pub fn set_time_stretch(&mut self, on: bool) {
+        self.time_stretch = on;
+    }
+
+    /// How the frame the last `pop` returned should be played. Only ever asked for a
+    /// `Frame` or a `Redundant`.
+    pub fn stretch(&self) -> Stretch {
+        self.stretch
+    }
+
+    /// The caller stretched a frame from `before` to `after` samples (equal when the frame
+    /// had nothing to cut or repeat).
+    pub fn record_stretch(&mut self, before: usize, after: usize, now: Instant) {
+        if after < before {
+            self.stats.accelerated_samples += (before - after) as u64;
+            self.last_accelerated = Some(now);
+        } else {
+            self.stats.expanded_samples += (after - before) as u64;
         }
     }
 
@@ -280,6 +326,7 @@ impl JitterBuffer {
         self.stray_successor = None;
         self.excess_since = None;
         self.last_skip = None;
+        self.last_accelerated = None;
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -288,6 +335,7 @@ impl JitterBuffer {
 
     /// What to play for the next 20 ms of output.
     pub fn pop(&mut self, now: Instant) -> Playout<'_> {
+        self.stretch = Stretch::None;
         match self.next_action(now) {
             Action::Buffering => Playout::Buffering,
             Action::Play(ext) => match self.ring.payload(ext) {
@@ -315,6 +363,14 @@ impl JitterBuffer {
                 return self.comfort_noise();
             }
             let ext = self.catch_up(next, highest, now);
+            // Running short of the target: play this frame longer, so the next packet has
+            // a little more time to arrive before it is due (pre-emptive expand).
+            if self.time_stretch
+                && self.stretch == Stretch::None
+                && highest - ext + 1 < self.target_frames()
+            {
+                self.stretch = Stretch::Lengthen;
+            }
             self.ring.mark_played(ext);
             self.next_play = Some(ext + 1);
             self.stats.played += 1;
@@ -425,6 +481,9 @@ impl JitterBuffer {
     /// Skips `next` when the buffer has stayed well above target for a while, preferring
     /// quiet frames. Returns the number to play instead.
     fn catch_up(&mut self, next: u64, highest: u64, now: Instant) -> u64 {
+        if self.time_stretch {
+            return self.shorten(next, highest, now);
+        }
         let depth = highest - next + 1;
         if depth < self.target_frames() + CATCHUP_MARGIN_FRAMES {
             self.excess_since = None;
@@ -448,6 +507,50 @@ impl JitterBuffer {
         if !due {
             return next;
         }
+        self.ring.mark_played(next);
+        self.stats.skipped += 1;
+        self.last_skip = Some(now);
+        next + 1
+    }
+
+    /// `catch_up` for a caller that time-stretches: asks for `next` to be shortened once
+    /// the buffer has held a frame more than its target for a while, and skips it only
+    /// when shortening has removed nothing for long. Returns the number to play.
+    fn shorten(&mut self, next: u64, highest: u64, now: Instant) -> u64 {
+        let depth = highest - next + 1;
+        if depth <= self.target_frames() {
+            self.excess_since = None;
+            return next;
+        }
+        let since = *self.excess_since.get_or_insert(now);
+        let lasted = now.saturating_duration_since(since);
+        let anchor = [self.last_skip, self.last_accelerated]
+            .into_iter()
+            .flatten()
+            .fold(since, Instant::max);
+        let idle = now.saturating_duration_since(anchor);
+        let quiet = self
+            .ring
+            .payload_len(next)
+            .is_some_and(|len| len as f64 <= self.mean_payload_len * QUIET_SIZE_FRACTION);
+        let due = if quiet {
+            lasted >= STRETCH_AFTER
+        } else {
+            depth >= self.target_frames() + CATCHUP_MARGIN_FRAMES
+                && lasted >= STRETCH_SPEECH_AFTER
+                && idle >= STRETCH_SPEECH_INTERVAL
+        };
+        if due {
+            self.stretch = Stretch::Shorten;
+        }
+        let stuck = idle >= STRETCH_GIVE_UP;
+        if !stuck || depth < self.target_frames() + CATCHUP_MARGIN_FRAMES {
+            return next;
+        }
+        if !self.ring.is_filled(next + 1) {
+            return next;
+        }
+        self.stretch = Stretch::None;
         self.ring.mark_played(next);
         self.stats.skipped += 1;
         self.last_skip = Some(now);

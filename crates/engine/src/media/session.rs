@@ -422,6 +422,11 @@ impl Pump {
         MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
         MediaCounters::set(&self.counters.frames_skipped, jitter.skipped);
         MediaCounters::set(&self.counters.frames_held, jitter.underruns);
+        MediaCounters::set(
+            &self.counters.samples_accelerated,
+            jitter.accelerated_samples,
+        );
+        MediaCounters::set(&self.counters.samples_expanded, jitter.expanded_samples);
         MediaCounters::set(&self.counters.stalls, jitter.stalls);
         MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }
