@@ -113,6 +113,9 @@ pub struct JitterBuffer {
     stretch: Stretch,
     /// When shortening last removed audio.
     last_accelerated: Option<Instant>,
+    /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
+    /// to the millisecond, not only in whole frames (see `target_frames`).
+    arrived_at: [Option<Instant>; SLOT_COUNT],
     stats: JitterStats,
 }
 
@@ -144,6 +147,7 @@ impl JitterBuffer {
             time_stretch: false,
             stretch: Stretch::None,
             last_accelerated: None,
+            arrived_at: [None; SLOT_COUNT],
             stats: JitterStats::default(),
         }
     }
@@ -220,6 +224,7 @@ impl JitterBuffer {
         self.stray_successor = None;
         self.estimator.observe(rtp_timestamp, now);
         self.learn_frame_ticks(ext, rtp_timestamp);
+        self.arrived_at[(ext % SLOT_COUNT as u64) as usize] = Some(now);
         if !self.ring.store_frame(ext, rtp_timestamp, payload, false) {
             // Unreachable after the size check; counted rather than trusted.
             self.stats.rejected += 1;
@@ -327,6 +332,7 @@ impl JitterBuffer {
         self.excess_since = None;
         self.last_skip = None;
         self.last_accelerated = None;
+        self.arrived_at = [None; SLOT_COUNT];
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -365,10 +371,7 @@ impl JitterBuffer {
             let ext = self.catch_up(next, highest, now);
             // Running short of the target: play this frame longer, so the next packet has
             // a little more time to arrive before it is due (pre-emptive expand).
-            if self.time_stretch
-                && self.stretch == Stretch::None
-                && highest - ext + 1 < self.target_frames()
-            {
+            if self.time_stretch && self.stretch == Stretch::None && self.short(ext, highest, now) {
                 self.stretch = Stretch::Lengthen;
             }
             self.ring.mark_played(ext);
@@ -557,10 +560,41 @@ impl JitterBuffer {
         next + 1
     }
 
+    /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
+    /// target's frames but the newest arrived less than the target's remainder ago.
+    fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
+        let depth = highest - ext + 1;
+        let target = self.target_frames();
+        if depth != target {
+            return depth < target;
+        }
+        let Some(lead) = self.lead() else {
+            return false;
+        };
+        self.arrived_at[(highest % SLOT_COUNT as u64) as usize]
+            .is_some_and(|t| now.saturating_duration_since(t) < lead)
+    }
+
+    /// With time-stretching, the part of the target delay beyond its whole frames: how long
+    /// the newest packet should have waited when the buffer holds exactly the target.
+    fn lead(&self) -> Option<Duration> {
+        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
+        let target_ms = self.estimator.target_ms();
+        let whole = self.target_frames() as f64 * frame_ms;
+        (target_ms > whole).then(|| Duration::from_secs_f64((target_ms - whole) / 1000.0))
+    }
+
     fn target_frames(&self) -> u64 {
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
-        // The tolerance lets a target that decays towards a whole number of frames reach it.
-        let frames = (self.estimator.target_ms() / frame_ms - 0.1).ceil();
+        let frames = if self.time_stretch {
+            // The target's whole frames; `lead` keeps the rest by stretching, so a path
+            // with little jitter plays from one frame of buffer.
+            (self.estimator.target_ms() / frame_ms + 0.05).floor()
+        } else {
+            // The tolerance lets a target that decays towards a whole number of frames
+            // reach it.
+            (self.estimator.target_ms() / frame_ms - 0.1).ceil()
+        };
         // Once the path has lost a packet, hold one frame more than the jitter needs: a
         // lost frame's RED copy or FEC rides in the next packet, which must arrive before
         // the loss is due to play, or it is concealed and the delay warps twice.
