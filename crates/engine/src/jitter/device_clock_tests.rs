@@ -94,7 +94,11 @@ fn bursty_arrival_is_absorbed_by_time_stretching_without_skipping_frames() {
     assert_eq!(s.skipped, 0, "{s:?}");
     assert!(s.accelerated_samples > 0, "{s:?}");
     let c = compare(&speech, &stretched.audio, SAMPLE_RATE);
-    assert!(c.passes(0.9, MIN_MATCHED), "{:.3} {s:?}", c.matched_fraction);
+    assert!(
+        c.passes(0.9, MIN_MATCHED),
+        "{:.3} {s:?}",
+        c.matched_fraction
+    );
 
     // The same arrivals without stretching: the stalls leave surplus the buffer can only
     // skip whole frames to shed (what `frames_skipped` counted in chromium calls).
@@ -105,5 +109,9 @@ fn bursty_arrival_is_absorbed_by_time_stretching_without_skipping_frames() {
     assert!(f.skipped >= 3, "{f:?}");
     assert_eq!(f.accelerated_samples + f.expanded_samples, 0, "{f:?}");
     let c = compare(&speech, &framed.audio, SAMPLE_RATE);
-    assert!(c.passes(0.9, MIN_MATCHED), "{:.3} {f:?}", c.matched_fraction);
+    assert!(
+        c.passes(0.9, MIN_MATCHED),
+        "{:.3} {f:?}",
+        c.matched_fraction
+    );
 }

@@ -1,6 +1,8 @@
 use std::time::Instant;
 
-use super::{InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout, Stretch, TimeStretcher};
+use super::{
+    InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout, Stretch, TimeStretcher,
+};
 use crate::codec::{CodecError, Decoder, carries_fec, red};
 use voicecall_core::format::FRAME_SAMPLES;
 
