@@ -1,5 +1,6 @@
 use std::time::{Duration, Instant};
 
+use super::bursts::BurstMemory;
 use super::estimator::DelayEstimator;
 use super::ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES, SlotRing};
 use super::sequence::SequenceUnwrapper;
@@ -116,6 +117,10 @@ pub struct JitterBuffer {
     /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
     /// to the millisecond, not only in whole frames (see `target_frames`).
     arrived_at: [Option<Instant>; SLOT_COUNT],
+    /// Recent loss bursts and how far back the peer's copies reach...
+    bursts: BurstMemory,
+    /// ...make this many frames of wait beyond the jitter, as of the last `pop`.
+    burst_wait: u64,
     stats: JitterStats,
 }
 
@@ -148,6 +153,8 @@ impl JitterBuffer {
             stretch: Stretch::None,
             last_accelerated: None,
             arrived_at: [None; SLOT_COUNT],
+            bursts: BurstMemory::default(),
+            burst_wait: 0,
             stats: JitterStats::default(),
         }
     }
@@ -274,6 +281,12 @@ impl JitterBuffer {
         true
     }
 
+    /// A RED packet carried a copy of the frame `frames` before it: a loss burst that long
+    /// can be waited out.
+    pub fn note_red_distance(&mut self, frames: u32) {
+        self.bursts.note_distance(frames);
+    }
+
     /// Learns the packet duration from the smallest timestamp step between adjacent
     /// sequence numbers: DTX makes steps longer, never shorter.
     fn learn_frame_ticks(&mut self, ext: u64, ts: u32) {
@@ -333,6 +346,8 @@ impl JitterBuffer {
         self.last_skip = None;
         self.last_accelerated = None;
         self.arrived_at = [None; SLOT_COUNT];
+        self.bursts.reset();
+        self.burst_wait = 0;
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -342,6 +357,7 @@ impl JitterBuffer {
     /// What to play for the next 20 ms of output.
     pub fn pop(&mut self, now: Instant) -> Playout<'_> {
         self.stretch = Stretch::None;
+        self.burst_wait = u64::from(self.bursts.wait_frames(now));
         match self.next_action(now) {
             Action::Buffering => Playout::Buffering,
             Action::Play(ext) => match self.ring.payload(ext) {
@@ -379,6 +395,9 @@ impl JitterBuffer {
             self.stats.played += 1;
             if self.ring.is_redundant(ext) {
                 self.stats.red_recovered += 1;
+                self.bursts.missing(now);
+            } else {
+                self.bursts.arrived();
             }
             self.cursor_ts = self
                 .ring
@@ -403,6 +422,7 @@ impl JitterBuffer {
             }
             self.underrun_streak = 0;
             self.stats.lost += 1;
+            self.bursts.missing(now);
             self.peer_in_dtx = false;
             self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(self.frame_ticks));
             self.next_play = Some(next + 1);
@@ -595,14 +615,11 @@ impl JitterBuffer {
             // reach it.
             (self.estimator.target_ms() / frame_ms - 0.1).ceil()
         };
-        // Once the path has lost a packet, hold one frame more than the jitter needs: a
-        // lost frame's RED copy or FEC rides in the next packet, which must arrive before
-        // the loss is due to play, or it is concealed and the delay warps twice.
-        let floor = if self.stats.lost > 0 || self.stats.red_stored > 0 {
-            2.0
-        } else {
-            1.0
-        };
+        // While the path loses packets, hold as many frames more than the jitter needs as
+        // the copies of its recent bursts take to arrive (`BurstMemory`): a lost frame's
+        // RED copy or FEC rides in a later packet, which must arrive before the loss is due
+        // to play, or it is concealed and the delay warps twice. A clean path gives it back.
+        let floor = (1 + self.burst_wait) as f64;
         (frames.max(floor) as u64).min(MAX_TARGET_FRAMES)
     }
 

@@ -3,6 +3,7 @@
 //! (`Playout`), and `ReceivePath`, which turns those decisions into PCM with the decoder.
 
 mod buffer;
+mod bursts;
 mod estimator;
 mod naive;
 mod playout;

@@ -97,7 +97,11 @@ impl ReceivePath {
             if block.payload_type != primary_type {
                 continue;
             }
-            let block_seq = seq.wrapping_sub(count - i as u16);
+            let distance = count - i as u16;
+            if !block.payload.is_empty() {
+                self.buffer.note_red_distance(u32::from(distance));
+            }
+            let block_seq = seq.wrapping_sub(distance);
             let block_ts = rtp_timestamp.wrapping_sub(block.timestamp_offset);
             self.buffer
                 .insert_redundant(block_seq, block_ts, block.payload);
