@@ -845,7 +845,7 @@ fn a_loss_burst_deepens_the_buffer_as_far_as_the_copies_reach_and_a_clean_path_r
     h.buf.note_red_distance(1);
     h.buf.note_red_distance(3);
     let lost = [300, 301, 302];
-    let mut target_at = |h: &mut Harness, from: u64, to: u64| {
+    let target_at = |h: &mut Harness, from: u64, to: u64| {
         for k in from..to {
             if !lost.contains(&k) {
                 h.push(k, k * 20 + 5);

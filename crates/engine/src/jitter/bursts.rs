@@ -88,14 +88,6 @@ impl BurstMemory {
             .unwrap_or(0)
     }
 
-    /// The farthest back any packet carries a copy.
-    pub(crate) fn reach(&self) -> u32 {
-        (1..=MAX_REACH)
-            .rev()
-            .find(|&d| self.carries(d))
-            .unwrap_or(1)
-    }
-
     pub(crate) fn reset(&mut self) {
         *self = Self {
             distances: self.distances,
@@ -131,7 +123,7 @@ mod tests {
         assert_eq!(m.wait_frames(t0), 4, "the first frame's copy comes 4 later");
         m.note_distance(50);
         m.note_distance(0);
-        assert_eq!(m.reach(), 4, "nonsense distances are ignored");
+        assert_eq!(m.wait_frames(t0), 4, "nonsense distances are ignored");
         // Shorter bursts later keep, and renew, the depth the longest one set.
         let later = t0 + MEMORY - Duration::from_secs(1);
         m.missing(later);
@@ -144,6 +136,13 @@ mod tests {
         m.arrived();
         assert_eq!(m.wait_frames(clean), 1);
         m.reset();
-        assert_eq!((m.wait_frames(clean), m.reach()), (0, 4));
+        assert_eq!(m.wait_frames(clean), 0);
+        // The peer's copies are still known after a reset: a burst of four waits for the
+        // first frame's copy, 4 frames on.
+        for _ in 0..4 {
+            m.missing(clean);
+        }
+        m.arrived();
+        assert_eq!(m.wait_frames(clean), 4);
     }
 }
