@@ -459,7 +459,13 @@ impl JitterBuffer {
             return false;
         }
         let depth = highest - next + 1;
-        depth < self.target_frames() + CATCHUP_MARGIN_FRAMES
+        // Time-stretching cannot shorten comfort noise, so with it any surplus is cut here.
+        let margin = if self.time_stretch {
+            1
+        } else {
+            CATCHUP_MARGIN_FRAMES
+        };
+        depth < self.target_frames() + margin
     }
 
     fn comfort_noise(&mut self) -> Action {
