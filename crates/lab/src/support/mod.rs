@@ -73,6 +73,14 @@ pub fn output_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// Whether process `pid` still runs (an exited one nobody reaped is a zombie: gone).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
 /// A fresh, empty folder under the system's temp dir (a client's config dir, …).
 pub(crate) fn fresh_temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
