@@ -23,6 +23,7 @@ mod client;
 mod client_builder;
 pub mod cluster;
 mod conversation;
+pub mod debian;
 mod desktop_app;
 pub mod netns;
 pub mod pesq;
