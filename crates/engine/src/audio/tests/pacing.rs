@@ -57,7 +57,7 @@ impl TestClock {
     fn settle(&self) {
         let mut state = self.lock();
         let limit = Instant::now() + SETTLE_LIMIT;
-        while !state.waiting_for.is_some_and(|d| d > state.now) {
+        while state.waiting_for.is_none_or(|d| d <= state.now) {
             assert!(Instant::now() < limit, "the device thread never settled");
             state = self
                 .changed
