@@ -8,10 +8,13 @@
 //! (double talk), at about the echo's level. A -60 dBFS noise floor sits under both.
 //!
 //! - ERLE, far end alone (5–10 s, converged): 10·log10(E[mic²] / E[out²]).
-//! - ERLE, double talk (12–20 s): 10·log10(E[echo²] / E[(out − near)²]): everything in the
-//!   output that is not the near-end talker counts as echo, so any damage to the talker
-//!   lowers it too.
-//! - Near end kept (12–20 s): 10·log10(E[out²] / E[near²]) – 0 dB is untouched.
+//! - Near end kept (12–20 s): the output's least-squares gain on the near-end talker,
+//!   g = <out, near> / <near, near>, as 20·log10(g); 0 dB is untouched. The canceller's
+//!   band-splitting filters delay its output a little, so `near` is first shifted by the
+//!   lag (up to 10 ms) at which it correlates best with the output.
+//! - ERLE, double talk (12–20 s): 10·log10(E[echo²] / E[(out − g·near)²]): everything in the
+//!   output that is not the (scaled) near-end talker counts as echo, so distortion of the
+//!   talker lowers it too.
 //! - CPU: wall time of the canceller's work per 20 ms frame (two 10 ms calls: render and
 //!   capture), single-threaded, release build; RNNoise on the same frames for scale.
 //!
@@ -31,6 +34,8 @@ use voicecall_lab::signals::{TestRng, speech_48k};
 
 const SECONDS: usize = 20;
 const DOUBLE_TALK_FROM: usize = 10;
+/// The most the canceller's output may lag its input, in samples (10 ms).
+const MAX_LAG: usize = 480;
 
 /// A room: the speaker-to-microphone delay and gain, and how long its reflections last.
 struct Room {
@@ -164,15 +169,35 @@ fn quality(s: &Signals, out: &[f64]) -> Quality {
     let mic: Vec<f64> = s.mic.iter().map(|&x| f64::from(x)).collect();
     let alone = at(5)..at(DOUBLE_TALK_FROM);
     let double = at(DOUBLE_TALK_FROM + 2)..at(SECONDS);
-    let residual: Vec<f64> = out[double.clone()]
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let lag = (0..=MAX_LAG)
+        .max_by(|&a, &b| {
+            let at = |lag: usize| {
+                dot(
+                    &out[double.start + lag..double.end],
+                    &s.near[double.clone()],
+                )
+            };
+            at(a).total_cmp(&at(b))
+        })
+        .unwrap_or(0);
+    let double = double.start..double.end - MAX_LAG;
+    let (out_dt, near_dt) = (
+        &out[double.start + lag..double.end + lag],
+        &s.near[double.clone()],
+    );
+    let gain = dot(out_dt, near_dt) / dot(near_dt, near_dt).max(1.0);
+    let residual: Vec<f64> = out_dt
         .iter()
-        .zip(&s.near[double.clone()])
-        .map(|(o, n)| o - n)
+        .zip(near_dt)
+        .map(|(o, n)| o - gain * n)
         .collect();
     Quality {
         erle_alone: db(energy(&mic[alone.clone()]) / energy(&out[alone])),
-        erle_double_talk: db(energy(&s.echo[double.clone()]) / energy(&residual)),
-        near_kept: db(energy(&out[double.clone()]) / energy(&s.near[double])),
+        erle_double_talk: db(
+            energy(&s.echo[double.start + lag..double.end + lag]) / energy(&residual)
+        ),
+        near_kept: 2.0 * db(gain.abs()),
     }
 }
 
