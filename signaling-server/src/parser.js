@@ -6,16 +6,22 @@
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
+// It also measures what a payload weighs as it arrives (`payloadBytes`): the
+// frame is the payload's JSON as the client sent it, so the session never
+// serializes a payload again just to learn its size.
+//
 // The decoder cannot reach the socket, so it reports rate limiting in-band:
 // it emits a decoded EVENT whose name is a Symbol. Symbols cannot travel
 // over the wire, so no client can forge the signal. The session turns it
 // into a RATE_LIMITED error or a disconnect. The session reaches the other
 // way through `socket.client.decoder`: it tells the budget the client's
-// address and ID, and installs `onThrottle` to pause the connection's reader.
+// address and ID, and installs `onThrottle(waitMs, strikes)` to pause the
+// connection's reader (strikes: frames refused in a row; see
+// src/reader_pause.js).
 
 import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
 import { isReplyFrame } from './budgets.js';
-import { MAX_PAYLOAD_DEPTH, exceedsDepth } from './json_limits.js';
+import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth } from './json_limits.js';
 
 export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
 
@@ -31,8 +37,11 @@ export function createGuardedParser(budgets) {
     constructor(opts) {
       super(opts);
       this.budget = budgets.connection();
-      /** @type {((ms: number) => void) | null} set by the session */
+      /** @type {((ms: number, strikes: number) => void) | null} set by the session */
       this.onThrottle = null;
+      // Frames refused in a row: a connection that keeps pushing while over
+      // its budget is paused for longer each time.
+      this.strikes = 0;
       // Attachments still to come for a binary packet we dropped.
       this.skipAttachments = 0;
     }
@@ -55,6 +64,7 @@ export function createGuardedParser(budgets) {
       const bytes = frame.length;
       const verdict = this.budget.admit(bytes, isReplyFrame(frame));
       if (verdict === 'ok') {
+        this.strikes = 0;
         // Throwing makes socket.io close the connection ("parse error"),
         // as for any other malformed packet.
         if (exceedsDepth(frame, MAX_FRAME_DEPTH)) {
@@ -63,10 +73,23 @@ export function createGuardedParser(budgets) {
         return super.add(frame);
       }
       this.skipAttachments = declaredAttachments(frame);
-      this.onThrottle?.(this.budget.waitMs(bytes));
+      this.strikes++;
+      this.onThrottle?.(this.budget.waitMs(bytes), this.strikes);
       if (verdict === 'drop') return undefined;
       const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
       return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
+    }
+
+    decodeString(str) {
+      const packet = super.decodeString(str);
+      const data = packet.data;
+      // ["event", {payload}]: the payload's JSON is the frame after
+      // `["event",` and before the closing `]` (an ack id or a namespace in
+      // the header only makes the figure a few bytes larger, never smaller).
+      if (Array.isArray(data) && data.length === 2 && typeof data[0] === 'string' && data[1] !== null && typeof data[1] === 'object') {
+        data[1][PAYLOAD_BYTES] = Buffer.byteLength(str, 'utf8') - (str.indexOf('[') + data[0].length + 5);
+      }
+      return packet;
     }
   }
   return { Encoder, Decoder: GuardedDecoder, PacketType, protocol };

@@ -35,9 +35,11 @@ const SWEEP_INTERVAL_MS = 30_000;
  * @param {ReturnType<typeof createLogger>} [deps.logger]
  * @param {ReturnType<typeof createMemoryRegistry>} [deps.registry] any object
  *   with the registry interface; the caller then owns its lifecycle
- * @param {{ now?: () => number, wallNow?: () => number }} [deps.clock] for
- *   tests: `now` (monotonic ms) drives every budget and rate limit,
- *   `wallNow` (epoch ms) the calls and the memory registry's TTLs
+ * @param {{ now?: () => number, wallNow?: () => number, setTimeout?: typeof setTimeout, clearTimeout?: typeof clearTimeout }} [deps.clock]
+ *   for tests: `now` (monotonic ms) drives every budget and rate limit,
+ *   `wallNow` (epoch ms) the calls and the memory registry's TTLs, and
+ *   `setTimeout`/`clearTimeout` the offline queue's expiry and how long a
+ *   connection over its budget is not read
  */
 export function createSignalingServer(config = {}, deps = {}) {
   // Drop undefined keys so `{ port: undefined }` means "default", as in env.
@@ -46,6 +48,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   const log = deps.logger ?? createLogger({ level: cfg.logLevel });
   const now = deps.clock?.now ?? (() => performance.now());
   const wallNow = deps.clock?.wallNow ?? Date.now;
+  const timers = deps.clock?.setTimeout ? deps.clock : globalThis;
   // Records any stranger can trigger are rate-limited (src/log_throttle.js).
   const warn = createThrottledLog(log);
   // With REDIS_URL or REDIS_CLUSTER_NODES the registry, the offline queue,
@@ -135,6 +138,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     sendError,
     metrics,
     createQueue: cluster?.createQueue,
+    timers,
   });
   const iceServers = createIceServerIssuer({
     secret: cfg.turnSecret,
@@ -181,6 +185,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     authGuard,
     clientIp,
     pending,
+    timers,
   };
   io.on('connection', (socket) => attachSession(ctx, socket));
 

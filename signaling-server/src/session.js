@@ -25,15 +25,12 @@ import { handlers } from './handlers/index.js';
 import { isPromise } from './maybe_async.js';
 import { generateId, generateToken, isValidCallId, isValidId, isValidToken } from './ids.js';
 import { RATE_LIMIT_SIGNAL } from './parser.js';
+import { readerPauseMs } from './reader_pause.js';
 import { decodePayload, validate } from './schema.js';
 import { capSendBuffer } from './send_buffer.js';
 
 const MAX_ID_ATTEMPTS = 8;
 const KICK_GRACE_MS = 5000;
-// Longest single pause of a connection's reader (src/budgets.js): well
-// inside the heartbeat timeout, so a throttled client is never taken for
-// dead.
-const MAX_PAUSE_MS = 1000;
 
 /**
  * Send `error`, then end the socket.io session with a DISCONNECT packet,
@@ -80,7 +77,8 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, metrics, pending }
+ *   registrations, clientIp, metrics, pending, timers (setTimeout for the
+ *   reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
@@ -138,15 +136,24 @@ export function attachSession(ctx, socket) {
     return p;
   }
 
-  // Pause reading this connection while its budget refills (ws only).
-  function pauseReader(ms) {
+  // Stop reading this connection while its budget refills (ws only; see
+  // src/reader_pause.js).
+  let paused = null; // { ws, timer } while the reader is paused
+  function pauseReader(waitMs, strikes) {
     const transport = conn.transport;
     if (transport?.name !== 'websocket') return;
     const ws = transport.socket;
     if (!ws || ws.isPaused || ws.readyState !== 1) return;
     ws.pause();
-    const timer = setTimeout(() => ws.resume(), Math.min(Math.max(ms, 10), MAX_PAUSE_MS));
+    const timer = ctx.timers.setTimeout(resumeReader, readerPauseMs(waitMs, strikes));
     timer.unref();
+    paused = { ws, timer };
+  }
+  function resumeReader() {
+    if (paused === null) return;
+    ctx.timers.clearTimeout(paused.timer);
+    paused.ws.resume();
+    paused = null;
   }
 
   function reject(code, message, id, { soft = false, retryAfterMs } = {}) {
@@ -328,6 +335,9 @@ export function attachSession(ctx, socket) {
     return undefined;
   });
   socket.on('disconnect', (reason) => {
+    // A closing connection must read the client's close frame, or it would
+    // wait out ws's closing timeout.
+    resumeReader();
     // Let server.close() wait for the release so a clean shutdown leaves
     // the registry (Redis) consistent.
     const done = enqueue(() => onDisconnect(reason));
