@@ -49,7 +49,8 @@ const relay = () => RELAY;
  *
  * @typedef {object} CallStore   memory (below) or Redis (redis_calls.js);
  *   a pair of IDs is passed as (a, b) with a < b
- * @property {(a: string, b: string) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ * @property {(a: string, b: string, t?: number) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ *   (t: the caller's reading of the wall clock)
  * @property {(a: string, b: string, cid: string, entry: CallEntry, keepMs: number) => unknown} put
  *   (keepMs: keep the pair at least this long from now)
  * @property {(a: string, b: string, cid: string, patch: Partial<CallEntry>, keepMs: number) => unknown} patch
@@ -112,7 +113,7 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
     const t = now();
     const a = from < to ? from : to;
     const b = from < to ? to : from;
-    const calls = store.get(a, b);
+    const calls = store.get(a, b, t);
     if (isPromise(calls)) return calls.then((c) => decide(c, event, from, to, callId, ip, a, b, t));
     return decide(calls, event, from, to, callId, ip, a, b, t);
   }
@@ -183,10 +184,11 @@ export function createMemoryCallStore({ now = Date.now } = {}) {
   }
 
   return {
-    get(a, b) {
+    /** @param {number} [t] a reading of `now` the caller already has */
+    get(a, b, t = now()) {
       const p = pairs.get(a)?.get(b);
       if (!p) return EMPTY;
-      if (now() > p.keepUntil) {
+      if (t > p.keepUntil) {
         remove(a, b);
         return EMPTY;
       }
