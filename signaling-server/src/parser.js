@@ -6,18 +6,18 @@
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
-// It also measures what a payload weighs as it arrives (`payloadBytes`): the
-// frame is the payload's JSON as the client sent it, so the session never
-// serializes a payload again just to learn its size.
+// It also measures what a payload weighs as it arrives (PAYLOAD_BYTES in
+// src/json_limits.js): the frame is the payload's JSON as the client sent
+// it, so the session never serializes a payload again to learn its size.
 //
 // The decoder cannot reach the socket, so it reports rate limiting in-band:
 // it emits a decoded EVENT whose name is a Symbol. Symbols cannot travel
 // over the wire, so no client can forge the signal. The session turns it
 // into a RATE_LIMITED error or a disconnect. The session reaches the other
 // way through `socket.client.decoder`: it tells the budget the client's
-// address and ID, and installs `onThrottle(waitMs, strikes)` to pause the
-// connection's reader (strikes: frames refused in a row; see
-// src/reader_pause.js).
+// address and ID, and installs `onThrottle(waitMs)` to pause the
+// connection's reader; `strikes` counts those pauses since the last frame it
+// admitted (src/reader_pause.js).
 
 import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
 import { isReplyFrame } from './budgets.js';
@@ -37,10 +37,10 @@ export function createGuardedParser(budgets) {
     constructor(opts) {
       super(opts);
       this.budget = budgets.connection();
-      /** @type {((ms: number, strikes: number) => void) | null} set by the session */
+      /** @type {((ms: number) => void) | null} set by the session */
       this.onThrottle = null;
-      // Frames refused in a row: a connection that keeps pushing while over
-      // its budget is paused for longer each time.
+      // Reader pauses since the last admitted frame (counted by the
+      // session): one that keeps pushing is paused for longer each time.
       this.strikes = 0;
       // Attachments still to come for a binary packet we dropped.
       this.skipAttachments = 0;
@@ -73,8 +73,7 @@ export function createGuardedParser(budgets) {
         return super.add(frame);
       }
       this.skipAttachments = declaredAttachments(frame);
-      this.strikes++;
-      this.onThrottle?.(this.budget.waitMs(bytes), this.strikes);
+      this.onThrottle?.(this.budget.waitMs(bytes));
       if (verdict === 'drop') return undefined;
       const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
       return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });

@@ -132,7 +132,7 @@ export function createFloodGuard({
  * messages, i.e. as many as the time its bytes take to refill would allow.
  * A client sending few but huge frames (a byte flood at the message rate)
  * is then cut like one sending many small ones.
- * @param {{ admitOne: (...args: any[]) => boolean, ratePerSec: number, burst: number, byteRatePerSec?: number }} opts
+ * @param {{ admitOne: (bytes?: number, arg?: unknown) => boolean, ratePerSec: number, burst: number, byteRatePerSec?: number }} opts
  */
 export function createExcessTracker({
   admitOne,
@@ -152,9 +152,11 @@ export function createExcessTracker({
   let cut = false;
 
   return {
-    admit(bytes, ...rest) {
+    // Two fixed arguments (bytes, and one the admission test may want):
+    // this runs for every frame, so no rest/spread arrays.
+    admit(bytes, arg) {
       if (cut) return 'drop';
-      if (admitOne(bytes, ...rest)) return 'ok';
+      if (admitOne(bytes, arg)) return 'ok';
       const t = now();
       const weight = typeof bytes === 'number' ? Math.max(1, bytes * msgsPerByte) : 1;
       excess = Math.max(0, excess - ((t - excessAt) * ratePerSec) / 1000) + weight;

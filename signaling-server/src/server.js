@@ -8,6 +8,7 @@ import { createAdmission } from './admission.js';
 import { createAuthGuard } from './auth_guard.js';
 import { createBudgets } from './budgets.js';
 import { createCallPolicy, createMemoryCallStore } from './calls.js';
+import { runMonotonicMs, runWallMs } from './clock.js';
 import { createClientIpResolver } from './client_ip.js';
 import { createRedisCluster } from './cluster.js';
 import { DEFAULTS } from './config.js';
@@ -46,8 +47,8 @@ export function createSignalingServer(config = {}, deps = {}) {
   const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
   const cfg = Object.freeze({ ...DEFAULTS, ...given });
   const log = deps.logger ?? createLogger({ level: cfg.logLevel });
-  const now = deps.clock?.now ?? (() => performance.now());
-  const wallNow = deps.clock?.wallNow ?? Date.now;
+  const now = deps.clock?.now ?? runMonotonicMs;
+  const wallNow = deps.clock?.wallNow ?? runWallMs;
   const timers = deps.clock?.setTimeout ? deps.clock : globalThis;
   // Records any stranger can trigger are rate-limited (src/log_throttle.js).
   const warn = createThrottledLog(log);

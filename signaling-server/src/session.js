@@ -88,9 +88,10 @@ export function attachSession(ctx, socket) {
   const ip = conn.request?.voicecallIp ?? ctx.clientIp(conn.request);
   // The connection's decoder (src/parser.js) spends from the address's
   // budgets from now on, and from the ID's once registered.
-  const budget = socket.client.decoder?.budget;
+  const decoder = socket.client.decoder;
+  const budget = decoder?.budget;
   budget?.setIp(ip);
-  if (socket.client.decoder) socket.client.decoder.onThrottle = pauseReader;
+  if (decoder) decoder.onThrottle = pauseReader;
   capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
     ctx.metrics?.dropped('send_buffer');
     warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');
@@ -138,14 +139,16 @@ export function attachSession(ctx, socket) {
 
   // Stop reading this connection while its budget refills (ws only; see
   // src/reader_pause.js).
+  // Frames refused while already paused (the rest of the chunk being read)
+  // change nothing; each new pause is a strike until a frame is admitted.
   let paused = null; // { ws, timer } while the reader is paused
-  function pauseReader(waitMs, strikes) {
+  function pauseReader(waitMs) {
     const transport = conn.transport;
     if (transport?.name !== 'websocket') return;
     const ws = transport.socket;
     if (!ws || ws.isPaused || ws.readyState !== 1) return;
     ws.pause();
-    const timer = ctx.timers.setTimeout(resumeReader, readerPauseMs(waitMs, strikes));
+    const timer = ctx.timers.setTimeout(resumeReader, readerPauseMs(waitMs, ++decoder.strikes));
     timer.unref();
     paused = { ws, timer };
   }
