@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 3]
 //                          [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+//                          [--ours-env PING_INTERVAL_MS=25000,PING_TIMEOUT_MS=20000]
 //
 // Relay throughput as a new user would try it: 1,000 socket.io clients in
 // pairs, each pair ping-ponging a seed-format offer_sdp (JSON string payload,
@@ -15,6 +16,10 @@
 // several rounds, in the order bare, ours, ours, bare, bare, … (each round
 // reverses the last), and the result is the median of each server's rounds.
 // A steady rise or fall of the load then costs both the same.
+//
+// --ours-env runs this server with other settings (e.g. the bare relay's
+// 25 s heartbeat instead of our 5 s one, to see what the heartbeats of
+// 1,000 clients cost per relayed message).
 //
 // Both servers run as `node <entry>` with default settings (ours: LOG_LEVEL
 // info, logs to a file as journald would take them). The clients run in two
@@ -40,8 +45,10 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'server-args': { type: 'string', default: '' },
     'keep-logs': { type: 'boolean', default: false },
+    'ours-env': { type: 'string', default: '' },
   },
 });
+const oursEnv = Object.fromEntries(args['ours-env'].split(',').filter(Boolean).map((kv) => kv.split('=')));
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
@@ -51,7 +58,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TARGETS = {
   bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: {} },
-  ours: { name: 'voicecall signaling-server, default limits', entry: join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench' } },
+  ours: { name: 'voicecall signaling-server, default limits', entry: join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv } },
 };
 
 function procStat(pid) {
@@ -163,7 +170,7 @@ async function measure(target, logDir) {
 
 const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const logDir = mkdtempSync(join(tmpdir(), 'vc-throughput-'));
-console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${args['ours-env'] ? `; this server with ${args['ours-env']}` : ''}`);
 const results = [];
 for (let round = 0; round < Number(args.rounds); round++) {
   const order = args.only ? [args.only] : round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];
