@@ -128,7 +128,13 @@ async function redisCounters(redis) {
 /** Redis commands between two snapshots that were not this script's. */
 const commandsBetween = (a, b) => b.commands - a.commands - (b.own - a.own);
 
+// /metrics renders are shared for 1 s (src/metrics.js): a second reading
+// within that second would repeat the first. Wait past it.
+let lastNodeRead = 0;
 async function nodeCounters(nodes) {
+  const wait = lastNodeRead + 1100 - Date.now();
+  if (wait > 0) await sleep(wait);
+  lastNodeRead = Date.now();
   const out = { commands: 0, published: 0, delivered: 0 };
   await Promise.all(
     nodes.map(async (n) => {
@@ -144,6 +150,16 @@ async function nodeCounters(nodes) {
 
 // --- clients ----------------------------------------------------------------
 
+// Clients come from loopback addresses of their own (127.0.10.1 …
+// 127.0.25.250, in turn), as users would: the server limits connections,
+// new IDs and messages per address, and thousands of clients from
+// 127.0.0.1 alone would be refused long before Redis is measured.
+let clientCount = 0;
+const nextAddress = () => {
+  const k = clientCount++ % 4000;
+  return `127.0.${10 + Math.floor(k / 250)}.${1 + (k % 250)}`;
+};
+
 /** A raw socket.io client that resolves once it has its ID. */
 function client(node, onEvent) {
   return new Promise((resolve, reject) => {
@@ -155,7 +171,7 @@ function client(node, onEvent) {
         c.id = arg;
         resolve(c);
       } else onEvent(event, arg);
-    });
+    }, { localAddress: nextAddress() });
   });
 }
 
@@ -192,7 +208,8 @@ async function startNodes(n, mode, redis, logDir) {
           REDIS_PUBSUB: mode.replace('single-', ''),
           NODE_ID: `${mode}-${n}-${i}`,
           LOG_LEVEL: 'warn',
-          // The bench measures relay cost, not the per-connection limits.
+          // The bench measures relay cost, not the per-client limits: each
+          // client of the closed loop relays ~100+ messages a second.
           RATE_LIMIT_PER_SEC: '100000',
           RATE_LIMIT_BURST: '100000',
           PING_INTERVAL_MS: '1000',
@@ -215,19 +232,25 @@ async function relayRun(mode, n, redis, logDir) {
   let relayed = 0;
   let errors = 0;
   const pairs = [];
+  let offered = 0;
   for (let p = 0; p < PAIRS; p++) {
     const ends = {};
     const bounce = (self) => (event, arg) => {
       if (event === 'server_error') errors++;
+      if (event === 'offer_sdp') offered++;
       if (event !== 'send_ice') return;
       relayed++;
-      ends[self].emit('send_ice', { targetClientId: arg.from, candidate: 'c' });
+      ends[self].emit('send_ice', { targetClientId: arg.from, callId: 'bench', candidate: 'c' });
     };
     [ends.a, ends.b] = await Promise.all([client(nodes[p % n], bounce('a')), client(nodes[(p + 1) % n], bounce('b'))]);
     pairs.push(ends);
   }
-  // Every client's subscription is in place before the loop starts.
-  for (const { a, b } of pairs) a.emit('send_ice', { targetClientId: b.id, candidate: 'c' });
+  // The server relays call messages only inside a call: each pair opens one
+  // (an offer) before the loop starts, which also means every client's
+  // subscription is in place.
+  for (const { a, b } of pairs) a.emit('offer_sdp', { targetClientId: b.id, callId: 'bench', sdp: 'v=0' });
+  await waitFor('every offer delivered', async () => offered === PAIRS, 10_000);
+  for (const { a, b } of pairs) a.emit('send_ice', { targetClientId: b.id, callId: 'bench', candidate: 'c' });
   await sleep(WARMUP_S * 1000);
 
   const groups = { nodes: nodes.map((x) => x.child.pid), redis: redis.nodes.filter((x) => x.alive).map((x) => x.pid), loadgen: [process.pid] };
@@ -297,8 +320,8 @@ async function idRun(mode, n, redis, logDir) {
   };
   // Node CPU with no clients: the baseline the heartbeats are measured over.
   const emptyCpu = await idleWindow();
-  const base = await redisCounters(redis);
   const nBase = await nodeCounters(nodes);
+  const base = await redisCounters(redis);
   const clients = [];
   for (let i = 0; i < IDS; i += 100) {
     clients.push(...(await Promise.all(Array.from({ length: Math.min(100, IDS - i) }, (_, j) => client(nodes[(i + j) % n], () => {})))));
@@ -306,8 +329,8 @@ async function idRun(mode, n, redis, logDir) {
   // Registered ≠ every Redis write done: the subscription may still be in
   // flight. Wait for the shard channels (sharded) to show up.
   if (mode === 'sharded') await waitFor('every client subscribed', async () => (await redisCounters(redis)).shardChannels - base.shardChannels >= IDS, 20_000);
-  const online = await redisCounters(redis);
   const nOnline = await nodeCounters(nodes);
+  const online = await redisCounters(redis);
   const sample = clients.slice(0, 50).map((c) => `voicecall:id:{${c.id}}`);
   const keyBytes = async () => {
     ownCommands += sample.length;
@@ -318,8 +341,8 @@ async function idRun(mode, n, redis, logDir) {
   const onlineRecordBytes = await keyBytes();
 
   // Idle: heartbeats only (PING_INTERVAL_MS=1000 → IDS pings/s).
-  const before = await redisCounters(redis);
   const nBefore = await nodeCounters(nodes);
+  const before = await redisCounters(redis);
   const idleCpu = await idleWindow();
   const afterIdle = await redisCounters(redis);
   const nAfterIdle = await nodeCounters(nodes);

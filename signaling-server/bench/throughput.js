@@ -2,6 +2,7 @@
 // node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 3]
 //                          [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
 //                          [--ours-env PING_INTERVAL_MS=25000,PING_TIMEOUT_MS=20000]
+//                          [--ours-entry OTHER/src/index.js]
 //
 // Relay throughput as a new user would try it: 1,000 socket.io clients in
 // pairs, each pair ping-ponging a seed-format offer_sdp (JSON string payload,
@@ -19,7 +20,8 @@
 //
 // --ours-env runs this server with other settings (e.g. the bare relay's
 // 25 s heartbeat instead of our 5 s one, to see what the heartbeats of
-// 1,000 clients cost per relayed message).
+// 1,000 clients cost per relayed message); --ours-entry runs another build
+// of it (e.g. an older commit's tree) in its place.
 //
 // Both servers run as `node <entry>` with default settings (ours: LOG_LEVEL
 // info, logs to a file as journald would take them). The clients run in two
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     'server-args': { type: 'string', default: '' },
     'keep-logs': { type: 'boolean', default: false },
     'ours-env': { type: 'string', default: '' },
+    'ours-entry': { type: 'string' },
   },
 });
 const oursEnv = Object.fromEntries(args['ours-env'].split(',').filter(Boolean).map((kv) => kv.split('=')));
@@ -58,7 +61,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TARGETS = {
   bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: {} },
-  ours: { name: 'voicecall signaling-server, default limits', entry: join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv } },
+  ours: { name: 'voicecall signaling-server, default limits', entry: args['ours-entry'] ?? join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv } },
 };
 
 function procStat(pid) {
