@@ -128,12 +128,15 @@ async function redisCounters(redis) {
 /** Redis commands between two snapshots that were not this script's. */
 const commandsBetween = (a, b) => b.commands - a.commands - (b.own - a.own);
 
-// /metrics renders are shared for 1 s (src/metrics.js): a second reading
-// within that second would repeat the first. Wait past it.
+// /metrics renders are shared for 1 s (src/metrics.js): a reading within a
+// second of the last one would repeat it. Every reading waits past that
+// first (pastRenderCache), before the Redis counters it goes with are read.
 let lastNodeRead = 0;
-async function nodeCounters(nodes) {
+async function pastRenderCache() {
   const wait = lastNodeRead + 1100 - Date.now();
   if (wait > 0) await sleep(wait);
+}
+async function nodeCounters(nodes) {
   lastNodeRead = Date.now();
   const out = { commands: 0, published: 0, delivered: 0 };
   await Promise.all(
@@ -258,6 +261,7 @@ async function relayRun(mode, n, redis, logDir) {
   // measure again and keep the least disturbed window (as bench/load.js).
   let w = null;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    await pastRenderCache();
     const [r0, n0] = await Promise.all([redisCounters(redis), nodeCounters(nodes)]);
     const c0 = cpuSnapshot(groups);
     const before = relayed;
@@ -266,6 +270,7 @@ async function relayRun(mode, n, redis, logDir) {
     const count = relayed - before;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuUsage(c0, cpuSnapshot(groups));
+    await pastRenderCache();
     const [r1, n1] = await Promise.all([redisCounters(redis), nodeCounters(nodes)]);
     if (!w || cpu.other < w.cpu.other) w = { r0, n0, r1, n1, count, seconds, cpu };
     if (w.cpu.other <= CONTENDED_PCT) break;
@@ -320,8 +325,9 @@ async function idRun(mode, n, redis, logDir) {
   };
   // Node CPU with no clients: the baseline the heartbeats are measured over.
   const emptyCpu = await idleWindow();
-  const nBase = await nodeCounters(nodes);
+  await pastRenderCache();
   const base = await redisCounters(redis);
+  const nBase = await nodeCounters(nodes);
   const clients = [];
   for (let i = 0; i < IDS; i += 100) {
     clients.push(...(await Promise.all(Array.from({ length: Math.min(100, IDS - i) }, (_, j) => client(nodes[(i + j) % n], () => {})))));
@@ -329,8 +335,9 @@ async function idRun(mode, n, redis, logDir) {
   // Registered ≠ every Redis write done: the subscription may still be in
   // flight. Wait for the shard channels (sharded) to show up.
   if (mode === 'sharded') await waitFor('every client subscribed', async () => (await redisCounters(redis)).shardChannels - base.shardChannels >= IDS, 20_000);
-  const nOnline = await nodeCounters(nodes);
+  await pastRenderCache();
   const online = await redisCounters(redis);
+  const nOnline = await nodeCounters(nodes);
   const sample = clients.slice(0, 50).map((c) => `voicecall:id:{${c.id}}`);
   const keyBytes = async () => {
     ownCommands += sample.length;
@@ -341,9 +348,11 @@ async function idRun(mode, n, redis, logDir) {
   const onlineRecordBytes = await keyBytes();
 
   // Idle: heartbeats only (PING_INTERVAL_MS=1000 → IDS pings/s).
-  const nBefore = await nodeCounters(nodes);
+  await pastRenderCache();
   const before = await redisCounters(redis);
+  const nBefore = await nodeCounters(nodes);
   const idleCpu = await idleWindow();
+  await pastRenderCache();
   const afterIdle = await redisCounters(redis);
   const nAfterIdle = await nodeCounters(nodes);
   const rss = nodes.reduce((s, x) => s + rssMb(x.child.pid), 0);
@@ -355,6 +364,7 @@ async function idRun(mode, n, redis, logDir) {
     return socks.every((x) => x === '');
   }, 30_000);
   if (mode === 'sharded') await waitFor('every subscription gone', async () => (await redisCounters(redis)).shardChannels <= base.shardChannels, 20_000);
+  await pastRenderCache();
   const offline = await redisCounters(redis);
   const nOffline = await nodeCounters(nodes);
   const offlineRecordBytes = await keyBytes();
