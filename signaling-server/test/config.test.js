@@ -167,6 +167,7 @@ for (const [name, value] of [
 }
 
 test('every budget is read from a rate and a burst variable; a bad one is named with what it limits', () => {
+  for (const [name, key] of INTEGER_VARS) assert.ok(key in DEFAULTS, `${name} → ${key}, which has no default`);
   const budgetVars = INTEGER_VARS.filter(([, , , , what]) => /^the (sustained rate|burst) of /.test(what));
   assert.equal(budgetVars.length, 24, 'twelve budgets');
   const problemsOf = (env) => {
