@@ -5,6 +5,7 @@
 //! baseline, so numbers are only compared within one run.
 #![allow(dead_code)] // each bench uses a different part of this module
 
+#[allow(unused_imports)] // benchmarks that start no servers or clients (echo) leave it unused
 pub use voicecall_lab::support;
 
 use std::net::{IpAddr, Ipv4Addr};
