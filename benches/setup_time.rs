@@ -174,32 +174,41 @@ fn measure(
             .join(" ")
     ));
     runtime.block_on(async {
-        let start_pair = |no_trickle: bool| {
+        let start_pair = |no_trickle: bool, relay_only: bool| {
             let url = server.url.clone();
             async move {
                 let config = || {
                     engine_config(&url, InputSpec::Silence, OutputSpec::Discard, |c| {
                         c.rtc.no_trickle = no_trickle;
+                        c.rtc.relay_only = relay_only;
                     })
                 };
                 (Peer::start(config()).await, Peer::start(config()).await)
             }
         };
-        let (caller, callee) = start_pair(false).await;
+        let (caller, callee) = start_pair(false, false).await;
         let trickle = Mode {
             name: "trickle ICE (ours)",
             caller,
             callee,
             timings: Vec::new(),
         };
-        let (caller, callee) = start_pair(true).await;
+        let (caller, callee) = start_pair(true, false).await;
         let seed = Mode {
             name: "no trickle (seed design)",
             caller,
             callee,
             timings: Vec::new(),
         };
-        let mut modes = [trickle, seed];
+        // Both ends forced through the TURN server, as behind symmetric NATs.
+        let (caller, callee) = start_pair(false, true).await;
+        let relay = Mode {
+            name: "trickle ICE, relay only",
+            caller,
+            callee,
+            timings: Vec::new(),
+        };
+        let mut modes = [trickle, seed, relay];
         for round in 0..WARMUP_CALLS + calls {
             for mode in modes.iter_mut() {
                 let timing = one_call(&mut mode.caller, &mut mode.callee).await;
@@ -228,7 +237,7 @@ fn measure(
                 ));
             }
         }
-        if let [ours, seed] = medians[..] {
+        if let [ours, seed, ..] = medians[..] {
             report.line(format!(
                 "\nno-trickle median / trickle median = **{:.2}×**",
                 seed / ours
