@@ -114,6 +114,16 @@ impl<'a>
             // only ICE connection is ready and bypass it
             debug!("bypass ice read {:?}", msg.transport.peer_addr);
 
+            // voicecall patch: media from the remote candidate shows it is alive, as in pion.
+            // Without this only STUN did, so consent checks had to run far more often than
+            // the disconnected timeout (every 20 ms in voicecall) to keep a call "connected".
+            // The answer does not gate delivery: DTLS and SRTP authenticate what they take.
+            let _ = self
+                .ctx
+                .ice_transport
+                .agent
+                .is_valid_non_stun_traffic(msg.now, msg.transport);
+
             // Track packets/bytes received on the selected candidate pair. Look
             // the accumulator up via the cached key (set on the last
             // SelectedCandidatePairChange) to avoid allocating the key per packet.
