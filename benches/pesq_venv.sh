@@ -7,6 +7,5 @@ if ! "$venv/bin/python" -c 'import pesq, numpy, scipy' 2>/dev/null; then
   "$venv/bin/pip" install --quiet pesq numpy scipy
 fi
 (cd signaling-server && [ -d node_modules ] || npm ci --silent)
-# Absolute, but not resolved: the venv's python is a symlink to the system one, which
-# would not see the venv's packages.
+# Not realpath: that resolves the venv's symlink to the system python, without the venv's packages.
 export VOICECALL_PESQ_PYTHON="$(cd "$venv/bin" && pwd)/python"

@@ -15,7 +15,7 @@ mkdir -p "$(dirname "$out")"
 export VOICECALL_BENCH_OUT="$out"
 (cd signaling-server && [ -d node_modules ] || npm ci --silent)
 cargo build --release --locked --bins --quiet
-for bench in setup_time latency cost; do
+for bench in setup_time latency cost echo; do
   echo "== $bench" >&2
   cargo bench --locked --quiet --bench "$bench"
 done

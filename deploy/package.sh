@@ -146,8 +146,10 @@ install -d "$srv/DEBIAN" "$share" "$doc/examples/coturn" "$doc/examples/nginx" \
 cp -r signaling-server/src signaling-server/public "$share/"
 install -m 0644 signaling-server/package.json signaling-server/package-lock.json \
   signaling-server/PROTOCOL.md "$share/"
-# Production dependencies only, from the lock file; no install scripts run.
-(cd "$share" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
+# Production dependencies only, from the lock file; no install scripts run. The optional
+# ones are native add-ons (bufferutil: WebSocket unmasking in C, which ws falls back from to
+# JavaScript) and would make the package architecture-specific: left out.
+(cd "$share" && npm ci --omit=dev --omit=optional --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
 native=$(find "$share/node_modules" -name '*.node' -print -quit)
 [ -z "$native" ] || fail "native module $native: the server package could not be Architecture: all"
 

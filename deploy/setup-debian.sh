@@ -22,6 +22,7 @@ packages=(
   dpkg-dev librsvg2-bin                  # deploy/package.sh: library dependencies, PNG icons
   desktop-file-utils appstream           # validate the desktop entry and AppStream metainfo
   xdg-utils libglib2.0-bin dbus          # call links via xdg-open, gio launch, a session bus
+  init-system-helpers                    # tests/deb_install.rs: the server package's scripts
   python3 python3-venv                   # PESQ benchmarks
   ca-certificates curl
 )

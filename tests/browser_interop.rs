@@ -36,6 +36,18 @@ struct Recording {
     /// The reference was played in a loop (chromium's fake microphone repeats its file).
     #[serde(default)]
     looped: bool,
+    /// The native client's media counters, on the recordings it made.
+    #[serde(default)]
+    receiver: Option<ReceiverCounters>,
+}
+
+/// The part of the native client's `ended.media` that says how its jitter buffer played.
+#[derive(Debug, Deserialize)]
+struct ReceiverCounters {
+    frames_skipped: u64,
+    frames_held: u64,
+    samples_accelerated: u64,
+    samples_expanded: u64,
 }
 
 fn chromium() -> PathBuf {
@@ -51,6 +63,11 @@ fn chromium() -> PathBuf {
     path
 }
 
+/// Whole 20 ms frames our jitter buffer may skip in one ~9 s call from chromium: it
+/// time-stretches instead, and skips only when stretching found nothing to cut for 2 s.
+/// Before it did, a loaded machine saw 6–28 per call. Checked in every attempt.
+const MAX_FRAMES_SKIPPED: u64 = 1;
+
 #[test]
 fn browser_and_native_client_call_each_other_and_hear_each_other() {
     let chromium = chromium();
@@ -59,13 +76,11 @@ fn browser_and_native_client_call_each_other_and_hear_each_other() {
         server_dir.join("node_modules/puppeteer-core").is_dir(),
         "signaling-server/node_modules lacks puppeteer-core: run `npm ci` in signaling-server/"
     );
-    // On a loaded 2-core machine the browser → desktop direction misses the bar by a few
-    // segments, most likely because our jitter buffer skips whole frames to catch up with
-    // chromium's packet timing (`frames_skipped` 14 and 28 in the two 9 s calls of a failing
-    // run; whether the failing segments are where the skips fall is not yet checked). The
-    // other direction passed once the page recorded on the audio thread (public/recorder.js).
-    // Until the receiver time-stretches instead (issue 17), a second full attempt tells
-    // that apart from a real regression, which fails both.
+    // On a loaded 2-core machine (load average 5–9) the browser → desktop recording still
+    // misses the bar in some calls although our receiver no longer skips frames (one of
+    // four recordings at 85–89 % in two runs on 2026-11-30, the misses at the period's end
+    // or after a stall); the cause is not isolated yet (issue 17), so a second full attempt
+    // tells that apart from a real regression, which fails both. Skipping is never retried.
     let mut errors = Vec::new();
     for attempt in 1..=2 {
         match attempt_calls(&chromium, &server_dir, attempt) {
@@ -120,9 +135,28 @@ fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(),
     for r in &recordings {
         let passes = heard(r);
         if !passes {
-            failures.push(r.label.as_str());
+            failures.push(r.label.clone());
+        }
+        if let Some(c) = &r.receiver {
+            println!(
+                "  our receiver: {} frames skipped, {} held, {:.0} ms accelerated, {:.0} ms expanded",
+                c.frames_skipped,
+                c.frames_held,
+                c.samples_accelerated as f64 / 48.0,
+                c.samples_expanded as f64 / 48.0,
+            );
+            assert!(
+                c.frames_skipped <= MAX_FRAMES_SKIPPED,
+                "{}: our jitter buffer skipped {} whole frames (at most {MAX_FRAMES_SKIPPED})",
+                r.label,
+                c.frames_skipped
+            );
         }
     }
+    assert!(
+        recordings.iter().any(|r| r.receiver.is_some()),
+        "no recording carries the native client's media counters"
+    );
     if failures.is_empty() {
         Ok(())
     } else {

@@ -9,42 +9,24 @@
 //! build `deploy/package.sh` makes by default would add minutes to CI for the same
 //! packaging steps, and this test checks the packaging, not the optimiser.
 //!
-//! Not covered here: the server package's maintainer scripts (TURN secret, enabling the
-//! unit, purge), which act on the real system; see deploy/README.md.
+//! The real `dpkg -i` / `dpkg -P` round trip, maintainer scripts included, is
+//! tests/deb_install.rs.
 //!
 //! Needs dpkg-dev, librsvg2-bin, desktop-file-utils, appstream, xdg-utils,
 //! libglib2.0-bin, Xvfb, xdotool, ImageMagick, tesseract and npm
 //! (deploy/setup-debian.sh installs them).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use voicecall_lab::support::{Xvfb, output_dir, repo, voicecall_bin};
+use voicecall_lab::support::debian::{Packages, build_packages, expect_ok};
+use voicecall_lab::support::{Xvfb, alive, output_dir};
 
 const DESKTOP_ENTRY: &str = "usr/share/applications/org.voicecall.VoiceCall.desktop";
 const METAINFO: &str = "usr/share/metainfo/org.voicecall.VoiceCall.metainfo.xml";
 const UNIT: &str = "lib/systemd/system/voicecall-signaling.service";
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-fn expect_ok(program: &str, args: &[&str]) -> String {
-    let output = run(program, args);
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// The unpacked server, run with the packaged env file but a free port. Without the TURN
 /// secret the unit hands it: the server refuses a secret while the env file's TURN_URLS
@@ -121,27 +103,6 @@ impl Drop for InstalledServer {
     }
 }
 
-fn build_packages(out: &Path) -> (PathBuf, PathBuf) {
-    let debs = out.join("debs");
-    let binary = voicecall_bin();
-    let status = Command::new(repo().join("deploy/package.sh"))
-        .args(["--compression", "none", "--out"])
-        .arg(&debs)
-        .arg("--binary")
-        .arg(&binary)
-        .status()
-        .expect("run deploy/package.sh");
-    assert!(status.success(), "deploy/package.sh failed");
-    let arch = expect_ok("dpkg", &["--print-architecture"]);
-    let app = debs.join(format!("voicecall_{VERSION}_{}.deb", arch.trim()));
-    let server = debs.join(format!("voicecall-server_{VERSION}_all.deb"));
-    assert!(
-        app.is_file() && server.is_file(),
-        "packages missing in {debs:?}"
-    );
-    (app, server)
-}
-
 /// What the packages hold, before they are installed.
 fn check_contents(app: &Path, server: &Path) {
     let listing = |deb: &Path| expect_ok("dpkg-deb", &["-c", deb.to_str().expect("utf-8")]);
@@ -181,14 +142,6 @@ fn check_contents(app: &Path, server: &Path) {
     );
     let depends = expect_ok("dpkg-deb", &["-f", app.to_str().expect("utf-8"), "Depends"]);
     assert!(depends.contains("libc6"), "Depends: {depends}");
-}
-
-/// Whether process `pid` still runs (an exited one nobody reaped is a zombie: gone).
-fn alive(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-    })
 }
 
 /// Unpacks `debs` into `root` as `dpkg -i` would place their files, then does what dpkg's
@@ -269,7 +222,10 @@ fn session(command: &mut Command, display: &Xvfb, root: &Path, home: &Path) {
 #[test]
 fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
     let out = output_dir("deb_package");
-    let (app_deb, server_deb) = build_packages(&out);
+    let Packages {
+        app: app_deb,
+        server: server_deb,
+    } = build_packages(&out);
     check_contents(&app_deb, &server_deb);
 
     // Outside the checkout: the app must not find the bundled server next to it.
@@ -363,7 +319,8 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
 
     expect_ok("kill", &["-TERM", &pid]);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(&pid) {
+    let pid_number: u32 = pid.trim().parse().expect("a process ID");
+    while alive(pid_number) {
         assert!(Instant::now() < deadline, "the app did not exit on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -5,6 +5,7 @@
 //! baseline, so numbers are only compared within one run.
 #![allow(dead_code)] // each bench uses a different part of this module
 
+#[allow(unused_imports)] // benchmarks that start no servers or clients (echo) leave it unused
 pub use voicecall_lab::support;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -40,6 +41,13 @@ pub fn arg(name: &str, default: f64) -> f64 {
 
 /// A multi-threaded tokio runtime for the engines in this process.
 pub fn runtime() -> tokio::runtime::Runtime {
+    // `RUST_LOG=voicecall_engine=debug` shows where a benchmark's time goes.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => panic!("tokio runtime: {err}"),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // node bench/abuse.js [--seconds 5] [--before 2] [--only "slow reader,reflection"]
+//                     [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
 //
 // Every attack of issue 11 against a fresh server process with the default
 // limits (started like deploy/systemd: node --max-semi-space-size=64,
@@ -28,9 +29,11 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     before: { type: 'string', default: '2' },
     only: { type: 'string' },
+    'server-args': { type: 'string', default: '' },
   },
 });
 const SECONDS = Number(args.seconds);
+const SERVER_ARGS = args['server-args'] ? args['server-args'].split(',') : [];
 const BEFORE = Number(args.before);
 const P99_LIMIT_MS = 100;
 const RSS_LIMIT_MB = 100;
@@ -123,7 +126,7 @@ function runAttack(attack, port) {
 
 async function measure(attack) {
   const logDir = mkdtempSync(join(tmpdir(), 'vc-abuse-'));
-  const server = await startServerProcess({ LOG_LEVEL: 'info', NODE_ID: 'abuse', ...(ENV[attack] ?? {}) }, { logFile: join(logDir, 'server.log'), nodeArgs: ['--max-semi-space-size=64'] });
+  const server = await startServerProcess({ LOG_LEVEL: 'info', NODE_ID: 'abuse', ...(ENV[attack] ?? {}) }, { logFile: join(logDir, 'server.log'), nodeArgs: ['--max-semi-space-size=64', ...SERVER_ARGS] });
   const pid = server.child.pid;
   const legit = startLegit(server.port);
   await legit.ready;

@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --modes single,cluster] [-- --levels 2000,5000]
+//               [-- --entry OTHER/src/index.js --no-write]
+//
+// --entry measures another build of the server (e.g. an older commit's tree,
+// `git archive COMMIT signaling-server | tar -x -C DIR`, run with this
+// tree's node_modules) as a baseline; --no-write leaves RESULTS.md alone.
 //
 // Load benchmark: simulated socket.io clients (bench/load_worker.js, two
 // worker processes) in caller/callee pairs, each pair running a full
@@ -15,7 +20,7 @@
 
 import { fork, spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,7 +28,7 @@ import { freePort, startRedis } from '../test/support/redis.js';
 import { cpuSnapshot, cpuUsage, rssMb } from './proc_stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY = join(ROOT, 'src/index.js');
+const OWN_ENTRY = join(ROOT, 'src/index.js');
 const WORKER = join(ROOT, 'bench/load_worker.js');
 const P99_LIMIT_MS = 50;
 const WORKERS = 2;
@@ -39,8 +44,11 @@ const { values: args } = parseArgs({
     'server-args': { type: 'string', default: '' },
     // keep the servers' stdout/stderr (e.g. for --trace-gc) and print where
     'keep-logs': { type: 'boolean', default: false },
+    entry: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
+const ENTRY = args.entry ?? OWN_ENTRY;
 const quick = args.quick;
 const levels = (args.levels ?? (quick ? '1000,3000' : '2000,5000,10000,15000,18000')).split(',').map(Number);
 const measureSeconds = Number(args.measure ?? (quick ? 5 : 10));
@@ -210,6 +218,8 @@ function table(headers, rows) {
 }
 
 const started = new Date();
+const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`load: ${ENTRY}, load average ${loadBefore}`);
 console.log(`load benchmark${quick ? ' (quick)' : ''}: levels ${levels.join(', ')} clients, ${measureSeconds} s per level, modes ${modes.join(', ')}; fd hard limit ${hardFdLimit}; ${cpus().length} CPUs`);
 const all = {};
 for (const mode of modes) {
@@ -243,16 +253,16 @@ const summary = table(['', ...modes.map((m) => (m === 'single' ? '(a) 1 process'
 console.log(`\n${summary}\n\n${detail}`);
 
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-// bench/cluster.js keeps its own section between markers: carry it over.
-const previous = readFileSync(join(ROOT, 'bench/RESULTS.md'), 'utf8');
-const clusterSection = /<!-- bench\/cluster\.js: start -->[\s\S]*<!-- bench\/cluster\.js: end -->/.exec(previous)?.[0];
-writeFileSync(
-  join(ROOT, 'bench/RESULTS.md'),
-  `# Load benchmark results
+// This script owns the part of RESULTS.md between its markers; the rest
+// (bench/cluster.js's section, notes written by hand) is kept as it is.
+const MARK_START = '<!-- bench/load.js: start -->';
+const MARK_END = '<!-- bench/load.js: end -->';
+const section = `${MARK_START}
+# Load benchmark results
 
 Command: \`${command}\` (in signaling-server/)
 Date: ${started.toISOString()}
-Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}; server(s), Redis and both load workers share these cores.
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}; server(s), Redis and both load workers share these cores. Load average (1/5/15 min) before ${loadBefore}, after ${loadavg().map((l) => l.toFixed(2)).join(' ')}.
 
 Load: caller/callee pairs, each running offer → answer → 4 ICE each way → hangup (11 relayed messages) about every 10 s; latency is send → receive as seen by the clients (both ends of a pair in one worker process, one clock). Servers run as in deploy/systemd (\`node ${serverArgs.join(' ')} src/index.js\`) with LOG_LEVEL=warn and default PING_INTERVAL_MS (5 s: 2,000 heartbeats/s at 10k clients). Levels: ${levels.join(', ')} clients, ${measureSeconds} s measured per level after the ramp. A level passes with p99 ≤ ${P99_LIMIT_MS} ms and no errors (server errors, exchange timeouts, disconnects, failed connects).
 
@@ -265,6 +275,16 @@ ${summary}
 ## Every level
 
 ${detail}
-${clusterSection ? `\n${clusterSection}\n` : ''}`,
+${MARK_END}`;
+if (args['no-write']) {
+  console.log('\nleft bench/RESULTS.md as it was (--no-write)');
+  process.exit(0);
+}
+const previous = readFileSync(join(ROOT, 'bench/RESULTS.md'), 'utf8');
+const at = previous.indexOf(MARK_START);
+const end = previous.indexOf(MARK_END);
+writeFileSync(
+  join(ROOT, 'bench/RESULTS.md'),
+  at >= 0 && end > at ? `${previous.slice(0, at)}${section}${previous.slice(end + MARK_END.length)}` : `${section}\n\n${previous}`,
 );
 console.log('\nwrote bench/RESULTS.md');

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 1]
+// node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 3]
 //                          [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+//                          [--ours-env PING_INTERVAL_MS=25000,PING_TIMEOUT_MS=20000]
+//                          [--ours-entry OTHER/src/index.js]
 //
 // Relay throughput as a new user would try it: 1,000 socket.io clients in
 // pairs, each pair ping-ponging a seed-format offer_sdp (JSON string payload,
@@ -9,6 +11,17 @@
 // and (b) this server with every limit at its default, in the same run,
 // alternating, so both see the same machine. Prints msgs/s of each and the
 // ratio (target: ≥ 0.9).
+//
+// The machine is shared, and what the other processes on it take changes
+// from one 10 s window to the next. So the two servers are measured in
+// several rounds, in the order bare, ours, ours, bare, bare, … (each round
+// reverses the last), and the result is the median of each server's rounds.
+// A steady rise or fall of the load then costs both the same.
+//
+// --ours-env runs this server with other settings (e.g. the bare relay's
+// 25 s heartbeat instead of our 5 s one, to see what the heartbeats of
+// 1,000 clients cost per relayed message); --ours-entry runs another build
+// of it (e.g. an older commit's tree) in its place.
 //
 // Both servers run as `node <entry>` with default settings (ours: LOG_LEVEL
 // info, logs to a file as journald would take them). The clients run in two
@@ -29,13 +42,16 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     ips: { type: 'string', default: '100' },
     only: { type: 'string' },
     'server-args': { type: 'string', default: '' },
     'keep-logs': { type: 'boolean', default: false },
+    'ours-env': { type: 'string', default: '' },
+    'ours-entry': { type: 'string' },
   },
 });
+const oursEnv = Object.fromEntries(args['ours-env'].split(',').filter(Boolean).map((kv) => kv.split('=')));
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
@@ -45,7 +61,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TARGETS = {
   bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: {} },
-  ours: { name: 'voicecall signaling-server, default limits', entry: join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench' } },
+  ours: { name: 'voicecall signaling-server, default limits', entry: args['ours-entry'] ?? join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv } },
 };
 
 function procStat(pid) {
@@ -116,6 +132,7 @@ async function measure(target, logDir) {
   for (const r of await Promise.all(ready)) if (r.type === 'failed') throw new Error(`${target}: a worker failed to connect: ${r.error}`);
   await sleep(WARMUP * 1000);
   const before = procStat(server.child.pid);
+  const gen0 = workers.reduce((n, w) => n + procStat(w.child.pid).ticks, 0);
   for (const w of workers) w.child.send({ cmd: 'measure' });
   await sleep(SECONDS * 1000);
   const reports = await Promise.all(
@@ -126,12 +143,14 @@ async function measure(target, logDir) {
     }),
   );
   const after = procStat(server.child.pid);
+  const gen1 = workers.reduce((n, w) => n + procStat(w.child.pid).ticks, 0);
   const seconds = Math.max(...reports.map((r) => r.seconds));
   const result = {
     target,
     clients: pairsPerWorker * 2 * WORKERS,
     msgsPerSec: reports.reduce((n, r) => n + r.messages, 0) / seconds,
     serverCpuPct: ((after.ticks - before.ticks) / 100 / seconds) * 100,
+    loadGenCpuPct: ((gen1 - gen0) / 100 / seconds) * 100,
     // CPU time and system calls per relayed message: less sensitive to a
     // busy machine than msgs/s.
     cpuUsPerMsg: ((after.ticks - before.ticks) * 10_000) / reports.reduce((n, r) => n + r.messages, 0),
@@ -154,22 +173,33 @@ async function measure(target, logDir) {
 
 const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const logDir = mkdtempSync(join(tmpdir(), 'vc-throughput-'));
-console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-const order = args.only ? [args.only] : ['bare', 'ours'];
+console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${args['ours-env'] ? `; this server with ${args['ours-env']}` : ''}`);
 const results = [];
 for (let round = 0; round < Number(args.rounds); round++) {
+  const order = args.only ? [args.only] : round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];
   for (const target of order) {
     const r = await measure(target, logDir);
+    r.round = round + 1;
     results.push(r);
-    console.log(`  ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core (${fmt(r.cpuUsPerMsg)} µs, of which ${fmt(r.mainUsPerMsg)} on the JS thread, ${r.writesPerMsg.toFixed(2)} writes, ${r.readsPerMsg.toFixed(2)} reads per message), RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}`);
+    console.log(`  round ${r.round}, ${TARGETS[target].name}: ${fmt(r.msgsPerSec)} msgs/s, server CPU ${fmt(r.serverCpuPct)} % of a core (${fmt(r.cpuUsPerMsg)} µs, of which ${fmt(r.mainUsPerMsg)} on the JS thread, ${r.writesPerMsg.toFixed(2)} writes, ${r.readsPerMsg.toFixed(2)} reads per message), load generator ${fmt(r.loadGenCpuPct)} %, RSS ${fmt(r.rssMb)} MB, disconnects ${r.disconnects}, errors ${r.errors}, load ${loadavg()[0].toFixed(2)}`);
   }
 }
-const mean = (t) => {
-  const rs = results.filter((r) => r.target === t);
-  return rs.reduce((n, r) => n + r.msgsPerSec, 0) / rs.length;
+const median = (values) => {
+  const v = [...values].sort((x, y) => x - y);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
-if (order.length === 2) {
-  console.log(`\n| server | msgs/s | ratio |\n|---|---|---|\n| ${TARGETS.bare.name} | ${fmt(mean('bare'))} | 1.00 |\n| ${TARGETS.ours.name} | ${fmt(mean('ours'))} | ${(mean('ours') / mean('bare')).toFixed(2)} |`);
+const of = (t, key) => median(results.filter((r) => r.target === t).map((r) => r[key]));
+if (!args.only) {
+  const rounds = Number(args.rounds);
+  const perRound = Array.from({ length: rounds }, (_, i) => {
+    const [b, o] = ['bare', 'ours'].map((t) => results.find((r) => r.target === t && r.round === i + 1));
+    return (o.msgsPerSec / b.msgsPerSec).toFixed(2);
+  });
+  console.log(`\nmedian of ${rounds} rounds (ratio per round: ${perRound.join(', ')})`);
+  console.log(`| server | msgs/s | ratio | server CPU per message | server CPU | load generator CPU |\n|---|---|---|---|---|---|`);
+  for (const t of ['bare', 'ours']) {
+    console.log(`| ${TARGETS[t].name} | ${fmt(of(t, 'msgsPerSec'))} | ${(of(t, 'msgsPerSec') / of('bare', 'msgsPerSec')).toFixed(2)} | ${fmt(of(t, 'cpuUsPerMsg'))} µs (${fmt(of(t, 'mainUsPerMsg'))} on the JS thread) | ${fmt(of(t, 'serverCpuPct'))} % | ${fmt(of(t, 'loadGenCpuPct'))} % |`);
+  }
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 if (args['keep-logs']) console.log(`server logs in ${logDir}`);

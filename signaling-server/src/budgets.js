@@ -18,10 +18,12 @@
 // make it exceed, do replies count as ordinary messages.
 //
 // Over budget, a frame is dropped and the connection's reader is paused until
-// the budget has refilled (ws only; long-polling cannot be paused): the
-// sender's TCP window closes, so an abusive client spends its own CPU waiting
-// instead of ours parsing what we would drop. The flood guard's excess
-// counter (src/rate_limit.js) still cuts clients that keep pushing.
+// the budget has refilled, for longer each time it is refused again (ws
+// only; long-polling cannot be paused; src/reader_pause.js): the sender's
+// TCP window closes, so an abusive client spends its own CPU waiting instead
+// of ours parsing what we would drop. The flood guard's excess counter
+// (src/rate_limit.js), which weighs a refused frame by its bytes as well,
+// still cuts clients that keep pushing.
 //
 // This runs for every frame, so a key's message and byte budgets live in one
 // object refilled in one step, and a connection keeps its buckets at hand
@@ -158,7 +160,7 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
       return true;
     }
 
-    const tracker = createExcessTracker({ admitOne: take, ...idLimits.msgs, now });
+    const tracker = createExcessTracker({ admitOne: take, ...idLimits.msgs, byteRatePerSec: idLimits.bytes.ratePerSec, now });
 
     return {
       get id() {

@@ -27,7 +27,7 @@
 // or hang-up after that still works as described above.
 
 import { ClientError, ErrorCode } from './errors.js';
-import { after } from './maybe_async.js';
+import { after, isPromise } from './maybe_async.js';
 import { perMinute } from './rate_limit.js';
 
 export const LINGER_MS = 10_000;
@@ -36,6 +36,9 @@ const MAX_CALLS_PER_PAIR = 16;
 
 const RELAY = Object.freeze({ relay: true });
 const DROP = Object.freeze({ relay: false });
+// Shared continuations: the relay path runs for every message, so it
+// allocates no closures of its own.
+const relay = () => RELAY;
 
 /**
  * @typedef {object} CallEntry
@@ -46,7 +49,8 @@ const DROP = Object.freeze({ relay: false });
  *
  * @typedef {object} CallStore   memory (below) or Redis (redis_calls.js);
  *   a pair of IDs is passed as (a, b) with a < b
- * @property {(a: string, b: string) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ * @property {(a: string, b: string, t?: number) => Map<string, CallEntry> | Promise<Map<string, CallEntry>>} get
+ *   (t: the caller's reading of the wall clock)
  * @property {(a: string, b: string, cid: string, entry: CallEntry, keepMs: number) => unknown} put
  *   (keepMs: keep the pair at least this long from now)
  * @property {(a: string, b: string, cid: string, patch: Partial<CallEntry>, keepMs: number) => unknown} patch
@@ -68,11 +72,17 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
   const perSender = perMinute(config.callsPerSenderPerMin, config.callsPerSenderBurst);
   const perIp = perMinute(config.callsPerIpPerMin, config.callsPerIpBurst);
 
-  /** The call a message belongs to, or null. */
+  /** The callId of the call a message belongs to, or undefined. */
   function find(calls, callId) {
-    if (callId !== undefined) return calls.has(callId) ? [callId, calls.get(callId)] : calls.has('') ? ['', calls.get('')] : null;
-    let best = null;
-    for (const [cid, e] of calls) if (!best || e.expiresAt >= best[1].expiresAt) best = [cid, e];
+    if (callId !== undefined) return calls.has(callId) ? callId : calls.has('') ? '' : undefined;
+    let best;
+    let bestExpiry = -Infinity;
+    for (const [cid, e] of calls) {
+      if (e.expiresAt >= bestExpiry) {
+        best = cid;
+        bestExpiry = e.expiresAt;
+      }
+    }
     return best;
   }
 
@@ -101,20 +111,21 @@ export function createCallPolicy({ store, limiter, config, now = Date.now }) {
    */
   function admit({ event, from, to, callId, ip }) {
     const t = now();
-    const [a, b] = from < to ? [from, to] : [to, from];
-    return after(store.get(a, b), (calls) => decide(calls, event, from, to, callId, ip, a, b, t));
+    const a = from < to ? from : to;
+    const b = from < to ? to : from;
+    const calls = store.get(a, b, t);
+    if (isPromise(calls)) return calls.then((c) => decide(c, event, from, to, callId, ip, a, b, t));
+    return decide(calls, event, from, to, callId, ip, a, b, t);
   }
 
   function decide(calls, event, from, to, callId, ip, a, b, t) {
-    const found = find(calls, callId);
-    const cid = found?.[0];
-    let entry = found?.[1];
+    const cid = find(calls, callId);
+    let entry = cid === undefined ? undefined : calls.get(cid);
     // Expired calls are as good as unknown; ended ones linger.
     if (entry && !entry.endedAt && t > entry.expiresAt) entry = null;
     if (entry && entry.endedAt && t - entry.endedAt > LINGER_MS) entry = null;
     const live = entry && !entry.endedAt;
     const ended = entry && entry.endedAt;
-    const relay = () => RELAY;
 
     if (event === 'offer_sdp') {
       if (live) return after(touch(a, b, cid, entry, t), relay);
@@ -173,10 +184,11 @@ export function createMemoryCallStore({ now = Date.now } = {}) {
   }
 
   return {
-    get(a, b) {
+    /** @param {number} [t] a reading of `now` the caller already has */
+    get(a, b, t = now()) {
       const p = pairs.get(a)?.get(b);
       if (!p) return EMPTY;
-      if (now() > p.keepUntil) {
+      if (t > p.keepUntil) {
         remove(a, b);
         return EMPTY;
       }

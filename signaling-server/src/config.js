@@ -99,52 +99,79 @@ export class ConfigError extends Error {
   }
 }
 
-// Integer env vars: [env name, config key, min, max]. Bounds exist to catch
-// unit mistakes (seconds vs. milliseconds) rather than to enforce policy.
 const MIB = 1024 * 1024;
-export const INTEGER_VARS = [
-  ['PORT', 'port', 0, 65535],
-  ['ID_TTL_SECONDS', 'idTtlSeconds', 1, 5 * 365 * 86400],
-  ['MAX_IDS', 'maxIds', 100, 1_000_000_000],
-  ['MAX_PAYLOAD_BYTES', 'maxPayloadBytes', 1024, 16 * MIB],
-  ['OFFLINE_QUEUE_MS', 'offlineQueueMs', 0, 10 * 60 * 1000],
-  ['PING_INTERVAL_MS', 'pingIntervalMs', 100, 10 * 60 * 1000],
-  ['PING_TIMEOUT_MS', 'pingTimeoutMs', 100, 10 * 60 * 1000],
+
+// The config key of a variable: ID_TTL_SECONDS → idTtlSeconds.
+const keyOf = (name) => name.toLowerCase().replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+
+// Integer settings: [env name, min, max, what it sets]. Bounds exist to catch
+// unit mistakes (seconds vs. milliseconds) rather than to enforce policy.
+const SETTINGS = [
+  ['PORT', 0, 65535, 'the listening port'],
+  ['ID_TTL_SECONDS', 1, 5 * 365 * 86400, 'how long an offline ID stays reserved'],
+  ['MAX_IDS', 100, 1_000_000_000, 'IDs the registry holds'],
+  ['MAX_PAYLOAD_BYTES', 1024, 16 * MIB, 'the largest payload'],
+  ['OFFLINE_QUEUE_MS', 0, 10 * 60 * 1000, 'how long messages wait for an offline ID'],
+  ['PING_INTERVAL_MS', 100, 10 * 60 * 1000, 'the heartbeat interval'],
+  ['PING_TIMEOUT_MS', 100, 10 * 60 * 1000, 'the heartbeat timeout'],
   // Below 60 s a client could not even finish a call setup with the
   // credential; above 30 days a leaked credential stays useful too long.
-  ['TURN_TTL_SECONDS', 'turnTtlSeconds', 60, 30 * 86400],
-  ['RATE_LIMIT_PER_SEC', 'rateLimitPerSec', 1, 100_000],
-  ['RATE_LIMIT_BURST', 'rateLimitBurst', 1, 100_000],
-  ['BYTE_RATE_PER_SEC', 'byteRatePerSec', 1024, 1024 * MIB],
-  ['BYTE_BURST', 'byteBurst', 1024, 1024 * MIB],
-  ['IP_RATE_LIMIT_PER_SEC', 'ipRateLimitPerSec', 1, 10_000_000],
-  ['IP_RATE_LIMIT_BURST', 'ipRateLimitBurst', 1, 10_000_000],
-  ['IP_BYTE_RATE_PER_SEC', 'ipByteRatePerSec', 1024, 64 * 1024 * MIB],
-  ['IP_BYTE_BURST', 'ipByteBurst', 1024, 64 * 1024 * MIB],
-  ['MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp', 1, 10_000_000],
-  ['IP_CONNECTS_PER_MIN', 'ipConnectsPerMin', 1, 100_000_000],
-  ['IP_CONNECT_BURST', 'ipConnectBurst', 1, 10_000_000],
-  ['IP_REGISTRATIONS_PER_HOUR', 'ipRegistrationsPerHour', 1, 100_000_000],
-  ['IP_REGISTRATION_BURST', 'ipRegistrationBurst', 1, 10_000_000],
-  ['MAX_SEND_BUFFER_BYTES', 'maxSendBufferBytes', 64 * 1024, 1024 * MIB],
-  ['QUEUE_MAX_BYTES_PER_TARGET', 'queueMaxBytesPerTarget', 1024, 1024 * MIB],
-  ['QUEUE_MAX_BYTES', 'queueMaxBytes', 1024, 64 * 1024 * MIB],
-  ['CALLS_PER_TARGET_PER_MIN', 'callsPerTargetPerMin', 1, 1_000_000],
-  ['CALLS_PER_TARGET_BURST', 'callsPerTargetBurst', 1, 1_000_000],
-  ['CALLS_PER_SENDER_PER_MIN', 'callsPerSenderPerMin', 1, 1_000_000],
-  ['CALLS_PER_SENDER_BURST', 'callsPerSenderBurst', 1, 1_000_000],
-  ['CALLS_PER_IP_PER_MIN', 'callsPerIpPerMin', 1, 100_000_000],
-  ['CALLS_PER_IP_BURST', 'callsPerIpBurst', 1, 10_000_000],
-  ['CALL_RING_SECONDS', 'callRingSeconds', 10, 86400],
-  ['CALL_IDLE_SECONDS', 'callIdleSeconds', 60, 30 * 86400],
-  ['AUTH_FAILURES_PER_ID_PER_MIN', 'authFailuresPerIdPerMin', 1, 1_000_000],
-  ['AUTH_FAILURES_PER_ID_BURST', 'authFailuresPerIdBurst', 1, 1_000_000],
-  ['AUTH_FAILURES_PER_IP_PER_MIN', 'authFailuresPerIpPerMin', 1, 1_000_000],
-  ['AUTH_FAILURES_PER_IP_BURST', 'authFailuresPerIpBurst', 1, 1_000_000],
-  ['ICE_REQUESTS_PER_MIN', 'iceRequestsPerMin', 1, 1_000_000],
-  ['ICE_REQUEST_BURST', 'iceRequestBurst', 1, 1_000_000],
-  ['METRICS_PORT', 'metricsPort', 0, 65535],
+  ['TURN_TTL_SECONDS', 60, 30 * 86400, 'the lifetime of TURN credentials'],
+  ['MAX_CONNECTIONS_PER_IP', 1, 10_000_000, 'open connections per address'],
+  ['MAX_SEND_BUFFER_BYTES', 64 * 1024, 1024 * MIB, 'unsent bytes held for one connection'],
+  ['QUEUE_MAX_BYTES_PER_TARGET', 1024, 1024 * MIB, 'offline-queue bytes per target ID'],
+  ['QUEUE_MAX_BYTES', 1024, 64 * 1024 * MIB, 'offline-queue bytes in all'],
+  ['CALL_RING_SECONDS', 10, 86400, 'how long an unanswered call request lasts'],
+  ['CALL_IDLE_SECONDS', 60, 30 * 86400, 'how long an answered call lasts without signaling'],
+  ['METRICS_PORT', 0, 65535, 'the /metrics listener\'s port'],
 ];
+
+// Budgets, each a sustained rate and a burst read from two variables:
+// [what it limits, rate variable, burst variable, max rate, max burst,
+// min of both (byte budgets: 1 KiB, below which no payload fits)].
+const BUDGETS = [
+  ['messages per client ID', 'RATE_LIMIT_PER_SEC', 'RATE_LIMIT_BURST', 100_000, 100_000],
+  ['bytes per client ID', 'BYTE_RATE_PER_SEC', 'BYTE_BURST', 1024 * MIB, 1024 * MIB, 1024],
+  ['messages per address', 'IP_RATE_LIMIT_PER_SEC', 'IP_RATE_LIMIT_BURST', 10_000_000, 10_000_000],
+  ['bytes per address', 'IP_BYTE_RATE_PER_SEC', 'IP_BYTE_BURST', 64 * 1024 * MIB, 64 * 1024 * MIB, 1024],
+  ['new connections per address', 'IP_CONNECTS_PER_MIN', 'IP_CONNECT_BURST', 100_000_000, 10_000_000],
+  ['new IDs per address', 'IP_REGISTRATIONS_PER_HOUR', 'IP_REGISTRATION_BURST', 100_000_000, 10_000_000],
+  ['call requests per callee', 'CALLS_PER_TARGET_PER_MIN', 'CALLS_PER_TARGET_BURST', 1_000_000, 1_000_000],
+  ['call requests per caller', 'CALLS_PER_SENDER_PER_MIN', 'CALLS_PER_SENDER_BURST', 1_000_000, 1_000_000],
+  ['call requests per address', 'CALLS_PER_IP_PER_MIN', 'CALLS_PER_IP_BURST', 100_000_000, 10_000_000],
+  ['wrong tokens per ID', 'AUTH_FAILURES_PER_ID_PER_MIN', 'AUTH_FAILURES_PER_ID_BURST', 1_000_000, 1_000_000],
+  ['wrong tokens per address', 'AUTH_FAILURES_PER_IP_PER_MIN', 'AUTH_FAILURES_PER_IP_BURST', 1_000_000, 1_000_000],
+  ['TURN credential requests per ID', 'ICE_REQUESTS_PER_MIN', 'ICE_REQUEST_BURST', 1_000_000, 1_000_000],
+];
+
+/** Every integer variable: [env name, config key, min, max, what it sets]. */
+export const INTEGER_VARS = Object.freeze([
+  ...SETTINGS.map(([name, min, max, what]) => [name, keyOf(name), min, max, what]),
+  ...BUDGETS.flatMap(([what, rate, burst, maxRate, maxBurst, min = 1]) => [
+    [rate, keyOf(rate), min, maxRate, `the sustained rate of ${what}`],
+    [burst, keyOf(burst), min, maxBurst, `the burst of ${what}`],
+  ]),
+]);
+
+// Sizes that must hold others, or a legitimate client could never send (or
+// be sent) its largest payload: [variable, at least this many times, variable].
+const AT_LEAST = [
+  ['BYTE_BURST', 1, 'MAX_PAYLOAD_BYTES'],
+  ['IP_BYTE_BURST', 1, 'BYTE_BURST'],
+  ['MAX_SEND_BUFFER_BYTES', 2, 'MAX_PAYLOAD_BYTES'],
+  ['QUEUE_MAX_BYTES_PER_TARGET', 1, 'MAX_PAYLOAD_BYTES'],
+];
+
+/** The integer value of one variable, or a problem naming it and what it sets. */
+function readInteger(env, [name, key, min, max, what], config, problems) {
+  const raw = env[name];
+  if (isUnset(raw)) return;
+  const text = raw.trim();
+  // Strict digits only: parseInt('5s') === 5 would hide mistakes.
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (Number.isSafeInteger(value) && value >= min && value <= max) config[key] = value;
+  else problems.push(`${name} (${what}) must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
+}
 
 // turn:host[:port][?transport=udp|tcp] (RFC 7065); IPv6 literals in brackets.
 const HOST_PORT = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?`;
@@ -190,18 +217,7 @@ export function loadConfig(env = process.env) {
   const config = { ...DEFAULTS };
   const problems = [];
 
-  for (const [name, key, min, max] of INTEGER_VARS) {
-    const raw = env[name];
-    if (isUnset(raw)) continue;
-    const text = raw.trim();
-    // Strict digits only: parseInt('5s') === 5 would hide mistakes.
-    const value = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
-    } else {
-      config[key] = value;
-    }
-  }
+  for (const spec of INTEGER_VARS) readInteger(env, spec, config, problems);
 
   if (!isUnset(env.HOST)) {
     const host = env.HOST.trim();
@@ -253,13 +269,10 @@ export function loadConfig(env = process.env) {
     else problems.push(`NODE_ID must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" and "-" (got ${JSON.stringify(env.NODE_ID)})`);
   }
 
-  // Pairs whose burst must hold at least one sustained second, and a byte
-  // burst that must hold one maximal payload, or a legitimate client could
-  // never send it.
-  if (config.byteBurst < config.maxPayloadBytes) problems.push(`BYTE_BURST (${config.byteBurst}) must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes})`);
-  if (config.ipByteBurst < config.byteBurst) problems.push(`IP_BYTE_BURST (${config.ipByteBurst}) must be at least BYTE_BURST (${config.byteBurst})`);
-  if (config.maxSendBufferBytes < 2 * config.maxPayloadBytes) problems.push(`MAX_SEND_BUFFER_BYTES (${config.maxSendBufferBytes}) must be at least 2 × MAX_PAYLOAD_BYTES (${2 * config.maxPayloadBytes})`);
-  if (config.queueMaxBytesPerTarget < config.maxPayloadBytes) problems.push(`QUEUE_MAX_BYTES_PER_TARGET (${config.queueMaxBytesPerTarget}) must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes})`);
+  for (const [name, times, other] of AT_LEAST) {
+    const [value, floor] = [config[keyOf(name)], times * config[keyOf(other)]];
+    if (value < floor) problems.push(`${name} (${value}) must be at least ${times === 1 ? '' : `${times} × `}${other} (${floor})`);
+  }
   if (config.metricsPort !== null && config.metricsPort === config.port && config.port !== 0) problems.push('METRICS_PORT must differ from PORT');
 
   if (problems.length) throw new ConfigError(problems);

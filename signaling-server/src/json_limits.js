@@ -9,6 +9,14 @@
 export const MAX_PAYLOAD_DEPTH = 32;
 
 /**
+ * Set by the decoder (src/parser.js) on an object payload: its size in UTF-8
+ * bytes as it arrived (the frame less the event envelope), so nobody has to
+ * serialize it again to learn it. A symbol: never relayed, validated or
+ * logged, and no client can set it.
+ */
+export const PAYLOAD_BYTES = Symbol('voicecall.payloadBytes');
+
+/**
  * True if the JSON text nests arrays/objects deeper than `maxDepth`.
  * Brackets inside strings do not count. Runs in O(length) with an early
  * exit, and skips string bodies with indexOf (SDP is mostly string).

@@ -6,16 +6,22 @@
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
+// It also measures what a payload weighs as it arrives (PAYLOAD_BYTES in
+// src/json_limits.js): the frame is the payload's JSON as the client sent
+// it, so the session never serializes a payload again to learn its size.
+//
 // The decoder cannot reach the socket, so it reports rate limiting in-band:
 // it emits a decoded EVENT whose name is a Symbol. Symbols cannot travel
 // over the wire, so no client can forge the signal. The session turns it
 // into a RATE_LIMITED error or a disconnect. The session reaches the other
 // way through `socket.client.decoder`: it tells the budget the client's
-// address and ID, and installs `onThrottle` to pause the connection's reader.
+// address and ID, and installs `onThrottle(waitMs)` to pause the
+// connection's reader; `strikes` counts those pauses since the last frame it
+// admitted (src/reader_pause.js).
 
 import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
 import { isReplyFrame } from './budgets.js';
-import { MAX_PAYLOAD_DEPTH, exceedsDepth } from './json_limits.js';
+import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth } from './json_limits.js';
 
 export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
 
@@ -33,6 +39,9 @@ export function createGuardedParser(budgets) {
       this.budget = budgets.connection();
       /** @type {((ms: number) => void) | null} set by the session */
       this.onThrottle = null;
+      // Reader pauses since the last admitted frame (counted by the
+      // session): one that keeps pushing is paused for longer each time.
+      this.strikes = 0;
       // Attachments still to come for a binary packet we dropped.
       this.skipAttachments = 0;
     }
@@ -55,6 +64,7 @@ export function createGuardedParser(budgets) {
       const bytes = frame.length;
       const verdict = this.budget.admit(bytes, isReplyFrame(frame));
       if (verdict === 'ok') {
+        this.strikes = 0;
         // Throwing makes socket.io close the connection ("parse error"),
         // as for any other malformed packet.
         if (exceedsDepth(frame, MAX_FRAME_DEPTH)) {
@@ -67,6 +77,18 @@ export function createGuardedParser(budgets) {
       if (verdict === 'drop') return undefined;
       const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
       return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
+    }
+
+    decodeString(str) {
+      const packet = super.decodeString(str);
+      const data = packet.data;
+      // ["event", {payload}]: the payload's JSON is the frame after
+      // `["event",` and before the closing `]` (an ack id or a namespace in
+      // the header only makes the figure a few bytes larger, never smaller).
+      if (Array.isArray(data) && data.length === 2 && typeof data[0] === 'string' && data[1] !== null && typeof data[1] === 'object') {
+        data[1][PAYLOAD_BYTES] = Buffer.byteLength(str, 'utf8') - (str.indexOf('[') + data[0].length + 5);
+      }
+      return packet;
     }
   }
   return { Encoder, Decoder: GuardedDecoder, PacketType, protocol };

@@ -34,8 +34,10 @@
  * @param {number} [opts.maxBytes] all targets together
  * @param {(info: {targetId: string, from: string, event: string, callId?: string,
  *   count: number, reason: 'timeout' | 'overflow' | 'full'}) => void} opts.onUndeliverable
+ * @param {{ setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout }} [opts.timers]
+ *   what runs the expiry timers (tests pass a fake clock's)
  */
-export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget = Infinity, maxBytes = Infinity, onUndeliverable }) {
+export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget = Infinity, maxBytes = Infinity, onUndeliverable, timers = globalThis }) {
   /** @type {Map<string, {entries: Array<QueuedMessage & {key: string, timer: NodeJS.Timeout}>, reported: Set<string>, bytes: number}>} */
   const queues = new Map();
   let totalBytes = 0;
@@ -56,7 +58,7 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget
   }
 
   function forget(q, e) {
-    clearTimeout(e.timer);
+    timers.clearTimeout(e.timer);
     q.bytes -= sizeOf(e);
     totalBytes -= sizeOf(e);
   }
@@ -87,7 +89,7 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget
       let q = queues.get(targetId);
       if (!q) queues.set(targetId, (q = { entries: [], reported: new Set(), bytes: 0 }));
       const key = groupKey(message);
-      const timer = setTimeout(() => expire(targetId, key), ttlMs);
+      const timer = timers.setTimeout(() => expire(targetId, key), ttlMs);
       timer.unref();
       q.entries.push({ ...message, key, timer });
       q.bytes += size;
@@ -135,7 +137,7 @@ export function createOfflineQueue({ ttlMs, maxPerTarget = 64, maxBytesPerTarget
 
     /** Drop everything without notifying anyone (server shutdown). */
     clear() {
-      for (const q of queues.values()) for (const e of q.entries) clearTimeout(e.timer);
+      for (const q of queues.values()) for (const e of q.entries) timers.clearTimeout(e.timer);
       queues.clear();
       totalBytes = 0;
     },

@@ -126,16 +126,24 @@ export function createFloodGuard({
 
 /**
  * The verdict logic of the flood guard around any admission test.
- * @param {{ admitOne: () => boolean, ratePerSec: number, burst: number }} opts
+ *
+ * With `byteRatePerSec`, admit(bytes, …) weighs a refused frame by its size
+ * as well: it counts as max(1, bytes × ratePerSec / byteRatePerSec)
+ * messages, i.e. as many as the time its bytes take to refill would allow.
+ * A client sending few but huge frames (a byte flood at the message rate)
+ * is then cut like one sending many small ones.
+ * @param {{ admitOne: (bytes?: number, arg?: unknown) => boolean, ratePerSec: number, burst: number, byteRatePerSec?: number }} opts
  */
 export function createExcessTracker({
   admitOne,
   ratePerSec,
   burst,
+  byteRatePerSec = Infinity,
   now = monotonicMs,
   noticeIntervalMs = 1000,
   disconnectFactor = 10,
 }) {
+  const msgsPerByte = ratePerSec / byteRatePerSec;
   const cutoff = disconnectFactor * burst;
   let excess = 0;
   let excessAt = now();
@@ -144,11 +152,14 @@ export function createExcessTracker({
   let cut = false;
 
   return {
-    admit(...args) {
+    // Two fixed arguments (bytes, and one the admission test may want):
+    // this runs for every frame, so no rest/spread arrays.
+    admit(bytes, arg) {
       if (cut) return 'drop';
-      if (admitOne(...args)) return 'ok';
+      if (admitOne(bytes, arg)) return 'ok';
       const t = now();
-      excess = Math.max(0, excess - ((t - excessAt) * ratePerSec) / 1000) + 1;
+      const weight = typeof bytes === 'number' ? Math.max(1, bytes * msgsPerByte) : 1;
+      excess = Math.max(0, excess - ((t - excessAt) * ratePerSec) / 1000) + weight;
       excessAt = t;
       dropped++;
       if (excess > cutoff) {

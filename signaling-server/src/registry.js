@@ -66,7 +66,9 @@ export function createMemoryRegistry({ idTtlMs, maxIds = Infinity, sweepInterval
   // on sweep timing; the sweep only bounds memory.
   function live(id) {
     const rec = records.get(id);
-    if (rec && isExpired(rec, now())) {
+    // Online records never expire: no clock reading for them (the relay's
+    // hot path looks up online targets).
+    if (rec && rec.socketId === null && isExpired(rec, now())) {
       remove(id);
       return undefined;
     }

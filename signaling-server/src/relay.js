@@ -32,6 +32,8 @@ import { createOfflineQueue } from './queue.js';
  * @param {ReturnType<import('./metrics.js').createMetrics>} [deps.metrics]
  * @param {typeof createOfflineQueue} [deps.createQueue] e.g. the Redis queue;
  *   its methods may return promises
+ * @param {{ setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout }} [deps.timers]
+ *   what runs the offline queue's expiry (tests pass a fake clock's)
  */
 export function createRelay({
   io,
@@ -45,8 +47,10 @@ export function createRelay({
   sendError,
   metrics,
   createQueue = createOfflineQueue,
+  timers,
 }) {
   const queue = createQueue({
+    timers,
     ttlMs: offlineQueueMs,
     maxPerTarget: maxQueuedPerTarget,
     maxBytesPerTarget: queueMaxBytesPerTarget,
@@ -135,9 +139,12 @@ export function createRelay({
    *   when nothing had to be waited for (memory stores, target online)
    */
   function send(m) {
-    return after(calls.admit({ event: m.event, from: m.from, to: m.to, callId: m.payload.callId, ip: m.ip }), (verdict) =>
-      verdict.relay ? after(deliver(m), () => verdict) : verdict,
-    );
+    const verdict = calls.admit({ event: m.event, from: m.from, to: m.to, callId: m.payload.callId, ip: m.ip });
+    if (isPromise(verdict)) return verdict.then((v) => (v.relay ? after(deliver(m), () => v) : v));
+    if (!verdict.relay) return verdict;
+    // The usual case (memory stores, target online): no promise, no closure.
+    const delivered = deliver(m);
+    return isPromise(delivered) ? delivered.then(() => verdict) : verdict;
   }
 
   return {

@@ -7,7 +7,7 @@
 
 import { ClientError, ErrorCode } from './errors.js';
 import { isValidCallId, isValidId } from './ids.js';
-import { MAX_PAYLOAD_DEPTH, exceedsDepth, inspectValue } from './json_limits.js';
+import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth, inspectValue } from './json_limits.js';
 
 const MAX_REASON_CHARS = 64;
 const MAX_MLINE_INDEX = 65535;
@@ -54,7 +54,9 @@ export function decodePayload(args, maxBytes) {
     if (problem === 'deep') throw tooDeep();
     if (problem === 'binary') throw invalid('binary data is not accepted anywhere in a payload');
     if (problem === 'large') throw new ClientError(ErrorCode.PAYLOAD_TOO_LARGE, `payload is larger than the limit of ${maxBytes} bytes`);
-    bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+    // Measured by the decoder as it arrived; serialized only when it was not
+    // (a payload that did not come from a frame).
+    bytes = raw[PAYLOAD_BYTES] ?? Buffer.byteLength(JSON.stringify(raw), 'utf8');
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
   } else {
     throw invalid(`payload must be a JSON object or a JSON string, got ${describe(raw)}`);

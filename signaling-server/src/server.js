@@ -8,6 +8,7 @@ import { createAdmission } from './admission.js';
 import { createAuthGuard } from './auth_guard.js';
 import { createBudgets } from './budgets.js';
 import { createCallPolicy, createMemoryCallStore } from './calls.js';
+import { runMonotonicMs, runWallMs } from './clock.js';
 import { createClientIpResolver } from './client_ip.js';
 import { createRedisCluster } from './cluster.js';
 import { DEFAULTS } from './config.js';
@@ -35,17 +36,20 @@ const SWEEP_INTERVAL_MS = 30_000;
  * @param {ReturnType<typeof createLogger>} [deps.logger]
  * @param {ReturnType<typeof createMemoryRegistry>} [deps.registry] any object
  *   with the registry interface; the caller then owns its lifecycle
- * @param {{ now?: () => number, wallNow?: () => number }} [deps.clock] for
- *   tests: `now` (monotonic ms) drives every budget and rate limit,
- *   `wallNow` (epoch ms) the calls and the memory registry's TTLs
+ * @param {{ now?: () => number, wallNow?: () => number, setTimeout?: typeof setTimeout, clearTimeout?: typeof clearTimeout }} [deps.clock]
+ *   for tests: `now` (monotonic ms) drives every budget and rate limit,
+ *   `wallNow` (epoch ms) the calls and the memory registry's TTLs, and
+ *   `setTimeout`/`clearTimeout` the offline queue's expiry and how long a
+ *   connection over its budget is not read
  */
 export function createSignalingServer(config = {}, deps = {}) {
   // Drop undefined keys so `{ port: undefined }` means "default", as in env.
   const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
   const cfg = Object.freeze({ ...DEFAULTS, ...given });
   const log = deps.logger ?? createLogger({ level: cfg.logLevel });
-  const now = deps.clock?.now ?? (() => performance.now());
-  const wallNow = deps.clock?.wallNow ?? Date.now;
+  const now = deps.clock?.now ?? runMonotonicMs;
+  const wallNow = deps.clock?.wallNow ?? runWallMs;
+  const timers = deps.clock?.setTimeout ? deps.clock : globalThis;
   // Records any stranger can trigger are rate-limited (src/log_throttle.js).
   const warn = createThrottledLog(log);
   // With REDIS_URL or REDIS_CLUSTER_NODES the registry, the offline queue,
@@ -135,6 +139,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     sendError,
     metrics,
     createQueue: cluster?.createQueue,
+    timers,
   });
   const iceServers = createIceServerIssuer({
     secret: cfg.turnSecret,
@@ -181,6 +186,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     authGuard,
     clientIp,
     pending,
+    timers,
   };
   io.on('connection', (socket) => attachSession(ctx, socket));
 

@@ -25,15 +25,12 @@ import { handlers } from './handlers/index.js';
 import { isPromise } from './maybe_async.js';
 import { generateId, generateToken, isValidCallId, isValidId, isValidToken } from './ids.js';
 import { RATE_LIMIT_SIGNAL } from './parser.js';
+import { readerPauseMs } from './reader_pause.js';
 import { decodePayload, validate } from './schema.js';
 import { capSendBuffer } from './send_buffer.js';
 
 const MAX_ID_ATTEMPTS = 8;
 const KICK_GRACE_MS = 5000;
-// Longest single pause of a connection's reader (src/budgets.js): well
-// inside the heartbeat timeout, so a throttled client is never taken for
-// dead.
-const MAX_PAUSE_MS = 1000;
 
 /**
  * Send `error`, then end the socket.io session with a DISCONNECT packet,
@@ -80,7 +77,8 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, metrics, pending }
+ *   registrations, clientIp, metrics, pending, timers (setTimeout for the
+ *   reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
@@ -90,9 +88,10 @@ export function attachSession(ctx, socket) {
   const ip = conn.request?.voicecallIp ?? ctx.clientIp(conn.request);
   // The connection's decoder (src/parser.js) spends from the address's
   // budgets from now on, and from the ID's once registered.
-  const budget = socket.client.decoder?.budget;
+  const decoder = socket.client.decoder;
+  const budget = decoder?.budget;
   budget?.setIp(ip);
-  if (socket.client.decoder) socket.client.decoder.onThrottle = pauseReader;
+  if (decoder) decoder.onThrottle = pauseReader;
   capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
     ctx.metrics?.dropped('send_buffer');
     warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');
@@ -138,15 +137,26 @@ export function attachSession(ctx, socket) {
     return p;
   }
 
-  // Pause reading this connection while its budget refills (ws only).
-  function pauseReader(ms) {
+  // Stop reading this connection while its budget refills (ws only; see
+  // src/reader_pause.js).
+  // Frames refused while already paused (the rest of the chunk being read)
+  // change nothing; each new pause is a strike until a frame is admitted.
+  let paused = null; // { ws, timer } while the reader is paused
+  function pauseReader(waitMs) {
     const transport = conn.transport;
     if (transport?.name !== 'websocket') return;
     const ws = transport.socket;
     if (!ws || ws.isPaused || ws.readyState !== 1) return;
     ws.pause();
-    const timer = setTimeout(() => ws.resume(), Math.min(Math.max(ms, 10), MAX_PAUSE_MS));
+    const timer = ctx.timers.setTimeout(resumeReader, readerPauseMs(waitMs, ++decoder.strikes));
     timer.unref();
+    paused = { ws, timer };
+  }
+  function resumeReader() {
+    if (paused === null) return;
+    ctx.timers.clearTimeout(paused.timer);
+    paused.ws.resume();
+    paused = null;
   }
 
   function reject(code, message, id, { soft = false, retryAfterMs } = {}) {
@@ -328,6 +338,9 @@ export function attachSession(ctx, socket) {
     return undefined;
   });
   socket.on('disconnect', (reason) => {
+    // A closing connection must read the client's close frame, or it would
+    // wait out ws's closing timeout.
+    resumeReader();
     // Let server.close() wait for the release so a clean shutdown leaves
     // the registry (Redis) consistent.
     const done = enqueue(() => onDisconnect(reason));

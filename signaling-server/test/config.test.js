@@ -166,6 +166,31 @@ for (const [name, value] of [
   });
 }
 
+test('every budget is read from a rate and a burst variable; a bad one is named with what it limits', () => {
+  for (const [name, key] of INTEGER_VARS) assert.ok(key in DEFAULTS, `${name} → ${key}, which has no default`);
+  const budgetVars = INTEGER_VARS.filter(([, , , , what]) => /^the (sustained rate|burst) of /.test(what));
+  assert.equal(budgetVars.length, 24, 'twelve budgets');
+  const problemsOf = (env) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return err.problems;
+    }
+  };
+  for (const [name, , min, max, what] of budgetVars) {
+    const mine = (value) => problemsOf({ [name]: String(value) }).filter((p) => p.startsWith(`${name} (${what}) must be`));
+    assert.deepEqual([mine(min).length, mine(max).length, mine(min - 1).length, mine(max + 1).length], [0, 0, 1, 1], name);
+  }
+  assert.throws(
+    () => loadConfig({ CALLS_PER_TARGET_BURST: 'ten', IP_BYTE_RATE_PER_SEC: '512' }),
+    (err) =>
+      err.problems.length === 2 &&
+      err.problems[0] === 'IP_BYTE_RATE_PER_SEC (the sustained rate of bytes per address) must be an integer between 1024 and 68719476736 (got "512")' &&
+      err.problems[1] === 'CALLS_PER_TARGET_BURST (the burst of call requests per callee) must be an integer between 1 and 1000000 (got "ten")',
+  );
+});
+
 test('limits that would lock out legitimate clients are refused', () => {
   for (const [env, pattern] of [
     [{ BYTE_BURST: '2048' }, /BYTE_BURST \(2048\) must be at least MAX_PAYLOAD_BYTES/],

@@ -53,12 +53,36 @@ export const DEFAULT_LIMITS = Object.freeze(Object.fromEntries(Object.keys(RELAX
 
 /**
  * A clock for `startServer(config, { clock })`: `now` drives the budgets
- * and rate limits, `wallNow` the calls, the registry's TTLs and TURN expiry.
- * Both stand still until advance(ms).
+ * and rate limits, `wallNow` the calls, the registry's TTLs and TURN expiry,
+ * its setTimeout the offline queue's expiry. Time stands still until
+ * advance(ms), which runs the timers that fall due on the way, in order.
  */
 export function fakeClock(start = 1_700_000_000_000) {
   let t = 0;
-  return { now: () => t, wallNow: () => start + t, advance: (ms) => (t += ms) };
+  const timers = new Set();
+  return {
+    now: () => t,
+    wallNow: () => start + t,
+    setTimeout(fn, ms) {
+      const timer = { at: t + Math.max(ms, 1), fn, ref: () => timer, unref: () => timer };
+      timers.add(timer);
+      return timer;
+    },
+    clearTimeout: (timer) => timers.delete(timer),
+    advance(ms) {
+      const end = t + ms;
+      for (;;) {
+        let next = null;
+        for (const x of timers) if (x.at <= end && (next === null || x.at < next.at)) next = x;
+        if (next === null) break;
+        timers.delete(next);
+        t = next.at;
+        next.fn();
+      }
+      t = end;
+      return t;
+    },
+  };
 }
 
 /** A token the server accepts for a new ID (256 random bits). */

@@ -72,7 +72,7 @@ test('invalid env → clear message on stderr and exit code 1', async () => {
   proc.listening.catch(() => {});
   const [code] = await proc.exited;
   assert.equal(code, 1);
-  assert.match(proc.stderr(), /PORT must be an integer/);
+  assert.match(proc.stderr(), /PORT \(the listening port\) must be an integer between 0 and 65535/);
   assert.match(proc.stderr(), /OFFLINE_QUEUE_MS/);
   assert.ok(proc.records.some((r) => r.level === 'error' && r.msg === 'invalid configuration'));
 });

@@ -1,18 +1,21 @@
+// Unit tests of the in-memory offline queue. Its expiry timers run on
+// node:test's mock timers: time passes only in tick(), so nothing here waits
+// or depends on how busy the machine is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOfflineQueue } from '../src/queue.js';
-import { sleep } from './helpers.js';
 
 const msg = (from, event, callId, n) => ({ event, from, callId, payload: { from, n, callId }, bytes: 10 });
 
-function setup(ttlMs = 50, maxPerTarget = 64) {
+function setup(t, ttlMs = 50, maxPerTarget = 64) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const notes = [];
   const queue = createOfflineQueue({ ttlMs, maxPerTarget, onUndeliverable: (i) => notes.push(i) });
   return { queue, notes };
 }
 
-test('drain returns messages in order and cancels expiry', async () => {
-  const { queue, notes } = setup(30);
+test('drain returns messages in order and cancels expiry', (t) => {
+  const { queue, notes } = setup(t, 30);
   queue.push('t', msg('a', 'offer_sdp', 'c1', 1));
   queue.push('t', msg('a', 'send_ice', 'c1', 2));
   queue.push('t', msg('b', 'ringing', undefined, 3));
@@ -21,17 +24,20 @@ test('drain returns messages in order and cancels expiry', async () => {
   assert.deepEqual(out.map((m) => m.payload.n), [1, 2, 3]);
   assert.ok(out.every((m) => !('timer' in m) && !('key' in m)));
   assert.equal(queue.size('t'), 0);
-  await sleep(60);
+  t.mock.timers.tick(60);
   assert.deepEqual(notes, []);
 });
 
-test('expiry notifies once per (sender, event, callId)', async () => {
-  const { queue, notes } = setup(30);
+test('expiry notifies once per (sender, event, callId), at the TTL and not before', (t) => {
+  const { queue, notes } = setup(t, 30);
   queue.push('t', msg('a', 'offer_sdp', 'c1', 1));
   for (let i = 0; i < 5; i++) queue.push('t', msg('a', 'send_ice', 'c1', i));
   queue.push('t', msg('a', 'send_ice', 'c2', 9));
   queue.push('t', msg('b', 'send_ice', 'c1', 9));
-  await sleep(80);
+  t.mock.timers.tick(29);
+  assert.deepEqual(notes, []);
+  assert.equal(queue.size('t'), 8);
+  t.mock.timers.tick(1);
   const seen = notes.map((n) => `${n.from}/${n.event}/${n.callId}/${n.count}/${n.reason}`).sort();
   assert.deepEqual(seen, [
     'a/offer_sdp/c1/1/timeout',
@@ -43,8 +49,8 @@ test('expiry notifies once per (sender, event, callId)', async () => {
   assert.equal(queue.size('t'), 0);
 });
 
-test('overflow drops the oldest and reports its group only once', async () => {
-  const { queue, notes } = setup(40, 3);
+test('overflow drops the oldest and reports its group only once', (t) => {
+  const { queue, notes } = setup(t, 40, 3);
   queue.push('t', msg('a', 'offer_sdp', 'c', 0));
   for (let i = 1; i <= 4; i++) queue.push('t', msg('a', 'send_ice', 'c', i));
   assert.equal(queue.size('t'), 3);
@@ -56,16 +62,17 @@ test('overflow drops the oldest and reports its group only once', async () => {
   assert.deepEqual(queue.drain('t').map((m) => m.payload.n), [2, 3, 4]);
 });
 
-test('an overflow-reported group is not reported again on timeout', async () => {
-  const { queue, notes } = setup(30, 2);
+test('an overflow-reported group is not reported again on timeout', (t) => {
+  const { queue, notes } = setup(t, 30, 2);
   for (let i = 0; i < 3; i++) queue.push('t', msg('a', 'send_ice', 'c', i));
   assert.equal(notes.length, 1);
-  await sleep(60);
+  t.mock.timers.tick(60);
   assert.equal(notes.length, 1);
+  assert.equal(queue.size('t'), 0, 'the rest of the group expired');
 });
 
-test('fail() gives up immediately', () => {
-  const { queue, notes } = setup(10_000);
+test('fail() gives up immediately', (t) => {
+  const { queue, notes } = setup(t, 10_000);
   queue.push('t', msg('a', 'offer_sdp', 'c', 0));
   queue.push('t', msg('a', 'send_ice', 'c', 1));
   queue.fail('t');
@@ -74,15 +81,16 @@ test('fail() gives up immediately', () => {
   queue.fail('nobody');
 });
 
-test('clear() drops silently', async () => {
-  const { queue, notes } = setup(20);
+test('clear() drops silently', (t) => {
+  const { queue, notes } = setup(t, 20);
   queue.push('t', msg('a', 'offer_sdp', 'c', 0));
   queue.clear();
-  await sleep(40);
+  t.mock.timers.tick(40);
   assert.equal(notes.length, 0);
 });
 
-test('a throwing callback does not break processing', async () => {
+test('a throwing callback does not break processing', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let calls = 0;
   const queue = createOfflineQueue({
     ttlMs: 10,
@@ -93,11 +101,12 @@ test('a throwing callback does not break processing', async () => {
   });
   queue.push('t', msg('a', 'offer_sdp', 'c', 0));
   queue.push('u', msg('a', 'offer_sdp', 'c', 0));
-  await sleep(40);
+  t.mock.timers.tick(10);
   assert.equal(calls, 2);
 });
 
-test('byte caps: per target the oldest go; for the whole queue a new message is refused at once', () => {
+test('byte caps: per target the oldest go; for the whole queue a new message is refused at once', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const notes = [];
   const queue = createOfflineQueue({ ttlMs: 10_000, maxBytesPerTarget: 2500, maxBytes: 4000, onUndeliverable: (i) => notes.push(i) });
   const big = (from, n) => ({ event: 'offer_sdp', from, callId: `c${n}`, payload: { n }, bytes: 1000 });

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBudgets, isReplyFrame } from '../src/budgets.js';
 import { DEFAULTS } from '../src/config.js';
-import { createFloodGuard, createKeyedBuckets, createTokenBucket } from '../src/rate_limit.js';
+import { createExcessTracker, createFloodGuard, createKeyedBuckets, createTokenBucket } from '../src/rate_limit.js';
+import { MAX_PAUSE_MS, readerPauseMs } from '../src/reader_pause.js';
 import { DEFAULT_LIMITS, client, connectRegistered, fakeClock, once, openCall, startServer } from './helpers.js';
 
 test('token bucket: burst, then the sustained rate; costs other than 1', () => {
@@ -73,6 +74,34 @@ test('flood guard: cut after ~10x burst excess (150/s → ~20 s, tight loop → 
   assert.equal(verdicts.indexOf('disconnect'), 100 + 1000); // burst, then 1000 over
   assert.equal(verdicts.filter((v) => v === 'notify').length, 1);
   assert.equal(g2.takeDropped() >= 1000, true);
+});
+
+test('flood guard with byte rates: a refused frame weighs its bytes, so a byte flood at the message rate is cut too', () => {
+  const clock = fakeClock();
+  // 50 msgs/s and 64 KiB/s: a 64 KiB frame is worth 50 messages of excess.
+  const tracker = createExcessTracker({ admitOne: () => false, ratePerSec: 50, burst: 100, byteRatePerSec: 64 * 1024, now: clock.now });
+  let cutAfter = null;
+  for (let i = 1; i <= 100 && cutAfter === null; i++) {
+    if (tracker.admit(64 * 1024) === 'disconnect') cutAfter = i;
+    clock.advance(20); // 50 frames/s: within the message rate
+  }
+  assert.ok(cutAfter >= 20 && cutAfter <= 22, `cut after ${cutAfter} frames (10 × burst = 1000 message-equivalents)`);
+  // Small frames still count one each.
+  const small = createExcessTracker({ admitOne: () => false, ratePerSec: 50, burst: 100, byteRatePerSec: 64 * 1024, now: clock.now });
+  const verdicts = Array.from({ length: 1001 }, () => small.admit(10));
+  assert.equal(verdicts.indexOf('disconnect'), 1000);
+});
+
+test('reader pause: the wait for the budget, doubled for each frame refused in a row, jittered upwards, capped', () => {
+  assert.equal(readerPauseMs(125, 1, 0), 125, 'first refusal: resumed as soon as the budget admits the frame');
+  assert.equal(readerPauseMs(125, 2, 0), 250);
+  assert.equal(readerPauseMs(125, 3, 0), 500);
+  assert.equal(readerPauseMs(125, 9, 0), MAX_PAUSE_MS);
+  assert.equal(readerPauseMs(0, 1, 0), 10, 'never less than 10 ms');
+  assert.equal(readerPauseMs(100, 1, 0.999_999) < 150, true);
+  assert.equal(readerPauseMs(100, 1, 0.5), 125, 'up to 50 % later, never earlier');
+  assert.equal(readerPauseMs(5000, 1, 0), MAX_PAUSE_MS, 'well inside the heartbeat timeout');
+  assert.equal(readerPauseMs(10, 1000, 0), MAX_PAUSE_MS, 'many strikes do not overflow');
 });
 
 const LIMITS = { ...DEFAULTS, rateLimitPerSec: 10, rateLimitBurst: 20, byteRatePerSec: 1000, byteBurst: 4000, ipRateLimitPerSec: 30, ipRateLimitBurst: 50, ipByteRatePerSec: 100_000, ipByteBurst: 100_000 };
@@ -257,15 +286,22 @@ test('over the limit: messages dropped, ONE RATE_LIMITED, the budget refills, th
 });
 
 test('flooding far beyond the limit: RATE_LIMITED, the transport is closed (the client may reconnect); others unaffected', async (t) => {
-  const { url, connect } = await serverAtDefaults(t);
+  const { url, clock, connect } = await serverAtDefaults(t);
   const b = await connect();
   const a = client(url);
   await once(a, 'registered');
   const errors = [];
   a.on('server_error', (e) => errors.push(e));
-  const gone = once(a, 'disconnect', 10_000);
+  let gone = null;
+  a.once('disconnect', (reason) => (gone = reason));
   for (let i = 0; i < 5000; i++) a.emit('send_ice', { targetClientId: b.id, candidate: 'x' });
-  assert.equal(await gone, 'transport close');
+  // Over its budget the connection is not read (src/reader_pause.js) until
+  // its pause ends: let the clock run, a second at a time, while it floods.
+  for (let i = 0; i < 10_000 && gone === null; i++) {
+    clock.advance(1000);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(gone, 'transport close');
   assert.match(errors.at(-1).message, /disconnected for flooding/);
   a.close();
 

@@ -89,6 +89,35 @@ pub fn find_server_dir() -> Result<PathBuf, String> {
         })
 }
 
+/// Makes the server get SIGTERM when this process dies, however it dies: `Drop` stops it
+/// on a clean exit, but a SIGKILL or a lost X server ends the app without running it, and
+/// an orphaned server kept the port (and the next start found "AlreadyRunning" somebody
+/// else's server). The kernel sends the signal when the *thread* that spawned the child
+/// ends: `ensure` runs on the UI's main thread, which lives as long as the process.
+#[cfg(target_os = "linux")]
+fn dies_with_this_process(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(libc::pid_t::MAX);
+    // SAFETY: the closure runs between fork and exec, and only makes async-signal-safe
+    // system calls (prctl, getppid) and builds an io::Error without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The app died between fork and prctl: no signal will come, so do not start.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere there is no parent-death signal: the server stops with `Drop` only.
+#[cfg(not(target_os = "linux"))]
+fn dies_with_this_process(_command: &mut Command) {}
+
 /// The server we started, if any; stopped when dropped.
 #[derive(Debug, Default)]
 pub struct LocalServer {
@@ -136,15 +165,17 @@ impl LocalServer {
                 dir.display()
             ));
         }
-        let spawned = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("src/index.js")
             .current_dir(&dir)
             .env("PORT", LOCAL_PORT.to_string())
             .env("HOST", "127.0.0.1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+            .stderr(Stdio::null());
+        dies_with_this_process(&mut command);
+        let spawned = command.spawn();
         match spawned {
             Ok(child) => {
                 tracing::info!(dir = %dir.display(), pid = child.id(), "started the local signaling server");

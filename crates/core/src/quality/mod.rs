@@ -65,6 +65,11 @@ pub struct MediaSummary {
     /// (each lengthens it by 20 ms): how often playout jumped in whole frames.
     pub frames_skipped: u64,
     pub frames_held: u64,
+    /// 48 kHz samples the receiver's time-stretching cut out of decoded speech to bring the
+    /// delay down (accelerate) and repeated to stretch a short buffer (pre-emptive expand):
+    /// the smooth alternative to skipping and holding whole frames.
+    pub samples_accelerated: u64,
+    pub samples_expanded: u64,
     /// Times the stream ran dry and the buffer refilled from silence.
     pub stalls: u64,
     pub send_errors: u64,

@@ -10,6 +10,8 @@ pub(crate) struct StreamHealth {
     xrun_samples: AtomicU64,
     device_errors: AtomicU64,
     device_lost: AtomicBool,
+    /// The most frames one callback has asked for (playback) or handed over (capture).
+    largest_period: AtomicU64,
 }
 
 impl StreamHealth {
@@ -34,6 +36,16 @@ impl StreamHealth {
         if lost {
             self.device_lost.store(true, Ordering::Relaxed);
         }
+    }
+
+    pub(crate) fn record_period(&self, frames: usize) {
+        self.largest_period
+            .fetch_max(frames as u64, Ordering::Relaxed);
+    }
+
+    /// Frames of the largest period so far; 0 before the first.
+    pub(crate) fn largest_period(&self) -> u64 {
+        self.largest_period.load(Ordering::Relaxed)
     }
 
     pub(crate) fn xruns(&self) -> u64 {

@@ -83,6 +83,15 @@ impl PlaybackStream {
         self.to_engine_samples(self.ring.occupied_len()) + waiting_for_resampler
     }
 
+    /// The device's period (the most audio one callback has taken), in 48 kHz samples;
+    /// `None` until the device first asked for audio.
+    pub fn period_samples(&self) -> Option<usize> {
+        match self.device.health().largest_period() {
+            0 => None,
+            frames => Some(self.to_engine_samples(frames as usize)),
+        }
+    }
+
     /// Most the queue can hold, in 48 kHz samples.
     pub fn capacity_samples(&self) -> usize {
         self.to_engine_samples(self.ring.capacity().get())
@@ -167,6 +176,7 @@ impl PlaybackReader {
         if missing > 0 {
             self.health.record_xrun(missing);
         }
+        self.health.record_period(data.len() / channels);
         self.levels.publish_output(&level, played as u64);
     }
 

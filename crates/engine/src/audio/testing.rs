@@ -130,7 +130,7 @@ pub fn unpluggable_input(
 ) -> Result<(CaptureStream, Plug), AudioError> {
     let plug = Plug::default();
     let stand_in = StandIn {
-        pace: Pace::RealTime,
+        pace: Pace::wall_clock(),
         unplugged: Some(Arc::clone(&plug.0)),
     };
     let capture =
@@ -145,7 +145,7 @@ pub fn unpluggable_output(
 ) -> Result<(PlaybackStream, Plug), AudioError> {
     let plug = Plug::default();
     let stand_in = StandIn {
-        pace: Pace::RealTime,
+        pace: Pace::wall_clock(),
         unplugged: Some(Arc::clone(&plug.0)),
     };
     let playback = wav_device::open_sink(name.into(), None, SAMPLE_RATE, levels, stand_in)?;

@@ -63,7 +63,7 @@ pub(crate) struct StandIn {
 impl StandIn {
     pub(crate) fn real_time() -> Self {
         Self {
-            pace: Pace::RealTime,
+            pace: Pace::wall_clock(),
             unplugged: None,
         }
     }
@@ -71,14 +71,45 @@ impl StandIn {
 
 /// What paces a stand-in device's periods.
 pub(crate) enum Pace {
-    /// Wall-clock time, like hardware.
-    RealTime,
+    /// Time, like hardware: the wall clock ([`Pace::wall_clock`]) or a test's, which moves
+    /// only when the test says so.
+    RealTime(Arc<dyn Timer>),
     /// One period per step a test grants (`audio::testing::DeviceControl`), nothing in
     /// between: a test sees exactly the periods it asked for, however loaded the machine.
     Stepped {
         steps: mpsc::Receiver<u32>,
         done: mpsc::Sender<()>,
     },
+}
+
+impl Pace {
+    pub(crate) fn wall_clock() -> Self {
+        Self::RealTime(Arc::new(WallClock))
+    }
+}
+
+/// Where a real-time stand-in reads the time and waits for its next period.
+pub(crate) trait Timer: Send + Sync {
+    fn now(&self) -> Instant;
+    /// Returns once `deadline` has passed (at once if it has already), or earlier when
+    /// `stop` is set.
+    fn sleep_until(&self, deadline: Instant, stop: &AtomicBool);
+}
+
+/// The machine's monotonic clock. A wait is at most one period, so `stop` is seen soon
+/// enough without polling it.
+struct WallClock;
+
+impl Timer for WallClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant, _stop: &AtomicBool) {
+        if let Some(wait) = deadline.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
 }
 
 /// Plays `path` into a capture ring as if a microphone at `device_rate` were hearing it.
@@ -324,8 +355,12 @@ const STEP_POLL: Duration = Duration::from_millis(5);
 
 impl PeriodClock {
     fn new(rate: u32, pace: Pace) -> Self {
+        let start = match &pace {
+            Pace::RealTime(timer) => timer.now(),
+            Pace::Stepped { .. } => Instant::now(),
+        };
         Self {
-            start: Instant::now(),
+            start,
             rate: u64::from(rate),
             periods: 0,
             pace,
@@ -345,10 +380,11 @@ impl PeriodClock {
             return None;
         }
         match &self.pace {
-            Pace::RealTime => {
+            Pace::RealTime(timer) => {
                 let deadline = self.start + Duration::from_nanos(PERIOD_NANOS * (self.periods + 1));
-                if let Some(wait) = deadline.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
+                timer.sleep_until(deadline, stop);
+                if should_stop(stop) {
+                    return None;
                 }
             }
             Pace::Stepped { steps, done } => {
@@ -407,7 +443,7 @@ mod tests {
 
     #[test]
     fn clock_periods_add_up_to_the_rate() {
-        let mut clock = PeriodClock::new(11_025, Pace::RealTime);
+        let mut clock = PeriodClock::new(11_025, Pace::wall_clock());
         // Skip the sleeping by starting the clock a second in the past.
         clock.start -= Duration::from_secs(2);
         let running = AtomicBool::new(false);

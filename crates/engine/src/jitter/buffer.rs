@@ -1,8 +1,10 @@
 use std::time::{Duration, Instant};
 
+use super::bursts::BurstMemory;
 use super::estimator::DelayEstimator;
 use super::ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES, SlotRing};
 use super::sequence::SequenceUnwrapper;
+use super::stretch::Stretch;
 use super::{InsertOutcome, JitterConfig, JitterStats, Playout};
 use voicecall_core::format::{FRAME_DURATION, RTP_TICKS_PER_FRAME};
 
@@ -17,6 +19,17 @@ const CATCHUP_AFTER: Duration = Duration::from_millis(300);
 const SKIP_INTERVAL: Duration = Duration::from_millis(100);
 /// Without a quiet frame for this long, skip a loud one anyway.
 const FORCED_SKIP_AFTER: Duration = Duration::from_millis(600);
+/// When the caller time-stretches: a surplus of one frame lasting this long is shortened
+/// away, quiet frames first (a pause loses up to 10 ms per frame unheard)...
+const STRETCH_AFTER: Duration = Duration::from_millis(300);
+/// ...speech only when the surplus is two frames or more and no pause came for this long,
+/// and then a pitch period at most this often, so the rhythm of speech never audibly
+/// hurries...
+const STRETCH_SPEECH_AFTER: Duration = Duration::from_millis(1_000);
+const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
+/// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
+/// neither repeats nor falls quiet) for this long.
+const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -94,6 +107,20 @@ pub struct JitterBuffer {
     frame_ticks: u32,
     /// The last packet played was a DTX packet: silence until the sender speaks again.
     peer_in_dtx: bool,
+    /// The caller time-stretches the frames it plays (`stretch`), so the buffer adjusts
+    /// its delay by pitch periods instead of skipping and holding whole frames.
+    time_stretch: bool,
+    /// What to do with the frame the last `pop` returned.
+    stretch: Stretch,
+    /// When shortening last removed audio.
+    last_accelerated: Option<Instant>,
+    /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
+    /// to the millisecond, not only in whole frames (see `target_frames`).
+    arrived_at: [Option<Instant>; SLOT_COUNT],
+    /// Recent loss bursts and how far back the peer's copies reach...
+    bursts: BurstMemory,
+    /// ...make this many frames of wait beyond the jitter, as of the last `pop`.
+    burst_wait: u64,
     stats: JitterStats,
 }
 
@@ -122,7 +149,37 @@ impl JitterBuffer {
             cursor_ts: None,
             frame_ticks: RTP_TICKS_PER_FRAME,
             peer_in_dtx: false,
+            time_stretch: false,
+            stretch: Stretch::None,
+            last_accelerated: None,
+            arrived_at: [None; SLOT_COUNT],
+            bursts: BurstMemory::default(),
+            burst_wait: 0,
             stats: JitterStats::default(),
+        }
+    }
+
+    /// Says the caller can time-stretch decoded frames: the buffer then asks for a frame
+    /// to be shortened when it holds more than its target and lengthened when it holds less
+    /// (`stretch`), and skips whole frames only when shortening cannot help.
+    pub fn set_time_stretch(&mut self, on: bool) {
+        self.time_stretch = on;
+    }
+
+    /// How the frame the last `pop` returned should be played. Only ever asked for a
+    /// `Frame` or a `Redundant`.
+    pub fn stretch(&self) -> Stretch {
+        self.stretch
+    }
+
+    /// The caller stretched a frame from `before` to `after` samples (equal when the frame
+    /// had nothing to cut or repeat).
+    pub fn record_stretch(&mut self, before: usize, after: usize, now: Instant) {
+        if after < before {
+            self.stats.accelerated_samples += (before - after) as u64;
+            self.last_accelerated = Some(now);
+        } else {
+            self.stats.expanded_samples += (after - before) as u64;
         }
     }
 
@@ -174,6 +231,7 @@ impl JitterBuffer {
         self.stray_successor = None;
         self.estimator.observe(rtp_timestamp, now);
         self.learn_frame_ticks(ext, rtp_timestamp);
+        self.arrived_at[(ext % SLOT_COUNT as u64) as usize] = Some(now);
         if !self.ring.store_frame(ext, rtp_timestamp, payload, false) {
             // Unreachable after the size check; counted rather than trusted.
             self.stats.rejected += 1;
@@ -221,6 +279,12 @@ impl JitterBuffer {
         }
         self.stats.red_stored += 1;
         true
+    }
+
+    /// A RED packet carried a copy of the frame `frames` before it: a loss burst that long
+    /// can be waited out.
+    pub fn note_red_distance(&mut self, frames: u32) {
+        self.bursts.note_distance(frames);
     }
 
     /// Learns the packet duration from the smallest timestamp step between adjacent
@@ -280,6 +344,10 @@ impl JitterBuffer {
         self.stray_successor = None;
         self.excess_since = None;
         self.last_skip = None;
+        self.last_accelerated = None;
+        self.arrived_at = [None; SLOT_COUNT];
+        self.bursts.reset();
+        self.burst_wait = 0;
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -288,6 +356,8 @@ impl JitterBuffer {
 
     /// What to play for the next 20 ms of output.
     pub fn pop(&mut self, now: Instant) -> Playout<'_> {
+        self.stretch = Stretch::None;
+        self.burst_wait = u64::from(self.bursts.wait_frames(now));
         match self.next_action(now) {
             Action::Buffering => Playout::Buffering,
             Action::Play(ext) => match self.ring.payload(ext) {
@@ -315,11 +385,19 @@ impl JitterBuffer {
                 return self.comfort_noise();
             }
             let ext = self.catch_up(next, highest, now);
+            // Running short of the target: play this frame longer, so the next packet has
+            // a little more time to arrive before it is due (pre-emptive expand).
+            if self.time_stretch && self.stretch == Stretch::None && self.short(ext, highest, now) {
+                self.stretch = Stretch::Lengthen;
+            }
             self.ring.mark_played(ext);
             self.next_play = Some(ext + 1);
             self.stats.played += 1;
             if self.ring.is_redundant(ext) {
                 self.stats.red_recovered += 1;
+                self.bursts.missing(now);
+            } else {
+                self.bursts.arrived();
             }
             self.cursor_ts = self
                 .ring
@@ -344,6 +422,7 @@ impl JitterBuffer {
             }
             self.underrun_streak = 0;
             self.stats.lost += 1;
+            self.bursts.missing(now);
             self.peer_in_dtx = false;
             self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(self.frame_ticks));
             self.next_play = Some(next + 1);
@@ -380,7 +459,13 @@ impl JitterBuffer {
             return false;
         }
         let depth = highest - next + 1;
-        depth < self.target_frames() + CATCHUP_MARGIN_FRAMES
+        // Time-stretching cannot shorten comfort noise, so with it any surplus is cut here.
+        let margin = if self.time_stretch {
+            1
+        } else {
+            CATCHUP_MARGIN_FRAMES
+        };
+        depth < self.target_frames() + margin
     }
 
     fn comfort_noise(&mut self) -> Action {
@@ -425,6 +510,9 @@ impl JitterBuffer {
     /// Skips `next` when the buffer has stayed well above target for a while, preferring
     /// quiet frames. Returns the number to play instead.
     fn catch_up(&mut self, next: u64, highest: u64, now: Instant) -> u64 {
+        if self.time_stretch {
+            return self.shorten(next, highest, now);
+        }
         let depth = highest - next + 1;
         if depth < self.target_frames() + CATCHUP_MARGIN_FRAMES {
             self.excess_since = None;
@@ -454,18 +542,90 @@ impl JitterBuffer {
         next + 1
     }
 
+    /// `catch_up` for a caller that time-stretches: asks for `next` to be shortened once
+    /// the buffer has held a frame more than its target for a while, and skips it only
+    /// when shortening has removed nothing for long. Returns the number to play.
+    fn shorten(&mut self, next: u64, highest: u64, now: Instant) -> u64 {
+        let depth = highest - next + 1;
+        if depth <= self.target_frames() {
+            self.excess_since = None;
+            return next;
+        }
+        let since = *self.excess_since.get_or_insert(now);
+        let lasted = now.saturating_duration_since(since);
+        let anchor = [self.last_skip, self.last_accelerated]
+            .into_iter()
+            .flatten()
+            .fold(since, Instant::max);
+        let idle = now.saturating_duration_since(anchor);
+        let quiet = self
+            .ring
+            .payload_len(next)
+            .is_some_and(|len| len as f64 <= self.mean_payload_len * QUIET_SIZE_FRACTION);
+        let due = if quiet {
+            lasted >= STRETCH_AFTER
+        } else {
+            depth >= self.target_frames() + CATCHUP_MARGIN_FRAMES
+                && lasted >= STRETCH_SPEECH_AFTER
+                && idle >= STRETCH_SPEECH_INTERVAL
+        };
+        if due {
+            self.stretch = Stretch::Shorten;
+        }
+        let stuck = idle >= STRETCH_GIVE_UP;
+        if !stuck || depth < self.target_frames() + CATCHUP_MARGIN_FRAMES {
+            return next;
+        }
+        if !self.ring.is_filled(next + 1) {
+            return next;
+        }
+        self.stretch = Stretch::None;
+        self.ring.mark_played(next);
+        self.stats.skipped += 1;
+        self.last_skip = Some(now);
+        next + 1
+    }
+
+    /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
+    /// target's frames but the newest arrived less than the target's remainder ago.
+    fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
+        let depth = highest - ext + 1;
+        let target = self.target_frames();
+        if depth != target {
+            return depth < target;
+        }
+        let Some(lead) = self.lead() else {
+            return false;
+        };
+        self.arrived_at[(highest % SLOT_COUNT as u64) as usize]
+            .is_some_and(|t| now.saturating_duration_since(t) < lead)
+    }
+
+    /// With time-stretching, the part of the target delay beyond its whole frames: how long
+    /// the newest packet should have waited when the buffer holds exactly the target.
+    fn lead(&self) -> Option<Duration> {
+        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
+        let target_ms = self.estimator.target_ms();
+        let whole = self.target_frames() as f64 * frame_ms;
+        (target_ms > whole).then(|| Duration::from_secs_f64((target_ms - whole) / 1000.0))
+    }
+
     fn target_frames(&self) -> u64 {
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
-        // The tolerance lets a target that decays towards a whole number of frames reach it.
-        let frames = (self.estimator.target_ms() / frame_ms - 0.1).ceil();
-        // Once the path has lost a packet, hold one frame more than the jitter needs: a
-        // lost frame's RED copy or FEC rides in the next packet, which must arrive before
-        // the loss is due to play, or it is concealed and the delay warps twice.
-        let floor = if self.stats.lost > 0 || self.stats.red_stored > 0 {
-            2.0
+        let frames = if self.time_stretch {
+            // The target's whole frames; `lead` keeps the rest by stretching, so a path
+            // with little jitter plays from one frame of buffer.
+            (self.estimator.target_ms() / frame_ms + 0.05).floor()
         } else {
-            1.0
+            // The tolerance lets a target that decays towards a whole number of frames
+            // reach it.
+            (self.estimator.target_ms() / frame_ms - 0.1).ceil()
         };
+        // While the path loses packets, hold as many frames more than the jitter needs as
+        // the copies of its recent bursts take to arrive (`BurstMemory`): a lost frame's
+        // RED copy or FEC rides in a later packet, which must arrive before the loss is due
+        // to play, or it is concealed and the delay warps twice. A clean path gives it back.
+        let floor = (1 + self.burst_wait) as f64;
         (frames.max(floor) as u64).min(MAX_TARGET_FRAMES)
     }
 

@@ -837,3 +837,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_loss_burst_deepens_the_buffer_as_far_as_the_copies_reach_and_a_clean_path_relaxes_it() {
+    let mut h = Harness::new(JitterConfig::default());
+    // The sender's RED spreads its copies 1 and 3 frames back (what it does under bursts).
+    h.buf.note_red_distance(1);
+    h.buf.note_red_distance(3);
+    let lost = [300, 301, 302];
+    let target_at = |h: &mut Harness, from: u64, to: u64| {
+        for k in from..to {
+            if !lost.contains(&k) {
+                h.push(k, k * 20 + 5);
+            }
+            h.pop(k * 20 + 10);
+        }
+        h.buf.stats().target_delay_ms
+    };
+    // A clean path with steady arrivals settles at one frame...
+    assert_eq!(target_at(&mut h, 0, 300), 20);
+    // ...a burst of three makes the buffer wait for the third frame's copy, 3 frames on...
+    assert_eq!(target_at(&mut h, 300, 310), 80);
+    assert_eq!(
+        target_at(&mut h, 310, 1_000),
+        80,
+        "kept while bursts are recent"
+    );
+    // ...and 20 s without loss give the latency back.
+    assert_eq!(target_at(&mut h, 1_000, 1_400), 20);
+}

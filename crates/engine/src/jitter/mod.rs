@@ -3,6 +3,7 @@
 //! (`Playout`), and `ReceivePath`, which turns those decisions into PCM with the decoder.
 
 mod buffer;
+mod bursts;
 mod estimator;
 mod naive;
 mod playout;
@@ -10,9 +11,12 @@ mod receive;
 mod ring;
 mod sequence;
 mod stats;
+mod stretch;
 
 #[cfg(test)]
 mod buffer_tests;
+#[cfg(test)]
+mod device_clock_tests;
 #[cfg(test)]
 mod receive_tests;
 
@@ -24,6 +28,7 @@ pub use playout::{InsertOutcome, Playout};
 pub use receive::{FrameSource, ReceivePath};
 pub use ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES};
 pub use stats::JitterStats;
+pub use stretch::{Stretch, TimeStretcher};
 
 /// Bounds of the adaptive playout delay. `max_delay` is capped at half the ring (640 ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +44,7 @@ impl Default for JitterConfig {
         Self {
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
-            start_delay: Duration::from_millis(40),
+            start_delay: Duration::from_millis(20),
         }
     }
 }

@@ -1,6 +1,8 @@
 use std::time::Instant;
 
-use super::{InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout};
+use super::{
+    InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout, Stretch, TimeStretcher,
+};
 use crate::codec::{CodecError, Decoder, carries_fec, red};
 use voicecall_core::format::FRAME_SAMPLES;
 
@@ -20,11 +22,13 @@ pub enum FrameSource {
     Concealed,
 }
 
-/// Jitter buffer plus decoder: packets in, one 20 ms frame of PCM out per `pull`.
+/// Jitter buffer plus decoder: packets in, one packet's worth of PCM out per `pull`,
+/// time-stretched by up to half a frame when the buffer holds more or less than its target.
 #[derive(Debug)]
 pub struct ReceivePath {
     buffer: JitterBuffer,
     decoder: Decoder,
+    stretcher: TimeStretcher,
     /// The negotiated RTP payload type of `red/48000/2`, when the peer may send RED.
     red_payload_type: Option<u8>,
     malformed_red: u64,
@@ -42,12 +46,21 @@ enum Decoded {
 
 impl ReceivePath {
     pub fn new(config: JitterConfig) -> Result<Self, CodecError> {
+        let mut buffer = JitterBuffer::new(config);
+        buffer.set_time_stretch(true);
         Ok(Self {
-            buffer: JitterBuffer::new(config),
+            buffer,
             decoder: Decoder::new()?,
+            stretcher: TimeStretcher::new(),
             red_payload_type: None,
             malformed_red: 0,
         })
+    }
+
+    /// Off: every pull gives whole packets and the buffer skips and holds whole frames to
+    /// keep its delay (for callers clocked per frame rather than by an audio device).
+    pub fn set_time_stretch(&mut self, on: bool) {
+        self.buffer.set_time_stretch(on);
     }
 
     /// Packets with this payload type are RFC 2198 RED; others are plain Opus.
@@ -84,7 +97,11 @@ impl ReceivePath {
             if block.payload_type != primary_type {
                 continue;
             }
-            let block_seq = seq.wrapping_sub(count - i as u16);
+            let distance = count - i as u16;
+            if !block.payload.is_empty() {
+                self.buffer.note_red_distance(u32::from(distance));
+            }
+            let block_seq = seq.wrapping_sub(distance);
             let block_ts = rtp_timestamp.wrapping_sub(block.timestamp_offset);
             self.buffer
                 .insert_redundant(block_seq, block_ts, block.payload);
@@ -109,7 +126,9 @@ impl ReceivePath {
 
     /// Fills `out` with the next frame and says how it was made. `out` must hold at least
     /// `FRAME_SAMPLES`; a peer's longer packet needs up to `MAX_DECODED_SAMPLES`, and one
-    /// longer than `out` is concealed as undecodable. Corrupt payloads never fail this: they
+    /// longer than `out` is concealed as undecodable. A decoded frame may come out shorter
+    /// or longer by a pitch period (time-stretching; lengthening needs `MAX_LAG` samples of
+    /// room after the frame), so the caller must pull by the samples it needs, not by time. Corrupt payloads never fail this: they
     /// are concealed and counted in `decode_errors`; errors mean the decoder itself broke.
     pub fn pull(
         &mut self,
@@ -137,8 +156,8 @@ impl ReceivePath {
                 out[..FRAME_SAMPLES].fill(0);
                 Ok((FRAME_SAMPLES, FrameSource::Silence))
             }
-            Decoded::Frame(Ok(n)) => Ok((n, FrameSource::Decoded)),
-            Decoded::Redundant(Ok(n)) => Ok((n, FrameSource::Redundancy)),
+            Decoded::Frame(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Decoded)),
+            Decoded::Redundant(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Redundancy)),
             Decoded::ComfortNoise => {
                 // After a DTX packet libopus' concealment is its comfort noise generator.
                 let n = self.decoder.conceal(out, FRAME_SAMPLES)?;
@@ -154,6 +173,17 @@ impl ReceivePath {
             }
             Decoded::NeedsConcealment => self.conceal(out),
         }
+    }
+
+    /// Applies the buffer's stretch request to the decoded `out[..n]`; the new length.
+    fn stretch(&mut self, out: &mut [i16], n: usize, now: Instant) -> usize {
+        let stretched = match self.buffer.stretch() {
+            Stretch::None => return n,
+            Stretch::Shorten => self.stretcher.shorten(out, n),
+            Stretch::Lengthen => self.stretcher.lengthen(out, n),
+        };
+        self.buffer.record_stretch(n, stretched, now);
+        stretched
     }
 
     fn conceal(&mut self, out: &mut [i16]) -> Result<(usize, FrameSource), CodecError> {

@@ -19,9 +19,18 @@ fn ts(i: usize) -> u32 {
     (i as u32).wrapping_mul(RTP_TICKS_PER_FRAME)
 }
 
+/// A receive path for a harness that pulls once per 20 ms of its clock, whatever the
+/// length pulled: time-stretching would drift against such a clock (the pump and
+/// `device_clock_tests` pull by the samples a device needs instead).
+fn frame_clocked() -> ReceivePath {
+    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    rx.set_time_stretch(false);
+    rx
+}
+
 /// Pushes packets `0..n` (skipping `lost`) each 20 ms, pulling 5 ms after each arrival.
 fn run(packets: &[Vec<u8>], lost: &[usize], corrupt: &[usize]) -> (Vec<FrameSource>, JitterStats) {
-    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    let mut rx = frame_clocked();
     let t0 = Instant::now();
     let mut out = vec![0i16; MAX_DECODED_SAMPLES];
     let mut sources = Vec::new();
@@ -138,7 +147,7 @@ fn network_run(
         arrivals.push((i as u64 * 20_000 + 30_000 + jitter_us, i));
     }
     arrivals.sort();
-    let mut rx = ReceivePath::new(JitterConfig::default()).unwrap();
+    let mut rx = frame_clocked();
     let t0 = Instant::now();
     let mut out = vec![0i16; MAX_DECODED_SAMPLES];
     let mut recorded = Vec::new();

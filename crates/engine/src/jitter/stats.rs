@@ -23,6 +23,10 @@ pub struct JitterStats {
     pub decode_errors: u64,
     /// Frames dropped to bring the delay back down to the target.
     pub skipped: u64,
+    /// 48 kHz samples time-stretching removed (to bring the delay down: accelerate) and
+    /// added (to stretch the buffer's content when it ran short: pre-emptive expand).
+    pub accelerated_samples: u64,
+    pub expanded_samples: u64,
     /// Times the stream stalled and the buffer went back to refilling.
     pub stalls: u64,
     pub resyncs: u64,

@@ -26,9 +26,16 @@ use voicecall_core::quality::MediaSummary;
 /// How often the pipeline looks for captured frames and playout room. Short enough that
 /// neither side waits noticeably; the work per wake-up is a few hundred microseconds.
 const PUMP_INTERVAL: Duration = Duration::from_millis(5);
-/// Keep at least this much decoded audio queued for the speaker, so a late wake-up
-/// never starves it. More only adds latency.
-const PLAYOUT_LOW_WATER: usize = FRAME_SAMPLES + FRAME_SAMPLES / 4;
+/// The playout queue holds one device period (what the next callback takes) plus slack for
+/// the pump's own wake-ups; more only adds latency. Until the device has asked for audio,
+/// its period is taken to be 10 ms.
+const DEFAULT_PERIOD_SAMPLES: usize = FRAME_SAMPLES / 2;
+/// The slack starts at one pump interval; each time the device runs dry anyway (the pump
+/// woke late on a loaded machine) it grows by one, up to `MAX_PLAYOUT_SLACK`, and it gives
+/// one back after `SLACK_CALM` without running dry.
+const PUMP_INTERVAL_SAMPLES: usize = FRAME_SAMPLES / 4;
+const MAX_PLAYOUT_SLACK: usize = 4 * PUMP_INTERVAL_SAMPLES;
+const SLACK_CALM: Duration = Duration::from_secs(10);
 
 /// How received audio becomes sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -173,6 +180,7 @@ impl MediaSession {
             counters: Arc::clone(&counters),
             first_audio: Some(first_audio_tx),
             devices: watch,
+            playout: PlayoutSlack::new(),
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -291,8 +299,46 @@ struct Pump {
     counters: Arc<MediaCounters>,
     first_audio: Option<oneshot::Sender<Instant>>,
     devices: DeviceWatch,
+    playout: PlayoutSlack,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
+}
+
+/// How much the playout queue holds beyond one device period: see `PUMP_INTERVAL_SAMPLES`.
+struct PlayoutSlack {
+    samples: usize,
+    /// The device's dry periods when last looked at; `None` before the first fill (the
+    /// device ran before the pump started, which says nothing about the pump).
+    xruns_seen: Option<u64>,
+    changed: Instant,
+}
+
+impl PlayoutSlack {
+    fn new() -> Self {
+        Self {
+            samples: PUMP_INTERVAL_SAMPLES,
+            xruns_seen: None,
+            changed: Instant::now(),
+        }
+    }
+
+    /// The queue's low water for a device with this period that has run dry `xruns` times.
+    fn low_water(&mut self, period: Option<usize>, xruns: u64, now: Instant) -> usize {
+        match self.xruns_seen {
+            // A replaced device counts from zero again.
+            Some(seen) if xruns > seen => {
+                self.samples = (self.samples + PUMP_INTERVAL_SAMPLES).min(MAX_PLAYOUT_SLACK);
+                self.changed = now;
+            }
+            _ if now.saturating_duration_since(self.changed) >= SLACK_CALM => {
+                self.samples = (self.samples - PUMP_INTERVAL_SAMPLES).max(PUMP_INTERVAL_SAMPLES);
+                self.changed = now;
+            }
+            _ => {}
+        }
+        self.xruns_seen = Some(xruns);
+        period.unwrap_or(DEFAULT_PERIOD_SAMPLES) + self.samples
+    }
 }
 
 impl Pump {
@@ -426,8 +472,14 @@ impl Pump {
         let Receiver::Adaptive(receive) = &mut self.receive else {
             return;
         };
-        while self.playback.queued_samples() < PLAYOUT_LOW_WATER {
-            let (len, source) = match receive.pull(Instant::now(), &mut self.decoded) {
+        let now = Instant::now();
+        let low_water = self.playout.low_water(
+            self.playback.period_samples(),
+            self.playback.underruns(),
+            now,
+        );
+        while self.playback.queued_samples() < low_water {
+            let (len, source) = match receive.pull(now, &mut self.decoded) {
                 Ok(pulled) => pulled,
                 Err(err) => {
                     tracing::warn!(error = %err, "decoding");
@@ -463,6 +515,11 @@ impl Pump {
         MediaCounters::set(&self.counters.jitter_depth_ms, jitter.depth_ms.into());
         MediaCounters::set(&self.counters.frames_skipped, jitter.skipped);
         MediaCounters::set(&self.counters.frames_held, jitter.underruns);
+        MediaCounters::set(
+            &self.counters.samples_accelerated,
+            jitter.accelerated_samples,
+        );
+        MediaCounters::set(&self.counters.samples_expanded, jitter.expanded_samples);
         MediaCounters::set(&self.counters.stalls, jitter.stalls);
         MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
     }

@@ -20,6 +20,8 @@ pub struct MediaCounters {
     /// The jitter buffer's own counts, as of the pump's last wake-up.
     pub frames_skipped: AtomicU64,
     pub frames_held: AtomicU64,
+    pub samples_accelerated: AtomicU64,
+    pub samples_expanded: AtomicU64,
     pub stalls: AtomicU64,
     pub send_errors: AtomicU64,
     /// Gauges, as of the pump's last wake-up: what the jitter buffer aims to hold, what it
@@ -78,6 +80,8 @@ impl MediaCounters {
             frames_silent: get(&self.frames_silent),
             frames_skipped: get(&self.frames_skipped),
             frames_held: get(&self.frames_held),
+            samples_accelerated: get(&self.samples_accelerated),
+            samples_expanded: get(&self.samples_expanded),
             stalls: get(&self.stalls),
             send_errors: get(&self.send_errors),
             jitter_target_ms: get(&self.jitter_target_ms),

@@ -62,6 +62,12 @@ const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Without trickle ICE, how long a description may wait for gathering to finish before it
 /// goes out with the candidates found so far (an unreachable STUN server never answers).
 const GATHERING_WAIT: Duration = Duration::from_secs(5);
+/// How often ICE consent checks (STUN binding requests) go out on the selected pair. They
+/// ran every 20 ms: that woke webrtc-rs' driver often enough to hide packets that waited
+/// for its next tick (fixed in crates/patched), and it was the only proof of life the
+/// agent accepted. Received media now counts too, so this only has to beat the NAT
+/// binding timeout and keep a silent line from looking disconnected.
+const CONSENT_INTERVAL: Duration = Duration::from_millis(500);
 /// A TURN server's name that does not resolve by then is skipped: the call goes ahead
 /// with the other servers (a broken resolver can take half a minute to give up).
 const DNS_WAIT: Duration = Duration::from_secs(3);
@@ -140,7 +146,7 @@ impl RtcPeer {
             .with_ice_timeouts(
                 Some(config.disconnected_timeout),
                 Some(config.failed_timeout),
-                Some(Duration::from_millis(20)),
+                Some(CONSENT_INTERVAL),
             )
             .with_multicast_dns_mode(super::mdns::mode())
             .build();

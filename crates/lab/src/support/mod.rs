@@ -23,6 +23,7 @@ mod client;
 mod client_builder;
 pub mod cluster;
 mod conversation;
+pub mod debian;
 mod desktop_app;
 pub mod netns;
 pub mod pesq;
@@ -71,6 +72,14 @@ pub fn output_dir(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test output dir");
     dir
+}
+
+/// Whether process `pid` still runs (an exited one nobody reaped is a zombie: gone).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
 }
 
 /// A fresh, empty folder under the system's temp dir (a client's config dir, …).
