@@ -15,11 +15,18 @@
 //! kb/s; setup is the caller's Call → first audio heard, for rows whose receiver called.
 //!
 //!   benches/browser_quality.sh [--repeat N] [--conditions 0,10r] [--kinds mixed,chromium,native]
+//!                              [--native-variants ';--no-dtx;--no-noise-suppression']
+//!
+//! `--native-variants` makes every call with a native end once per set of extra `voicecall`
+//! arguments (the empty set: the defaults), each set a row of its own. Under each score
+//! the sender's pacing is printed as the relay received its packets (bursts, delay beyond
+//! the fastest packet of the last 2 s), beside the receiver's counters; each end's
+//! once-a-second stats are kept in `target/browser-quality-bench/<call>/*-stats.jsonl`.
 //!
 //! The whole benchmark runs in a network namespace of its own with only loopback
 //! (`support::netns::isolate_loopback_only`): chromium offers every interface it sees.
 
-use voicecall_lab::netem::RelayThread;
+use voicecall_lab::netem::{Pacing, RelayThread, pacing_by_ssrc};
 use voicecall_lab::support;
 
 use std::collections::BTreeMap;
@@ -74,15 +81,19 @@ const KINDS: [(Kind, &str); 3] = [
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum End {
-    Voicecall,
+    /// voicecall with the extra arguments of `--native-variants` entry `n` (0: as given first).
+    Voicecall(usize),
     Chromium,
 }
 
 impl End {
-    fn name(self) -> &'static str {
+    fn name(self, variants: &[Vec<String>]) -> String {
         match self {
-            End::Voicecall => "voicecall",
-            End::Chromium => "Chromium",
+            End::Voicecall(v) => match variants.get(v) {
+                Some(args) if !args.is_empty() => format!("voicecall [{}]", args.join(" ")),
+                _ => "voicecall".to_owned(),
+            },
+            End::Chromium => "Chromium".to_owned(),
         }
     }
 }
@@ -95,12 +106,18 @@ struct Sample {
     setup_ms: Option<f64>,
     /// What the receiver's own counters said (concealment, time-stretching, skips).
     receiver: String,
+    /// How the sender paced its packets, as the relay received them (when its SSRC is
+    /// known: a stream to or from chromium).
+    pacing: Option<Pacing>,
 }
 
 struct Args {
     conditions: Vec<&'static Condition>,
     kinds: Vec<Kind>,
     repeat: usize,
+    /// Extra `voicecall` arguments, one set per variant of the native end: every call with
+    /// a native end is made once per variant, so a setting is compared in the same run.
+    variants: Vec<Vec<String>>,
 }
 
 fn parse_args() -> Args {
@@ -108,6 +125,7 @@ fn parse_args() -> Args {
         conditions: CONDITIONS.iter().collect(),
         kinds: KINDS.iter().map(|(k, _)| *k).collect(),
         repeat: 5,
+        variants: vec![Vec::new()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -139,6 +157,13 @@ fn parse_args() -> Args {
             }
             "--repeat" => {
                 args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
+            }
+            "--native-variants" => {
+                let list = it.next().expect("--native-variants 'ARGS;ARGS'");
+                args.variants = list
+                    .split(';')
+                    .map(|v| v.split_whitespace().map(str::to_owned).collect())
+                    .collect();
             }
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
@@ -181,16 +206,26 @@ fn main() {
     for (ci, condition) in args.conditions.iter().enumerate() {
         for rep in 0..args.repeat {
             let relay = start_relay(relay_port, turn.port, condition, 11 + rep as u64);
-            for &kind in &args.kinds {
-                let name = format!("{}-{kind:?}-{rep}", condition.key);
+            let calls = args.kinds.iter().flat_map(|&kind| {
+                // Calls with a native end once per native variant.
+                let variants = if kind != Kind::Chromium {
+                    args.variants.len()
+                } else {
+                    1
+                };
+                (0..variants).map(move |v| (kind, v))
+            });
+            for (kind, v) in calls {
+                let name = format!("{}-{kind:?}-{v}-{rep}", condition.key);
                 let call_dir = dir.join(&name);
                 let _ = std::fs::remove_dir_all(&call_dir);
                 std::fs::create_dir_all(&call_dir).expect("call dir");
+                let native = End::Voicecall(v);
                 let ends = match kind {
-                    Kind::Mixed if rep % 2 == 0 => [End::Voicecall, End::Chromium],
-                    Kind::Mixed => [End::Chromium, End::Voicecall],
+                    Kind::Mixed if rep % 2 == 0 => [native, End::Chromium],
+                    Kind::Mixed => [End::Chromium, native],
                     Kind::Chromium => [End::Chromium, End::Chromium],
-                    Kind::Native => [End::Voicecall, End::Voicecall],
+                    Kind::Native => [native, native],
                 };
                 let call = Call {
                     server: &server,
@@ -198,19 +233,32 @@ fn main() {
                     browser_input: &browser_input,
                     dir: &call_dir,
                     pesq: &pesq,
+                    variants: &args.variants,
+                    relay: &relay,
                 };
-                match call.run(ends) {
+                // A peer that fails to start (chromium is slow to come up on a loaded
+                // machine) costs that call, not the run.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.run(ends)))
+                        .unwrap_or_else(|_| {
+                            Err("a peer failed to start (see the panic above)".into())
+                        });
+                match outcome {
                     Ok(samples) => {
                         for (from, to, sample) in samples {
                             println!(
-                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]",
+                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]\n{:>21}sent: {}",
                                 condition.label,
-                                from.name(),
-                                to.name(),
+                                from.name(&args.variants),
+                                to.name(&args.variants),
                                 sample.pesq,
                                 fmt_opt(sample.kbps, 1),
                                 fmt_opt(sample.setup_ms, 0),
                                 sample.receiver,
+                                "",
+                                sample
+                                    .pacing
+                                    .map_or_else(|| "–".to_owned(), |p| p.to_string()),
                             );
                             rows.entry((ci, from, to)).or_default().push(sample);
                         }
@@ -260,6 +308,8 @@ struct Call<'a> {
     browser_input: &'a [PathBuf; 2],
     dir: &'a Path,
     pesq: &'a Pesq,
+    variants: &'a [Vec<String>],
+    relay: &'a RelayThread,
 }
 
 impl Call<'_> {
@@ -274,7 +324,8 @@ impl Call<'_> {
             self.dir.join("caller-heard.wav"),
         ];
         let mut callee = match ends[1] {
-            End::Voicecall => Client::listen(self.server)
+            End::Voicecall(v) => Client::listen(self.server)
+                .args(&self.variants[v])
                 .auto_accept()
                 .once()
                 .relay_only()
@@ -288,7 +339,8 @@ impl Call<'_> {
                 .spawn(),
         };
         let mut caller = match ends[0] {
-            End::Voicecall => Client::call(self.server, &callee.id)
+            End::Voicecall(v) => Client::call(self.server, &callee.id)
+                .args(&self.variants[v])
                 .hang_up_after(duration)
                 .relay_only()
                 .input(&self.speech[0].wav48)
@@ -301,6 +353,7 @@ impl Call<'_> {
                 .output(&heard[1])
                 .spawn(),
         };
+        self.relay.stats.arrivals.start();
         let limit = duration + Duration::from_secs(60);
         let caller_status = caller.wait_exit(limit);
         let callee_status = callee.wait_exit(Duration::from_secs(30));
@@ -319,7 +372,15 @@ impl Call<'_> {
             pairs.push((self.speech[i].wav16.clone(), deg));
         }
         let scores = self.pesq.score(&pairs);
+        let pacing = pacing_by_ssrc(&self.relay.stats.arrivals.take());
         let parties = [(&caller, ends[0]), (&callee, ends[1])];
+        for (party, role) in [(&caller, "caller"), (&callee, "callee")] {
+            let lines: Vec<String> = party.events_named("stats").map(Value::to_string).collect();
+            let _ = std::fs::write(
+                self.dir.join(format!("{role}-stats.jsonl")),
+                lines.join("\n"),
+            );
+        }
         let mut out = Vec::new();
         // Direction 0: caller → callee; direction 1: callee → caller.
         for (i, score) in scores.into_iter().enumerate() {
@@ -337,6 +398,8 @@ impl Call<'_> {
                     // The receiver of direction 1 is the caller.
                     setup_ms: (i == 1).then(|| setup_ms(receiver)).flatten(),
                     receiver: receiver_summary(receiver, to),
+                    pacing: stream_ssrc(sender, from, receiver, to)
+                        .and_then(|ssrc| pacing.get(&ssrc).copied()),
                 },
             ));
         }
@@ -356,7 +419,7 @@ fn sent_kbps(client: &Client, end: End) -> Option<f64> {
             let sent = bytes(last)? - bytes(first)?;
             (ms > 0.0).then(|| sent * 8.0 / ms)
         }
-        End::Voicecall => {
+        End::Voicecall(_) => {
             // One stats event a second while the call lasts.
             let bytes: Vec<f64> = client
                 .events_named("stats")
@@ -368,6 +431,21 @@ fn sent_kbps(client: &Client, end: End) -> Option<f64> {
     }
 }
 
+/// The SSRC of the stream `sender` sent to `receiver`, from chromium's stats at either end.
+fn stream_ssrc(sender: &Client, from: End, receiver: &Client, to: End) -> Option<u32> {
+    let last = |c: &Client, key: &str| {
+        c.events_named("stats")
+            .filter_map(|e| e[key]["ssrc"].as_u64())
+            .last()
+    };
+    let ssrc = match (from, to) {
+        (End::Chromium, _) => last(sender, "outbound"),
+        (_, End::Chromium) => last(receiver, "inbound"),
+        _ => None,
+    }?;
+    u32::try_from(ssrc).ok()
+}
+
 fn setup_ms(client: &Client) -> Option<f64> {
     client.event("first_audio")?["setup_ms"].as_f64()
 }
@@ -376,23 +454,36 @@ fn setup_ms(client: &Client) -> Option<f64> {
 fn receiver_summary(client: &Client, end: End) -> String {
     match end {
         End::Chromium => {
-            let Some(ended) = client.event("ended") else {
+            // The callee's page may close before its last poll: then its last stats event.
+            let from_end = client
+                .event("ended")
+                .map(|e| &e["stats"]["inbound"])
+                .filter(|s| !s.is_null());
+            let Some(s) = from_end.or_else(|| {
+                client
+                    .events_named("stats")
+                    .map(|e| &e["inbound"])
+                    .filter(|s| !s.is_null())
+                    .last()
+            }) else {
                 return String::new();
             };
-            let s = &ended["stats"]["inbound"];
             let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
             let emitted = f("jitterBufferEmittedCount");
             format!(
-                "lost {} concealed {:.0} ms ({} events) inserted {:.0} ms removed {:.0} ms jb {:.0} ms",
+                "packets {} lost {} jitter {:.1} ms concealed {:.0} ms (silent {:.0} ms, {} events) inserted {:.0} ms removed {:.0} ms jb {:.0} ms",
+                s["packetsReceived"],
                 s["packetsLost"],
+                1000.0 * f("jitter"),
                 f("concealedSamples") / 48.0,
+                f("silentConcealedSamples") / 48.0,
                 s["concealmentEvents"],
                 f("insertedSamplesForDeceleration") / 48.0,
                 f("removedSamplesForAcceleration") / 48.0,
                 1000.0 * f("jitterBufferDelay") / emitted,
             )
         }
-        End::Voicecall => {
+        End::Voicecall(_) => {
             let media = client
                 .event("ended")
                 .map(|e| e["media"].clone())
@@ -451,14 +542,17 @@ fn report(
         took.as_secs_f64() / 60.0,
         args.repeat,
     );
-    let order = [
-        (End::Voicecall, End::Chromium),
-        (End::Chromium, End::Voicecall),
-        (End::Chromium, End::Chromium),
-        (End::Voicecall, End::Voicecall),
-    ];
+    let mut order = Vec::new();
+    for v in 0..args.variants.len() {
+        order.push((End::Voicecall(v), End::Chromium));
+        order.push((End::Chromium, End::Voicecall(v)));
+    }
+    order.push((End::Chromium, End::Chromium));
+    for v in 0..args.variants.len() {
+        order.push((End::Voicecall(v), End::Voicecall(v)));
+    }
     for (ci, condition) in args.conditions.iter().enumerate() {
-        for (from, to) in order {
+        for &(from, to) in &order {
             let Some(samples) = rows.get(&(ci, from, to)) else {
                 continue;
             };
@@ -472,8 +566,8 @@ fn report(
             out += &format!(
                 "| {} | {} → {} | {} | {:.2} | {lo:.2}–{hi:.2} | {:.2} | {} | {} |\n",
                 condition.label,
-                from.name(),
-                to.name(),
+                from.name(&args.variants),
+                to.name(&args.variants),
                 scores.len(),
                 median(&scores),
                 hi - lo,

@@ -42,7 +42,11 @@ impl DeviceThread {
         let stop_seen_by_thread = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || body(&stop_seen_by_thread))
+            .spawn(move || {
+                // A stand-in paces audio as a sound card's callback thread would.
+                super::priority::raise_current_thread();
+                body(&stop_seen_by_thread)
+            })
             .map_err(|source| AudioError::Thread { name, source })?;
         Ok(Self {
             name,

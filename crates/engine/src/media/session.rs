@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::devices::{DeviceSwitch, DeviceWatch};
@@ -108,7 +107,7 @@ pub struct MediaSession {
     counters: Arc<MediaCounters>,
     levels: Arc<Levels>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    pump: Option<PumpThread>,
     first_audio: Option<oneshot::Receiver<Instant>>,
     device_switches: Option<mpsc::UnboundedReceiver<DeviceSwitch>>,
 }
@@ -185,13 +184,13 @@ impl MediaSession {
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
-        let task = tokio::spawn(pump.run(stop_rx));
+        let pump = PumpThread::spawn(pump, stop_rx)?;
         Ok(Self {
             muted,
             counters,
             levels,
             stop: Some(stop_tx),
-            task: Some(task),
+            pump: Some(pump),
             first_audio: Some(first_audio_rx),
             device_switches: Some(device_switches),
         })
@@ -225,8 +224,8 @@ impl MediaSession {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(pump) = self.pump.take() {
+            pump.finished().await;
         }
         self.counters.snapshot()
     }
@@ -237,6 +236,48 @@ impl Drop for MediaSession {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+const PUMP_THREAD: &str = "voicecall-audio";
+
+/// The pump runs on a thread of its own at audio priority (`audio::raise_current_thread`),
+/// not on a tokio worker it would share with webrtc-rs and the signaling: on a busy machine
+/// a frame must still leave every 20 ms (issue 17, docs/quality.md).
+struct PumpThread {
+    done: oneshot::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PumpThread {
+    fn spawn(pump: Pump, stop: oneshot::Receiver<()>) -> Result<Self, MediaError> {
+        let thread_error = |source| AudioError::Thread {
+            name: PUMP_THREAD,
+            source,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(thread_error)?;
+        let (done_tx, done) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(PUMP_THREAD.to_owned())
+            .spawn(move || {
+                let priority = audio::raise_current_thread();
+                tracing::debug!(?priority, "audio pump thread");
+                runtime.block_on(pump.run(stop));
+                // Device handovers still closing finish before the thread reports.
+                drop(runtime);
+                let _ = done_tx.send(());
+            })
+            .map_err(thread_error)?;
+        Ok(Self { done, thread })
+    }
+
+    /// Waits (without blocking the caller's runtime) until the pump has closed its devices.
+    async fn finished(self) {
+        let _ = self.done.await;
+        let _ = self.thread.join();
     }
 }
 

@@ -4,11 +4,13 @@
 //! is lost and how long it is held. The relay applies it between a client and its TURN
 //! server: in-process ([`RelayThread`]) or as the `voicecall-netem` binary.
 
+mod arrivals;
 mod cli;
 mod model;
 mod relay;
 mod thread;
 
+pub use arrivals::{ArrivalLog, Pacing, RtpArrival, pacing, pacing_by_ssrc};
 pub use cli::{Args, Dir};
 pub use model::{Fate, Impairment, ImpairmentConfig, LossModel};
 pub use relay::{Direction, RelayConfig, RelayStats, carries_rtp, run_relay};

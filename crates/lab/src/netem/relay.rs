@@ -8,6 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use super::arrivals::ArrivalLog;
 use super::model::{Fate, Impairment, ImpairmentConfig};
 
 /// Which way the impairment applies.
@@ -41,6 +42,8 @@ pub struct RelayStats {
     /// While set, every packet passes at once, unimpaired: a test's "the line is clean
     /// again" (see [`super::RelayThread::set_impaired`]).
     pub bypass: AtomicBool,
+    /// The RTP packets received from clients, once started.
+    pub arrivals: ArrivalLog,
 }
 
 /// Shared by both directions: impairments are seeded per direction so runs repeat.
@@ -96,14 +99,19 @@ impl Shared {
 /// §12.4) or a Send/Data indication's DATA attribute, holding a version-2 packet whose
 /// second byte is outside RTCP's 192–223 (RFC 5761 §4).
 pub fn carries_rtp(packet: &[u8]) -> bool {
+    rtp_inside(packet).is_some()
+}
+
+/// The RTP packet inside a TURN packet (see [`carries_rtp`]).
+fn rtp_inside(packet: &[u8]) -> Option<&[u8]> {
     let inner = match packet.first() {
         Some(0x40..=0x7F) => packet.get(4..),
         Some(0x00 | 0x01) => stun_data(packet),
         _ => None,
-    };
+    }?;
     match inner {
-        Some([b0, b1, ..]) => b0 & 0xC0 == 0x80 && !(192..=223).contains(b1),
-        _ => false,
+        [b0, b1, ..] if b0 & 0xC0 == 0x80 && !(192..=223).contains(b1) => Some(inner),
+        _ => None,
     }
 }
 
@@ -187,6 +195,9 @@ async fn serve(shared: Arc<Shared>) {
                 (sock, chains)
             }
         };
+        if let Some(rtp) = rtp_inside(&buf[..len]) {
+            shared.stats.arrivals.record(rtp);
+        }
         let fate = shared.fate(&buf[..len], true, &chains).await;
         let packet = buf[..len].to_vec();
         let target = shared.upstream;

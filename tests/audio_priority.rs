@@ -1,0 +1,98 @@
+//! The threads that pace a call's audio run at audio priority, as chromium's do (issue 17):
+//! the media pump on a thread of its own, `voicecall-audio`, and the devices' threads
+//! (here the WAV stand-ins). On a loaded machine a pump at the default priority let frames
+//! leave late and in bursts, and chromium's NetEq answered with a deeper buffer and
+//! time-stretched speech (docs/quality.md). Where the system grants real-time scheduling
+//! (root or CAP_SYS_NICE, as on CI), they must have SCHED_RR priority 8.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use voicecall_lab::support::{Client, Server, asset};
+
+/// SCHED_RR in /proc's `policy` field.
+const SCHED_RR: u64 = 2;
+const CAP_SYS_NICE: u32 = 23;
+
+/// Name, scheduling policy and real-time priority of each thread of `pid`.
+fn threads(pid: u32) -> Vec<(String, u64, u64)> {
+    let dir = format!("/proc/{pid}/task");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let task = entry.expect("task entry").path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(task.join("comm")),
+            std::fs::read_to_string(task.join("stat")),
+        ) else {
+            continue; // the thread ended meanwhile
+        };
+        // Fields after the command name start at field 3; rt_priority is 40, policy 41.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0);
+        out.push((comm.trim().to_owned(), field(41), field(40)));
+    }
+    out
+}
+
+fn may_raise_priority() -> bool {
+    let status = std::fs::read_to_string(Path::new("/proc/self/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_NICE) != 0)
+}
+
+#[test]
+fn the_audio_pump_and_devices_run_at_audio_priority() {
+    let server = Server::start();
+    let mut callee = Client::listen(&server)
+        .auto_accept()
+        .once()
+        .input(asset("speech-b.wav"))
+        .output("discard")
+        .spawn();
+    let mut caller = Client::call(&server, &callee.id)
+        .hang_up_after(Duration::from_secs(3))
+        .input(asset("speech-a.wav"))
+        .output("discard")
+        .spawn();
+    caller.wait_media_started(Duration::from_secs(30));
+    // The devices open first, then the pump's thread starts: look until it is there (or
+    // the call is over and it never came).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seen = loop {
+        let seen = threads(caller.pid());
+        let has_pump = seen.iter().any(|(name, ..)| name == "voicecall-audio");
+        if has_pump || Instant::now() > deadline {
+            break seen;
+        }
+        std::thread::yield_now();
+    };
+    caller.expect_exit_ok(Duration::from_secs(30));
+    callee.expect_exit_ok(Duration::from_secs(30));
+
+    let named = |prefix: &str| -> Vec<&(String, u64, u64)> {
+        seen.iter()
+            .filter(|(name, ..)| name.starts_with(prefix))
+            .collect()
+    };
+    let pump = named("voicecall-audio");
+    assert_eq!(pump.len(), 1, "one audio pump thread: {seen:?}");
+    let devices = named("voicecall-wav");
+    assert_eq!(devices.len(), 2, "a WAV microphone and speaker: {seen:?}");
+    if may_raise_priority() {
+        for (name, policy, priority) in pump.into_iter().chain(devices) {
+            assert_eq!(
+                (*policy, *priority),
+                (SCHED_RR, 8),
+                "{name} is not at audio priority: {seen:?}"
+            );
+        }
+    } else {
+        println!("no CAP_SYS_NICE here: the threads keep the default priority ({seen:?})");
+    }
+}
