@@ -44,7 +44,7 @@ impl Default for JitterConfig {
         Self {
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
-            start_delay: Duration::from_millis(20),
+            start_delay: Duration::from_millis(40),
         }
     }
 }
