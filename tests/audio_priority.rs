@@ -61,13 +61,16 @@ fn the_audio_pump_and_devices_run_at_audio_priority() {
         .output("discard")
         .spawn();
     caller.wait_media_started(Duration::from_secs(30));
-    // The devices open first, then the pump's thread starts: look until it is there (or
-    // the call is over and it never came).
+    // The devices open first, then the pump's thread starts and raises its own priority:
+    // look until it is there and settled (or the call is over and it never came).
+    let raise = may_raise_priority();
     let deadline = Instant::now() + Duration::from_secs(10);
     let seen = loop {
         let seen = threads(caller.pid());
-        let has_pump = seen.iter().any(|(name, ..)| name == "voicecall-audio");
-        if has_pump || Instant::now() > deadline {
+        let settled = seen
+            .iter()
+            .any(|(name, policy, _)| name == "voicecall-audio" && (!raise || *policy == SCHED_RR));
+        if settled || Instant::now() > deadline {
             break seen;
         }
         std::thread::yield_now();
@@ -84,7 +87,7 @@ fn the_audio_pump_and_devices_run_at_audio_priority() {
     assert_eq!(pump.len(), 1, "one audio pump thread: {seen:?}");
     let devices = named("voicecall-wav");
     assert_eq!(devices.len(), 2, "a WAV microphone and speaker: {seen:?}");
-    if may_raise_priority() {
+    if raise {
         for (name, policy, priority) in pump.into_iter().chain(devices) {
             assert_eq!(
                 (*policy, *priority),
