@@ -403,17 +403,19 @@ fn cpu_table(speech: &[i16]) -> String {
             let mut frame = *f;
             // Feed the speech as far-end too (shifted), as a call would.
             p.render(&frames[(i + 7) % frames.len()]);
-            p.capture(&mut frame);
+            p.capture(&mut frame, false);
         }
         (per_frame(started.elapsed(), frames.len()), p.cost())
     };
     let (_, ns_cost) = processing(ProcessingConfig {
         noise_suppression: true,
         echo_cancellation: false,
+        ..ProcessingConfig::default()
     });
     let (_, aec_cost) = processing(ProcessingConfig {
         noise_suppression: false,
         echo_cancellation: true,
+        ..ProcessingConfig::default()
     });
     let (both, _) = processing(ProcessingConfig::default());
     let mut enc = Encoder::new(&EncoderSettings::default()).expect("encoder");

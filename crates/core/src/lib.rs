@@ -15,6 +15,7 @@
 //! - `quality`: per-call statistics and the figures shown from them.
 //! - `protection`: the loss feedback loop's decisions: what the peer reports about our
 //!   audio, and the RED/FEC/bitrate protection the sender applies.
+//! - `talkspurt`: when the sender may let Opus go silent (DTX) after speech.
 
 pub mod call;
 pub mod config;
@@ -28,3 +29,4 @@ pub mod protection;
 pub mod quality;
 pub mod sas;
 pub mod signaling;
+pub mod talkspurt;

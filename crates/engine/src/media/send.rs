@@ -8,6 +8,9 @@ use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, Paylo
 use crate::jitter::DTX_MAX_BYTES;
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
 use voicecall_core::protection::{MAX_RED_SPAN, Protection, ProtectionLevel, RedPlan};
+use voicecall_core::talkspurt::{
+    DEFAULT_HANGOVER_FRAMES, DtxHangover, QUIET_COMPLEXITY, VoiceActivity,
+};
 
 const MAX_SPAN: usize = MAX_RED_SPAN as usize;
 /// Room for a RED packet: the primary and up to `MAX_SPAN` blocks with headers.
@@ -42,10 +45,22 @@ impl ProtectionMode {
 }
 
 /// Settings of the send path besides the encoder's own.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendConfig {
     pub encoder: EncoderSettings,
     pub protection: ProtectionMode,
+    /// Frames after the last speech frame before Opus may use DTX again (0: Opus alone).
+    pub dtx_hangover_frames: u16,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        Self {
+            encoder: EncoderSettings::default(),
+            protection: ProtectionMode::default(),
+            dtx_hangover_frames: DEFAULT_HANGOVER_FRAMES,
+        }
+    }
 }
 
 impl SendConfig {
@@ -99,6 +114,13 @@ pub struct SendPath {
     in_dtx: bool,
     /// The last frame was not sent, so the next one starts a talkspurt.
     skipped_last: bool,
+    /// DTX as configured, and as set on the encoder now (off through a hangover).
+    dtx_configured: bool,
+    dtx_on: bool,
+    hangover: DtxHangover,
+    /// Complexity for speech, and whether the encoder runs at `QUIET_COMPLEXITY` now.
+    complexity: u8,
+    quiet_complexity: bool,
     /// The last packets sent, newest at `history[0]`: the RED blocks of the next one.
     history: [Sent; MAX_SPAN],
     encoded: [u8; MAX_PACKET_BYTES],
@@ -136,6 +158,11 @@ impl SendPath {
             timestamp: first_timestamp,
             in_dtx: false,
             skipped_last: false,
+            dtx_configured: config.encoder.dtx,
+            dtx_on: config.encoder.dtx,
+            hangover: DtxHangover::new(config.dtx_hangover_frames),
+            complexity: config.encoder.complexity,
+            quiet_complexity: false,
             history: [NOTHING_SENT; MAX_SPAN],
             encoded: [0; MAX_PACKET_BYTES],
             payload: [0; MAX_PAYLOAD],
@@ -170,6 +197,36 @@ impl SendPath {
 
     pub fn protection(&self) -> Protection {
         self.protection
+    }
+
+    /// In DTX silence: the frames now are not sent.
+    pub fn is_silent(&self) -> bool {
+        self.in_dtx
+    }
+
+    /// What the capture path's voice detector said about the next frame (`None`: no
+    /// detector ran). DTX stays off through the hangover after speech; a noise-only frame
+    /// in DTX silence is encoded at a low complexity, since it will most likely not be
+    /// sent either.
+    pub fn voice(&mut self, activity: Option<VoiceActivity>) -> Result<(), CodecError> {
+        let dtx = self.dtx_configured
+            && self
+                .hangover
+                .dtx_allowed(activity.map(|a| a.speech_probability));
+        if dtx != self.dtx_on {
+            self.encoder.set_dtx(dtx)?;
+            self.dtx_on = dtx;
+        }
+        let quiet = self.in_dtx && activity.is_some_and(|a| a.noise_only);
+        if quiet != self.quiet_complexity {
+            self.encoder.set_complexity(if quiet {
+                QUIET_COMPLEXITY
+            } else {
+                self.complexity
+            })?;
+            self.quiet_complexity = quiet;
+        }
+        Ok(())
     }
 
     /// Encodes one 20 ms frame. `None`: a DTX frame that need not be sent (the timestamp
