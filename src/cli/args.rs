@@ -102,6 +102,9 @@ pub struct AudioTuning {
     /// Keep Opus DTX off this many ms after speech (0: Opus decides alone).
     #[arg(long, hide = true)]
     pub dtx_hangover_ms: Option<u32>,
+    /// Run noise suppression and Opus at full effort through DTX silence too.
+    #[arg(long, hide = true)]
+    pub no_silence_savings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -209,6 +212,7 @@ impl AudioTuning {
             bitrate_bps: self.bitrate,
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
+            no_silence_savings: self.no_silence_savings,
         }
     }
 }

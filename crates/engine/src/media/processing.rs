@@ -25,6 +25,9 @@ pub struct ProcessingConfig {
     /// How far noise suppression may attenuate (the original is mixed back at this depth);
     /// `None`: as far as RNNoise likes.
     pub noise_floor_db: Option<u8>,
+    /// While the sender is in DTX silence, noise-only frames skip RNNoise (and are
+    /// encoded at a low complexity); off only for the cost benchmark's baseline.
+    pub silence_savings: bool,
     pub echo_cancellation: bool,
 }
 
@@ -36,6 +39,7 @@ impl Default for ProcessingConfig {
         Self {
             noise_suppression: true,
             noise_floor_db: Some(NOISE_FLOOR_DB),
+            silence_savings: true,
             echo_cancellation: true,
         }
     }
@@ -53,6 +57,7 @@ pub struct ProcessingCost {
 
 pub struct CaptureProcessor {
     noise: Option<NoiseSuppressor>,
+    silence_savings: bool,
     echo: Option<EchoCanceller>,
     render: [f32; HALF_FRAME],
     render_fill: usize,
@@ -75,6 +80,7 @@ impl CaptureProcessor {
             noise: config
                 .noise_suppression
                 .then(|| NoiseSuppressor::new(config.noise_floor_db)),
+            silence_savings: config.silence_savings,
             echo: config.echo_cancellation.then(EchoCanceller::new),
             render: [0.0; HALF_FRAME],
             render_fill: 0,
@@ -131,6 +137,7 @@ impl CaptureProcessor {
         if !self.is_active() {
             return None;
         }
+        let quiet = quiet && self.silence_savings;
         let mut voice: Option<VoiceActivity> = None;
         self.cost.frames += 1;
         for half in pcm.chunks_exact_mut(HALF_FRAME) {
@@ -270,6 +277,7 @@ mod tests {
             noise_suppression: true,
             noise_floor_db: None,
             echo_cancellation: false,
+            ..ProcessingConfig::default()
         });
         let mut state = 7u32;
         let mut noise_out = Vec::new();
