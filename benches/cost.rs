@@ -9,8 +9,9 @@
 //! registered and settled.
 //!
 //! The headless call is measured twice in the same run: with the defaults, and as the
-//! baseline with the capture path as it was before issue 10's CPU work (RNNoise and Opus at
-//! full effort through DTX silence, no noise floor or DTX hangover: `BASELINE_ARGS`).
+//! baseline with the send path as it was before issue 10's CPU work (Opus at the configured
+//! complexity 9 on every frame, RNNoise on every frame, no noise floor or DTX hangover:
+//! `BASELINE_ARGS`).
 //!
 //! `cargo bench --bench cost [-- --window S]`
 
@@ -24,9 +25,9 @@ use common::{Report, arg, invoked_as_benchmark, machine};
 /// /proc/PID/stat counts in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 const SETTLE: Duration = Duration::from_secs(3);
-/// `voicecall` switches that restore the capture path before the silence savings.
+/// `voicecall` switches that restore the send path before the CPU savings.
 const BASELINE_ARGS: [&str; 5] = [
-    "--no-silence-savings",
+    "--no-cpu-savings",
     "--noise-floor-db",
     "0",
     "--dtx-hangover-ms",

@@ -69,7 +69,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 7] = [
+const MODES: [Mode; 8] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -105,6 +105,17 @@ const MODES: [Mode; 7] = [
             "--fixed-fec",
             "--no-noise-suppression",
             "--no-echo-cancellation",
+        ],
+    },
+    Mode {
+        key: "before17",
+        label: "ours before issue 17/10: RNNoise without floor or DTX hangover, Opus complexity 9",
+        flags: &[
+            "--noise-floor-db",
+            "0",
+            "--dtx-hangover-ms",
+            "0",
+            "--no-cpu-savings",
         ],
     },
     Mode {

@@ -102,9 +102,9 @@ pub struct AudioTuning {
     /// Keep Opus DTX off this many ms after speech (0: Opus decides alone).
     #[arg(long, hide = true)]
     pub dtx_hangover_ms: Option<u32>,
-    /// Run noise suppression and Opus at full effort through DTX silence too.
+    /// Run noise suppression and Opus at full effort on every frame.
     #[arg(long, hide = true)]
-    pub no_silence_savings: bool,
+    pub no_cpu_savings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -212,7 +212,7 @@ impl AudioTuning {
             bitrate_bps: self.bitrate,
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
-            no_silence_savings: self.no_silence_savings,
+            no_cpu_savings: self.no_cpu_savings,
         }
     }
 }

@@ -12,9 +12,6 @@ pub const SPEECH_PROBABILITY: f32 = 0.5;
 /// Default hangover after speech, in 20 ms frames (600 ms: longer than the pauses between
 /// words and clauses of read speech, shorter than those between sentences).
 pub const DEFAULT_HANGOVER_FRAMES: u16 = 30;
-/// Opus complexity for frames captured in DTX silence that the detector does not call
-/// speech: they are analysed only to find where speech resumes, and mostly not sent.
-pub const QUIET_COMPLEXITY: u8 = 1;
 
 /// What the capture path's voice detector said about one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -68,8 +68,8 @@ pub struct Tuning {
     pub noise_floor_db: Option<u8>,
     /// DTX hangover after speech in ms (0: Opus decides alone); rounded to frames.
     pub dtx_hangover_ms: Option<u32>,
-    /// Run RNNoise and Opus at full effort through DTX silence too (the cost baseline).
-    pub no_silence_savings: bool,
+    /// RNNoise and Opus at full effort on every frame (the cost baseline).
+    pub no_cpu_savings: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -207,8 +207,9 @@ impl Tuning {
         if self.no_dtx {
             media.encoder.dtx = false;
         }
-        if self.no_silence_savings {
+        if self.no_cpu_savings {
             media.processing.silence_savings = false;
+            media.adaptive_complexity = false;
         }
         if let Some(db) = self.noise_floor_db {
             media.processing.noise_floor_db = (db > 0).then_some(db);

@@ -59,6 +59,8 @@ pub struct MediaConfig {
     pub processing: ProcessingConfig,
     /// Frames after speech before Opus may use DTX again (`SendConfig`).
     pub dtx_hangover_frames: u16,
+    /// Opus complexity by bitrate and silence (`SendConfig`).
+    pub adaptive_complexity: bool,
     /// Where the devices come from (tests put unpluggable stand-ins here).
     pub audio: Arc<dyn AudioBackend>,
 }
@@ -75,6 +77,7 @@ impl Default for MediaConfig {
             protection: send.protection,
             processing: ProcessingConfig::default(),
             dtx_hangover_frames: send.dtx_hangover_frames,
+            adaptive_complexity: send.adaptive_complexity,
             audio: Arc::new(SystemAudio),
         }
     }
@@ -86,6 +89,7 @@ impl MediaConfig {
             encoder: self.encoder.clone(),
             protection: self.protection,
             dtx_hangover_frames: self.dtx_hangover_frames,
+            adaptive_complexity: self.adaptive_complexity,
         }
     }
 }
