@@ -69,7 +69,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 8] = [
+const MODES: [Mode; 11] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -117,6 +117,21 @@ const MODES: [Mode; 8] = [
             "0",
             "--no-cpu-savings",
         ],
+    },
+    Mode {
+        key: "nofloor",
+        label: "ours, RNNoise without floor",
+        flags: &["--noise-floor-db", "0"],
+    },
+    Mode {
+        key: "nohangover",
+        label: "ours, no DTX hangover",
+        flags: &["--dtx-hangover-ms", "0"],
+    },
+    Mode {
+        key: "fulleffort",
+        label: "ours, Opus complexity 9 on every frame",
+        flags: &["--no-cpu-savings"],
     },
     Mode {
         key: "nored",
