@@ -77,8 +77,8 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, metrics, pending, timers (setTimeout for the
- *   reader pauses) }
+ *   registrations, clientIp, offenders (src/offenders.js), metrics, pending,
+ *   timers (setTimeout for the reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
@@ -307,6 +307,9 @@ export function attachSession(ctx, socket) {
     if (disconnect) {
       softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
       warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
+      // Too many of these and the address is refused at the handshake.
+      const blockMs = ctx.offenders.cut(ip);
+      if (blockMs > 0) warn.warn('address blocked', { ip, blockMs }, 'address blocked');
       return;
     }
     sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: budget?.waitMs(0) }));
