@@ -6,12 +6,16 @@
 // validation, no limits, no registry, no logs.
 //
 // PORT=0 node bench/bare_relay.js  → prints {"msg":"listening","port":…}
+// PING_INTERVAL_MS / PING_TIMEOUT_MS: the heartbeat (default: socket.io's,
+// 25 s / 20 s); bench/throughput.js gives it the same as the server it is
+// compared with, so both pay for the same heartbeats.
 
 import http from 'node:http';
 import { Server } from 'socket.io';
 
+const heartbeat = (name) => (process.env[name] ? { [name === 'PING_INTERVAL_MS' ? 'pingInterval' : 'pingTimeout']: Number(process.env[name]) } : {});
 const httpServer = http.createServer();
-const io = new Server(httpServer);
+const io = new Server(httpServer, { ...heartbeat('PING_INTERVAL_MS'), ...heartbeat('PING_TIMEOUT_MS') });
 const clients = new Map();
 
 function relay(socket, event, data) {

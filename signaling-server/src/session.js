@@ -340,6 +340,12 @@ export function attachSession(ctx, socket) {
     enqueue(() => dispatch(event, args, receivedAt), event);
     return undefined;
   });
+  // Every client event is handled by the listener above. Socket.IO would
+  // then also pass it through its middleware chain and a process.nextTick to
+  // emit it to `socket.on(event)` listeners, of which there are none: a
+  // closure, a tick and an emit per message for nothing. (Socket.IO's own
+  // events, 'disconnect' included, do not go this way.)
+  socket.dispatch = skipDispatch;
   socket.on('disconnect', (reason) => {
     // A closing connection must read the client's close frame, or it would
     // wait out ws's closing timeout.
@@ -353,6 +359,8 @@ export function attachSession(ctx, socket) {
   });
   enqueue(authenticate);
 }
+
+function skipDispatch() {}
 
 // Only strings are safe to log as event names (see dispatch).
 const describeEvent = (event) => (event === undefined ? undefined : String(event).slice(0, 64));
