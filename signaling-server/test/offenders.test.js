@@ -74,15 +74,19 @@ async function floodUntilCut(socket, clock, target) {
   return gone;
 }
 
-// The handshake's HTTP answer, as a client without Socket.IO sees it.
-function handshake(port, localAddress) {
+// The handshake's HTTP answer, as a client without Socket.IO sees it: a
+// long-polling handshake, or (websocket) a WebSocket upgrade straight away
+// as the desktop client makes it.
+function handshake(port, localAddress, websocket = false) {
+  const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, localAddress, path: '/socket.io/?EIO=4&transport=polling' }, (res) => {
+      .get({ host: '127.0.0.1', port, localAddress, path: `/socket.io/?EIO=4&transport=${websocket ? 'websocket' : 'polling'}`, headers: websocket ? upgrade : {} }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode, body }));
       })
+      .on('upgrade', () => reject(new Error('upgraded')))
       .on('error', reject);
   });
 }
@@ -116,10 +120,13 @@ test('an address cut for flooding more than IP_CUT_BURST times is refused at the
   const answer = await handshake(port, attacker);
   assert.equal(answer.status, 403);
   assert.match(JSON.parse(answer.body).message, /^ADDRESS_BLOCKED: .* try again in \d+ s \(retryAfterMs \d+\)$/);
+  const upgrade = await handshake(port, attacker, true);
+  assert.equal(upgrade.status, 400);
+  assert.match(upgrade.body, /^ADDRESS_BLOCKED: /);
   const logged = records.find((r) => r.msg === 'connection refused' && r.reason === 'address blocked');
   assert.equal(logged.ip, attacker);
   assert.ok(logged.retryAfterMs > 0 && logged.retryAfterMs <= 30_000, JSON.stringify(logged));
-  assert.match(await (await fetch(`${url}/metrics`)).text(), /voicecall_dropped_total\{reason="blocked",node="[^"]+"\} 2/);
+  assert.match(await (await fetch(`${url}/metrics`)).text(), /voicecall_dropped_total\{reason="blocked",node="[^"]+"\} 3/);
 
   // Nobody else is refused, and the target kept its connection.
   const other = await connectRegistered(url, { localAddress: '127.0.9.2' });
