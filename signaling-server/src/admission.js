@@ -1,6 +1,8 @@
 // Who may open a connection at all, decided in engine.io's allowRequest
 // before any Socket.IO state exists: a refused handshake costs one HTTP
 // response (403). Checked in order:
+//   0. the address is not refused for its flood cuts (src/offenders.js);
+//      the 403's message starts with ADDRESS_BLOCKED and says how long;
 //   1. Origin: browsers only from this server's own pages or ALLOWED_ORIGINS
 //      (src/origin.js);
 //   2. at most MAX_CONNECTIONS_PER_IP open connections per client address;
@@ -9,6 +11,7 @@
 // The address is the one src/client_ip.js resolves (X-Forwarded-For only
 // from TRUSTED_PROXIES), and it is remembered on the request for the session.
 
+import { ErrorCode } from './errors.js';
 import { createKeyedBuckets, perMinute } from './rate_limit.js';
 
 // A handshake that passed allowRequest becomes a connection within the same
@@ -23,10 +26,11 @@ const RESERVATION_MS = 10_000;
  * @param {number} opts.maxConnectionsPerIp
  * @param {number} opts.connectsPerMin
  * @param {number} opts.connectBurst
- * @param {(info: {reason: string, ip: string, origin?: string}) => void} opts.onRefused
+ * @param {{ blockedMs: (ip: string) => number }} opts.offenders
+ * @param {(info: {reason: string, ip: string, origin?: string, retryAfterMs?: number}) => void} opts.onRefused
  * @param {() => number} [opts.now]
  */
-export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, connectsPerMin, connectBurst, onRefused, now = () => performance.now() }) {
+export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, connectsPerMin, connectBurst, offenders, onRefused, now = () => performance.now() }) {
   const open = new Map(); // ip → open connections
   const reserved = new Map(); // ip → [expiry, …] of handshakes in progress
   const connects = createKeyedBuckets({ ...perMinute(connectsPerMin, connectBurst), now });
@@ -39,10 +43,10 @@ export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, 
     return list.length;
   }
 
-  function refuse(reason, ip, req, callback) {
+  function refuse(reason, ip, req, callback, message = reason, retryAfterMs = undefined) {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.slice(0, 200) : undefined;
-    onRefused({ reason, ip, origin });
-    callback(reason, false);
+    onRefused({ reason, ip, origin, retryAfterMs });
+    callback(message, false);
   }
 
   return {
@@ -50,6 +54,12 @@ export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, 
     allowRequest(req, callback) {
       const ip = clientIp(req);
       req.voicecallIp = ip;
+      const blocked = offenders.blockedMs(ip);
+      if (blocked > 0) {
+        const retryAfterMs = Math.ceil(blocked);
+        const message = `${ErrorCode.ADDRESS_BLOCKED}: connections from this address were cut for flooding too often; try again in ${Math.ceil(blocked / 1000)} s (retryAfterMs ${retryAfterMs})`;
+        return refuse('address blocked', ip, req, callback, message, retryAfterMs);
+      }
       if (!originAllowed(req)) return refuse('origin not allowed', ip, req, callback);
       const t = now();
       if ((open.get(ip) ?? 0) + liveReservations(ip, t) >= maxConnectionsPerIp) {

@@ -77,8 +77,8 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, metrics, pending, timers (setTimeout for the
- *   reader pauses) }
+ *   registrations, clientIp, offenders (src/offenders.js), metrics, pending,
+ *   timers (setTimeout for the reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
@@ -307,6 +307,9 @@ export function attachSession(ctx, socket) {
     if (disconnect) {
       softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
       warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
+      // Too many of these and the address is refused at the handshake.
+      const blockMs = ctx.offenders.cut(ip);
+      if (blockMs > 0) warn.warn('address blocked', { ip, blockMs }, 'address blocked');
       return;
     }
     sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: budget?.waitMs(0) }));
@@ -337,6 +340,12 @@ export function attachSession(ctx, socket) {
     enqueue(() => dispatch(event, args, receivedAt), event);
     return undefined;
   });
+  // Every client event is handled by the listener above. Socket.IO would
+  // then also pass it through its middleware chain and a process.nextTick to
+  // emit it to `socket.on(event)` listeners, of which there are none: a
+  // closure, a tick and an emit per message for nothing. (Socket.IO's own
+  // events, 'disconnect' included, do not go this way.)
+  socket.dispatch = skipDispatch;
   socket.on('disconnect', (reason) => {
     // A closing connection must read the client's close frame, or it would
     // wait out ws's closing timeout.
@@ -350,6 +359,8 @@ export function attachSession(ctx, socket) {
   });
   enqueue(authenticate);
 }
+
+function skipDispatch() {}
 
 // Only strings are safe to log as event names (see dispatch).
 const describeEvent = (event) => (event === undefined ? undefined : String(event).slice(0, 64));
