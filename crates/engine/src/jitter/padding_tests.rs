@@ -92,7 +92,7 @@ fn a_reordered_frame_goes_back_into_the_hole_it_left() {
     let stream = chromium_stream(6, 2, 7);
     let frame4 = stream.iter().copied().find(|p| p.3 == 4 && !p.2).unwrap();
     let mut got = Vec::new();
-    for &(seq, t, pad, f) in stream.iter().filter(|p| !(p.3 == 4 && !p.2)) {
+    for &(seq, t, pad, f) in stream.iter().filter(|p| p.3 != 4 || p.2) {
         if let Some(n) = filter.renumber(seq, t, pad) {
             got.push((f, n));
         }
