@@ -9,9 +9,10 @@ const SEGMENT_MS: usize = 250;
 const LOCAL_SEARCH_MS: usize = 60;
 /// A speech segment found nowhere in that window is looked for this far around the tracked
 /// lag: a receiver whose packets came late waits (holds, then refills from silence) and
-/// plays them late, which moves the alignment by the wait at once (70–150 ms measured in
-/// tests/browser_interop.rs on a loaded machine), and time-stretches back later.
-const REACQUIRE_MS: usize = 250;
+/// plays them late, which moves the alignment by the wait at once (70–520 ms measured in
+/// tests/browser_interop.rs on a loaded machine, the audio after it intact), and
+/// time-stretches back later.
+const REACQUIRE_MS: usize = 600;
 /// Slips accumulate over a call; the per-segment lag may wander this far from the global one.
 const MAX_DRIFT_MS: usize = 1_000;
 /// Where within a segment a slip may sit: the buffer slips whole frames, but the frame
