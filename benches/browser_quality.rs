@@ -445,7 +445,7 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 .unwrap_or_default();
             let g = |k: &str| media[k].as_u64().unwrap_or(0);
             format!(
-                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} jb {} ms",
+                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} padding {} jb {} ms",
                 g("frames_decoded"),
                 g("frames_red"),
                 g("frames_fec"),
@@ -453,6 +453,7 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 g("frames_comfort_noise"),
                 g("frames_skipped"),
                 g("frames_held"),
+                g("packets_padding"),
                 g("jitter_depth_ms"),
             )
         }

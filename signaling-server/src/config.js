@@ -57,6 +57,9 @@ export const DEFAULTS = Object.freeze({
   blockSeconds: 30,
   maxBlockSeconds: 900,
   maxOffenderAddresses: 100_000,
+  // One IPv6 subscriber holds a /64 or more: per-address budgets key IPv6
+  // addresses by this many leading bits (src/client_ip.js addressKey).
+  ipv6BudgetPrefix: 64,
   // ---- outgoing buffer per connection (src/send_buffer.js) ----
   maxSendBufferBytes: 1024 * 1024,
   // ---- offline queue memory (src/queue.js) ----
@@ -133,6 +136,7 @@ const SETTINGS = [
   ['BLOCK_SECONDS', 1, 86400, 'how long an address cut for flooding too often is first refused'],
   ['MAX_BLOCK_SECONDS', 1, 30 * 86400, 'the longest refusal of such an address (each repeat doubles it)'],
   ['MAX_OFFENDER_ADDRESSES', 100, 100_000_000, 'addresses remembered for their flood cuts'],
+  ['IPV6_BUDGET_PREFIX', 32, 128, 'the leading bits of an IPv6 address that per-address budgets count as one address'],
 ];
 
 // Budgets, each a sustained rate and a burst read from two variables:

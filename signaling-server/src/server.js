@@ -9,7 +9,7 @@ import { createAuthGuard } from './auth_guard.js';
 import { createBudgets } from './budgets.js';
 import { createCallPolicy, createMemoryCallStore } from './calls.js';
 import { runMonotonicMs, runWallMs } from './clock.js';
-import { createClientIpResolver } from './client_ip.js';
+import { addressKey, createClientIpResolver } from './client_ip.js';
 import { createRedisCluster } from './cluster.js';
 import { DEFAULTS } from './config.js';
 import { emitError } from './errors.js';
@@ -89,6 +89,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   const metricsServer = separateMetrics ? http.createServer(createRequestHandler(new Map(metricsRoutes), log)) : null;
 
   const clientIp = createClientIpResolver(cfg.trustedProxies);
+  const keyOf = (ip) => addressKey(ip, cfg.ipv6BudgetPrefix);
   const offenders = createOffenders({
     cutsPerHour: cfg.ipCutsPerHour,
     cutBurst: cfg.ipCutBurst,
@@ -99,6 +100,7 @@ export function createSignalingServer(config = {}, deps = {}) {
   });
   const admission = createAdmission({
     clientIp,
+    addressKey: keyOf,
     originAllowed: createOriginCheck(cfg.allowedOrigins),
     maxConnectionsPerIp: cfg.maxConnectionsPerIp,
     connectsPerMin: cfg.ipConnectsPerMin,
@@ -196,6 +198,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     registrations,
     authGuard,
     clientIp,
+    addressKey: keyOf,
     offenders,
     pending,
     timers,

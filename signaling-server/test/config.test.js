@@ -285,7 +285,7 @@ test('deploy/systemd/signaling.env is a valid configuration whose limits are the
   const text = readFileSync(new URL('../../deploy/systemd/signaling.env', import.meta.url), 'utf8');
   const env = {};
   for (const line of text.split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
     if (m) env[m[1]] = m[2];
   }
   // The unit supplies the secret as a file; any will do here.
