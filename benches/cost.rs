@@ -8,6 +8,11 @@
 //! The desktop app runs under Xvfb with the tiny-skia renderer, measured once it has
 //! registered and settled.
 //!
+//! The headless call is measured twice in the same run: with the defaults, and as the
+//! baseline with the send path as it was before issue 10's CPU work (Opus at the configured
+//! complexity 9 on every frame, RNNoise on every frame, no noise floor or DTX hangover:
+//! `BASELINE_ARGS`).
+//!
 //! `cargo bench --bench cost [-- --window S]`
 
 mod common;
@@ -20,6 +25,14 @@ use common::{Report, arg, invoked_as_benchmark, machine};
 /// /proc/PID/stat counts in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 const SETTLE: Duration = Duration::from_secs(3);
+/// `voicecall` switches that restore the send path before the CPU savings.
+const BASELINE_ARGS: [&str; 5] = [
+    "--no-cpu-savings",
+    "--noise-floor-db",
+    "0",
+    "--dtx-hangover-ms",
+    "0",
+];
 
 /// User + system CPU seconds of the whole process so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -67,11 +80,13 @@ struct Row {
     rss_kb: Option<u64>,
 }
 
-fn headless(server: &Server, window: Duration) -> Vec<Row> {
+/// One call between two headless clients started with `args`; rows labelled `label`.
+fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> Vec<Row> {
     let callee = Client::listen(server)
         .auto_accept()
         .once()
         .input_loop(&asset("speech-b.wav"))
+        .args(args)
         .spawn();
     std::thread::sleep(SETTLE);
     let idle = cpu_percent(&[callee.pid()], window)[0];
@@ -79,28 +94,29 @@ fn headless(server: &Server, window: Duration) -> Vec<Row> {
     let mut caller = Client::call(server, &callee.id)
         .hang_up_after(Duration::from_secs(window.as_secs() * 2 + 30))
         .input_loop(&asset("speech-a.wav"))
+        .args(args)
         .spawn();
     caller.wait_event("first_audio", Duration::from_secs(20));
     std::thread::sleep(SETTLE);
     let in_call = cpu_percent(&[callee.pid(), caller.pid()], window);
     let rows = vec![
         Row {
-            what: "headless client, idle (registered, no call)".into(),
+            what: format!("{label}: headless client, idle (registered, no call)"),
             cpu: idle,
             rss_kb: idle_rss,
         },
         Row {
-            what: "headless client, in a call (callee; same process as above)".into(),
+            what: format!("{label}: headless client, in a call (callee; same process as above)"),
             cpu: in_call[0],
             rss_kb: status_kb(callee.pid(), "VmRSS:"),
         },
         Row {
-            what: "headless client, in a call (caller)".into(),
+            what: format!("{label}: headless client, in a call (caller)"),
             cpu: in_call[1],
             rss_kb: status_kb(caller.pid(), "VmRSS:"),
         },
         Row {
-            what: "**one call** (callee in call − idle)".into(),
+            what: format!("{label}: **one call** (callee in call − idle)"),
             cpu: in_call[0] - idle,
             rss_kb: status_kb(callee.pid(), "VmRSS:")
                 .zip(idle_rss)
@@ -132,7 +148,8 @@ fn main() {
     }
     let window = Duration::from_secs_f64(arg("--window", 15.0));
     let server = Server::start();
-    let mut rows = headless(&server, window);
+    let mut rows = headless(&server, window, "baseline", &BASELINE_ARGS);
+    rows.extend(headless(&server, window, "defaults", &[]));
     match gui_idle(&server, window) {
         Some(row) => rows.push(row),
         None => eprintln!("cost: could not run the desktop app under Xvfb; skipped"),

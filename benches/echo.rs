@@ -151,7 +151,7 @@ fn process(config: ProcessingConfig, s: &Signals) -> (Vec<f64>, Vec<Duration>) {
         frame.copy_from_slice(mic);
         let started = Instant::now();
         p.render(far);
-        p.capture(&mut frame);
+        p.capture(&mut frame, false);
         times.push(started.elapsed());
         out.extend(frame.iter().map(|&x| f64::from(x)));
     }
@@ -229,10 +229,12 @@ fn main() {
     let echo_only = ProcessingConfig {
         noise_suppression: false,
         echo_cancellation: true,
+        ..ProcessingConfig::default()
     };
     let none = ProcessingConfig {
         noise_suppression: false,
         echo_cancellation: false,
+        ..ProcessingConfig::default()
     };
     let mut aec_times = Vec::new();
     for room in &ROOMS {
@@ -255,6 +257,7 @@ fn main() {
         ProcessingConfig {
             noise_suppression: true,
             echo_cancellation: false,
+            ..ProcessingConfig::default()
         },
         &s,
     );

@@ -34,7 +34,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 7] = [
+const MODES: [Mode; 11] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -71,6 +71,32 @@ const MODES: [Mode; 7] = [
             "--no-noise-suppression",
             "--no-echo-cancellation",
         ],
+    },
+    Mode {
+        key: "before17",
+        label: "ours before issue 17/10: RNNoise without floor or DTX hangover, Opus complexity 9",
+        flags: &[
+            "--noise-floor-db",
+            "0",
+            "--dtx-hangover-ms",
+            "0",
+            "--no-cpu-savings",
+        ],
+    },
+    Mode {
+        key: "nofloor",
+        label: "ours, RNNoise without floor",
+        flags: &["--noise-floor-db", "0"],
+    },
+    Mode {
+        key: "nohangover",
+        label: "ours, no DTX hangover",
+        flags: &["--dtx-hangover-ms", "0"],
+    },
+    Mode {
+        key: "fulleffort",
+        label: "ours, Opus complexity 9 on every frame",
+        flags: &["--no-cpu-savings"],
     },
     Mode {
         key: "nored",
@@ -344,17 +370,19 @@ fn cpu_table(speech: &[i16]) -> String {
             let mut frame = *f;
             // Feed the speech as far-end too (shifted), as a call would.
             p.render(&frames[(i + 7) % frames.len()]);
-            p.capture(&mut frame);
+            p.capture(&mut frame, false);
         }
         (per_frame(started.elapsed(), frames.len()), p.cost())
     };
     let (_, ns_cost) = processing(ProcessingConfig {
         noise_suppression: true,
         echo_cancellation: false,
+        ..ProcessingConfig::default()
     });
     let (_, aec_cost) = processing(ProcessingConfig {
         noise_suppression: false,
         echo_cancellation: true,
+        ..ProcessingConfig::default()
     });
     let (both, _) = processing(ProcessingConfig::default());
     let mut enc = Encoder::new(&EncoderSettings::default()).expect("encoder");

@@ -96,6 +96,15 @@ pub struct AudioTuning {
     /// Opus bitrate in bits per second.
     #[arg(long, hide = true)]
     pub bitrate: Option<i32>,
+    /// How deep noise suppression may go, in dB (0: as deep as RNNoise likes).
+    #[arg(long, hide = true)]
+    pub noise_floor_db: Option<u8>,
+    /// Keep Opus DTX off this many ms after speech (0: Opus decides alone).
+    #[arg(long, hide = true)]
+    pub dtx_hangover_ms: Option<u32>,
+    /// Run noise suppression and Opus at full effort on every frame.
+    #[arg(long, hide = true)]
+    pub no_cpu_savings: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -201,6 +210,9 @@ impl AudioTuning {
             no_dtx: self.no_dtx,
             fixed_fec: self.fixed_fec,
             bitrate_bps: self.bitrate,
+            noise_floor_db: self.noise_floor_db,
+            dtx_hangover_ms: self.dtx_hangover_ms,
+            no_cpu_savings: self.no_cpu_savings,
         }
     }
 }

@@ -15,11 +15,14 @@
 //! - `quality`: per-call statistics and the figures shown from them.
 //! - `protection`: the loss feedback loop's decisions: what the peer reports about our
 //!   audio, and the RED/FEC/bitrate protection the sender applies.
+//! - `talkspurt`: when the sender may let Opus go silent (DTX) after speech; `effort`: how
+//!   hard the Opus encoder works on each frame.
 
 pub mod call;
 pub mod config;
 pub mod contacts;
 pub mod device;
+pub mod effort;
 pub mod format;
 pub mod ice;
 pub mod id;
@@ -28,3 +31,4 @@ pub mod protection;
 pub mod quality;
 pub mod sas;
 pub mod signaling;
+pub mod talkspurt;

@@ -143,6 +143,17 @@ impl Encoder {
         })
     }
 
+    /// Lets Opus go silent on inactive frames or not, from the next frame on.
+    pub fn set_dtx(&mut self, on: bool) -> Result<(), CodecError> {
+        self.configure(EncoderSetting::Dtx, |e| e.set_dtx(on))
+    }
+
+    /// Changes the complexity (clamped to 0–10) from the next frame on.
+    pub fn set_complexity(&mut self, complexity: u8) -> Result<(), CodecError> {
+        let complexity = i32::from(complexity.min(*COMPLEXITY_RANGE.end() as u8));
+        self.configure(EncoderSetting::Complexity, |e| e.set_complexity(complexity))
+    }
+
     pub fn bitrate(&mut self) -> Result<i32, CodecError> {
         match self.configure(EncoderSetting::Bitrate, |e| e.get_bitrate())? {
             Bitrate::Bits(bps) => Ok(bps),

@@ -64,6 +64,12 @@ pub struct Tuning {
     /// No adaptation: Opus' default FEC and bitrate, no RED unless asked for above.
     pub fixed_fec: bool,
     pub bitrate_bps: Option<i32>,
+    /// Noise suppression's depth in dB (the original mixed back there); 0: no floor.
+    pub noise_floor_db: Option<u8>,
+    /// DTX hangover after speech in ms (0: Opus decides alone); rounded to frames.
+    pub dtx_hangover_ms: Option<u32>,
+    /// RNNoise and Opus at full effort on every frame (the cost baseline).
+    pub no_cpu_savings: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -200,6 +206,18 @@ impl Tuning {
         }
         if self.no_dtx {
             media.encoder.dtx = false;
+        }
+        if self.no_cpu_savings {
+            media.processing.silence_savings = false;
+            media.adaptive_complexity = false;
+        }
+        if let Some(db) = self.noise_floor_db {
+            media.processing.noise_floor_db = (db > 0).then_some(db);
+        }
+        if let Some(ms) = self.dtx_hangover_ms {
+            let frame_ms = voicecall_core::format::FRAME_DURATION.as_millis() as u32;
+            let frames = ms.div_ceil(frame_ms);
+            media.dtx_hangover_frames = u16::try_from(frames).unwrap_or(u16::MAX);
         }
         match self.bitrate_bps {
             Some(bps) if BITRATES.contains(&bps) => media.encoder.bitrate_bps = bps,

@@ -3,12 +3,15 @@
 mod devices;
 #[cfg(test)]
 mod devices_tests;
+mod noise;
 mod processing;
 #[cfg(test)]
 mod round_trip_tests;
 mod send;
 mod session;
 mod summary;
+#[cfg(test)]
+mod talkspurt_tests;
 #[doc(hidden)]
 pub mod testing;
 

@@ -1,16 +1,18 @@
 //! Capture-side processing in the media pump (never on the audio thread): acoustic echo
-//! cancellation against what the speaker was given, then RNNoise noise suppression. Both
-//! work on 10 ms (480-sample) halves of the engine's 20 ms frames. This module's buffers
+//! cancellation against what the speaker was given, then RNNoise noise suppression with a
+//! floor (`noise.rs`). Both work on 10 ms (480-sample) halves of the engine's 20 ms frames. This module's buffers
 //! are allocated in `new`; the echo canceller allocates small scratch buffers inside each
 //! 10 ms call (about 40), which the pump can afford and an audio callback could not.
 
 use std::time::{Duration, Instant};
 
-use nnnoiseless::DenoiseState;
 use sonora::config::EchoCanceller as EchoConfig;
 use sonora::{AudioProcessing, Config, StreamConfig};
 
 use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
+use voicecall_core::talkspurt::VoiceActivity;
+
+use super::noise::NoiseSuppressor;
 
 /// 10 ms at 48 kHz: RNNoise's and the echo canceller's frame.
 pub const HALF_FRAME: usize = 480;
@@ -20,13 +22,24 @@ const I16_SCALE: f32 = 32_768.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessingConfig {
     pub noise_suppression: bool,
+    /// How far noise suppression may attenuate (the original is mixed back at this depth);
+    /// `None`: as far as RNNoise likes.
+    pub noise_floor_db: Option<u8>,
+    /// While the sender is in DTX silence, noise-only frames skip RNNoise (and are
+    /// encoded at a low complexity); off only for the cost benchmark's baseline.
+    pub silence_savings: bool,
     pub echo_cancellation: bool,
 }
+
+/// Default depth of noise suppression: WebRTC's "high" level.
+pub const NOISE_FLOOR_DB: u8 = 18;
 
 impl Default for ProcessingConfig {
     fn default() -> Self {
         Self {
             noise_suppression: true,
+            noise_floor_db: Some(NOISE_FLOOR_DB),
+            silence_savings: true,
             echo_cancellation: true,
         }
     }
@@ -38,15 +51,17 @@ pub struct ProcessingCost {
     pub frames: u64,
     pub echo: Duration,
     pub noise: Duration,
+    /// Half frames that skipped noise suppression (noise only, sender in DTX).
+    pub noise_skipped: u64,
 }
 
 pub struct CaptureProcessor {
-    noise: Option<Box<DenoiseState<'static>>>,
+    noise: Option<NoiseSuppressor>,
+    silence_savings: bool,
     echo: Option<EchoCanceller>,
     render: [f32; HALF_FRAME],
     render_fill: usize,
     scratch_in: [f32; HALF_FRAME],
-    scratch_out: [f32; HALF_FRAME],
     cost: ProcessingCost,
 }
 
@@ -62,12 +77,14 @@ impl std::fmt::Debug for CaptureProcessor {
 impl CaptureProcessor {
     pub fn new(config: ProcessingConfig) -> Self {
         Self {
-            noise: config.noise_suppression.then(DenoiseState::new),
+            noise: config
+                .noise_suppression
+                .then(|| NoiseSuppressor::new(config.noise_floor_db)),
+            silence_savings: config.silence_savings,
             echo: config.echo_cancellation.then(EchoCanceller::new),
             render: [0.0; HALF_FRAME],
             render_fill: 0,
             scratch_in: [0.0; HALF_FRAME],
-            scratch_out: [0.0; HALF_FRAME],
             cost: ProcessingCost::default(),
         }
     }
@@ -77,7 +94,10 @@ impl CaptureProcessor {
     }
 
     pub fn cost(&self) -> ProcessingCost {
-        self.cost
+        ProcessingCost {
+            noise_skipped: self.noise.as_ref().map_or(0, NoiseSuppressor::skipped),
+            ..self.cost
+        }
     }
 
     /// What the speaker is about to play (any length): the echo canceller's reference.
@@ -105,11 +125,20 @@ impl CaptureProcessor {
         self.echo = None;
     }
 
-    /// Processes one 20 ms microphone frame in place.
-    pub fn capture(&mut self, pcm: &mut [i16; FRAME_SAMPLES]) {
+    /// Processes one 20 ms microphone frame in place. `quiet`: the sender is in DTX
+    /// silence (noise suppression may skip noise-only frames). Returns what the noise
+    /// suppressor's voice detector said (the higher probability of the two halves), `None`
+    /// without noise suppression.
+    pub fn capture(
+        &mut self,
+        pcm: &mut [i16; FRAME_SAMPLES],
+        quiet: bool,
+    ) -> Option<VoiceActivity> {
         if !self.is_active() {
-            return;
+            return None;
         }
+        let quiet = quiet && self.silence_savings;
+        let mut voice: Option<VoiceActivity> = None;
         self.cost.frames += 1;
         for half in pcm.chunks_exact_mut(HALF_FRAME) {
             if let Some(echo) = self.echo.as_mut() {
@@ -130,17 +159,17 @@ impl CaptureProcessor {
             }
             if let Some(noise) = self.noise.as_mut() {
                 let started = Instant::now();
-                // RNNoise works on i16-scaled floats.
-                for (dst, &s) in self.scratch_in.iter_mut().zip(half.iter()) {
-                    *dst = f32::from(s);
-                }
-                noise.process_frame(&mut self.scratch_out, &self.scratch_in);
-                for (dst, &s) in half.iter_mut().zip(self.scratch_out.iter()) {
-                    *dst = s.clamp(-32_768.0, 32_767.0) as i16;
-                }
+                let p = noise.process(half, quiet);
+                let v = voice.get_or_insert(VoiceActivity {
+                    speech_probability: 0.0,
+                    noise_only: true,
+                });
+                v.speech_probability = v.speech_probability.max(p.unwrap_or(0.0));
+                v.noise_only &= p.is_none();
                 self.cost.noise += started.elapsed();
             }
         }
+        voice
     }
 }
 
@@ -232,11 +261,12 @@ mod tests {
         let mut p = CaptureProcessor::new(ProcessingConfig {
             noise_suppression: false,
             echo_cancellation: false,
+            ..ProcessingConfig::default()
         });
         assert!(!p.is_active());
         let mut frame = [123i16; FRAME_SAMPLES];
         p.render(&[5; 700]);
-        p.capture(&mut frame);
+        p.capture(&mut frame, false);
         assert!(frame.iter().all(|&s| s == 123));
         assert_eq!(p.cost().frames, 0);
     }
@@ -245,7 +275,9 @@ mod tests {
     fn noise_suppression_removes_steady_noise_and_keeps_speech() {
         let mut p = CaptureProcessor::new(ProcessingConfig {
             noise_suppression: true,
+            noise_floor_db: None,
             echo_cancellation: false,
+            ..ProcessingConfig::default()
         });
         let mut state = 7u32;
         let mut noise_out = Vec::new();
@@ -257,7 +289,7 @@ mod tests {
                 *s = ((state >> 16) as i32 - 32_768) as i16 / 64;
             }
             noise_in.extend_from_slice(&frame);
-            p.capture(&mut frame);
+            p.capture(&mut frame, false);
             noise_out.extend_from_slice(&frame);
         }
         // RNNoise learned real rooms' noise; synthetic white noise (-40 dBFS here) loses
@@ -274,7 +306,7 @@ mod tests {
         for chunk in speech.chunks_exact(FRAME_SAMPLES) {
             let mut frame = [0i16; FRAME_SAMPLES];
             frame.copy_from_slice(chunk);
-            p.capture(&mut frame);
+            p.capture(&mut frame, false);
             out.extend_from_slice(&frame);
         }
         assert!(
@@ -293,6 +325,7 @@ mod tests {
         let mut p = CaptureProcessor::new(ProcessingConfig {
             noise_suppression: false,
             echo_cancellation: true,
+            ..ProcessingConfig::default()
         });
         assert!(p.is_active(), "the echo canceller did not start");
         let far = speechlike(FRAME_SAMPLES * 400, 11);
@@ -309,7 +342,7 @@ mod tests {
                 *s = (echo + f64::from(near[at])).clamp(-32_768.0, 32_767.0) as i16;
             }
             let before = mic;
-            p.capture(&mut mic);
+            p.capture(&mut mic, false);
             if i >= 300 {
                 mic_tail.extend_from_slice(&before);
                 out_tail.extend_from_slice(&mic);

@@ -22,6 +22,7 @@ fn red_recovers_isolated_losses_at_full_quality() {
     let config = SendConfig {
         protection: ProtectionMode::fixed_red(&[1], &encoder).unwrap(),
         encoder,
+        ..Default::default()
     };
     let types = PayloadTypes {
         opus: 111,

@@ -6,8 +6,10 @@
 use crate::codec::red::{self, MAX_RED_BLOCK_BYTES, MAX_RED_OFFSET};
 use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, PayloadTypes};
 use crate::jitter::DTX_MAX_BYTES;
+use voicecall_core::effort::{QUIET_COMPLEXITY, speech_complexity};
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
 use voicecall_core::protection::{MAX_RED_SPAN, Protection, ProtectionLevel, RedPlan};
+use voicecall_core::talkspurt::{DEFAULT_HANGOVER_FRAMES, DtxHangover, VoiceActivity};
 
 const MAX_SPAN: usize = MAX_RED_SPAN as usize;
 /// Room for a RED packet: the primary and up to `MAX_SPAN` blocks with headers.
@@ -42,10 +44,26 @@ impl ProtectionMode {
 }
 
 /// Settings of the send path besides the encoder's own.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendConfig {
     pub encoder: EncoderSettings,
     pub protection: ProtectionMode,
+    /// Frames after the last speech frame before Opus may use DTX again (0: Opus alone).
+    pub dtx_hangover_frames: u16,
+    /// Opus complexity by bitrate and silence (`voicecall_core::effort`); off: always the
+    /// configured one.
+    pub adaptive_complexity: bool,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        Self {
+            encoder: EncoderSettings::default(),
+            protection: ProtectionMode::default(),
+            dtx_hangover_frames: DEFAULT_HANGOVER_FRAMES,
+            adaptive_complexity: true,
+        }
+    }
 }
 
 impl SendConfig {
@@ -99,6 +117,16 @@ pub struct SendPath {
     in_dtx: bool,
     /// The last frame was not sent, so the next one starts a talkspurt.
     skipped_last: bool,
+    /// DTX as configured, and as set on the encoder now (off through a hangover).
+    dtx_configured: bool,
+    dtx_on: bool,
+    hangover: DtxHangover,
+    /// The configured complexity, whether it adapts, the one set for speech now, and
+    /// whether the encoder runs at `QUIET_COMPLEXITY` instead.
+    configured_complexity: u8,
+    adaptive_complexity: bool,
+    complexity: u8,
+    quiet_complexity: bool,
     /// The last packets sent, newest at `history[0]`: the RED blocks of the next one.
     history: [Sent; MAX_SPAN],
     encoded: [u8; MAX_PACKET_BYTES],
@@ -136,6 +164,13 @@ impl SendPath {
             timestamp: first_timestamp,
             in_dtx: false,
             skipped_last: false,
+            dtx_configured: config.encoder.dtx,
+            dtx_on: config.encoder.dtx,
+            hangover: DtxHangover::new(config.dtx_hangover_frames),
+            configured_complexity: config.encoder.complexity,
+            adaptive_complexity: config.adaptive_complexity,
+            complexity: config.encoder.complexity,
+            quiet_complexity: false,
             history: [NOTHING_SENT; MAX_SPAN],
             encoded: [0; MAX_PACKET_BYTES],
             payload: [0; MAX_PAYLOAD],
@@ -144,6 +179,7 @@ impl SendPath {
             frames_unsent: 0,
         };
         send.apply(config.initial_protection())?;
+        send.set_speech_complexity()?;
         Ok(send)
     }
 
@@ -165,11 +201,64 @@ impl SendPath {
             self.encoder.set_expected_loss(protection.fec_loss_pct)?;
         }
         self.protection = protection;
+        self.set_speech_complexity()
+    }
+
+    /// The complexity for speech at the current bitrate, set on the encoder unless it is
+    /// encoding silence at `QUIET_COMPLEXITY`.
+    fn set_speech_complexity(&mut self) -> Result<(), CodecError> {
+        let complexity = if self.adaptive_complexity {
+            speech_complexity(self.configured_complexity, self.protection.bitrate_bps)
+        } else {
+            self.configured_complexity
+        };
+        if complexity != self.complexity {
+            self.complexity = complexity;
+            if !self.quiet_complexity {
+                self.encoder.set_complexity(complexity)?;
+            }
+        }
         Ok(())
+    }
+
+    /// The complexity speech is encoded at now.
+    pub fn complexity(&self) -> u8 {
+        self.complexity
     }
 
     pub fn protection(&self) -> Protection {
         self.protection
+    }
+
+    /// In DTX silence: the frames now are not sent.
+    pub fn is_silent(&self) -> bool {
+        self.in_dtx
+    }
+
+    /// What the capture path's voice detector said about the next frame (`None`: no
+    /// detector ran). DTX stays off through the hangover after speech; a noise-only frame
+    /// in DTX silence is encoded at a low complexity, since it will most likely not be
+    /// sent either.
+    pub fn voice(&mut self, activity: Option<VoiceActivity>) -> Result<(), CodecError> {
+        let dtx = self.dtx_configured
+            && self
+                .hangover
+                .dtx_allowed(activity.map(|a| a.speech_probability));
+        if dtx != self.dtx_on {
+            self.encoder.set_dtx(dtx)?;
+            self.dtx_on = dtx;
+        }
+        let quiet =
+            self.adaptive_complexity && self.in_dtx && activity.is_some_and(|a| a.noise_only);
+        if quiet != self.quiet_complexity {
+            self.encoder.set_complexity(if quiet {
+                QUIET_COMPLEXITY
+            } else {
+                self.complexity
+            })?;
+            self.quiet_complexity = quiet;
+        }
+        Ok(())
     }
 
     /// Encodes one 20 ms frame. `None`: a DTX frame that need not be sent (the timestamp
@@ -384,6 +473,23 @@ mod tests {
             .unwrap();
         assert_eq!(send.encoder.expected_loss().unwrap(), 0);
         assert_eq!(send.encoder.bitrate().unwrap(), 40_000);
+    }
+
+    #[test]
+    fn speech_complexity_follows_the_bitrate_unless_fixed() {
+        let mut send = SendPath::new(&SendConfig::default(), TYPES, 0).unwrap();
+        assert_eq!(send.complexity(), 7, "40 kb/s");
+        send.apply(Protection {
+            bitrate_bps: 16_000,
+            ..send.protection()
+        })
+        .unwrap();
+        assert_eq!(send.complexity(), 9, "16 kb/s");
+        let fixed = SendConfig {
+            adaptive_complexity: false,
+            ..SendConfig::default()
+        };
+        assert_eq!(SendPath::new(&fixed, TYPES, 0).unwrap().complexity(), 9);
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct MediaConfig {
     /// RED, FEC and bitrate from the peer's reports, or fixed (benchmark baselines).
     pub protection: ProtectionMode,
     pub processing: ProcessingConfig,
+    /// Frames after speech before Opus may use DTX again (`SendConfig`).
+    pub dtx_hangover_frames: u16,
+    /// Opus complexity by bitrate and silence (`SendConfig`).
+    pub adaptive_complexity: bool,
     /// Where the devices come from (tests put unpluggable stand-ins here).
     pub audio: Arc<dyn AudioBackend>,
 }
@@ -72,6 +76,8 @@ impl Default for MediaConfig {
             receive_mode: ReceiveMode::default(),
             protection: send.protection,
             processing: ProcessingConfig::default(),
+            dtx_hangover_frames: send.dtx_hangover_frames,
+            adaptive_complexity: send.adaptive_complexity,
             audio: Arc::new(SystemAudio),
         }
     }
@@ -82,6 +88,8 @@ impl MediaConfig {
         SendConfig {
             encoder: self.encoder.clone(),
             protection: self.protection,
+            dtx_hangover_frames: self.dtx_hangover_frames,
+            adaptive_complexity: self.adaptive_complexity,
         }
     }
 }
@@ -460,10 +468,14 @@ impl Pump {
     fn encode_captured(&mut self) -> Option<(u8, u32, bool)> {
         while self.capture.read_frame(&mut self.pcm) {
             MediaCounters::bump(&self.counters.frames_captured);
-            if self.muted.load(Ordering::Relaxed) {
+            let voice = if self.muted.load(Ordering::Relaxed) {
                 self.pcm.fill(0);
+                None
             } else {
-                self.processor.capture(&mut self.pcm);
+                self.processor.capture(&mut self.pcm, self.send.is_silent())
+            };
+            if let Err(err) = self.send.voice(voice) {
+                tracing::warn!(error = %err, "setting DTX or complexity");
             }
             match self.send.encode(&self.pcm) {
                 Ok(Some(out)) => return Some((out.payload_type, out.timestamp, out.marker)),
