@@ -154,6 +154,7 @@ fn main() {
     let turn = Coturn::on_loopback();
     let relay_port = free_port();
     let server = Server::builder()
+        .for_benchmarks()
         .envs(turn.server_env_via(LOOPBACK, &format!("{LOOPBACK}:{relay_port}")))
         .start();
 

@@ -147,7 +147,7 @@ fn main() {
         return;
     }
     let window = Duration::from_secs_f64(arg("--window", 15.0));
-    let server = Server::start();
+    let server = Server::builder().for_benchmarks().start();
     let mut rows = headless(&server, window, "baseline", &BASELINE_ARGS);
     rows.extend(headless(&server, window, "defaults", &[]));
     match gui_idle(&server, window) {

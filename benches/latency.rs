@@ -294,7 +294,7 @@ fn main() {
     };
     // Longer than the call: the input must not end before the hang-up.
     write_click_track(&dir.path().join("clicks.wav"), seconds + 5.0);
-    let server = Server::start();
+    let server = Server::builder().for_benchmarks().start();
     let runtime = runtime();
     let mut report = Report::new();
     let mut latencies = [Vec::new(), Vec::new()];

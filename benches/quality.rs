@@ -155,6 +155,7 @@ fn main() {
     // Every client reaches TURN through a netem relay, started per condition on this port.
     let relay_port = free_port();
     let server = Server::builder()
+        .for_benchmarks()
         .envs(turn.server_env_via(LOOPBACK, &format!("{LOOPBACK}:{relay_port}")))
         .start();
 

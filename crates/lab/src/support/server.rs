@@ -112,6 +112,29 @@ impl ServerBuilder {
         self
     }
 
+    /// Lifts the budgets a benchmark spends by design from one address: hundreds of calls
+    /// to the same callee, a fresh ID and connection per call, TURN credentials each time.
+    /// Message and byte budgets stay as shipped.
+    pub fn for_benchmarks(self) -> Self {
+        self.envs(
+            [
+                "CALLS_PER_TARGET_PER_MIN",
+                "CALLS_PER_TARGET_BURST",
+                "CALLS_PER_SENDER_PER_MIN",
+                "CALLS_PER_SENDER_BURST",
+                "CALLS_PER_IP_PER_MIN",
+                "CALLS_PER_IP_BURST",
+                "IP_REGISTRATIONS_PER_HOUR",
+                "IP_REGISTRATION_BURST",
+                "IP_CONNECTS_PER_MIN",
+                "IP_CONNECT_BURST",
+                "ICE_REQUESTS_PER_MIN",
+                "ICE_REQUEST_BURST",
+            ]
+            .map(|name| (name, "1000000")),
+        )
+    }
+
     /// A fixed port, so a test can kill the server and bring it back at the same address.
     pub fn port(self, port: u16) -> Self {
         self.env("PORT", port.to_string())
