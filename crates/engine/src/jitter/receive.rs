@@ -9,14 +9,14 @@ use voicecall_core::format::FRAME_SAMPLES;
 /// Where a pulled frame came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameSource {
-    /// The buffer is filling: zeros.
+    /// The buffer is filling: zeros (a short piece when time-stretching).
     Silence,
     Decoded,
     /// A lost frame rebuilt from the FEC in the packet after it.
     Fec,
     /// A lost packet whose frame a later packet carried as RED redundancy.
     Redundancy,
-    /// Comfort noise while the sender is in DTX.
+    /// Comfort noise while the sender is in DTX (a short piece when time-stretching).
     ComfortNoise,
     /// Packet-loss concealment: for lost frames without FEC and for undecodable payloads.
     Concealed,
@@ -153,14 +153,15 @@ impl ReceivePath {
         };
         match decoded {
             Decoded::Silence => {
-                out[..FRAME_SAMPLES].fill(0);
-                Ok((FRAME_SAMPLES, FrameSource::Silence))
+                let n = self.buffer.quiet_samples();
+                out[..n].fill(0);
+                Ok((n, FrameSource::Silence))
             }
             Decoded::Frame(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Decoded)),
             Decoded::Redundant(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Redundancy)),
             Decoded::ComfortNoise => {
                 // After a DTX packet libopus' concealment is its comfort noise generator.
-                let n = self.decoder.conceal(out, FRAME_SAMPLES)?;
+                let n = self.decoder.conceal(out, self.buffer.quiet_samples())?;
                 Ok((n, FrameSource::ComfortNoise))
             }
             Decoded::Fec(Ok(n)) => {

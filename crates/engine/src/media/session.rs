@@ -181,6 +181,7 @@ impl MediaSession {
             first_audio: Some(first_audio_tx),
             devices: watch,
             playout: PlayoutSlack::new(),
+            quiet: QuietTally::default(),
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -300,8 +301,34 @@ struct Pump {
     first_audio: Option<oneshot::Sender<Instant>>,
     devices: DeviceWatch,
     playout: PlayoutSlack,
+    quiet: QuietTally,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
+}
+
+/// Silence and comfort noise are pulled in pieces shorter than a frame; their counters
+/// still count frames.
+#[derive(Default)]
+struct QuietTally {
+    silence: usize,
+    comfort_noise: usize,
+}
+
+impl QuietTally {
+    /// Adds a pulled piece; true when it completes a frame's worth (always for the others).
+    fn completes_frame(&mut self, source: FrameSource, len: usize) -> bool {
+        let samples = match source {
+            FrameSource::Silence => &mut self.silence,
+            FrameSource::ComfortNoise => &mut self.comfort_noise,
+            _ => return true,
+        };
+        *samples += len;
+        if *samples < FRAME_SAMPLES {
+            return false;
+        }
+        *samples -= FRAME_SAMPLES;
+        true
+    }
 }
 
 /// How much the playout queue holds beyond one device period: see `PUMP_INTERVAL_SAMPLES`.
@@ -495,7 +522,9 @@ impl Pump {
                 FrameSource::Concealed => &self.counters.frames_concealed,
                 FrameSource::Silence => &self.counters.frames_silent,
             };
-            MediaCounters::bump(counter);
+            if self.quiet.completes_frame(source, len) {
+                MediaCounters::bump(counter);
+            }
             self.processor.render(&self.decoded[..len]);
             if source == FrameSource::Decoded
                 && let Some(first) = self.first_audio.take()
