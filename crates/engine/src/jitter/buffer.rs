@@ -124,6 +124,10 @@ pub struct JitterBuffer {
     bursts: BurstMemory,
     /// ...make this many frames of wait beyond the jitter, as of the last `pop`.
     burst_wait: u64,
+    /// The packet, held while not playing, that the sender marked as a talkspurt's first
+    /// (RTP marker bit): nothing before it is due, so with time-stretching it may play at
+    /// once and lengthening grows the buffer to its target.
+    talkspurt_start: Option<u64>,
     stats: JitterStats,
 }
 
@@ -158,6 +162,7 @@ impl JitterBuffer {
             arrived_at: [None; SLOT_COUNT],
             bursts: BurstMemory::default(),
             burst_wait: 0,
+            talkspurt_start: None,
             stats: JitterStats::default(),
         }
     }
@@ -284,6 +289,16 @@ impl JitterBuffer {
         true
     }
 
+    /// The packet `seq`, just inserted, carried the RTP marker bit: the sender starts a
+    /// talkspurt with it. Only a packet still waiting to play counts; a talkspurt in the
+    /// middle of a call is DTX's business (`in_dtx_gap`).
+    pub fn note_talkspurt_start(&mut self, seq: u16) {
+        let ext = self.unwrapper.peek(seq);
+        if self.phase != Phase::Playing && self.ring.is_filled(ext) {
+            self.talkspurt_start = Some(ext);
+        }
+    }
+
     /// A RED packet carried a copy of the frame `frames` before it: a loss burst that long
     /// can be waited out.
     pub fn note_red_distance(&mut self, frames: u32) {
@@ -351,6 +366,7 @@ impl JitterBuffer {
         self.arrived_at = [None; SLOT_COUNT];
         self.bursts.reset();
         self.burst_wait = 0;
+        self.talkspurt_start = None;
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -508,9 +524,13 @@ impl JitterBuffer {
         let waited = self
             .waiting_since
             .is_some_and(|t| now.saturating_duration_since(t) >= FRAME_DURATION * target as u32);
-        if highest - first + 1 < target && !waited {
+        // A marked first packet has nothing before it to wait for; without stretching the
+        // buffer could not grow from it, so there it waits like any other.
+        let marked = self.time_stretch && self.talkspurt_start == Some(first);
+        if highest - first + 1 < target && !waited && !marked {
             return false;
         }
+        self.talkspurt_start = None;
         if let Some(next) = self.next_play {
             // Numbers that never came while refilling; silence already covered them.
             self.stats.lost += first - next;

@@ -70,8 +70,24 @@ impl ReceivePath {
 
     /// One RTP packet as received: RED packets are unpacked into their primary and the
     /// redundant frames (stored only where they fill a gap); malformed RED is dropped and
-    /// counted, never decoded.
+    /// counted, never decoded. `marker` is the RTP marker bit: a talkspurt starts here.
     pub fn push_rtp(
+        &mut self,
+        payload_type: u8,
+        seq: u16,
+        rtp_timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
+        let outcome = self.push_payload(payload_type, seq, rtp_timestamp, payload, now);
+        if marker && matches!(outcome, InsertOutcome::Accepted | InsertOutcome::Resynced) {
+            self.buffer.note_talkspurt_start(seq);
+        }
+        outcome
+    }
+
+    fn push_payload(
         &mut self,
         payload_type: u8,
         seq: u16,

@@ -97,7 +97,8 @@ pub struct SendPath {
     timestamp: u32,
     /// A DTX packet was sent; later ones are not until speech resumes.
     in_dtx: bool,
-    /// The last frame was not sent, so the next one starts a talkspurt.
+    /// The last frame was not sent (or none was yet), so the next one starts a talkspurt
+    /// and carries the marker bit (RFC 3551 §4.1): a receiver may play it at once.
     skipped_last: bool,
     /// The last packets sent, newest at `history[0]`: the RED blocks of the next one.
     history: [Sent; MAX_SPAN],
@@ -135,7 +136,7 @@ impl SendPath {
             },
             timestamp: first_timestamp,
             in_dtx: false,
-            skipped_last: false,
+            skipped_last: true,
             history: [NOTHING_SENT; MAX_SPAN],
             encoded: [0; MAX_PACKET_BYTES],
             payload: [0; MAX_PAYLOAD],

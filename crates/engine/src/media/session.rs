@@ -427,6 +427,7 @@ impl Pump {
                     rtp.payload_type,
                     rtp.sequence,
                     rtp.timestamp,
+                    rtp.marker,
                     &rtp.payload,
                     Instant::now(),
                 );
