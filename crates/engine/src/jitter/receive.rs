@@ -23,7 +23,8 @@ pub enum FrameSource {
 }
 
 /// Jitter buffer plus decoder: packets in, one packet's worth of PCM out per `pull`,
-/// time-stretched by up to half a frame when the buffer holds more or less than its target.
+/// time-stretched by up to half a frame when the buffer holds more or less than its target
+/// (comfort noise in DTX comes in 5 ms pieces, see `JitterBuffer::quiet_samples`).
 #[derive(Debug)]
 pub struct ReceivePath {
     buffer: JitterBuffer,
