@@ -14,7 +14,7 @@
 //! on every row alike. Each row prints its median, its spread (min–max) and the sender's
 //! kb/s; setup is the caller's Call → first audio heard, for rows whose receiver called.
 //!
-//!   benches/browser_quality.sh [--repeat N] [--conditions 0,10r] [--kinds mixed,chromium,native]
+//!   benches/browser_quality.sh [--repeat N] [--conditions 0,5r,10r,20r,5b,jit] [--kinds mixed,chromium,native]
 //!                              [--native-variants ';--no-dtx;--no-noise-suppression']
 //!
 //! `--native-variants` makes every call with a native end once per set of extra `voicecall`
@@ -26,6 +26,9 @@
 //! The whole benchmark runs in a network namespace of its own with only loopback
 //! (`support::netns::isolate_loopback_only`): chromium offers every interface it sees.
 
+mod common;
+
+use common::conditions::{Condition, condition};
 use voicecall_lab::netem::{Pacing, RelayThread, pacing_by_ssrc};
 use voicecall_lab::support;
 
@@ -34,6 +37,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use serde_json::Value;
 use support::pesq::{Pesq, Speech, align_for_pesq};
 use support::turn::{Coturn, free_port};
@@ -44,26 +48,7 @@ const LOOPBACK: &str = "127.0.0.1";
 /// front keeps a slow connection from cutting the first words.
 const BROWSER_LEAD_SECONDS: f64 = 1.5;
 
-struct Condition {
-    key: &'static str,
-    label: &'static str,
-    netem: &'static [&'static str],
-}
-
-const CONDITIONS: [Condition; 2] = [
-    Condition {
-        key: "0",
-        label: "clean",
-        netem: &[],
-    },
-    Condition {
-        key: "10r",
-        label: "10 % random loss",
-        netem: &["--loss", "0.10"],
-    },
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 enum Kind {
     /// voicecall and chromium call each other.
     Mixed,
@@ -72,12 +57,6 @@ enum Kind {
     /// Two voicecall clients.
     Native,
 }
-
-const KINDS: [(Kind, &str); 3] = [
-    (Kind::Mixed, "mixed"),
-    (Kind::Chromium, "chromium"),
-    (Kind::Native, "native"),
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum End {
@@ -111,66 +90,42 @@ struct Sample {
     pacing: Option<Pacing>,
 }
 
+/// voicecall beside Chromium on the same lines.
+#[derive(Parser)]
 struct Args {
+    /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).
+    #[arg(long, value_delimiter = ',', value_parser = condition, default_value = "0,10r")]
     conditions: Vec<&'static Condition>,
+    /// Kinds of call.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "mixed,chromium,native"
+    )]
     kinds: Vec<Kind>,
+    /// Repetitions of every kind of call on every line.
+    #[arg(long, default_value_t = 5)]
     repeat: usize,
-    /// Extra `voicecall` arguments, one set per variant of the native end: every call with
-    /// a native end is made once per variant, so a setting is compared in the same run.
-    variants: Vec<Vec<String>>,
+    /// Extra `voicecall` arguments, one set per variant of the native end, separated by `;`:
+    /// every call with a native end is made once per variant, so a setting is compared in
+    /// the same run (the empty set: the defaults).
+    #[arg(long = "native-variants", value_parser = variants, default_value = "")]
+    variants: Variants,
+    /// Passed by `cargo bench` to every benchmark.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn parse_args() -> Args {
-    let mut args = Args {
-        conditions: CONDITIONS.iter().collect(),
-        kinds: KINDS.iter().map(|(k, _)| *k).collect(),
-        repeat: 5,
-        variants: vec![Vec::new()],
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--conditions" => {
-                let list = it.next().expect("--conditions LIST");
-                args.conditions = list
-                    .split(',')
-                    .map(|k| {
-                        CONDITIONS
-                            .iter()
-                            .find(|c| c.key == k)
-                            .unwrap_or_else(|| panic!("unknown condition {k}"))
-                    })
-                    .collect();
-            }
-            "--kinds" => {
-                let list = it.next().expect("--kinds LIST");
-                args.kinds = list
-                    .split(',')
-                    .map(|k| {
-                        KINDS
-                            .iter()
-                            .find(|(_, name)| *name == k)
-                            .map(|(kind, _)| *kind)
-                            .unwrap_or_else(|| panic!("unknown kind {k}"))
-                    })
-                    .collect();
-            }
-            "--repeat" => {
-                args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
-            }
-            "--native-variants" => {
-                let list = it.next().expect("--native-variants 'ARGS;ARGS'");
-                args.variants = list
-                    .split(';')
-                    .map(|v| v.split_whitespace().map(str::to_owned).collect())
-                    .collect();
-            }
-            // `cargo bench` passes --bench to every bench binary.
-            "--bench" => {}
-            other => panic!("unknown argument {other}"),
-        }
-    }
-    args
+#[derive(Clone)]
+struct Variants(Vec<Vec<String>>);
+
+fn variants(list: &str) -> Result<Variants, String> {
+    Ok(Variants(
+        list.split(';')
+            .map(|v| v.split_whitespace().map(str::to_owned).collect())
+            .collect(),
+    ))
 }
 
 fn main() {
@@ -184,7 +139,7 @@ fn main() {
         return;
     }
     support::netns::isolate_loopback_only();
-    let args = parse_args();
+    let args = Args::parse();
     let dir = support::repo().join("target/browser-quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let load = load_average();
@@ -209,7 +164,7 @@ fn main() {
             let calls = args.kinds.iter().flat_map(|&kind| {
                 // Calls with a native end once per native variant.
                 let variants = if kind != Kind::Chromium {
-                    args.variants.len()
+                    args.variants.0.len()
                 } else {
                     1
                 };
@@ -233,7 +188,7 @@ fn main() {
                     browser_input: &browser_input,
                     dir: &call_dir,
                     pesq: &pesq,
-                    variants: &args.variants,
+                    variants: &args.variants.0,
                     relay: &relay,
                 };
                 // A peer that fails to start (chromium is slow to come up on a loaded
@@ -249,8 +204,8 @@ fn main() {
                             println!(
                                 "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]\n{:>21}sent: {}",
                                 condition.label,
-                                from.name(&args.variants),
-                                to.name(&args.variants),
+                                from.name(&args.variants.0),
+                                to.name(&args.variants.0),
                                 sample.pesq,
                                 fmt_opt(sample.kbps, 1),
                                 fmt_opt(sample.setup_ms, 0),
@@ -490,7 +445,7 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 .unwrap_or_default();
             let g = |k: &str| media[k].as_u64().unwrap_or(0);
             format!(
-                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} jb {} ms",
+                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} padding {} jb {} ms",
                 g("frames_decoded"),
                 g("frames_red"),
                 g("frames_fec"),
@@ -498,6 +453,7 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 g("frames_comfort_noise"),
                 g("frames_skipped"),
                 g("frames_held"),
+                g("packets_padding"),
                 g("jitter_depth_ms"),
             )
         }
@@ -543,12 +499,12 @@ fn report(
         args.repeat,
     );
     let mut order = Vec::new();
-    for v in 0..args.variants.len() {
+    for v in 0..args.variants.0.len() {
         order.push((End::Voicecall(v), End::Chromium));
         order.push((End::Chromium, End::Voicecall(v)));
     }
     order.push((End::Chromium, End::Chromium));
-    for v in 0..args.variants.len() {
+    for v in 0..args.variants.0.len() {
         order.push((End::Voicecall(v), End::Voicecall(v)));
     }
     for (ci, condition) in args.conditions.iter().enumerate() {
@@ -566,8 +522,8 @@ fn report(
             out += &format!(
                 "| {} | {} → {} | {} | {:.2} | {lo:.2}–{hi:.2} | {:.2} | {} | {} |\n",
                 condition.label,
-                from.name(&args.variants),
-                to.name(&args.variants),
+                from.name(&args.variants.0),
+                to.name(&args.variants.0),
                 scores.len(),
                 median(&scores),
                 hi - lo,

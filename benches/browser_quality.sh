@@ -5,7 +5,8 @@
 # target/browser-quality-bench/report.md). Needs chromium and signaling-server/node_modules.
 #
 #   benches/browser_quality.sh                           # 5 repetitions, both conditions
-#   benches/browser_quality.sh --repeat 2 --conditions 0 --kinds mixed,chromium
+#   benches/browser_quality.sh --repeat 2 --conditions 0,5b --kinds mixed,chromium
+#   benches/browser_quality.sh --help                    # every option; conditions as in quality.rs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/pesq_venv.sh

@@ -6,6 +6,9 @@
 //! (Python `pesq`). The same network carries our design and a naive receive path in the
 //! same run. Run through `benches/quality.sh`, which prepares the PESQ venv.
 
+mod common;
+
+use common::conditions::{Condition, condition};
 use voicecall_lab::netem::RelayThread;
 use voicecall_lab::support;
 
@@ -14,6 +17,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use serde_json::Value;
 use support::pesq::{Pesq, Speech, align_for_pesq};
 use support::turn::{Coturn, free_port};
@@ -23,45 +27,6 @@ use voicecall_engine::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTE
 use voicecall_engine::media::{CaptureProcessor, ProcessingConfig};
 
 const LOOPBACK: &str = "127.0.0.1";
-
-struct Condition {
-    key: &'static str,
-    label: &'static str,
-    netem: &'static [&'static str],
-}
-
-const CONDITIONS: [Condition; 6] = [
-    Condition {
-        key: "0",
-        label: "0 % loss",
-        netem: &[],
-    },
-    Condition {
-        key: "5r",
-        label: "5 % random loss",
-        netem: &["--loss", "0.05"],
-    },
-    Condition {
-        key: "10r",
-        label: "10 % random loss",
-        netem: &["--loss", "0.10"],
-    },
-    Condition {
-        key: "20r",
-        label: "20 % random loss",
-        netem: &["--loss", "0.20"],
-    },
-    Condition {
-        key: "5b",
-        label: "5 % bursty loss (Gilbert–Elliott, mean burst 3)",
-        netem: &["--burst-loss", "0.05", "--burst-length", "3"],
-    },
-    Condition {
-        key: "jit",
-        label: "30 ms jitter + 5 % reordered by 40 ms",
-        netem: &["--delay", "10ms", "--jitter", "30ms", "--reorder", "0.05"],
-    },
-];
 
 struct Mode {
     key: &'static str,
@@ -119,52 +84,28 @@ const MODES: [Mode; 7] = [
     },
 ];
 
+/// Quality through the whole pipeline, our design beside a naive receive path.
+#[derive(Parser)]
 struct Args {
+    /// Receive/send designs to compare, by key (ours, naive, nored, red2, redalways, nons, nodtx).
+    #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
+    /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).
+    #[arg(long, value_delimiter = ',', value_parser = condition, default_value = "0,5r,10r,20r,5b,jit")]
     conditions: Vec<&'static Condition>,
+    /// Calls per condition and mode.
+    #[arg(long, default_value_t = 1)]
     repeat: u64,
+    /// Passed by `cargo bench` to every benchmark.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-fn parse_args() -> Args {
-    let mut args = Args {
-        modes: MODES
-            .iter()
-            .filter(|m| ["ours", "naive"].contains(&m.key))
-            .collect(),
-        conditions: CONDITIONS.iter().collect(),
-        repeat: 1,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--modes" => {
-                let list = it.next().expect("--modes LIST");
-                args.modes = list
-                    .split(',')
-                    .map(|k| MODES.iter().find(|m| m.key == k).expect("unknown mode"))
-                    .collect();
-            }
-            "--conditions" => {
-                let list = it.next().expect("--conditions LIST");
-                args.conditions = list
-                    .split(',')
-                    .map(|k| {
-                        CONDITIONS
-                            .iter()
-                            .find(|c| c.key == k)
-                            .expect("unknown condition")
-                    })
-                    .collect();
-            }
-            "--repeat" => {
-                args.repeat = it.next().and_then(|n| n.parse().ok()).expect("--repeat N");
-            }
-            // `cargo bench` passes --bench to every bench binary.
-            "--bench" => {}
-            other => panic!("unknown argument {other}"),
-        }
-    }
-    args
+fn mode(key: &str) -> Result<&'static Mode, String> {
+    MODES.iter().find(|m| m.key == key).ok_or_else(|| {
+        let keys: Vec<&str> = MODES.iter().map(|m| m.key).collect();
+        format!("unknown mode {key:?}; one of {}", keys.join(", "))
+    })
 }
 
 fn main() {
@@ -175,7 +116,7 @@ fn main() {
         println!("quality: a benchmark; run it with benches/quality.sh");
         return;
     }
-    let args = parse_args();
+    let args = Args::parse();
     let dir = support::repo().join("target/quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let pesq = Pesq::from_env();

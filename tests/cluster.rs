@@ -59,8 +59,9 @@ fn killing_a_node_mid_call_keeps_the_audio_and_the_client_moves_with_its_id() {
     caller.wait_media_started(Duration::from_secs(10));
     eprintln!("media after {:?}", t.elapsed());
 
-    // Mid-speech, node 1 dies without a word (SIGKILL).
-    std::thread::sleep(Duration::from_millis(1500));
+    // Mid-speech (once about 1.5 s of the callee's audio has come in), node 1 dies
+    // without a word (SIGKILL).
+    caller.wait_received(75, Duration::from_secs(10));
     cluster.nodes[0].kill();
     let killed_at = Instant::now();
 

@@ -5,6 +5,8 @@
 //! baseline, so numbers are only compared within one run.
 #![allow(dead_code)] // each bench uses a different part of this module
 
+pub mod conditions;
+
 #[allow(unused_imports)] // benchmarks that start no servers or clients (echo) leave it unused
 pub use voicecall_lab::support;
 

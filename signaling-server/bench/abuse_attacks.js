@@ -129,7 +129,8 @@ export const ATTACKS = {
     return { got: received, unit: 'frames received by the flood targets' };
   },
 
-  // 3b. One address floods one target, reconnecting (same ID) after every cut.
+  // 3b. One address floods one target, reconnecting (same ID) after every cut;
+  //     after a few cuts its handshakes are refused (ADDRESS_BLOCKED).
   async 'reconnect flood'({ port, seconds }) {
     const target = await register(port, { localAddress: addr(24, 1) });
     let received = 0;
@@ -142,6 +143,7 @@ export const ATTACKS = {
     let conn = first.conn;
     const end = Date.now() + seconds * 1000;
     let reconnects = 0;
+    let refused = 0;
     const frame = `42${JSON.stringify(['send_ice', { targetClientId: target.id, callId: 'rc', candidate: 'x' }])}`;
     while (Date.now() < end) {
       while (conn.ws.readyState === conn.ws.OPEN && Date.now() < end) {
@@ -152,6 +154,7 @@ export const ATTACKS = {
       if (Date.now() >= end || !token) break;
       const again = await register(port, { auth: JSON.stringify({ id, token }), localAddress: addr(24, 2) });
       if (!again) {
+        refused++;
         await sleep(50);
         continue;
       }
@@ -160,7 +163,7 @@ export const ATTACKS = {
     }
     conn.ws.terminate();
     target.conn.ws.terminate();
-    return { got: Math.round(received / seconds), unit: `msgs/s reached the target (${reconnects} reconnects)` };
+    return { got: Math.round(received / seconds), unit: `msgs/s reached the target (${reconnects} reconnects, ${refused} refused)` };
   },
 
   // 3c. Fill the offline queue: 64 KiB offers to thousands of IDs nobody holds.

@@ -2,7 +2,8 @@
 // node bench/throughput.js [--clients 1000] [--seconds 10] [--rounds 3]
 //                          [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
 //                          [--ours-env PING_INTERVAL_MS=25000,PING_TIMEOUT_MS=20000]
-//                          [--ours-entry OTHER/src/index.js]
+//                          [--ours-entry OTHER/src/index.js] [--bare-heartbeat default]
+//                          [--same-node-args]
 //
 // Relay throughput as a new user would try it: 1,000 socket.io clients in
 // pairs, each pair ping-ponging a seed-format offer_sdp (JSON string payload,
@@ -18,13 +19,20 @@
 // reverses the last), and the result is the median of each server's rounds.
 // A steady rise or fall of the load then costs both the same.
 //
-// --ours-env runs this server with other settings (e.g. the bare relay's
-// 25 s heartbeat instead of our 5 s one, to see what the heartbeats of
-// 1,000 clients cost per relayed message); --ours-entry runs another build
-// of it (e.g. an older commit's tree) in its place.
+// Like with like: the bare relay runs with this server's heartbeat
+// (PING_INTERVAL_MS / PING_TIMEOUT_MS: 5 s / 5 s by default, or what
+// --ours-env sets), not socket.io's default 25 s / 20 s; at 1,000 clients
+// that is 200 pings a second instead of 40, each a write and a read. With
+// --bare-heartbeat default it keeps socket.io's default, as the seed did.
+// --ours-env runs this server with other settings; --ours-entry runs
+// another build of it (e.g. an older commit's tree) in its place.
 //
-// Both servers run as `node <entry>` with default settings (ours: LOG_LEVEL
-// info, logs to a file as journald would take them). The clients run in two
+// Each server runs as it is started: the bare relay as `node <entry>`, like
+// the seed; this server as `npm start` runs it (`node <the flags in
+// package.json's start script> src/index.js`: --max-semi-space-size=64, as
+// deploy/systemd does too), with default settings (LOG_LEVEL info, logs to a
+// file as journald would take them). --same-node-args runs the bare relay
+// with those node flags as well. The clients run in two
 // worker processes and come from 100 loopback addresses (127.0.0.2…), ten
 // per address, as 1,000 users would, rather than all from one address:
 // this server limits connections and traffic per address.
@@ -35,6 +43,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../src/config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
@@ -49,19 +58,29 @@ const { values: args } = parseArgs({
     'keep-logs': { type: 'boolean', default: false },
     'ours-env': { type: 'string', default: '' },
     'ours-entry': { type: 'string' },
+    'bare-heartbeat': { type: 'string', default: 'ours' },
+    'same-node-args': { type: 'boolean', default: false },
   },
 });
 const oursEnv = Object.fromEntries(args['ours-env'].split(',').filter(Boolean).map((kv) => kv.split('=')));
+if (!['ours', 'default'].includes(args['bare-heartbeat'])) throw new Error('--bare-heartbeat is "ours" or "default"');
+const bareEnv =
+  args['bare-heartbeat'] === 'default'
+    ? {}
+    : { PING_INTERVAL_MS: oursEnv.PING_INTERVAL_MS ?? String(DEFAULTS.pingIntervalMs), PING_TIMEOUT_MS: oursEnv.PING_TIMEOUT_MS ?? String(DEFAULTS.pingTimeoutMs) };
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
 const WORKERS = 2;
 const serverArgs = args['server-args'] ? args['server-args'].split(',') : [];
+// The node flags of `npm start`.
+const startScript = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+const oursNodeArgs = startScript.split(/\s+/).filter((w) => w.startsWith('--'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TARGETS = {
-  bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: {} },
-  ours: { name: 'voicecall signaling-server, default limits', entry: args['ours-entry'] ?? join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv } },
+  bare: { name: 'bare socket.io relay (seed-like)', entry: join(ROOT, 'bench/bare_relay.js'), env: bareEnv, nodeArgs: args['same-node-args'] ? oursNodeArgs : [] },
+  ours: { name: 'voicecall signaling-server, default limits', entry: args['ours-entry'] ?? join(ROOT, 'src/index.js'), env: { NODE_ID: 'bench', ...oursEnv }, nodeArgs: oursNodeArgs },
 };
 
 function procStat(pid) {
@@ -86,7 +105,7 @@ function procStat(pid) {
 async function startServer(target, logDir) {
   const logFile = join(logDir, `${target}.log`);
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...serverArgs, TARGETS[target].entry], {
+  const child = spawn(process.execPath, [...TARGETS[target].nodeArgs, ...serverArgs, TARGETS[target].entry], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...TARGETS[target].env },
     stdio: ['ignore', 'pipe', fd],
   });
@@ -173,7 +192,8 @@ async function measure(target, logDir) {
 
 const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const logDir = mkdtempSync(join(tmpdir(), 'vc-throughput-'));
-console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${args['ours-env'] ? `; this server with ${args['ours-env']}` : ''}`);
+const bareHeartbeat = bareEnv.PING_INTERVAL_MS ? `${bareEnv.PING_INTERVAL_MS} / ${bareEnv.PING_TIMEOUT_MS} ms, as this server's` : "socket.io's default 25000 / 20000 ms";
+console.log(`throughput: ${CLIENTS} clients in pairs, seed-format offer_sdp ping-pong, ${SECONDS} s measured after ${WARMUP} s; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${args['ours-env'] ? `; this server with ${args['ours-env']}` : ''}; bare relay heartbeat ${bareHeartbeat}; node flags: this server ${oursNodeArgs.join(' ') || 'none'} (npm start), bare relay ${TARGETS.bare.nodeArgs.join(' ') || 'none'}`);
 const results = [];
 for (let round = 0; round < Number(args.rounds); round++) {
   const order = args.only ? [args.only] : round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare'];

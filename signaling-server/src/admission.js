@@ -1,14 +1,19 @@
 // Who may open a connection at all, decided in engine.io's allowRequest
 // before any Socket.IO state exists: a refused handshake costs one HTTP
 // response (403). Checked in order:
+//   0. the address is not refused for its flood cuts (src/offenders.js);
+//      the 403's message starts with ADDRESS_BLOCKED and says how long;
 //   1. Origin: browsers only from this server's own pages or ALLOWED_ORIGINS
 //      (src/origin.js);
 //   2. at most MAX_CONNECTIONS_PER_IP open connections per client address;
 //   3. new connections per address: IP_CONNECTS_PER_MIN, bursts of
 //      IP_CONNECT_BURST.
 // The address is the one src/client_ip.js resolves (X-Forwarded-For only
-// from TRUSTED_PROXIES), and it is remembered on the request for the session.
+// from TRUSTED_PROXIES); budgets are kept under its `addressKey` (an IPv6
+// address by its IPV6_BUDGET_PREFIX). Both are remembered on the request for
+// the session.
 
+import { ErrorCode } from './errors.js';
 import { createKeyedBuckets, perMinute } from './rate_limit.js';
 
 // A handshake that passed allowRequest becomes a connection within the same
@@ -19,14 +24,16 @@ const RESERVATION_MS = 10_000;
 /**
  * @param {object} opts
  * @param {(req: import('node:http').IncomingMessage) => string} opts.clientIp
+ * @param {(ip: string) => string} [opts.addressKey] the budget key of an address
  * @param {(req: import('node:http').IncomingMessage) => boolean} opts.originAllowed
  * @param {number} opts.maxConnectionsPerIp
  * @param {number} opts.connectsPerMin
  * @param {number} opts.connectBurst
- * @param {(info: {reason: string, ip: string, origin?: string}) => void} opts.onRefused
+ * @param {{ blockedMs: (ip: string) => number }} opts.offenders
+ * @param {(info: {reason: string, ip: string, origin?: string, retryAfterMs?: number}) => void} opts.onRefused
  * @param {() => number} [opts.now]
  */
-export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, connectsPerMin, connectBurst, onRefused, now = () => performance.now() }) {
+export function createAdmission({ clientIp, addressKey = (ip) => ip, originAllowed, maxConnectionsPerIp, connectsPerMin, connectBurst, offenders, onRefused, now = () => performance.now() }) {
   const open = new Map(); // ip → open connections
   const reserved = new Map(); // ip → [expiry, …] of handshakes in progress
   const connects = createKeyedBuckets({ ...perMinute(connectsPerMin, connectBurst), now });
@@ -39,25 +46,33 @@ export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, 
     return list.length;
   }
 
-  function refuse(reason, ip, req, callback) {
+  function refuse(reason, ip, req, callback, message = reason, retryAfterMs = undefined) {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin.slice(0, 200) : undefined;
-    onRefused({ reason, ip, origin });
-    callback(reason, false);
+    onRefused({ reason, ip, origin, retryAfterMs });
+    callback(message, false);
   }
 
   return {
     /** engine.io `allowRequest(req, callback)` */
     allowRequest(req, callback) {
       const ip = clientIp(req);
+      const key = addressKey(ip);
       req.voicecallIp = ip;
+      req.voicecallKey = key;
+      const blocked = offenders.blockedMs(key);
+      if (blocked > 0) {
+        const retryAfterMs = Math.ceil(blocked);
+        const message = `${ErrorCode.ADDRESS_BLOCKED}: connections from this address were cut for flooding too often; try again in ${Math.ceil(blocked / 1000)} s (retryAfterMs ${retryAfterMs})`;
+        return refuse('address blocked', ip, req, callback, message, retryAfterMs);
+      }
       if (!originAllowed(req)) return refuse('origin not allowed', ip, req, callback);
       const t = now();
-      if ((open.get(ip) ?? 0) + liveReservations(ip, t) >= maxConnectionsPerIp) {
+      if ((open.get(key) ?? 0) + liveReservations(key, t) >= maxConnectionsPerIp) {
         return refuse('too many connections from this address', ip, req, callback);
       }
-      if (!connects.take(ip)) return refuse('too many new connections from this address', ip, req, callback);
-      let list = reserved.get(ip);
-      if (!list) reserved.set(ip, (list = []));
+      if (!connects.take(key)) return refuse('too many new connections from this address', ip, req, callback);
+      let list = reserved.get(key);
+      if (!list) reserved.set(key, (list = []));
       list.push(t + RESERVATION_MS);
       req.voicecallReserved = true;
       callback(null, true);
@@ -67,17 +82,18 @@ export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, 
     onConnection(conn) {
       const req = conn.request;
       const ip = req?.voicecallIp ?? clientIp(req);
+      const key = req?.voicecallKey ?? addressKey(ip);
       if (req?.voicecallReserved) {
         req.voicecallReserved = false;
-        const list = reserved.get(ip);
+        const list = reserved.get(key);
         if (list?.length) list.shift();
-        if (list && !list.length) reserved.delete(ip);
+        if (list && !list.length) reserved.delete(key);
       }
-      open.set(ip, (open.get(ip) ?? 0) + 1);
+      open.set(key, (open.get(key) ?? 0) + 1);
       conn.once('close', () => {
-        const n = (open.get(ip) ?? 1) - 1;
-        if (n > 0) open.set(ip, n);
-        else open.delete(ip);
+        const n = (open.get(key) ?? 1) - 1;
+        if (n > 0) open.set(key, n);
+        else open.delete(key);
       });
       return ip;
     },
@@ -86,7 +102,7 @@ export function createAdmission({ clientIp, originAllowed, maxConnectionsPerIp, 
     onConnectionError({ req }) {
       if (!req?.voicecallReserved) return;
       req.voicecallReserved = false;
-      const list = reserved.get(req.voicecallIp);
+      const list = reserved.get(req.voicecallKey);
       if (list?.length) list.shift();
     },
 

@@ -28,6 +28,42 @@ export function normalizeIp(address) {
   return m ? m[1] : address;
 }
 
+/** An IPv6 address ("2001:db8::1", "fe80::1%eth0", "::1.2.3.4") as eight 16-bit groups, or null. */
+function ipv6Groups(ip) {
+  let text = ip.split('%')[0];
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, rest] = text.split('::');
+  const part = (s) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
+  const front = part(head);
+  const back = part(rest);
+  const zeros = rest === undefined ? 0 : 8 - front.length - back.length;
+  const groups = [...front, ...Array(Math.max(zeros, 0)).fill(0), ...back];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+/**
+ * The key every per-address budget is kept under. An IPv4 address is its own
+ * key, but one IPv6 subscriber routinely holds a whole /64 (or more), and
+ * could otherwise take a fresh budget from each of its 2^64 addresses: IPv6
+ * addresses are keyed by their first `ipv6Prefix` bits ("2001:db8:1:2::/64").
+ * @param {string} ip
+ * @param {number} ipv6Prefix 1..128
+ */
+export function addressKey(ip, ipv6Prefix) {
+  if (isIP(ip) !== 6 || ipv6Prefix >= 128) return ip;
+  const groups = ipv6Groups(ip);
+  if (!groups) return ip;
+  const masked = groups.map((g, i) => {
+    const bits = Math.min(Math.max(ipv6Prefix - i * 16, 0), 16);
+    return bits === 16 ? g : bits === 0 ? 0 : g & ((0xffff << (16 - bits)) & 0xffff);
+  });
+  return `${masked.map((g) => g.toString(16)).join(':')}/${ipv6Prefix}`;
+}
+
 /**
  * @param {readonly string[]} trustedProxies IPs / CIDR ranges
  * @returns {(req: import('node:http').IncomingMessage) => string}

@@ -51,6 +51,15 @@ export const DEFAULTS = Object.freeze({
   ipConnectBurst: 100,
   ipRegistrationsPerHour: 120,
   ipRegistrationBurst: 30,
+  // ---- addresses cut for flooding again and again (src/offenders.js) ----
+  ipCutsPerHour: 20,
+  ipCutBurst: 3,
+  blockSeconds: 30,
+  maxBlockSeconds: 900,
+  maxOffenderAddresses: 100_000,
+  // One IPv6 subscriber holds a /64 or more: per-address budgets key IPv6
+  // addresses by this many leading bits (src/client_ip.js addressKey).
+  ipv6BudgetPrefix: 64,
   // ---- outgoing buffer per connection (src/send_buffer.js) ----
   maxSendBufferBytes: 1024 * 1024,
   // ---- offline queue memory (src/queue.js) ----
@@ -124,6 +133,10 @@ const SETTINGS = [
   ['CALL_RING_SECONDS', 10, 86400, 'how long an unanswered call request lasts'],
   ['CALL_IDLE_SECONDS', 60, 30 * 86400, 'how long an answered call lasts without signaling'],
   ['METRICS_PORT', 0, 65535, 'the /metrics listener\'s port'],
+  ['BLOCK_SECONDS', 1, 86400, 'how long an address cut for flooding too often is first refused'],
+  ['MAX_BLOCK_SECONDS', 1, 30 * 86400, 'the longest refusal of such an address (each repeat doubles it)'],
+  ['MAX_OFFENDER_ADDRESSES', 100, 100_000_000, 'addresses remembered for their flood cuts'],
+  ['IPV6_BUDGET_PREFIX', 32, 128, 'the leading bits of an IPv6 address that per-address budgets count as one address'],
 ];
 
 // Budgets, each a sustained rate and a burst read from two variables:
@@ -136,6 +149,7 @@ const BUDGETS = [
   ['bytes per address', 'IP_BYTE_RATE_PER_SEC', 'IP_BYTE_BURST', 64 * 1024 * MIB, 64 * 1024 * MIB, 1024],
   ['new connections per address', 'IP_CONNECTS_PER_MIN', 'IP_CONNECT_BURST', 100_000_000, 10_000_000],
   ['new IDs per address', 'IP_REGISTRATIONS_PER_HOUR', 'IP_REGISTRATION_BURST', 100_000_000, 10_000_000],
+  ['flood cuts per address before it is refused', 'IP_CUTS_PER_HOUR', 'IP_CUT_BURST', 100_000_000, 10_000_000],
   ['call requests per callee', 'CALLS_PER_TARGET_PER_MIN', 'CALLS_PER_TARGET_BURST', 1_000_000, 1_000_000],
   ['call requests per caller', 'CALLS_PER_SENDER_PER_MIN', 'CALLS_PER_SENDER_BURST', 1_000_000, 1_000_000],
   ['call requests per address', 'CALLS_PER_IP_PER_MIN', 'CALLS_PER_IP_BURST', 100_000_000, 10_000_000],
@@ -160,6 +174,7 @@ const AT_LEAST = [
   ['IP_BYTE_BURST', 1, 'BYTE_BURST'],
   ['MAX_SEND_BUFFER_BYTES', 2, 'MAX_PAYLOAD_BYTES'],
   ['QUEUE_MAX_BYTES_PER_TARGET', 1, 'MAX_PAYLOAD_BYTES'],
+  ['MAX_BLOCK_SECONDS', 1, 'BLOCK_SECONDS'],
 ];
 
 /** The integer value of one variable, or a problem naming it and what it sets. */

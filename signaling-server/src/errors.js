@@ -13,6 +13,8 @@ export const ErrorCode = Object.freeze({
   RATE_LIMITED: 'RATE_LIMITED',
   NOT_IN_CALL: 'NOT_IN_CALL',
   REGISTRY_FULL: 'REGISTRY_FULL',
+  // Only in the message of a refused handshake (HTTP 403), never as server_error.
+  ADDRESS_BLOCKED: 'ADDRESS_BLOCKED',
   INTERNAL: 'INTERNAL',
 });
 

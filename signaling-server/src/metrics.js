@@ -9,6 +9,7 @@
 // requests costs one render per interval, not one each.
 
 import client from 'prom-client';
+import { createLatencyHistogram } from './latency_histogram.js';
 
 let processRegistry = null;
 function getProcessRegistry() {
@@ -68,10 +69,10 @@ export function createMetrics({ connectedClients, nodeId, redisStats, now = () =
     },
   });
   // The relay path counts every message. prom-client hashes the label set
-  // on every inc()/observe(), so per-message numbers are kept here, per
-  // label value, and handed to prom-client when a scrape collects them.
+  // on every inc()/observe(), so per-message counts are kept here, per
+  // label value, and handed to prom-client when a scrape collects them; the
+  // latencies go into a histogram without that cost (src/latency_histogram.js).
   const relayedCounts = new Map(); // event → count since the last scrape
-  const latencies = new Map(); // event → [seconds, …] since the last scrape
   const relayed = new client.Counter({
     name: 'voicecall_messages_relayed_total',
     help: 'Messages relayed to a target client (including from the offline queue), by event',
@@ -88,26 +89,13 @@ export function createMetrics({ connectedClients, nodeId, redisStats, now = () =
     labelNames: ['code'],
     registers: [registry],
   });
-  const relayLatency = new client.Histogram({
+  const relayLatency = createLatencyHistogram({
     name: 'voicecall_relay_latency_seconds',
     help: 'Time from receiving a client message to emitting it to its (online) target, by event',
-    labelNames: ['event'],
+    labelName: 'event',
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
-    collect() {
-      flushLatencies(this);
-    },
   });
-  // Between scrapes the pending observations are bounded: past this many
-  // per event they are handed over at once.
-  const MAX_PENDING = 10_000;
-  function flushLatencies(histogram, event) {
-    for (const [e, values] of event === undefined ? latencies : [[event, latencies.get(event)]]) {
-      const child = histogram.labels(e);
-      for (const v of values) child.observe(v);
-      values.length = 0;
-    }
-  }
+  registry.registerMetric(relayLatency);
 
   const dropped = new client.Counter({
     name: 'voicecall_dropped_total',
@@ -147,10 +135,7 @@ export function createMetrics({ connectedClients, nodeId, redisStats, now = () =
     dropped: (reason) => dropped.inc({ reason }),
     /** @param {number} ms */
     relayLatency(event, ms) {
-      let values = latencies.get(event);
-      if (!values) latencies.set(event, (values = []));
-      values.push(ms / 1000);
-      if (values.length >= MAX_PENDING) flushLatencies(relayLatency, event);
+      relayLatency.observe(event, ms / 1000);
     },
     contentType: registry.contentType,
     /** Exposition text: this server's metrics followed by the process's. */

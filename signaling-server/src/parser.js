@@ -19,9 +19,18 @@
 // connection's reader; `strikes` counts those pauses since the last frame it
 // admitted (src/reader_pause.js).
 
-import { Decoder, Encoder, PacketType, protocol } from 'socket.io-parser';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { isReplyFrame } from './budgets.js';
 import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth } from './json_limits.js';
+
+// socket.io-parser's entry for `import` under node is its debug build,
+// which calls debug() (disabled, but still called) several times for every
+// packet it decodes and encodes; its plain ESM build is the same code
+// without those calls. Found next to the CommonJS build the package names
+// for `require`, wherever the package was installed.
+const cjsEntry = pathToFileURL(createRequire(import.meta.url).resolve('socket.io-parser'));
+const { Decoder, Encoder, PacketType, protocol } = await import(new URL('../esm/index.js', cjsEntry).href);
 
 export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
 

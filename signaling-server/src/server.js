@@ -9,7 +9,7 @@ import { createAuthGuard } from './auth_guard.js';
 import { createBudgets } from './budgets.js';
 import { createCallPolicy, createMemoryCallStore } from './calls.js';
 import { runMonotonicMs, runWallMs } from './clock.js';
-import { createClientIpResolver } from './client_ip.js';
+import { addressKey, createClientIpResolver } from './client_ip.js';
 import { createRedisCluster } from './cluster.js';
 import { DEFAULTS } from './config.js';
 import { emitError } from './errors.js';
@@ -18,6 +18,7 @@ import { createMemoryLimiter } from './limiter.js';
 import { createLogger } from './log.js';
 import { createThrottledLog } from './log_throttle.js';
 import { createMetrics } from './metrics.js';
+import { createOffenders } from './offenders.js';
 import { createOriginCheck } from './origin.js';
 import { createGuardedParser } from './parser.js';
 import { createKeyedBuckets, perHour, perMinute } from './rate_limit.js';
@@ -88,16 +89,27 @@ export function createSignalingServer(config = {}, deps = {}) {
   const metricsServer = separateMetrics ? http.createServer(createRequestHandler(new Map(metricsRoutes), log)) : null;
 
   const clientIp = createClientIpResolver(cfg.trustedProxies);
+  const keyOf = (ip) => addressKey(ip, cfg.ipv6BudgetPrefix);
+  const offenders = createOffenders({
+    cutsPerHour: cfg.ipCutsPerHour,
+    cutBurst: cfg.ipCutBurst,
+    blockMs: cfg.blockSeconds * 1000,
+    maxBlockMs: cfg.maxBlockSeconds * 1000,
+    maxAddresses: cfg.maxOffenderAddresses,
+    now,
+  });
   const admission = createAdmission({
     clientIp,
+    addressKey: keyOf,
     originAllowed: createOriginCheck(cfg.allowedOrigins),
     maxConnectionsPerIp: cfg.maxConnectionsPerIp,
     connectsPerMin: cfg.ipConnectsPerMin,
     connectBurst: cfg.ipConnectBurst,
+    offenders,
     now,
-    onRefused: ({ reason, ip, origin }) => {
-      metrics.dropped(reason.startsWith('origin') ? 'origin' : 'connections');
-      warn.warn(`refused ${reason}`, { reason, ip, origin }, 'connection refused');
+    onRefused: ({ reason, ip, origin, retryAfterMs }) => {
+      metrics.dropped(reason.startsWith('origin') ? 'origin' : reason === 'address blocked' ? 'blocked' : 'connections');
+      warn.warn(`refused ${reason}`, { reason, ip, origin, retryAfterMs }, 'connection refused');
     },
   });
   const budgets = createBudgets(cfg, { now });
@@ -166,6 +178,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     iceById.sweep();
     iceByIp.sweep();
     admission.sweep();
+    offenders.sweep();
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 
@@ -185,6 +198,8 @@ export function createSignalingServer(config = {}, deps = {}) {
     registrations,
     authGuard,
     clientIp,
+    addressKey: keyOf,
+    offenders,
     pending,
     timers,
   };

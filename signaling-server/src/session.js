@@ -77,8 +77,8 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, metrics, pending, timers (setTimeout for the
- *   reader pauses) }
+ *   registrations, clientIp, addressKey, offenders (src/offenders.js), metrics, pending,
+ *   timers (setTimeout for the reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
@@ -86,11 +86,14 @@ export function attachSession(ctx, socket) {
   const state = { id: /** @type {string|null} */ (null) };
   const conn = socket.conn;
   const ip = conn.request?.voicecallIp ?? ctx.clientIp(conn.request);
+  // Budgets are kept per address key (an IPv6 address by its prefix); logs
+  // name the address itself.
+  const key = conn.request?.voicecallKey ?? ctx.addressKey(ip);
   // The connection's decoder (src/parser.js) spends from the address's
   // budgets from now on, and from the ID's once registered.
   const decoder = socket.client.decoder;
   const budget = decoder?.budget;
-  budget?.setIp(ip);
+  budget?.setIp(key);
   if (decoder) decoder.onThrottle = pauseReader;
   capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
     ctx.metrics?.dropped('send_buffer');
@@ -182,10 +185,10 @@ export function attachSession(ctx, socket) {
 
   // Spend one of this address's new-ID tokens; refuse if there is none.
   function chargeRegistration(id) {
-    if (ctx.registrations.take(ip)) return true;
+    if (ctx.registrations.take(key)) return true;
     reject(ErrorCode.RATE_LIMITED, `too many new ids from your address: the limit is ${config.ipRegistrationsPerHour}/hour, burst ${config.ipRegistrationBurst}`, id, {
       soft: true,
-      retryAfterMs: ctx.registrations.waitMs(ip),
+      retryAfterMs: ctx.registrations.waitMs(key),
     });
     return false;
   }
@@ -219,7 +222,7 @@ export function attachSession(ctx, socket) {
       if (result.code === 'REGISTRY_FULL') return registryFull();
       if (!result.ok) throw new Error('could not allocate a unique id');
     } else {
-      const wait = ctx.authGuard.waitMs(id, ip);
+      const wait = ctx.authGuard.waitMs(id, key);
       if (wait > 0) {
         return reject(ErrorCode.RATE_LIMITED, `too many wrong tokens from your address: try again in ${Math.ceil(wait / 1000)} s`, id, { soft: true, retryAfterMs: wait });
       }
@@ -233,7 +236,7 @@ export function attachSession(ctx, socket) {
       result = await registry.claim(id, token, socket.id);
       if (result.code === 'REGISTRY_FULL') return registryFull();
       if (!result.ok) {
-        ctx.authGuard.failed(id, ip);
+        ctx.authGuard.failed(id, key);
         return reject(ErrorCode.ID_TAKEN, `id ${id} is already taken`, id);
       }
     }
@@ -284,7 +287,7 @@ export function attachSession(ctx, socket) {
     try {
       let result;
       if (handler.acceptsAnyPayload) {
-        result = handler.handle(ctx, { from: state.id, ip, reply: (name, payload) => socket.emit(name, payload) });
+        result = handler.handle(ctx, { from: state.id, ip: key, reply: (name, payload) => socket.emit(name, payload) });
       } else {
         const decoded = decodePayload(args, config.maxPayloadBytes);
         data = decoded.data;
@@ -292,7 +295,7 @@ export function attachSession(ctx, socket) {
         if (value.targetClientId === state.id) {
           throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
         }
-        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip });
+        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip: key });
       }
       return isPromise(result) ? result.catch(answer) : undefined;
     } catch (err) {
@@ -307,6 +310,9 @@ export function attachSession(ctx, socket) {
     if (disconnect) {
       softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
       warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
+      // Too many of these and the address is refused at the handshake.
+      const blockMs = ctx.offenders.cut(key);
+      if (blockMs > 0) warn.warn('address blocked', { ip, blockMs }, 'address blocked');
       return;
     }
     sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: budget?.waitMs(0) }));
@@ -337,6 +343,12 @@ export function attachSession(ctx, socket) {
     enqueue(() => dispatch(event, args, receivedAt), event);
     return undefined;
   });
+  // Every client event is handled by the listener above. Socket.IO would
+  // then also pass it through its middleware chain and a process.nextTick to
+  // emit it to `socket.on(event)` listeners, of which there are none: a
+  // closure, a tick and an emit per message for nothing. (Socket.IO's own
+  // events, 'disconnect' included, do not go this way.)
+  socket.dispatch = skipDispatch;
   socket.on('disconnect', (reason) => {
     // A closing connection must read the client's close frame, or it would
     // wait out ws's closing timeout.
@@ -350,6 +362,8 @@ export function attachSession(ctx, socket) {
   });
   enqueue(authenticate);
 }
+
+function skipDispatch() {}
 
 // Only strings are safe to log as event names (see dispatch).
 const describeEvent = (event) => (event === undefined ? undefined : String(event).slice(0, 64));

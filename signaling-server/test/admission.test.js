@@ -2,7 +2,7 @@
 // X-Forwarded-For counts), per-address connection caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClientIpResolver, normalizeIp, parseCidr } from '../src/client_ip.js';
+import { addressKey, createClientIpResolver, normalizeIp, parseCidr } from '../src/client_ip.js';
 import { createOriginCheck } from '../src/origin.js';
 import { client, connectRegistered, memoryLogger, once, startServer } from './helpers.js';
 
@@ -97,4 +97,33 @@ test('behind a trusted proxy, limits and logs use the X-Forwarded-For address; u
   await once(spoofed, 'connect_error');
   spoofed.close();
   one.socket.close();
+});
+
+test('address key: IPv4 as it is, IPv6 by its prefix (one subscriber holds a /64)', () => {
+  assert.equal(addressKey('198.51.100.7', 64), '198.51.100.7');
+  assert.equal(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd', 64), '2001:db8:1:2:0:0:0:0/64');
+  assert.equal(addressKey('2001:db8:1:2::1', 64), addressKey('2001:db8:1:2:ffff::9', 64));
+  assert.notEqual(addressKey('2001:db8:1:2::1', 64), addressKey('2001:db8:1:3::1', 64));
+  assert.equal(addressKey('2001:db8:abcd:12ff::', 56), '2001:db8:abcd:1200:0:0:0:0/56');
+  assert.equal(addressKey('fe80::1%eth0', 64), 'fe80:0:0:0:0:0:0:0/64');
+  assert.equal(addressKey('64:ff9b::192.0.2.33', 120), '64:ff9b:0:0:0:0:c000:200/120');
+  assert.equal(addressKey('2001:db8::1', 128), '2001:db8::1', '128 bits: every address on its own');
+  assert.equal(addressKey('not an address', 64), 'not an address');
+});
+
+test('IPv6 clients of one /64 share the per-address limits; logs keep each full address', async (t) => {
+  const { logger, records } = memoryLogger();
+  const { server, url } = await startServer({ trustedProxies: ['127.0.0.1'], maxConnectionsPerIp: 1 }, { logger });
+  t.after(() => server.close());
+  const as = (ip) => ({ extraHeaders: { 'x-forwarded-for': ip } });
+  const first = await connectRegistered(url, as('2001:db8:5:6::1'));
+  assert.equal(records.find((r) => r.msg === 'connect' && r.id === first.id).ip, '2001:db8:5:6::1');
+  const sameSubscriber = client(url, as('2001:db8:5:6:dead:beef:0:2'));
+  await once(sameSubscriber, 'connect_error');
+  sameSubscriber.close();
+  const refused = records.find((r) => r.msg === 'connection refused');
+  assert.deepEqual([refused.reason, refused.ip], ['too many connections from this address', '2001:db8:5:6:dead:beef:0:2']);
+  const neighbour = await connectRegistered(url, as('2001:db8:5:7::1'));
+  first.socket.close();
+  neighbour.socket.close();
 });

@@ -31,6 +31,7 @@ test('defaults when env is empty', () => {
       ip: [DEFAULTS.ipRateLimitPerSec, DEFAULTS.ipRateLimitBurst, DEFAULTS.ipByteRatePerSec, DEFAULTS.ipByteBurst],
       connections: [DEFAULTS.maxConnectionsPerIp, DEFAULTS.ipConnectsPerMin, DEFAULTS.ipConnectBurst],
       registrations: [DEFAULTS.ipRegistrationsPerHour, DEFAULTS.ipRegistrationBurst],
+      offenders: [DEFAULTS.ipCutsPerHour, DEFAULTS.ipCutBurst, DEFAULTS.blockSeconds, DEFAULTS.maxBlockSeconds, DEFAULTS.maxOffenderAddresses],
       sendBuffer: DEFAULTS.maxSendBufferBytes,
       queue: [DEFAULTS.queueMaxBytesPerTarget, DEFAULTS.queueMaxBytes],
       calls: [DEFAULTS.callsPerTargetPerMin, DEFAULTS.callsPerTargetBurst, DEFAULTS.callsPerSenderPerMin, DEFAULTS.callsPerSenderBurst, DEFAULTS.callsPerIpPerMin, DEFAULTS.callsPerIpBurst, DEFAULTS.callRingSeconds, DEFAULTS.callIdleSeconds],
@@ -43,6 +44,7 @@ test('defaults when env is empty', () => {
       ip: [500, 1000, 524288, 1048576],
       connections: [100, 600, 100],
       registrations: [120, 30],
+      offenders: [20, 3, 30, 900, 100_000],
       sendBuffer: 1048576,
       queue: [262144, 16777216],
       calls: [20, 10, 30, 10, 120, 30, 120, 3600],
@@ -169,7 +171,7 @@ for (const [name, value] of [
 test('every budget is read from a rate and a burst variable; a bad one is named with what it limits', () => {
   for (const [name, key] of INTEGER_VARS) assert.ok(key in DEFAULTS, `${name} → ${key}, which has no default`);
   const budgetVars = INTEGER_VARS.filter(([, , , , what]) => /^the (sustained rate|burst) of /.test(what));
-  assert.equal(budgetVars.length, 24, 'twelve budgets');
+  assert.equal(budgetVars.length, 26, 'thirteen budgets');
   const problemsOf = (env) => {
     try {
       loadConfig(env);
@@ -197,6 +199,7 @@ test('limits that would lock out legitimate clients are refused', () => {
     [{ IP_BYTE_BURST: '100000' }, /IP_BYTE_BURST \(100000\) must be at least BYTE_BURST/],
     [{ MAX_SEND_BUFFER_BYTES: '100000' }, /MAX_SEND_BUFFER_BYTES .* 2 × MAX_PAYLOAD_BYTES/],
     [{ QUEUE_MAX_BYTES_PER_TARGET: '2048' }, /QUEUE_MAX_BYTES_PER_TARGET .* MAX_PAYLOAD_BYTES/],
+    [{ BLOCK_SECONDS: '60', MAX_BLOCK_SECONDS: '30' }, /MAX_BLOCK_SECONDS \(30\) must be at least BLOCK_SECONDS \(60\)/],
     [{ PORT: '9100', METRICS_PORT: '9100' }, /METRICS_PORT must differ from PORT/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be at least 16/],
   ]) {
@@ -282,7 +285,7 @@ test('deploy/systemd/signaling.env is a valid configuration whose limits are the
   const text = readFileSync(new URL('../../deploy/systemd/signaling.env', import.meta.url), 'utf8');
   const env = {};
   for (const line of text.split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
     if (m) env[m[1]] = m[2];
   }
   // The unit supplies the secret as a file; any will do here.

@@ -4,6 +4,7 @@ import { ClientError, ErrorCode, emitError, makeError } from '../src/errors.js';
 
 test('all protocol codes exist', () => {
   assert.deepEqual(Object.keys(ErrorCode).sort(), [
+    'ADDRESS_BLOCKED',
     'ID_TAKEN',
     'INTERNAL',
     'INVALID_ID',

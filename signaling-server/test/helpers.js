@@ -34,6 +34,8 @@ export const RELAXED_LIMITS = Object.freeze({
   ipConnectBurst: 1e6,
   ipRegistrationsPerHour: 1e8,
   ipRegistrationBurst: 1e6,
+  ipCutsPerHour: 1e8,
+  ipCutBurst: 1e6,
   callsPerTargetPerMin: 1e6,
   callsPerTargetBurst: 1e6,
   callsPerSenderPerMin: 1e6,

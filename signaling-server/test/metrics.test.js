@@ -122,3 +122,25 @@ test('a flood of scrapes costs one render per second', async (t) => {
   assert.equal(renders, 50);
   assert.equal(collected, 1, 'the 50 requests shared one collection');
 });
+
+test('relay latency histogram: a value on a bound counts in that bucket; buckets are cumulative; reset empties it', async () => {
+  const { createLatencyHistogram } = await import('../src/latency_histogram.js');
+  const h = createLatencyHistogram({ name: 'h_seconds', help: 'h', labelName: 'event', buckets: [0.001, 0.01] });
+  for (const v of [0.0005, 0.001, 0.005, 0.01, 0.5]) h.observe('x', v);
+  h.observe('y', 0.002);
+  const values = h.get().values.map((v) => [v.metricName, v.labels.event, v.labels.le, v.value]);
+  assert.deepEqual(values, [
+    ['h_seconds_bucket', 'x', 0.001, 2],
+    ['h_seconds_bucket', 'x', 0.01, 4],
+    ['h_seconds_bucket', 'x', '+Inf', 5],
+    ['h_seconds_sum', 'x', undefined, 0.0005 + 0.001 + 0.005 + 0.01 + 0.5],
+    ['h_seconds_count', 'x', undefined, 5],
+    ['h_seconds_bucket', 'y', 0.001, 0],
+    ['h_seconds_bucket', 'y', 0.01, 1],
+    ['h_seconds_bucket', 'y', '+Inf', 1],
+    ['h_seconds_sum', 'y', undefined, 0.002],
+    ['h_seconds_count', 'y', undefined, 1],
+  ]);
+  h.reset();
+  assert.deepEqual(h.get().values, []);
+});

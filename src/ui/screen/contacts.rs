@@ -2,12 +2,13 @@
 //! adding, renaming, removing, un-verifying and calling them. The rules (valid names,
 //! what verified means, where it is saved) are `voicecall_core::contacts`'.
 
-use iced::widget::{Id, button, column, container, row, scrollable, text, text_input};
+use iced::widget::{Id, button, column, row, scrollable, text, text_input};
 use iced::{Center, Element, Fill, Shrink};
 use voicecall_core::contacts::Contact;
 use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
+use crate::ui::widget::page::{card, header};
 
 /// The name field of the add form, focused when the screen opens for an ID.
 pub const NAME_INPUT: Id = Id::new("contact-name");
@@ -111,13 +112,13 @@ impl State {
     }
 
     pub fn view<'a>(&'a self, contacts: Vec<&'a Contact>, online: bool) -> Element<'a, Message> {
-        let header = row![
-            text("Contacts").size(theme::size::TITLE).width(Fill),
-            button(text("Back"))
+        let header = header(
+            "Contacts",
+            [button(text("Back"))
                 .style(theme::plain_button)
-                .on_press(Message::Back),
-        ]
-        .align_y(Center);
+                .on_press(Message::Back)
+                .into()],
+        );
         let list: Element<'a, Message> = if contacts.is_empty() {
             text("No contacts yet. Save someone from Recent on Home, or add an ID below.")
                 .size(theme::size::SMALL)
@@ -236,12 +237,4 @@ impl State {
             .spacing(8),
         )
     }
-}
-
-fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
-    container(content)
-        .padding(16)
-        .width(Fill)
-        .style(theme::card)
-        .into()
 }

@@ -2,12 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use iced::widget::{Id, button, column, container, row, scrollable, space, text, text_input};
-use iced::{Center, Element, Fill, Shrink};
+use iced::widget::{Id, button, column, row, scrollable, space, text, text_input};
+use iced::{Center, Element, Shrink};
 use voicecall_core::contacts::ContactStore;
 use voicecall_core::id::PeerId;
 
 use crate::ui::theme;
+use crate::ui::widget::page::{card, header};
 
 /// The peer ID field, focused when Home opens.
 pub const PEER_INPUT: Id = Id::new("peer-id");
@@ -156,18 +157,19 @@ impl State {
     }
 
     fn header(&self) -> Element<'_, Message> {
-        row![
-            text("voicecall").size(theme::size::TITLE).width(Fill),
-            button(text("Contacts"))
-                .style(theme::plain_button)
-                .on_press(Message::OpenContacts),
-            button(text("Settings"))
-                .style(theme::plain_button)
-                .on_press(Message::OpenSettings),
-        ]
-        .spacing(8)
-        .align_y(Center)
-        .into()
+        header(
+            "voicecall",
+            [
+                button(text("Contacts"))
+                    .style(theme::plain_button)
+                    .on_press(Message::OpenContacts)
+                    .into(),
+                button(text("Settings"))
+                    .style(theme::plain_button)
+                    .on_press(Message::OpenSettings)
+                    .into(),
+            ],
+        )
     }
 
     fn call_card<'a>(&'a self, context: Context<'a>) -> Element<'a, Message> {
@@ -296,12 +298,4 @@ fn recent_list<'a>(recent: &'a [String], contacts: &'a ContactStore) -> Element<
         ]
         .spacing(6),
     )
-}
-
-fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
-    container(content)
-        .padding(16)
-        .width(Fill)
-        .style(theme::card)
-        .into()
 }

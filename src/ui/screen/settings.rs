@@ -16,6 +16,7 @@ use voicecall_engine::controller::Overrides;
 use crate::ui::sound::{MicTest, Playing, speaker_test};
 use crate::ui::theme;
 use crate::ui::widget::meter::level_meter;
+use crate::ui::widget::page::{card, header};
 
 /// How often the device lists are read again while the page is open, so a headset plugged
 /// in meanwhile shows up without reopening it.
@@ -304,19 +305,19 @@ impl State {
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        let mut page = column![
-            row![
-                text("Settings").size(theme::size::TITLE).width(Fill),
+        let mut page = column![header(
+            "Settings",
+            [
                 button(text("Cancel"))
                     .style(theme::plain_button)
-                    .on_press(Message::Cancel),
+                    .on_press(Message::Cancel)
+                    .into(),
                 button(text("Save"))
                     .style(theme::call_button)
-                    .on_press(Message::Save),
-            ]
-            .spacing(10)
-            .align_y(Center),
-        ]
+                    .on_press(Message::Save)
+                    .into(),
+            ],
+        ),]
         .spacing(14);
         if let Some(note) = &self.override_note {
             page = page.push(
@@ -567,14 +568,6 @@ fn note_text<'a>(note: Result<String, String>) -> Element<'a, Message> {
             .style(theme::error_text)
             .into(),
     }
-}
-
-fn card<'a>(content: impl Into<Element<'a, Message>>) -> Element<'a, Message> {
-    container(content)
-        .padding(16)
-        .width(Fill)
-        .style(theme::card)
-        .into()
 }
 
 #[cfg(test)]

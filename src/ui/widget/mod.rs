@@ -1,4 +1,5 @@
 //! Small reusable pieces of the window.
 
 pub mod meter;
+pub mod page;
 pub mod quality;

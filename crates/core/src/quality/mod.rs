@@ -65,6 +65,9 @@ pub struct MediaSummary {
     /// (each lengthens it by 20 ms): how often playout jumped in whole frames.
     pub frames_skipped: u64,
     pub frames_held: u64,
+    /// Padding-only packets the peer spent sequence numbers on (Chromium's bandwidth
+    /// probes); taken out of the sequence, never counted as loss.
+    pub packets_padding: u64,
     /// 48 kHz samples the receiver's time-stretching cut out of decoded speech to bring the
     /// delay down (accelerate) and repeated to stretch a short buffer (pre-emptive expand):
     /// the smooth alternative to skipping and holding whole frames.

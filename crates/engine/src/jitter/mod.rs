@@ -6,6 +6,7 @@ mod buffer;
 mod bursts;
 mod estimator;
 mod naive;
+mod padding;
 mod playout;
 mod receive;
 mod ring;
@@ -17,6 +18,8 @@ mod stretch;
 mod buffer_tests;
 #[cfg(test)]
 mod device_clock_tests;
+#[cfg(test)]
+mod padding_tests;
 #[cfg(test)]
 mod receive_tests;
 

@@ -1,5 +1,6 @@
 use std::time::Instant;
 
+use super::padding::PaddingFilter;
 use super::{
     InsertOutcome, JitterBuffer, JitterConfig, JitterStats, Playout, Stretch, TimeStretcher,
 };
@@ -28,6 +29,8 @@ pub enum FrameSource {
 #[derive(Debug)]
 pub struct ReceivePath {
     buffer: JitterBuffer,
+    /// Takes the sender's padding-only packets out of the sequence (see `padding`).
+    padding: PaddingFilter,
     decoder: Decoder,
     stretcher: TimeStretcher,
     /// The negotiated RTP payload type of `red/48000/2`, when the peer may send RED.
@@ -51,6 +54,7 @@ impl ReceivePath {
         buffer.set_time_stretch(true);
         Ok(Self {
             buffer,
+            padding: PaddingFilter::new(),
             decoder: Decoder::new()?,
             stretcher: TimeStretcher::new(),
             red_payload_type: None,
@@ -69,9 +73,10 @@ impl ReceivePath {
         self.red_payload_type = payload_type;
     }
 
-    /// One RTP packet as received: RED packets are unpacked into their primary and the
-    /// redundant frames (stored only where they fill a gap); malformed RED is dropped and
-    /// counted, never decoded. `marker` is the RTP marker bit: a talkspurt starts here.
+    /// One RTP packet as received: padding-only packets are taken out of the sequence
+    /// (`PaddingFilter`); RED packets are unpacked into their primary and the redundant
+    /// frames (stored only where they fill a gap); malformed RED is dropped and counted,
+    /// never decoded. `marker` is the RTP marker bit: a talkspurt starts here.
     pub fn push_rtp(
         &mut self,
         payload_type: u8,
@@ -81,6 +86,14 @@ impl ReceivePath {
         payload: &[u8],
         now: Instant,
     ) -> InsertOutcome {
+        let padding_only = payload.is_empty();
+        let Some(seq) = self.padding.renumber(seq, rtp_timestamp, padding_only) else {
+            return if padding_only {
+                InsertOutcome::Empty
+            } else {
+                InsertOutcome::Late
+            };
+        };
         let outcome = self.push_payload(payload_type, seq, rtp_timestamp, payload, now);
         if marker && matches!(outcome, InsertOutcome::Accepted | InsertOutcome::Resynced) {
             self.buffer.note_talkspurt_start(seq);
@@ -88,6 +101,7 @@ impl ReceivePath {
         outcome
     }
 
+    /// `push_rtp` after padding is taken out: `seq` is the renumbered sequence number.
     fn push_payload(
         &mut self,
         payload_type: u8,
@@ -124,6 +138,11 @@ impl ReceivePath {
                 .insert_redundant(block_seq, block_ts, block.payload);
         }
         outcome
+    }
+
+    /// Padding-only packets the sender spent sequence numbers on.
+    pub fn padding_packets(&self) -> u64 {
+        self.padding.padding_seen()
     }
 
     /// RED payloads that could not be parsed.

@@ -279,7 +279,9 @@ fn malformed_red_is_dropped_and_counted() {
             InsertOutcome::Empty
         );
     }
-    assert_eq!(rx.malformed_red(), 3);
+    // An empty payload is RTP padding, not a malformed RED packet.
+    assert_eq!(rx.malformed_red(), 2);
+    assert_eq!(rx.padding_packets(), 1);
     assert_eq!(rx.stats().received, 0);
 }
 

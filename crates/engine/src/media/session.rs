@@ -421,6 +421,9 @@ impl Pump {
     fn receive_packet(&mut self, rtp: RemoteRtp) {
         let _step = StepGuard::enter(FrameStep::Receive);
         MediaCounters::bump(&self.counters.packets_received);
+        if rtp.payload.is_empty() {
+            MediaCounters::bump(&self.counters.packets_padding);
+        }
         match &mut self.receive {
             Receiver::Adaptive(path) => {
                 path.push_rtp(
