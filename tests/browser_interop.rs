@@ -48,6 +48,8 @@ struct ReceiverCounters {
     frames_held: u64,
     samples_accelerated: u64,
     samples_expanded: u64,
+    output_underruns: u64,
+    output_underrun_samples: u64,
 }
 
 fn chromium() -> PathBuf {
@@ -65,8 +67,25 @@ fn chromium() -> PathBuf {
 
 /// Whole 20 ms frames our jitter buffer may skip in one ~9 s call from chromium: it
 /// time-stretches instead, and skips only when stretching found nothing to cut for 2 s.
-/// Before it did, a loaded machine saw 6–28 per call. Checked in every attempt.
+/// Before it did, a loaded machine saw 6–28 per call.
 const MAX_FRAMES_SKIPPED: u64 = 1;
+
+/// Of the four recordings of a run, this many may miss the bar: a stated miss rate of
+/// 25 % per recording, checked in every run (there is no second attempt). Measured on
+/// 2026-11-30 with two busy loops beside the test (load average 9–12 on 2 cores), 10 runs,
+/// 40 recordings: 6 missed (9 with the comparison's former ±60 ms alignment search, which
+/// lost intact speech that a stall had delayed by 70–520 ms); one run had two misses
+/// (chromium's recording delayed by 0.7 s for 3.5 s). The single misses are one or two
+/// 250 ms stretches (83–89 % matched): a late packet held (concealed), then caught up by
+/// shortening speech. At load 4–8 (other engineers' builds, no busy loops) 2 of 5 runs had
+/// two misses: packets stopped for 0.4–0.5 s in both directions of one call at once; the
+/// receivers refilled from silence and played the rest late, and the speech around the
+/// stall was garbled (71.6 % and 62.5 % matched). This test reports such stalls rather
+/// than retrying them away.
+const MAX_MISSES: usize = 1;
+/// A recording that misses must still reproduce this much: a direction that loses or
+/// garbles audio throughout falls far below it, a one-segment miss does not.
+const MISS_FLOOR: f64 = 0.75;
 
 #[test]
 fn browser_and_native_client_call_each_other_and_hear_each_other() {
@@ -76,28 +95,53 @@ fn browser_and_native_client_call_each_other_and_hear_each_other() {
         server_dir.join("node_modules/puppeteer-core").is_dir(),
         "signaling-server/node_modules lacks puppeteer-core: run `npm ci` in signaling-server/"
     );
-    // On a loaded 2-core machine (load average 5–9) the browser → desktop recording still
-    // misses the bar in some calls although our receiver no longer skips frames (one of
-    // four recordings at 85–89 % in two runs on 2026-11-30, the misses at the period's end
-    // or after a stall); the cause is not isolated yet (issue 17), so a second full attempt
-    // tells that apart from a real regression, which fails both. Skipping is never retried.
-    let mut errors = Vec::new();
-    for attempt in 1..=2 {
-        match attempt_calls(&chromium, &server_dir, attempt) {
-            Ok(()) => return,
-            Err(err) => {
-                println!("attempt {attempt} failed: {err}");
-                errors.push(err);
-            }
-        }
+    let recordings = run_calls(&chromium, &server_dir);
+    let judged: Vec<(&Recording, f64, bool)> = recordings
+        .iter()
+        .map(|r| {
+            let (fraction, passes) = heard(r);
+            (r, fraction, passes)
+        })
+        .collect();
+    let misses: Vec<String> = judged
+        .iter()
+        .filter(|(_, _, passes)| !passes)
+        .map(|(r, fraction, _)| format!("{} ({:.1} %)", r.label, 100.0 * fraction))
+        .collect();
+    println!(
+        "{} of {} recordings missed the bar (at most {MAX_MISSES} may, each reproducing \
+         ≥ {:.0} % of the speech): {misses:?}",
+        misses.len(),
+        judged.len(),
+        100.0 * MISS_FLOOR
+    );
+    for (r, _, _) in &judged {
+        check_receiver(r);
     }
-    panic!("both attempts failed: {errors:#?}");
+    assert!(
+        recordings.iter().any(|r| r.receiver.is_some()),
+        "no recording carries the native client's media counters"
+    );
+    assert!(
+        misses.len() <= MAX_MISSES,
+        "{} recordings do not reproduce what the other side played: {misses:?}",
+        misses.len()
+    );
+    for (r, fraction, _) in &judged {
+        assert!(
+            *fraction >= MISS_FLOOR,
+            "{}: only {:.1} % of the speech reproduced (a miss must keep {:.0} %)",
+            r.label,
+            100.0 * fraction,
+            100.0 * MISS_FLOOR
+        );
+    }
 }
 
-/// Both calls once; Err says what failed.
-fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(), String> {
-    let out = output_dir(&format!("browser_interop/attempt-{attempt}"));
-    let mut lab = Lab::new(&format!("br{attempt}"));
+/// Both calls once; the four recordings they made.
+fn run_calls(chromium: &Path, server_dir: &Path) -> Vec<Recording> {
+    let out = output_dir("browser_interop");
+    let mut lab = Lab::new("br");
     let ns = lab.add("lo");
 
     let started = Instant::now();
@@ -114,61 +158,48 @@ fn attempt_calls(chromium: &Path, server_dir: &Path, attempt: u32) -> Result<(),
         "browser interop script: {status} in {:.1?}",
         started.elapsed()
     );
-    if !status.success() {
-        return Err(format!(
-            "the browser interop script failed ({status}); its output is above, files in {}",
-            out.display()
-        ));
-    }
-
+    assert!(
+        status.success(),
+        "the browser interop script failed ({status}); its output is above, files in {}",
+        out.display()
+    );
     let listed = out.join("recordings.json");
     let text =
-        std::fs::read_to_string(&listed).map_err(|e| format!("{}: {e}", listed.display()))?;
+        std::fs::read_to_string(&listed).unwrap_or_else(|e| panic!("{}: {e}", listed.display()));
     let recordings: Vec<Recording> =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", listed.display()))?;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", listed.display()));
     // Two calls, each recorded at both ends; fewer means a call never got that far.
-    if recordings.len() != 4 {
-        return Err(format!("expected 4 recordings: {recordings:?}"));
-    }
-
-    let mut failures = Vec::new();
-    for r in &recordings {
-        let passes = heard(r);
-        if !passes {
-            failures.push(r.label.clone());
-        }
-        if let Some(c) = &r.receiver {
-            println!(
-                "  our receiver: {} frames skipped, {} held, {:.0} ms accelerated, {:.0} ms expanded",
-                c.frames_skipped,
-                c.frames_held,
-                c.samples_accelerated as f64 / 48.0,
-                c.samples_expanded as f64 / 48.0,
-            );
-            assert!(
-                c.frames_skipped <= MAX_FRAMES_SKIPPED,
-                "{}: our jitter buffer skipped {} whole frames (at most {MAX_FRAMES_SKIPPED})",
-                r.label,
-                c.frames_skipped
-            );
-        }
-    }
-    assert!(
-        recordings.iter().any(|r| r.receiver.is_some()),
-        "no recording carries the native client's media counters"
-    );
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "recordings that do not reproduce what the other side played: {failures:?} (files in {})",
-            out.display()
-        ))
-    }
+    assert_eq!(recordings.len(), 4, "expected 4 recordings: {recordings:?}");
+    recordings
 }
 
-/// Compares one recording with what the other side played; prints the numbers.
-fn heard(r: &Recording) -> bool {
+/// Prints what our receiver did in the call it recorded, and holds it to its bounds.
+fn check_receiver(r: &Recording) {
+    let Some(c) = &r.receiver else {
+        return;
+    };
+    println!(
+        "{}: our receiver skipped {} frames, held {}, accelerated {:.0} ms, expanded {:.0} ms; \
+         the output ran dry {} times ({:.0} ms)",
+        r.label,
+        c.frames_skipped,
+        c.frames_held,
+        c.samples_accelerated as f64 / 48.0,
+        c.samples_expanded as f64 / 48.0,
+        c.output_underruns,
+        c.output_underrun_samples as f64 / 48.0,
+    );
+    assert!(
+        c.frames_skipped <= MAX_FRAMES_SKIPPED,
+        "{}: our jitter buffer skipped {} whole frames (at most {MAX_FRAMES_SKIPPED})",
+        r.label,
+        c.frames_skipped
+    );
+}
+
+/// Compares one recording with what the other side played; prints the numbers. Returns
+/// the fraction of the speech reproduced and whether that passes the bar.
+fn heard(r: &Recording) -> (f64, bool) {
     // The browser records at its AudioContext's rate, the native client at 48 kHz; both are
     // brought to 48 kHz mono, as the comparison expects.
     let load =
@@ -204,7 +235,23 @@ fn heard(r: &Recording) -> bool {
         })
         .collect();
     println!("  segments: {}", per_segment.join(" "));
-    passes
+    let lags: Vec<String> = result
+        .segments
+        .iter()
+        .map(|s| {
+            if s.reference_silent {
+                "-".to_owned()
+            } else {
+                let ms = |lag: i64| (lag - result.lag_samples) as f64 / 48.0;
+                match s.slip {
+                    Some(slip) => format!("{:+.0}>{:+.0}", ms(s.lag_samples), ms(slip.lag_samples)),
+                    None => format!("{:+.0}", ms(s.lag_samples)),
+                }
+            }
+        })
+        .collect();
+    println!("  lags (ms from the overall lag): {}", lags.join(" "));
+    (result.matched_fraction_at(DEFAULT_MIN_CORRELATION), passes)
 }
 
 /// A looped reference is heard from whatever point the loop had reached when the call

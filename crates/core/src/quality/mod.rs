@@ -79,5 +79,10 @@ pub struct MediaSummary {
     pub jitter_target_ms: u64,
     pub jitter_depth_ms: u64,
     pub playout_queue_ms: u64,
+    /// Output device periods, since the first received audio, that found the playout
+    /// queue short and played silence for the rest (the pump woke too late to refill it),
+    /// and how many 48 kHz samples of silence that put into the call.
+    pub output_underruns: u64,
+    pub output_underrun_samples: u64,
     pub protection: SendProtection,
 }

@@ -318,6 +318,30 @@ mod tests {
         (mic_tail, out_tail)
     }
 
+    /// The least-squares gain of `reference` in `signal` at the best lag within ±10 ms,
+    /// and the energy of what is left once that is taken away.
+    fn split_on(signal: &[i16], reference: &[i16]) -> (f64, f64) {
+        let mut best = (0.0, f64::MAX);
+        for lag in -480i64..=480 {
+            let pairs = (0..signal.len()).filter_map(|i| {
+                let j = i as i64 - lag;
+                (j >= 0 && (j as usize) < reference.len())
+                    .then(|| (f64::from(signal[i]), f64::from(reference[j as usize])))
+            });
+            let (mut sr, mut rr) = (0.0, 0.0);
+            for (s, r) in pairs.clone() {
+                sr += s * r;
+                rr += r * r;
+            }
+            let gain = sr / rr.max(1.0);
+            let residual: f64 = pairs.map(|(s, r)| (s - gain * r).powi(2)).sum();
+            if residual < best.1 {
+                best = (gain, residual);
+            }
+        }
+        best
+    }
+
     fn db(ratio: f64) -> f64 {
         10.0 * ratio.log10()
     }
@@ -353,10 +377,30 @@ mod tests {
                 (env * x * 6_000.0) as i16
             })
             .collect();
-        let (_, out) = through_the_canceller(30, 0.5, &near);
+        let (mic, out) = through_the_canceller(30, 0.5, &near);
         let tail = &near[near.len() - out.len()..];
-        let kept = db(energy(&out) / energy(tail));
-        eprintln!("local talker during double talk: {kept:.1} dB");
+        // Output energy alone would count leftover echo as kept speech: split the output
+        // into the part that is the local talker (its least-squares projection on the
+        // talker, at the best lag) and the rest.
+        let (gain, residual) = split_on(&out, tail);
+        let echo_in: Vec<f64> = mic
+            .iter()
+            .zip(tail)
+            .map(|(&m, &n)| f64::from(m) - f64::from(n))
+            .collect();
+        let kept = 20.0 * gain.abs().max(1e-9).log10();
+        let echo_left = db(residual / echo_in.iter().map(|e| e * e).sum::<f64>().max(1.0));
+        eprintln!(
+            "double talk: local talker kept at {kept:.1} dB, echo and distortion left {echo_left:.1} dB"
+        );
+        // Measured: the talker kept at -0.6 dB, the echo down by 6.6 dB (35+ dB with the far
+        // end alone): like libwebrtc's AEC3, the canceller stays transparent in double talk
+        // and lets the talker mask what is left.
         assert!(kept > -3.0, "the local talker lost {kept:.1} dB");
+        assert!(
+            echo_left < -5.0,
+            "only {:.1} dB of the echo was removed",
+            -echo_left
+        );
     }
 }

@@ -182,6 +182,7 @@ impl MediaSession {
             devices: watch,
             playout: PlayoutSlack::new(),
             quiet: QuietTally::default(),
+            xruns_before_audio: None,
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
         };
@@ -302,6 +303,9 @@ struct Pump {
     devices: DeviceWatch,
     playout: PlayoutSlack,
     quiet: QuietTally,
+    /// The output device's dry periods and silent samples when the first received audio
+    /// was queued: before it, the device plays silence by design.
+    xruns_before_audio: Option<(u64, u64)>,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
 }
@@ -534,6 +538,8 @@ impl Pump {
                 && let Some(first) = self.first_audio.take()
             {
                 let _ = first.send(Instant::now());
+                self.xruns_before_audio =
+                    Some((self.playback.underruns(), self.playback.silence_samples()));
             }
             if len == 0 || self.playback.write(&self.decoded[..len]) == 0 {
                 break;
@@ -555,6 +561,18 @@ impl Pump {
         MediaCounters::set(&self.counters.samples_expanded, jitter.expanded_samples);
         MediaCounters::set(&self.counters.stalls, jitter.stalls);
         MediaCounters::set(&self.counters.playout_queue_ms, queued_ms);
+        if let Some((periods, samples)) = self.xruns_before_audio {
+            // A replaced device counts from zero again, so this stays a lower bound.
+            let silence = self.playback.silence_samples().saturating_sub(samples);
+            MediaCounters::set(
+                &self.counters.output_underruns,
+                self.playback.underruns().saturating_sub(periods),
+            );
+            MediaCounters::set(
+                &self.counters.output_underrun_samples,
+                silence * u64::from(SAMPLE_RATE) / u64::from(self.playback.device().rate().max(1)),
+            );
+        }
     }
 }
 

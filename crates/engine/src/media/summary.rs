@@ -30,6 +30,8 @@ pub struct MediaCounters {
     pub jitter_target_ms: AtomicU64,
     pub jitter_depth_ms: AtomicU64,
     pub playout_queue_ms: AtomicU64,
+    pub output_underruns: AtomicU64,
+    pub output_underrun_samples: AtomicU64,
     /// The protection applied, packed by `pack_protection`.
     protection: AtomicU64,
     peer_reports: AtomicU64,
@@ -89,6 +91,8 @@ impl MediaCounters {
             jitter_target_ms: get(&self.jitter_target_ms),
             jitter_depth_ms: get(&self.jitter_depth_ms),
             playout_queue_ms: get(&self.playout_queue_ms),
+            output_underruns: get(&self.output_underruns),
+            output_underrun_samples: get(&self.output_underrun_samples),
             protection: self.send_protection(),
         }
     }

@@ -4,6 +4,8 @@
 mod band;
 mod level;
 mod segments;
+#[cfg(test)]
+mod tracking_tests;
 mod wav;
 mod xcorr;
 

@@ -7,6 +7,12 @@ use super::xcorr::{cross_correlate, normalized};
 const SEGMENT_MS: usize = 250;
 /// How far each segment may slide around its predecessor's lag: room for a few 20 ms slips.
 const LOCAL_SEARCH_MS: usize = 60;
+/// A speech segment found nowhere in that window is looked for this far around the tracked
+/// lag: a receiver whose packets came late waits (holds, then refills from silence) and
+/// plays them late, which moves the alignment by the wait at once (70–520 ms measured in
+/// tests/browser_interop.rs on a loaded machine, the audio after it intact), and
+/// time-stretches back later.
+const REACQUIRE_MS: usize = 600;
 /// Slips accumulate over a call; the per-segment lag may wander this far from the global one.
 const MAX_DRIFT_MS: usize = 1_000;
 /// Where within a segment a slip may sit: the buffer slips whole frames, but the frame
@@ -72,6 +78,7 @@ pub(super) fn evaluate(
     let rate = sample_rate as usize;
     let seg_len = (rate * SEGMENT_MS / 1000).max(1);
     let search = (rate * LOCAL_SEARCH_MS / 1000) as i64;
+    let reacquire = (rate * REACQUIRE_MS / 1000) as i64;
     let max_drift = (rate * MAX_DRIFT_MS / 1000) as i64;
     let silent_rms = (rms(reference) * db_to_ratio(-SILENT_BELOW_DB)).max(ABSOLUTE_FLOOR_RMS);
 
@@ -91,7 +98,14 @@ pub(super) fn evaluate(
         if !m.reference_silent {
             let lo = tracked.min(global_lag) - search;
             let hi = tracked.max(global_lag) + search;
-            let (lag, corr) = best_local_lag(planner, seg, recorded, start as i64, lo, hi);
+            let (mut lag, mut corr) = best_local_lag(planner, seg, recorded, start as i64, lo, hi);
+            if corr < TRACKING_MIN_CORRELATION {
+                let (lo, hi) = (tracked - reacquire, tracked + reacquire);
+                let wide = best_local_lag(planner, seg, recorded, start as i64, lo, hi);
+                if wide.1 > corr {
+                    (lag, corr) = wide;
+                }
+            }
             m.lag_samples = lag;
             m.correlation = corr;
             if corr >= TRACKING_MIN_CORRELATION {
