@@ -202,6 +202,7 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
                 payload_type: OPUS_PAYLOAD_TYPE,
                 sequence: n as u16,
                 timestamp: n * FRAME_SAMPLES as u32,
+                marker: n == 0,
                 payload: Bytes::copy_from_slice(&packet[..len]),
             };
             packets.send(rtp).await.expect("session receives");

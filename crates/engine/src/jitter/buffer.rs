@@ -6,7 +6,7 @@ use super::ring::{SLOT_COUNT, SLOT_PAYLOAD_BYTES, SlotRing};
 use super::sequence::SequenceUnwrapper;
 use super::stretch::Stretch;
 use super::{InsertOutcome, JitterConfig, JitterStats, Playout};
-use voicecall_core::format::{FRAME_DURATION, RTP_TICKS_PER_FRAME};
+use voicecall_core::format::{FRAME_DURATION, FRAME_SAMPLES, RTP_TICKS_PER_FRAME};
 
 /// Frames of nothing-newer concealment before declaring a stall: PLC bridges a short gap
 /// well, but beyond ~60 ms it turns into a drone and silence is better.
@@ -43,6 +43,9 @@ const MAX_TARGET_FRAMES: u64 = SLOT_COUNT as u64 / 2;
 /// DTX (RFC 7587 §3.1.3; libopus emits 1-byte packets, WebRTC sends only the first one).
 /// Until the next packet the decoder's concealment plays comfort noise.
 pub const DTX_MAX_BYTES: usize = 2;
+/// Silence and comfort noise come in pieces this long when the caller time-stretches:
+/// 5 ms, the pump's interval (Opus decodes any multiple of 2.5 ms).
+const QUIET_PIECE_SAMPLES: usize = FRAME_SAMPLES / 4;
 /// Bounds of the learned packet duration, in RTP ticks (2.5 ms .. 120 ms).
 const MIN_FRAME_TICKS: u32 = 120;
 const MAX_FRAME_TICKS: u32 = 5_760;
@@ -121,6 +124,10 @@ pub struct JitterBuffer {
     bursts: BurstMemory,
     /// ...make this many frames of wait beyond the jitter, as of the last `pop`.
     burst_wait: u64,
+    /// The packet, held while not playing, that the sender marked as a talkspurt's first
+    /// (RTP marker bit): nothing before it is due, so with time-stretching it may play at
+    /// once and lengthening grows the buffer to its target.
+    talkspurt_start: Option<u64>,
     stats: JitterStats,
 }
 
@@ -155,6 +162,7 @@ impl JitterBuffer {
             arrived_at: [None; SLOT_COUNT],
             bursts: BurstMemory::default(),
             burst_wait: 0,
+            talkspurt_start: None,
             stats: JitterStats::default(),
         }
     }
@@ -281,6 +289,16 @@ impl JitterBuffer {
         true
     }
 
+    /// The packet `seq`, just inserted, carried the RTP marker bit: the sender starts a
+    /// talkspurt with it. Only a packet still waiting to play counts; a talkspurt in the
+    /// middle of a call is DTX's business (`in_dtx_gap`).
+    pub fn note_talkspurt_start(&mut self, seq: u16) {
+        let ext = self.unwrapper.peek(seq);
+        if self.phase != Phase::Playing && self.ring.is_filled(ext) {
+            self.talkspurt_start = Some(ext);
+        }
+    }
+
     /// A RED packet carried a copy of the frame `frames` before it: a loss burst that long
     /// can be waited out.
     pub fn note_red_distance(&mut self, frames: u32) {
@@ -348,6 +366,7 @@ impl JitterBuffer {
         self.arrived_at = [None; SLOT_COUNT];
         self.bursts.reset();
         self.burst_wait = 0;
+        self.talkspurt_start = None;
         self.cursor_ts = None;
         self.peer_in_dtx = false;
         self.frame_ticks = RTP_TICKS_PER_FRAME;
@@ -381,7 +400,7 @@ impl JitterBuffer {
         };
         if self.ring.is_filled(next) {
             self.underrun_streak = 0;
-            if self.in_dtx_gap(next, highest) {
+            if self.in_dtx_gap(next, highest, now) {
                 return self.comfort_noise();
             }
             let ext = self.catch_up(next, highest, now);
@@ -450,7 +469,7 @@ impl JitterBuffer {
     /// True while the next packet's timestamp is at least a frame past the output cursor
     /// with no sequence gap before it: the sender was in DTX. Catching up (the buffer well
     /// above target) cuts the silence short instead of dropping speech.
-    fn in_dtx_gap(&self, next: u64, highest: u64) -> bool {
+    fn in_dtx_gap(&self, next: u64, highest: u64, now: Instant) -> bool {
         let (Some(cursor), Some(ts)) = (self.cursor_ts, self.ring.timestamp(next)) else {
             return false;
         };
@@ -458,21 +477,36 @@ impl JitterBuffer {
         if ahead < RTP_TICKS_PER_FRAME as i32 {
             return false;
         }
-        let depth = highest - next + 1;
-        // Time-stretching cannot shorten comfort noise, so with it any surplus is cut here.
-        let margin = if self.time_stretch {
-            1
-        } else {
-            CATCHUP_MARGIN_FRAMES
-        };
-        depth < self.target_frames() + margin
+        if self.time_stretch {
+            // A talkspurt starts afresh: its first packet plays as soon as the buffer holds
+            // the target, to the millisecond. Keeping the sender's timing across the pause
+            // would keep whatever surplus the last talkspurt ended with, and time-stretching
+            // cannot shorten comfort noise.
+            return self.short(next, highest, now);
+        }
+        highest - next + 1 < self.target_frames() + CATCHUP_MARGIN_FRAMES
     }
 
     fn comfort_noise(&mut self) -> Action {
         self.excess_since = None;
         self.stats.dtx += 1;
-        self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(RTP_TICKS_PER_FRAME));
+        let ticks = self.quiet_samples() as u32;
+        self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(ticks));
         Action::Dtx
+    }
+
+    /// How much silence or comfort noise to play for a `Buffering` or `Dtx` pop. A caller
+    /// that time-stretches is clocked by samples, so in DTX it gets comfort noise in short
+    /// pieces: a talkspurt's first packet then waits at most one piece to be played
+    /// instead of a whole frame. Silence while (re)filling stays whole frames: starting a
+    /// little sooner there only left more to stretch (the bursty device-clock test matched
+    /// less of the speech).
+    pub fn quiet_samples(&self) -> usize {
+        if self.time_stretch && self.phase == Phase::Playing {
+            QUIET_PIECE_SAMPLES
+        } else {
+            FRAME_SAMPLES
+        }
     }
 
     /// Starts (or restarts) playout once the buffered span, or the wait, reaches the target.
@@ -490,9 +524,13 @@ impl JitterBuffer {
         let waited = self
             .waiting_since
             .is_some_and(|t| now.saturating_duration_since(t) >= FRAME_DURATION * target as u32);
-        if highest - first + 1 < target && !waited {
+        // A marked first packet has nothing before it to wait for; without stretching the
+        // buffer could not grow from it, so there it waits like any other.
+        let marked = self.time_stretch && self.talkspurt_start == Some(first);
+        if highest - first + 1 < target && !waited && !marked {
             return false;
         }
+        self.talkspurt_start = None;
         if let Some(next) = self.next_play {
             // Numbers that never came while refilling; silence already covered them.
             self.stats.lost += first - next;

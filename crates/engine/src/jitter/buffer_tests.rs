@@ -747,6 +747,71 @@ fn a_timestamp_gap_after_a_lost_packet_is_still_told_apart() {
 }
 
 #[test]
+fn with_time_stretching_a_talkspurt_after_dtx_sheds_the_last_ones_surplus() {
+    let mut buf = JitterBuffer::new(fixed(20));
+    buf.set_time_stretch(true);
+    // Frames 0-2 arrive together 40 ms late, so the first talkspurt plays two frames
+    // deeper than the target; a DTX packet at frame 10, then speech again from frame 30.
+    let mut packets: Vec<(u16, u32, usize, u64)> = (0..10)
+        .map(|i| (i, u32::from(i), 60, (u64::from(i) * 20 + 5).max(45)))
+        .collect();
+    packets.push((10, 10, 1, 205));
+    for i in 11..20u16 {
+        packets.push(speech_at(i, u32::from(i) + 19));
+    }
+    let outs = drive(&mut buf, &packets, 38, 10);
+    let pop_ms = |o: Out| {
+        outs.iter()
+            .position(|x| *x == o)
+            .map(|k| 10 + 20 * k as u64)
+    };
+    assert_eq!(pop_ms(Out::Frame(10)), Some(250), "{outs:?}");
+    // Frame 30 arrives at 605 ms and plays at the next pop, not 40 ms later where the
+    // sender's timing across the pause would put it.
+    assert_eq!(pop_ms(Out::Frame(11)), Some(610), "{outs:?}");
+    let s = buf.stats();
+    assert_eq!((s.lost, s.stalls, s.skipped), (0, 0, 0), "{outs:?}");
+}
+
+#[test]
+fn with_time_stretching_a_marked_first_packet_plays_at_once_and_the_buffer_grows() {
+    let stretching = || {
+        let mut h = Harness::new(JitterConfig::default());
+        h.buf.set_time_stretch(true);
+        h
+    };
+    let mut h = stretching();
+    h.push(0, 2);
+    h.buf.note_talkspurt_start(h.first_seq);
+    assert_eq!(h.pop(5), Out::Frame(0));
+    // One frame held, short of the 40 ms start target: each frame is lengthened while
+    // the buffer grows.
+    assert_eq!(h.buf.stretch(), Stretch::Lengthen);
+    h.push(1, 22);
+    assert_eq!(h.pop(25), Out::Frame(1));
+    assert_eq!(h.buf.stretch(), Stretch::Lengthen);
+
+    // Packet 1 overtook the marked packet 0: nothing plays until the first has come.
+    let mut h = stretching();
+    h.push(1, 3);
+    assert_eq!(h.pop(5), Out::Buffering);
+    h.push(0, 6);
+    h.buf.note_talkspurt_start(h.first_seq);
+    assert_eq!(frames(&[h.pop(10), h.pop(30)]), [0, 1]);
+
+    // Without stretching the buffer could not grow from one frame: the start delay holds.
+    let mut h = Harness::new(JitterConfig::default());
+    h.push(0, 2);
+    h.buf.note_talkspurt_start(h.first_seq);
+    assert_eq!(h.pop(5), Out::Buffering);
+    // A mark for a packet not held is ignored.
+    let mut h = stretching();
+    h.push(0, 2);
+    h.buf.note_talkspurt_start(h.first_seq.wrapping_add(1));
+    assert_eq!(h.pop(5), Out::Buffering);
+}
+
+#[test]
 fn silence_after_a_dtx_packet_is_comfort_noise_not_a_stall() {
     let mut buf = JitterBuffer::new(fixed(40));
     let mut packets: Vec<(u16, u32, usize, u64)> =

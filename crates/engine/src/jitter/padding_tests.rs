@@ -119,7 +119,7 @@ fn a_stream_with_padding_plays_without_concealment() {
         let now = t0 + Duration::from_millis(u64::from(f) * 20);
         for &(seq, t, pad, _) in stream.iter().filter(|p| p.3 == f) {
             let payload: &[u8] = if pad { &[] } else { &packets[f as usize] };
-            rx.push_rtp(111, seq, t, payload, now);
+            rx.push_rtp(111, seq, t, false, payload, now);
         }
         match rx.pull(now + Duration::from_millis(5), &mut out).unwrap().1 {
             FrameSource::Concealed => concealed += 1,

@@ -10,21 +10,22 @@ use voicecall_core::format::FRAME_SAMPLES;
 /// Where a pulled frame came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameSource {
-    /// The buffer is filling: zeros.
+    /// The buffer is filling: zeros (a short piece when time-stretching).
     Silence,
     Decoded,
     /// A lost frame rebuilt from the FEC in the packet after it.
     Fec,
     /// A lost packet whose frame a later packet carried as RED redundancy.
     Redundancy,
-    /// Comfort noise while the sender is in DTX.
+    /// Comfort noise while the sender is in DTX (a short piece when time-stretching).
     ComfortNoise,
     /// Packet-loss concealment: for lost frames without FEC and for undecodable payloads.
     Concealed,
 }
 
 /// Jitter buffer plus decoder: packets in, one packet's worth of PCM out per `pull`,
-/// time-stretched by up to half a frame when the buffer holds more or less than its target.
+/// time-stretched by up to half a frame when the buffer holds more or less than its target
+/// (comfort noise in DTX comes in 5 ms pieces, see `JitterBuffer::quiet_samples`).
 #[derive(Debug)]
 pub struct ReceivePath {
     buffer: JitterBuffer,
@@ -75,12 +76,13 @@ impl ReceivePath {
     /// One RTP packet as received: padding-only packets are taken out of the sequence
     /// (`PaddingFilter`); RED packets are unpacked into their primary and the redundant
     /// frames (stored only where they fill a gap); malformed RED is dropped and counted,
-    /// never decoded.
+    /// never decoded. `marker` is the RTP marker bit: a talkspurt starts here.
     pub fn push_rtp(
         &mut self,
         payload_type: u8,
         seq: u16,
         rtp_timestamp: u32,
+        marker: bool,
         payload: &[u8],
         now: Instant,
     ) -> InsertOutcome {
@@ -92,6 +94,22 @@ impl ReceivePath {
                 InsertOutcome::Late
             };
         };
+        let outcome = self.push_payload(payload_type, seq, rtp_timestamp, payload, now);
+        if marker && matches!(outcome, InsertOutcome::Accepted | InsertOutcome::Resynced) {
+            self.buffer.note_talkspurt_start(seq);
+        }
+        outcome
+    }
+
+    /// `push_rtp` after padding is taken out: `seq` is the renumbered sequence number.
+    fn push_payload(
+        &mut self,
+        payload_type: u8,
+        seq: u16,
+        rtp_timestamp: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
         if self.red_payload_type != Some(payload_type) {
             return self.push(seq, rtp_timestamp, payload, now);
         }
@@ -171,14 +189,15 @@ impl ReceivePath {
         };
         match decoded {
             Decoded::Silence => {
-                out[..FRAME_SAMPLES].fill(0);
-                Ok((FRAME_SAMPLES, FrameSource::Silence))
+                let n = self.buffer.quiet_samples();
+                out[..n].fill(0);
+                Ok((n, FrameSource::Silence))
             }
             Decoded::Frame(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Decoded)),
             Decoded::Redundant(Ok(n)) => Ok((self.stretch(out, n, now), FrameSource::Redundancy)),
             Decoded::ComfortNoise => {
                 // After a DTX packet libopus' concealment is its comfort noise generator.
-                let n = self.decoder.conceal(out, FRAME_SAMPLES)?;
+                let n = self.decoder.conceal(out, self.buffer.quiet_samples())?;
                 Ok((n, FrameSource::ComfortNoise))
             }
             Decoded::Fec(Ok(n)) => {

@@ -250,7 +250,7 @@ fn plain_opus_from_a_peer_without_red_is_decoded_as_before() {
     let mut decoded = 0;
     for (i, p) in packets.iter().enumerate() {
         let now = t0 + Duration::from_millis(i as u64 * 20);
-        rx.push_rtp(111, i as u16, ts(i), p, now);
+        rx.push_rtp(111, i as u16, ts(i), false, p, now);
         let (_, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
         decoded += usize::from(matches!(
             source,
@@ -275,7 +275,7 @@ fn malformed_red_is_dropped_and_counted() {
         .enumerate()
     {
         assert_eq!(
-            rx.push_rtp(63, i as u16, ts(i), bad, now),
+            rx.push_rtp(63, i as u16, ts(i), false, bad, now),
             InsertOutcome::Empty
         );
     }
@@ -300,7 +300,7 @@ proptest::proptest! {
         let mut out = vec![0i16; MAX_DECODED_SAMPLES];
         for (k, (red, seq, ts, payload)) in packets.iter().enumerate() {
             let now = t0 + Duration::from_millis(k as u64 * 20);
-            rx.push_rtp(if *red { 63 } else { 111 }, *seq, *ts, payload, now);
+            rx.push_rtp(if *red { 63 } else { 111 }, *seq, *ts, false, payload, now);
             let (n, _) = rx.pull(now, &mut out).unwrap();
             proptest::prop_assert!(n <= MAX_DECODED_SAMPLES);
         }

@@ -46,12 +46,24 @@ fn red_recovers_isolated_losses_at_full_quality() {
         if drop {
             lost += 1;
         } else {
-            rx.push_rtp(63, i as u16, packet.timestamp, packet.payload, now);
+            rx.push_rtp(
+                63,
+                i as u16,
+                packet.timestamp,
+                packet.marker,
+                packet.payload,
+                now,
+            );
         }
         last_lost = drop;
-        let (n, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
-        recorded.extend_from_slice(&out[..n]);
-        sources.push(source);
+        // Clocked by samples, like the pump: a time-stretched frame changes when the next
+        // pull comes (the marked first packet plays at once and lengthening grows the
+        // buffer to its target before the first loss).
+        while recorded.len() < (i + 1) * FRAME_SAMPLES {
+            let (n, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
+            recorded.extend_from_slice(&out[..n]);
+            sources.push(source);
+        }
     }
     let count = |s: FrameSource| sources.iter().filter(|&&x| x == s).count();
     assert!(lost > 15, "only {lost} losses");

@@ -115,7 +115,8 @@ pub struct SendPath {
     timestamp: u32,
     /// A DTX packet was sent; later ones are not until speech resumes.
     in_dtx: bool,
-    /// The last frame was not sent, so the next one starts a talkspurt.
+    /// The last frame was not sent (or none was yet), so the next one starts a talkspurt
+    /// and carries the marker bit (RFC 3551 §4.1): a receiver may play it at once.
     skipped_last: bool,
     /// DTX as configured, and as set on the encoder now (off through a hangover).
     dtx_configured: bool,
@@ -163,7 +164,7 @@ impl SendPath {
             },
             timestamp: first_timestamp,
             in_dtx: false,
-            skipped_last: false,
+            skipped_last: true,
             dtx_configured: config.encoder.dtx,
             dtx_on: config.encoder.dtx,
             hangover: DtxHangover::new(config.dtx_hangover_frames),

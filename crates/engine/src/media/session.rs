@@ -189,6 +189,7 @@ impl MediaSession {
             first_audio: Some(first_audio_tx),
             devices: watch,
             playout: PlayoutSlack::new(),
+            quiet: QuietTally::default(),
             xruns_before_audio: None,
             pcm: [0; FRAME_SAMPLES],
             decoded: [0; MAX_DECODED_SAMPLES],
@@ -309,11 +310,37 @@ struct Pump {
     first_audio: Option<oneshot::Sender<Instant>>,
     devices: DeviceWatch,
     playout: PlayoutSlack,
+    quiet: QuietTally,
     /// The output device's dry periods and silent samples when the first received audio
     /// was queued: before it, the device plays silence by design.
     xruns_before_audio: Option<(u64, u64)>,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
+}
+
+/// Silence and comfort noise are pulled in pieces shorter than a frame; their counters
+/// still count frames.
+#[derive(Default)]
+struct QuietTally {
+    silence: usize,
+    comfort_noise: usize,
+}
+
+impl QuietTally {
+    /// Adds a pulled piece; true when it completes a frame's worth (always for the others).
+    fn completes_frame(&mut self, source: FrameSource, len: usize) -> bool {
+        let samples = match source {
+            FrameSource::Silence => &mut self.silence,
+            FrameSource::ComfortNoise => &mut self.comfort_noise,
+            _ => return true,
+        };
+        *samples += len;
+        if *samples < FRAME_SAMPLES {
+            return false;
+        }
+        *samples -= FRAME_SAMPLES;
+        true
+    }
 }
 
 /// How much the playout queue holds beyond one device period: see `PUMP_INTERVAL_SAMPLES`.
@@ -415,6 +442,7 @@ impl Pump {
                     rtp.payload_type,
                     rtp.sequence,
                     rtp.timestamp,
+                    rtp.marker,
                     &rtp.payload,
                     Instant::now(),
                 );
@@ -514,7 +542,9 @@ impl Pump {
                 FrameSource::Concealed => &self.counters.frames_concealed,
                 FrameSource::Silence => &self.counters.frames_silent,
             };
-            MediaCounters::bump(counter);
+            if self.quiet.completes_frame(source, len) {
+                MediaCounters::bump(counter);
+            }
             self.processor.render(&self.decoded[..len]);
             if source == FrameSource::Decoded
                 && let Some(first) = self.first_audio.take()

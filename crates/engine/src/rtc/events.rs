@@ -28,6 +28,8 @@ pub struct RemoteRtp {
     pub payload_type: u8,
     pub sequence: u16,
     pub timestamp: u32,
+    /// Set on a talkspurt's first packet (RFC 3551 §4.1).
+    pub marker: bool,
     pub payload: Bytes,
 }
 
@@ -98,6 +100,7 @@ impl PeerConnectionEventHandler for Handler {
                         payload_type: packet.header.payload_type,
                         sequence: packet.header.sequence_number,
                         timestamp: packet.header.timestamp,
+                        marker: packet.header.marker,
                         payload: packet.payload,
                     };
                     // A full queue means the receive path is not running (yet); drop.
