@@ -14,7 +14,11 @@
 //! The engines report their buffer gauges (`MediaSummary::jitter_*`, `playout_queue_ms`)
 //! every ~100 ms; their means make the breakdown.
 //!
-//! `cargo bench --bench latency [-- --calls N --seconds S]`
+//! `--modes aligned,ticks` alternates calls between the pump's wake-up rules
+//! (`PumpTiming`: woken by the devices' callbacks, or the fixed 5 ms tick of before) and
+//! reports each; the default is `aligned` alone.
+//!
+//! `cargo bench --bench latency [-- --calls N --seconds S --modes aligned,ticks]`
 
 mod common;
 
@@ -27,6 +31,7 @@ use voicecall_core::call::Phase;
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::quality::MediaSummary;
 use voicecall_engine::controller::{EngineEvent, Meters, UserCommand};
+use voicecall_engine::media::PumpTiming;
 
 const RATE: u32 = 48_000;
 /// One WAV device period (src/audio/wav_device.rs): output is played one period after the
@@ -184,6 +189,7 @@ async fn one_call(
     dir: &Path,
     call: usize,
     seconds: f64,
+    timing: PumpTiming,
     gauges: &mut Gauges,
 ) -> [Direction; 2] {
     let track = dir.join("clicks.wav");
@@ -200,7 +206,10 @@ async fn one_call(
             },
             OutputSpec::Wav(heard.to_path_buf()),
             // Not a divisor of 20 ms: samples land at every phase of the packet clock.
-            |c| c.stats_interval = Duration::from_millis(97),
+            |c| {
+                c.stats_interval = Duration::from_millis(97);
+                c.media.pump_timing = timing;
+            },
         )
     };
     let mut a = Peer::start(config(&heard[0])).await;
@@ -282,12 +291,38 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
+/// The `--modes` list: which pump wake-up rules to alternate.
+fn modes() -> Vec<(&'static str, PumpTiming)> {
+    let args: Vec<String> = std::env::args().collect();
+    let list = args
+        .iter()
+        .position(|a| a == "--modes")
+        .and_then(|i| args.get(i + 1))
+        .map_or("aligned", String::as_str);
+    list.split(',')
+        .map(|name| match name {
+            "aligned" => ("aligned", PumpTiming::DeviceAligned),
+            "ticks" => ("ticks", PumpTiming::Ticks),
+            other => panic!("--modes: unknown mode {other:?} (aligned, ticks)"),
+        })
+        .collect()
+}
+
+/// What one mode's calls measured.
+#[derive(Default)]
+struct ModeResult {
+    latencies: [Vec<f64>; 2],
+    missed: usize,
+    gauges: Gauges,
+}
+
 fn main() {
     if !invoked_as_benchmark("latency") {
         return;
     }
     let calls = arg("--calls", 3.0) as usize;
     let seconds = arg("--seconds", 15.0);
+    let modes = modes();
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,
         Err(err) => panic!("tempdir: {err}"),
@@ -297,24 +332,53 @@ fn main() {
     let server = Server::builder().for_benchmarks().start();
     let runtime = runtime();
     let mut report = Report::new();
-    let mut latencies = [Vec::new(), Vec::new()];
-    let mut missed = 0;
-    let mut gauges = Gauges::default();
+    let mut results: Vec<ModeResult> = modes.iter().map(|_| ModeResult::default()).collect();
+    report.line(format!(
+        "\n### Pipeline latency, capture → playout ({calls} calls × {seconds} s per mode, loopback)\n"
+    ));
+    report.line(format!("machine: {}", machine()));
     runtime.block_on(async {
+        // Modes alternate call by call, so drift in the machine's load hits them alike.
         for call in 0..calls {
-            let directions = one_call(&server.url, dir.path(), call, seconds, &mut gauges).await;
-            for (i, d) in directions.iter().enumerate() {
-                let (l, m) = measure(d);
-                latencies[i].extend(l);
-                missed += m;
+            for (i, &(_, timing)) in modes.iter().enumerate() {
+                let result = &mut results[i];
+                let n = call * modes.len() + i;
+                let directions = one_call(
+                    &server.url,
+                    dir.path(),
+                    n,
+                    seconds,
+                    timing,
+                    &mut result.gauges,
+                )
+                .await;
+                for (d, direction) in directions.iter().enumerate() {
+                    let (l, m) = measure(direction);
+                    result.latencies[d].extend(l);
+                    result.missed += m;
+                }
             }
         }
     });
+    report.line(format!("load average at the end: {}\n", load_average()));
+    for ((name, _), result) in modes.iter().zip(&results) {
+        report_mode(&mut report, name, result);
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn report_mode(report: &mut Report, mode: &str, result: &ModeResult) {
+    let latencies = &result.latencies;
+    let gauges = &result.gauges;
+    let missed = result.missed;
     let all: Vec<f64> = latencies.iter().flatten().copied().collect();
-    report.line(format!(
-        "\n### Pipeline latency, capture → playout ({calls} calls × {seconds} s, loopback)\n"
-    ));
-    report.line(format!("machine: {}\n", machine()));
+    report.line(format!("\n#### Pump timing: {mode}\n"));
     report.line("| direction | clicks | p50 ms | p95 ms | min ms | max ms | mean ms |");
     report.line("|---|---:|---:|---:|---:|---:|---:|");
     for (name, values) in [

@@ -17,6 +17,7 @@
 //!   audio, and the RED/FEC/bitrate protection the sender applies.
 //! - `talkspurt`: when the sender may let Opus go silent (DTX) after speech; `effort`: how
 //!   hard the Opus encoder works on each frame.
+//! - `pump_schedule`: when the audio pump wakes, aligned to the devices' callbacks.
 
 pub mod call;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod ice;
 pub mod id;
 pub mod link;
 pub mod protection;
+pub mod pump_schedule;
 pub mod quality;
 pub mod sas;
 pub mod signaling;

@@ -10,9 +10,10 @@ use super::device_handle::DeviceHandle;
 use super::error::AudioError;
 use super::health::StreamHealth;
 use super::levels::{Levels, PeriodLevel};
-use super::open_device::OpenDevice;
+use super::open_device::{OpenDevice, device_timing};
 use super::resample::CaptureResampler;
 use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
+use voicecall_core::pump_schedule::DeviceTiming;
 
 /// Frames converted per stack buffer on the audio thread; any callback size works, this
 /// only bounds the stack use.
@@ -92,6 +93,11 @@ impl CaptureStream {
         }
     }
 
+    /// When the device last handed over a period and how long one is; `None` until it has.
+    pub fn timing(&self) -> Option<DeviceTiming> {
+        device_timing(&self.device)
+    }
+
     /// Throws away everything captured so far, e.g. when a call starts, so the first frame
     /// sent is fresh rather than up to a ring's worth old.
     pub fn discard_backlog(&mut self) {
@@ -150,6 +156,7 @@ impl CaptureWriter {
         if dropped > 0 {
             self.health.record_xrun(dropped);
         }
+        self.health.record_period(data.len() / channels);
         self.levels.publish_input(&level);
     }
 

@@ -1,11 +1,13 @@
 //! What the engine keeps of a device it opened, whichever way the audio flows.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::device_handle::DeviceHandle;
 use super::error::AudioError;
 use super::health::StreamHealth;
 use super::levels::Levels;
+use voicecall_core::pump_schedule::DeviceTiming;
 
 /// A running device: its name and rate, and the fault counters and levels its audio
 /// thread publishes. Dropping it stops the device.
@@ -69,6 +71,17 @@ impl OpenDevice {
     pub(crate) fn finish(self) -> Result<(), AudioError> {
         self.handle.finish()
     }
+}
+
+/// A device's last callback and its period (the largest it has run), once it has run.
+pub(crate) fn device_timing(device: &OpenDevice) -> Option<DeviceTiming> {
+    let frames = device.health.largest_period();
+    let last = device.health.last_period_at()?;
+    if frames == 0 || device.rate == 0 {
+        return None;
+    }
+    let period = Duration::from_nanos(frames * 1_000_000_000 / u64::from(device.rate));
+    Some(DeviceTiming { last, period })
 }
 
 impl std::fmt::Debug for OpenDevice {

@@ -12,9 +12,10 @@ use super::device_handle::DeviceHandle;
 use super::error::AudioError;
 use super::health::StreamHealth;
 use super::levels::{Levels, PeriodLevel};
-use super::open_device::OpenDevice;
+use super::open_device::{OpenDevice, device_timing};
 use super::resample::PlaybackResampler;
 use voicecall_core::format::SAMPLE_RATE;
+use voicecall_core::pump_schedule::DeviceTiming;
 
 /// Frames handled per stack buffer on the audio thread; bounds stack use only.
 const MONO_CHUNK: usize = 256;
@@ -90,6 +91,11 @@ impl PlaybackStream {
             0 => None,
             frames => Some(self.to_engine_samples(frames as usize)),
         }
+    }
+
+    /// When the device last took a period and how long one is; `None` until it has.
+    pub fn timing(&self) -> Option<DeviceTiming> {
+        device_timing(&self.device)
     }
 
     /// Most the queue can hold, in 48 kHz samples.

@@ -18,5 +18,5 @@ pub mod testing;
 pub use devices::DeviceSwitch;
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};
 pub use send::{Outgoing, ProtectionMode, SendConfig, SendPath};
-pub use session::{MediaConfig, MediaError, MediaSession, ReceiveMode};
+pub use session::{MediaConfig, MediaError, MediaSession, PumpTiming, ReceiveMode};
 pub use summary::MediaCounters;

@@ -21,6 +21,7 @@ use crate::rtc::{AudioTrackWriter, RemoteRtp};
 use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use voicecall_core::protection::{PeerReport, PolicyConfig, ProtectionPolicy};
+use voicecall_core::pump_schedule::{Fill, PumpSchedule};
 use voicecall_core::quality::MediaSummary;
 
 /// How often the pipeline looks for captured frames and playout room. Short enough that
@@ -36,6 +37,19 @@ const DEFAULT_PERIOD_SAMPLES: usize = FRAME_SAMPLES / 2;
 const PUMP_INTERVAL_SAMPLES: usize = FRAME_SAMPLES / 4;
 const MAX_PLAYOUT_SLACK: usize = 4 * PUMP_INTERVAL_SAMPLES;
 const SLACK_CALM: Duration = Duration::from_secs(10);
+
+/// When the audio pump wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PumpTiming {
+    /// Just after the microphone's callbacks and just before the speaker's
+    /// (`voicecall_core::pump_schedule`): a finished frame leaves at once, and decoded audio
+    /// waits a margin in the playout queue instead of a tick plus a period of slack.
+    #[default]
+    DeviceAligned,
+    /// Benchmark baseline: a fixed 5 ms tick, the playout queue kept above one device period
+    /// plus a tick of slack.
+    Ticks,
+}
 
 /// How received audio becomes sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +75,7 @@ pub struct MediaConfig {
     pub dtx_hangover_frames: u16,
     /// Opus complexity by bitrate and silence (`SendConfig`).
     pub adaptive_complexity: bool,
+    pub pump_timing: PumpTiming,
     /// Where the devices come from (tests put unpluggable stand-ins here).
     pub audio: Arc<dyn AudioBackend>,
 }
@@ -78,6 +93,7 @@ impl Default for MediaConfig {
             processing: ProcessingConfig::default(),
             dtx_hangover_frames: send.dtx_hangover_frames,
             adaptive_complexity: send.adaptive_complexity,
+            pump_timing: PumpTiming::default(),
             audio: Arc::new(SystemAudio),
         }
     }
@@ -189,6 +205,8 @@ impl MediaSession {
             first_audio: Some(first_audio_tx),
             devices: watch,
             playout: PlayoutSlack::new(),
+            timing: config.pump_timing,
+            schedule: PumpSchedule::new(),
             quiet: QuietTally::default(),
             xruns_before_audio: None,
             pcm: [0; FRAME_SAMPLES],
@@ -310,6 +328,8 @@ struct Pump {
     first_audio: Option<oneshot::Sender<Instant>>,
     devices: DeviceWatch,
     playout: PlayoutSlack,
+    timing: PumpTiming,
+    schedule: PumpSchedule,
     quiet: QuietTally,
     /// The output device's dry periods and silent samples when the first received audio
     /// was queued: before it, the device plays silence by design.
@@ -363,20 +383,32 @@ impl PlayoutSlack {
 
     /// The queue's low water for a device with this period that has run dry `xruns` times.
     fn low_water(&mut self, period: Option<usize>, xruns: u64, now: Instant) -> usize {
-        match self.xruns_seen {
-            // A replaced device counts from zero again.
-            Some(seen) if xruns > seen => {
+        match self.adapt(xruns, now) {
+            Some(true) => {
                 self.samples = (self.samples + PUMP_INTERVAL_SAMPLES).min(MAX_PLAYOUT_SLACK);
-                self.changed = now;
             }
-            _ if now.saturating_duration_since(self.changed) >= SLACK_CALM => {
+            Some(false) => {
                 self.samples = (self.samples - PUMP_INTERVAL_SAMPLES).max(PUMP_INTERVAL_SAMPLES);
-                self.changed = now;
             }
-            _ => {}
+            None => {}
+        }
+        period.unwrap_or(DEFAULT_PERIOD_SAMPLES) + self.samples
+    }
+
+    /// `Some(true)`: the device ran dry since last time, so the slack should grow;
+    /// `Some(false)`: it has been calm for `SLACK_CALM`, so it may shrink.
+    fn adapt(&mut self, xruns: u64, now: Instant) -> Option<bool> {
+        let change = match self.xruns_seen {
+            // A replaced device counts from zero again.
+            Some(seen) if xruns > seen => Some(true),
+            _ if now.saturating_duration_since(self.changed) >= SLACK_CALM => Some(false),
+            _ => None,
+        };
+        if change.is_some() {
+            self.changed = now;
         }
         self.xruns_seen = Some(xruns);
-        period.unwrap_or(DEFAULT_PERIOD_SAMPLES) + self.samples
+        change
     }
 }
 
@@ -387,6 +419,8 @@ impl Pump {
         self.capture.discard_backlog();
         let mut tick = tokio::time::interval(PUMP_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // `None`: the fixed tick (`PumpTiming::Ticks`).
+        let mut wake_at = (self.timing == PumpTiming::DeviceAligned).then(Instant::now);
         loop {
             tokio::select! {
                 _ = &mut stop => break,
@@ -402,10 +436,13 @@ impl Pump {
                     Some(report) => self.on_peer_report(&report),
                     None => self.reports = None,
                 },
-                _ = tick.tick() => {
+                _ = wake(&mut tick, wake_at) => {
                     self.devices.check(&mut self.capture, &mut self.playback, Instant::now());
                     self.send_captured().await;
-                    self.fill_playout();
+                    match wake_at {
+                        None => self.fill_playout(FillRule::LowWater),
+                        Some(_) => wake_at = Some(self.aligned_fill()),
+                    }
                 }
             }
         }
@@ -514,17 +551,48 @@ impl Pump {
         None
     }
 
-    fn fill_playout(&mut self) {
+    /// `PumpTiming::DeviceAligned`: fills the playout queue if the speaker's next callback
+    /// is a margin away; returns when to wake next.
+    fn aligned_fill(&mut self) -> Instant {
+        let now = Instant::now();
+        let wake = self
+            .schedule
+            .wake(now, self.capture.timing(), self.playback.timing());
+        match wake.fill {
+            Some(Fill::Periods(periods)) => {
+                match self.playout.adapt(self.playback.underruns(), now) {
+                    Some(true) => self.schedule.widen(),
+                    Some(false) => self.schedule.narrow(),
+                    None => {}
+                }
+                self.fill_playout(FillRule::Periods(periods));
+            }
+            Some(Fill::LowWater) => self.fill_playout(FillRule::LowWater),
+            None => {}
+        }
+        wake.at
+    }
+
+    fn fill_playout(&mut self, rule: FillRule) {
         let _step = StepGuard::enter(FrameStep::Playout);
         let Receiver::Adaptive(receive) = &mut self.receive else {
             return;
         };
         let now = Instant::now();
-        let low_water = self.playout.low_water(
-            self.playback.period_samples(),
-            self.playback.underruns(),
-            now,
-        );
+        let low_water = match rule {
+            FillRule::LowWater => self.playout.low_water(
+                self.playback.period_samples(),
+                self.playback.underruns(),
+                now,
+            ),
+            FillRule::Periods(periods) => {
+                periods as usize
+                    * self
+                        .playback
+                        .period_samples()
+                        .unwrap_or(DEFAULT_PERIOD_SAMPLES)
+            }
+        };
         while self.playback.queued_samples() < low_water {
             let (len, source) = match receive.pull(now, &mut self.decoded) {
                 Ok(pulled) => pulled,
@@ -584,6 +652,25 @@ impl Pump {
                 &self.counters.output_underrun_samples,
                 silence * u64::from(SAMPLE_RATE) / u64::from(self.playback.device().rate().max(1)),
             );
+        }
+    }
+}
+
+/// How much the playout queue is filled to.
+#[derive(Debug, Clone, Copy)]
+enum FillRule {
+    /// One device period plus the adaptive slack, checked every tick.
+    LowWater,
+    /// This many device periods: the callbacks due before the next fill.
+    Periods(u32),
+}
+
+/// The pump's next wake-up: at `at`, or on the fixed tick.
+async fn wake(tick: &mut tokio::time::Interval, at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => {
+            tick.tick().await;
         }
     }
 }

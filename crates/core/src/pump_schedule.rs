@@ -1,0 +1,238 @@
+//! When the audio pump wakes: just after the microphone hands over a period (so a finished
+//! frame leaves at once instead of up to a tick later) and just before the speaker takes
+//! one (so decoded audio waits in the playout queue for a margin, not for a tick plus a
+//! period of slack). A device's callbacks come one period apart, so the last one says when
+//! the next is due.
+//!
+//! Until a device has run, or when it has stopped calling back (unplugged, stalled), the
+//! pump falls back to a fixed tick.
+
+use std::time::{Duration, Instant};
+
+/// The fallback tick, and the longest the pump ever sleeps.
+pub const TICK: Duration = Duration::from_millis(5);
+/// A device whose last period is older than this many periods is not keeping time.
+const STALE_PERIODS: u32 = 3;
+/// How long after a period was due the pump looks again when the device is late.
+const LATE_POLL: Duration = Duration::from_millis(1);
+/// After the microphone's period is due: the device thread's own wake-up lateness.
+const AFTER_CAPTURE: Duration = Duration::from_micros(500);
+
+/// When a device last called back and how far apart its callbacks are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceTiming {
+    pub last: Instant,
+    pub period: Duration,
+}
+
+impl DeviceTiming {
+    /// The callback after `last`, unless the device has stopped keeping time at `now`.
+    fn next(self, now: Instant) -> Option<Instant> {
+        if self.period.is_zero()
+            || now.saturating_duration_since(self.last) > self.period * STALE_PERIODS
+        {
+            return None;
+        }
+        Some(self.last + self.period)
+    }
+}
+
+/// What the pump does at a wake-up, and when it wakes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    pub at: Instant,
+    /// Fill the playout queue now. `Some(periods)`: until it holds that many of the
+    /// speaker's periods (the callbacks due before the next fill); `None`: by the
+    /// fallback rule (a fixed low water, checked every tick).
+    pub fill: Option<Fill>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The speaker is keeping time: hold this many of its periods.
+    Periods(u32),
+    /// No timing to go by: the fixed low water of the tick rule.
+    LowWater,
+}
+
+/// The pump's wake-ups aligned to the devices (see the module comment).
+#[derive(Debug, Clone)]
+pub struct PumpSchedule {
+    /// How long before the speaker's callback the queue is filled; grows when the speaker
+    /// ran dry anyway (the pump woke late) and shrinks after a calm spell.
+    margin: Duration,
+    /// The speaker callback the queue was last filled for.
+    filled_for: Option<Instant>,
+}
+
+/// First margin before the speaker's callback, its step, and its ceiling.
+pub const MARGIN_START: Duration = Duration::from_millis(3);
+pub const MARGIN_STEP: Duration = Duration::from_millis(2);
+pub const MARGIN_MAX: Duration = Duration::from_millis(11);
+
+impl Default for PumpSchedule {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PumpSchedule {
+    pub fn new() -> Self {
+        Self {
+            margin: MARGIN_START,
+            filled_for: None,
+        }
+    }
+
+    pub fn margin(&self) -> Duration {
+        self.margin
+    }
+
+    /// The speaker ran dry although the queue was filled: the pump woke too late.
+    pub fn widen(&mut self) {
+        self.margin = (self.margin + MARGIN_STEP).min(MARGIN_MAX);
+    }
+
+    /// A calm spell without the speaker running dry.
+    pub fn narrow(&mut self) {
+        self.margin = self.margin.saturating_sub(MARGIN_STEP).max(MARGIN_START);
+    }
+
+    /// What to do now and when to wake next, from the devices' last callbacks (`None`:
+    /// not yet known). Marks the playout fill it returns as done.
+    pub fn wake(
+        &mut self,
+        now: Instant,
+        capture: Option<DeviceTiming>,
+        playback: Option<DeviceTiming>,
+    ) -> Wake {
+        let mut at = now + TICK;
+        let capture_next = capture.and_then(|c| c.next(now));
+        if let Some(due) = capture_next {
+            let wake = if due + AFTER_CAPTURE > now {
+                due + AFTER_CAPTURE
+            } else {
+                now + LATE_POLL
+            };
+            at = at.min(wake);
+        }
+        let Some(speaker) = playback.filter(|p| p.next(now).is_some()) else {
+            self.filled_for = None;
+            return Wake {
+                at,
+                fill: Some(Fill::LowWater),
+            };
+        };
+        // The speaker's callbacks are `last + k × period`; the next to fill for is the
+        // first after the one filled for last.
+        let mut target = speaker.last + speaker.period;
+        while self.filled_for.is_some_and(|f| target <= f) {
+            target += speaker.period;
+        }
+        let fill_at = target.checked_sub(self.margin).unwrap_or(target);
+        if fill_at > now {
+            return Wake {
+                at: at.min(fill_at),
+                fill: None,
+            };
+        }
+        self.filled_for = Some(target);
+        // Callbacks due up to and including the target that have not happened yet.
+        let periods = (target.saturating_duration_since(speaker.last).as_nanos()
+            / speaker.period.as_nanos().max(1)) as u32;
+        let next_fill = (target + speaker.period)
+            .checked_sub(self.margin)
+            .unwrap_or(target);
+        Wake {
+            at: at.min(next_fill.max(now + LATE_POLL)),
+            fill: Some(Fill::Periods(periods)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: Duration = Duration::from_millis(10);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn timing(last: Instant) -> Option<DeviceTiming> {
+        Some(DeviceTiming { last, period: P })
+    }
+
+    #[test]
+    fn without_devices_the_pump_ticks_and_fills_by_low_water() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        let wake = schedule.wake(t0, None, None);
+        assert_eq!(wake.at, t0 + TICK);
+        assert_eq!(wake.fill, Some(Fill::LowWater));
+    }
+
+    #[test]
+    fn wakes_just_after_the_microphone_hands_over_a_period() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        // Microphone called back 2 ms ago: the next period is due in 8 ms.
+        let wake = schedule.wake(t0 + ms(2), timing(t0), None);
+        assert_eq!(wake.at, t0 + P + AFTER_CAPTURE);
+        // Late device: look again soon, not a whole tick later.
+        let wake = schedule.wake(t0 + ms(11), timing(t0), None);
+        assert_eq!(wake.at, t0 + ms(11) + LATE_POLL);
+        // A device that stopped calling back: the plain tick.
+        let wake = schedule.wake(t0 + ms(40), timing(t0), None);
+        assert_eq!(wake.at, t0 + ms(40) + TICK);
+    }
+
+    #[test]
+    fn fills_once_per_speaker_period_a_margin_before_it() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        // Speaker called back at t0; next callback at t0 + 10 ms; fill at 7 ms.
+        let wake = schedule.wake(t0 + ms(1), None, timing(t0));
+        assert_eq!(wake.fill, None);
+        assert_eq!(wake.at, t0 + P - MARGIN_START);
+        let wake = schedule.wake(wake.at, None, timing(t0));
+        assert_eq!(wake.fill, Some(Fill::Periods(1)));
+        // The next fill is for the callback after: one period later.
+        assert_eq!(wake.at, t0 + 2 * P - MARGIN_START);
+        // Woken in between (a packet came): nothing to fill.
+        let wake = schedule.wake(t0 + ms(12), None, timing(t0 + P));
+        assert_eq!(wake.fill, None);
+        assert_eq!(wake.at, t0 + 2 * P - MARGIN_START);
+    }
+
+    #[test]
+    fn a_late_speaker_callback_is_counted_in_the_next_fill() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        let first = schedule.wake(t0 + P - MARGIN_START, None, timing(t0));
+        assert_eq!(first.fill, Some(Fill::Periods(1)));
+        // The callback due at t0 + 10 has not come by the next fill: two periods needed.
+        let wake = schedule.wake(t0 + 2 * P - MARGIN_START, None, timing(t0));
+        assert_eq!(wake.fill, Some(Fill::Periods(2)));
+    }
+
+    #[test]
+    fn the_margin_widens_when_the_speaker_runs_dry_and_narrows_back() {
+        let mut schedule = PumpSchedule::new();
+        for _ in 0..10 {
+            schedule.widen();
+        }
+        assert_eq!(schedule.margin(), MARGIN_MAX);
+        schedule.narrow();
+        assert_eq!(schedule.margin(), MARGIN_MAX - MARGIN_STEP);
+        for _ in 0..10 {
+            schedule.narrow();
+        }
+        assert_eq!(schedule.margin(), MARGIN_START);
+        let t0 = Instant::now();
+        schedule.widen();
+        let wake = schedule.wake(t0 + ms(1), None, timing(t0));
+        assert_eq!(wake.at, t0 + P - MARGIN_START - MARGIN_STEP);
+    }
+}
