@@ -14,11 +14,11 @@
 //! The engines report their buffer gauges (`MediaSummary::jitter_*`, `playout_queue_ms`)
 //! every ~100 ms; their means make the breakdown.
 //!
-//! `--modes aligned,ticks` alternates calls between the pump's wake-up rules
-//! (`PumpTiming`: woken by the devices' callbacks, or the fixed 5 ms tick of before) and
-//! reports each; the default is `aligned` alone.
+//! `--modes ours,ticks` alternates calls between the audio pump's wake-up rules
+//! (`PumpTiming`) and reports each: `ours`, woken by the devices' callbacks, as shipped;
+//! `ticks`, a fixed 5 ms tick as before. The default is `ours` alone.
 //!
-//! `cargo bench --bench latency [-- --calls N --seconds S --modes aligned,ticks]`
+//! `cargo bench --bench latency [-- --calls N --seconds S --modes ours,ticks]`
 
 mod common;
 
@@ -298,12 +298,12 @@ fn modes() -> Vec<(&'static str, PumpTiming)> {
         .iter()
         .position(|a| a == "--modes")
         .and_then(|i| args.get(i + 1))
-        .map_or("aligned", String::as_str);
+        .map_or("ours", String::as_str);
     list.split(',')
         .map(|name| match name {
-            "aligned" => ("aligned", PumpTiming::DeviceAligned),
+            "ours" => ("ours", PumpTiming::DeviceAligned),
             "ticks" => ("ticks", PumpTiming::Ticks),
-            other => panic!("--modes: unknown mode {other:?} (aligned, ticks)"),
+            other => panic!("--modes: unknown mode {other:?} (ours, ticks)"),
         })
         .collect()
 }
@@ -378,7 +378,7 @@ fn report_mode(report: &mut Report, mode: &str, result: &ModeResult) {
     let gauges = &result.gauges;
     let missed = result.missed;
     let all: Vec<f64> = latencies.iter().flatten().copied().collect();
-    report.line(format!("\n#### Pump timing: {mode}\n"));
+    report.line(format!("\n#### Mode: {mode}\n"));
     report.line("| direction | clicks | p50 ms | p95 ms | min ms | max ms | mean ms |");
     report.line("|---|---:|---:|---:|---:|---:|---:|");
     for (name, values) in [

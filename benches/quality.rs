@@ -34,7 +34,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 11] = [
+const MODES: [Mode; 12] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -99,6 +99,11 @@ const MODES: [Mode; 11] = [
         flags: &["--no-cpu-savings"],
     },
     Mode {
+        key: "ticks",
+        label: "ours, audio pump on a fixed 5 ms tick",
+        flags: &["--pump-ticks"],
+    },
+    Mode {
         key: "nored",
         label: "ours without RED",
         flags: &["--no-red"],
@@ -113,7 +118,7 @@ const MODES: [Mode; 11] = [
 /// Quality through the whole pipeline, our design beside a naive receive path.
 #[derive(Parser)]
 struct Args {
-    /// Receive/send designs to compare, by key (ours, naive, nored, red2, redalways, nons, nodtx).
+    /// Receive/send designs to compare, by key (ours, naive, nored, red2, redalways, nons, nodtx, ticks).
     #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
     /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).

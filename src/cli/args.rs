@@ -105,6 +105,9 @@ pub struct AudioTuning {
     /// Run noise suppression and Opus at full effort on every frame.
     #[arg(long, hide = true)]
     pub no_cpu_savings: bool,
+    /// Wake the audio pump on a fixed 5 ms tick, not by the devices' callbacks.
+    #[arg(long, hide = true)]
+    pub pump_ticks: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -213,6 +216,7 @@ impl AudioTuning {
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
             no_cpu_savings: self.no_cpu_savings,
+            pump_ticks: self.pump_ticks,
         }
     }
 }

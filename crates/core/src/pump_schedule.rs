@@ -9,8 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-/// The fallback tick, and the longest the pump ever sleeps.
+/// The fallback tick.
 pub const TICK: Duration = Duration::from_millis(5);
+/// The longest the pump sleeps while the devices keep time (it also watches for lost
+/// devices when it wakes).
+const MAX_SLEEP: Duration = Duration::from_millis(20);
 /// A device whose last period is older than this many periods is not keeping time.
 const STALE_PERIODS: u32 = 3;
 /// How long after a period was due the pump looks again when the device is late.
@@ -106,20 +109,17 @@ impl PumpSchedule {
         capture: Option<DeviceTiming>,
         playback: Option<DeviceTiming>,
     ) -> Wake {
-        let mut at = now + TICK;
+        let mut at = now + MAX_SLEEP;
         let capture_next = capture.and_then(|c| c.next(now));
-        if let Some(due) = capture_next {
-            let wake = if due + AFTER_CAPTURE > now {
-                due + AFTER_CAPTURE
-            } else {
-                now + LATE_POLL
-            };
-            at = at.min(wake);
+        match capture_next {
+            Some(due) if due + AFTER_CAPTURE > now => at = at.min(due + AFTER_CAPTURE),
+            Some(_) => at = at.min(now + LATE_POLL),
+            None => at = at.min(now + TICK),
         }
         let Some(speaker) = playback.filter(|p| p.next(now).is_some()) else {
             self.filled_for = None;
             return Wake {
-                at,
+                at: at.min(now + TICK),
                 fill: Some(Fill::LowWater),
             };
         };
@@ -177,14 +177,16 @@ mod tests {
     fn wakes_just_after_the_microphone_hands_over_a_period() {
         let t0 = Instant::now();
         let mut schedule = PumpSchedule::new();
-        // Microphone called back 2 ms ago: the next period is due in 8 ms.
-        let wake = schedule.wake(t0 + ms(2), timing(t0), None);
+        // Microphone called back 5 ms ago: the next period is due in 5 ms. (The speaker
+        // calls back now; its fill is due 3 ms before its next callback, later.)
+        let wake = schedule.wake(t0 + ms(5), timing(t0), timing(t0 + ms(5)));
+        assert_eq!(wake.fill, None);
         assert_eq!(wake.at, t0 + P + AFTER_CAPTURE);
         // Late device: look again soon, not a whole tick later.
-        let wake = schedule.wake(t0 + ms(11), timing(t0), None);
+        let wake = schedule.wake(t0 + ms(11), timing(t0), timing(t0 + ms(8)));
         assert_eq!(wake.at, t0 + ms(11) + LATE_POLL);
         // A device that stopped calling back: the plain tick.
-        let wake = schedule.wake(t0 + ms(40), timing(t0), None);
+        let wake = schedule.wake(t0 + ms(40), timing(t0), timing(t0 + ms(38)));
         assert_eq!(wake.at, t0 + ms(40) + TICK);
     }
 
@@ -192,16 +194,22 @@ mod tests {
     fn fills_once_per_speaker_period_a_margin_before_it() {
         let t0 = Instant::now();
         let mut schedule = PumpSchedule::new();
+        // The microphone's next period is due after the speaker's fill.
+        let mic = timing(t0 - ms(1));
         // Speaker called back at t0; next callback at t0 + 10 ms; fill at 7 ms.
         let wake = schedule.wake(t0 + ms(1), None, timing(t0));
         assert_eq!(wake.fill, None);
+        assert_eq!(wake.at, t0 + ms(1) + TICK, "no microphone timing: the tick");
+        let wake = schedule.wake(t0 + ms(1), mic, timing(t0));
+        assert_eq!(wake.fill, None);
         assert_eq!(wake.at, t0 + P - MARGIN_START);
-        let wake = schedule.wake(wake.at, None, timing(t0));
+        let wake = schedule.wake(wake.at, timing(t0 + ms(6)), timing(t0));
         assert_eq!(wake.fill, Some(Fill::Periods(1)));
-        // The next fill is for the callback after: one period later.
-        assert_eq!(wake.at, t0 + 2 * P - MARGIN_START);
-        // Woken in between (a packet came): nothing to fill.
-        let wake = schedule.wake(t0 + ms(12), None, timing(t0 + P));
+        // Next: the microphone's period, then the fill for the speaker's callback after.
+        assert_eq!(wake.at, t0 + ms(6) + P + AFTER_CAPTURE);
+        // Woken in between (a packet came, the microphone called back): nothing to fill.
+        let mic = timing(t0 + ms(9));
+        let wake = schedule.wake(t0 + ms(12), mic, timing(t0 + P));
         assert_eq!(wake.fill, None);
         assert_eq!(wake.at, t0 + 2 * P - MARGIN_START);
     }

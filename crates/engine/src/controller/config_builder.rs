@@ -14,7 +14,7 @@ use voicecall_core::device::{InputSpec, OutputSpec, SpecError};
 use voicecall_core::ice::IceServer;
 
 use super::config::EngineConfig;
-use crate::media::{ProtectionMode, ReceiveMode};
+use crate::media::{ProtectionMode, PumpTiming, ReceiveMode};
 use crate::signaling::SignalingConfig;
 
 /// Opus bitrates the encoder accepts, in bits per second.
@@ -70,6 +70,9 @@ pub struct Tuning {
     pub dtx_hangover_ms: Option<u32>,
     /// RNNoise and Opus at full effort on every frame (the cost baseline).
     pub no_cpu_savings: bool,
+    /// The audio pump on a fixed 5 ms tick instead of woken by the devices' callbacks
+    /// (the latency baseline).
+    pub pump_ticks: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -210,6 +213,9 @@ impl Tuning {
         if self.no_cpu_savings {
             media.processing.silence_savings = false;
             media.adaptive_complexity = false;
+        }
+        if self.pump_ticks {
+            media.pump_timing = PumpTiming::Ticks;
         }
         if let Some(db) = self.noise_floor_db {
             media.processing.noise_floor_db = (db > 0).then_some(db);
