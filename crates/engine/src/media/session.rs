@@ -75,6 +75,7 @@ pub struct MediaConfig {
     pub dtx_hangover_frames: u16,
     /// Opus complexity by bitrate and silence (`SendConfig`).
     pub adaptive_complexity: bool,
+    /// When the pump wakes: by the devices' callbacks, or a fixed tick (benchmarks).
     pub pump_timing: PumpTiming,
     /// Where the devices come from (tests put unpluggable stand-ins here).
     pub audio: Arc<dyn AudioBackend>,
