@@ -24,14 +24,26 @@ const MESSAGE = 0x34; // "4": an Engine.IO message (a Socket.IO packet)
  * @param {import('engine.io').Socket} conn
  * @param {{ admitPacket: (bytes: number, reply: boolean, head: Buffer) => boolean, gated: boolean }} decoder
  *   the connection's GuardedDecoder
+ * @param {(err: Error) => void} onError a refusal's handling threw: this
+ *   runs in ws's read loop, where an exception would take the process down
+ *   (socket.io's own decoder call closes the connection on one)
  * @returns {boolean} whether the current transport is gated
  */
-export function gateFrames(conn, decoder) {
-  conn.on('upgrade', (transport) => gateTransport(transport, decoder));
-  return gateTransport(conn.transport, decoder);
+export function gateFrames(conn, decoder, onError) {
+  conn.on('upgrade', (transport) => gateTransport(transport, decoder, onError));
+  return gateTransport(conn.transport, decoder, onError);
 }
 
-function gateTransport(transport, decoder) {
+function admit(decoder, frame, onError) {
+  try {
+    return decoder.admitPacket(frame.length - 1, isReply(frame), frame);
+  } catch (err) {
+    onError(err);
+    return false;
+  }
+}
+
+function gateTransport(transport, decoder, onError) {
   if (transport?.name !== 'websocket' || decoder.gated) return decoder.gated;
   const ws = transport.socket;
   const listeners = ws?.listeners('message') ?? [];
@@ -43,7 +55,7 @@ function gateTransport(transport, decoder) {
   ws.on('message', (data, isBinary) => {
     // Binary frames are attachments, charged by the decoder; ws delivers
     // Buffers (engine.io keeps its default binaryType).
-    if (!isBinary && data[0] === MESSAGE && !decoder.admitPacket(data.length - 1, isReply(data), data)) return;
+    if (!isBinary && data[0] === MESSAGE && !admit(decoder, data, onError)) return;
     deliver(data, isBinary);
   });
   decoder.gated = true;

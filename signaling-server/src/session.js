@@ -98,7 +98,10 @@ export function attachSession(ctx, socket) {
   if (decoder) {
     decoder.onThrottle = pauseReader;
     // From now on the budgets see WebSocket frames before they are decoded.
-    gateFrames(conn, decoder);
+    gateFrames(conn, decoder, (err) => {
+      log.error({ err, id: state.id, socketId: socket.id }, 'frame gate failed');
+      conn.close();
+    });
   }
   capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
     ctx.metrics?.dropped('send_buffer');
