@@ -2,7 +2,9 @@
 // a frame is parsed: socket.io builds one Decoder per connection (the
 // documented `parser` server option), so it is the cheapest place to
 //   - spend the sender's budgets (src/budgets.js): a refused frame costs a
-//     few token-bucket updates, not a JSON.parse, and
+//     few token-bucket updates, not a JSON.parse (over WebSocket this
+//     happens earlier still, on the frame before it becomes a string:
+//     src/frame_gate.js calls admitPacket), and
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
