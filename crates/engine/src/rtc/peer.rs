@@ -68,6 +68,12 @@ const GATHERING_WAIT: Duration = Duration::from_secs(5);
 /// agent accepted. Received media now counts too, so this only has to beat the NAT
 /// binding timeout and keep a silent line from looking disconnected.
 const CONSENT_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a working relay pair waits for a direct one before it is nominated. webrtc-rs
+/// never switches away from a nominated pair, so a relay pair taken while the reflexive
+/// checks are still punching through the NATs (slow on a loaded machine) would carry the
+/// whole call through TURN. Just past webrtc-rs's 500 ms wait for server-reflexive pairs,
+/// so a direct pair found by then wins. Relay-only calls have nothing to wait for.
+const RELAY_GRACE: Duration = Duration::from_millis(600);
 /// A TURN server's name that does not resolve by then is skipped: the call goes ahead
 /// with the other servers (a broken resolver can take half a minute to give up).
 const DNS_WAIT: Duration = Duration::from_secs(3);
@@ -142,7 +148,11 @@ impl RtcPeer {
             // default; a call should connect as soon as a pair answers.
             .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(120))
             .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
-            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+            .with_relay_acceptance_min_wait(Some(if config.relay_only {
+                Duration::ZERO
+            } else {
+                RELAY_GRACE
+            }))
             .with_ice_timeouts(
                 Some(config.disconnected_timeout),
                 Some(config.failed_timeout),
