@@ -105,6 +105,9 @@ pub struct AudioTuning {
     /// Run noise suppression and Opus at full effort on every frame.
     #[arg(long, hide = true)]
     pub no_cpu_savings: bool,
+    /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
+    #[arg(long, hide = true)]
+    pub no_time_stretch: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -213,6 +216,7 @@ impl AudioTuning {
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
             no_cpu_savings: self.no_cpu_savings,
+            no_time_stretch: self.no_time_stretch,
         }
     }
 }

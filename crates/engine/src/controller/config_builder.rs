@@ -70,6 +70,8 @@ pub struct Tuning {
     pub dtx_hangover_ms: Option<u32>,
     /// RNNoise and Opus at full effort on every frame (the cost baseline).
     pub no_cpu_savings: bool,
+    /// The jitter buffer skips and holds whole frames instead of time-stretching.
+    pub no_time_stretch: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -201,6 +203,7 @@ impl Tuning {
         let mut problems = Vec::new();
         let media = &mut config.media;
         media.receive_mode = self.receive_mode;
+        media.time_stretch = !self.no_time_stretch;
         if self.no_red {
             config.rtc.red = false;
         }
