@@ -30,6 +30,17 @@ const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
 /// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
 /// neither repeats nor falls quiet) for this long.
 const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
+/// A frame is lengthened only once every pop for this long has found the buffer short
+/// of its target, and then at most this often: by one frame for `FRAME_SHORT_AFTER`
+/// (a packet lost at the head of the buffer reads as a frame short until the next one
+/// arrives with its RED copy, 10 % of pops at 10 % loss), by less than a frame (only the
+/// target's `lead`) for `LEAD_SHORT_AFTER` (arrival and pump noise swing one pop's
+/// reading by more than the lead). Each period repeated on such a dip came back out as a
+/// shortening in the next pause; on the quality bench those pairs cost about as much PESQ
+/// as separated us from the naive receive path at 0 % loss (docs/benchmarks.md). Two
+/// frames or more short, it lengthens at once.
+const FRAME_SHORT_AFTER: Duration = Duration::from_millis(60);
+const LEAD_SHORT_AFTER: Duration = Duration::from_millis(300);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -69,6 +80,16 @@ enum Action {
     /// The sender is in DTX (a timestamp gap with no sequence gap, or a DTX packet with
     /// nothing after it yet): comfort noise, not loss.
     Dtx,
+}
+
+/// How far playing a frame leaves the buffer short of its target (`shortfall`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shortfall {
+    None,
+    /// The target's whole frames are there, its sub-frame `lead` is not.
+    Lead,
+    /// This many frames fewer than the target.
+    Frames(u64),
 }
 
 enum Class {
@@ -117,6 +138,9 @@ pub struct JitterBuffer {
     stretch: Stretch,
     /// When shortening last removed audio.
     last_accelerated: Option<Instant>,
+    /// Since when every pop found the buffer short of its target (`FRAME_SHORT_AFTER`),
+    /// or since the last lengthening that followed.
+    short_since: Option<Instant>,
     /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
     /// to the millisecond, not only in whole frames (see `target_frames`).
     arrived_at: [Option<Instant>; SLOT_COUNT],
@@ -159,6 +183,7 @@ impl JitterBuffer {
             time_stretch: false,
             stretch: Stretch::None,
             last_accelerated: None,
+            short_since: None,
             arrived_at: [None; SLOT_COUNT],
             bursts: BurstMemory::default(),
             burst_wait: 0,
@@ -186,8 +211,11 @@ impl JitterBuffer {
         if after < before {
             self.stats.accelerated_samples += (before - after) as u64;
             self.last_accelerated = Some(now);
-        } else {
+        } else if after > before {
             self.stats.expanded_samples += (after - before) as u64;
+            if self.short_since.is_some() {
+                self.short_since = Some(now);
+            }
         }
     }
 
@@ -363,6 +391,7 @@ impl JitterBuffer {
         self.excess_since = None;
         self.last_skip = None;
         self.last_accelerated = None;
+        self.short_since = None;
         self.arrived_at = [None; SLOT_COUNT];
         self.bursts.reset();
         self.burst_wait = 0;
@@ -406,8 +435,8 @@ impl JitterBuffer {
             let ext = self.catch_up(next, highest, now);
             // Running short of the target: play this frame longer, so the next packet has
             // a little more time to arrive before it is due (pre-emptive expand).
-            if self.time_stretch && self.stretch == Stretch::None && self.short(ext, highest, now) {
-                self.stretch = Stretch::Lengthen;
+            if self.time_stretch && self.stretch == Stretch::None {
+                self.stretch = self.lengthen(ext, highest, now);
             }
             self.ring.mark_played(ext);
             self.next_play = Some(ext + 1);
@@ -489,6 +518,7 @@ impl JitterBuffer {
 
     fn comfort_noise(&mut self) -> Action {
         self.excess_since = None;
+        self.short_since = None;
         self.stats.dtx += 1;
         let ticks = self.quiet_samples() as u32;
         self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(ticks));
@@ -542,6 +572,7 @@ impl JitterBuffer {
         self.underrun_streak = 0;
         self.waiting_since = None;
         self.excess_since = None;
+        self.short_since = None;
         true
     }
 
@@ -624,19 +655,47 @@ impl JitterBuffer {
         next + 1
     }
 
+    /// Whether to play `ext` longer: when it leaves the buffer short of its target and
+    /// that has lasted (`FRAME_SHORT_AFTER`, `LEAD_SHORT_AFTER`).
+    fn lengthen(&mut self, ext: u64, highest: u64, now: Instant) -> Stretch {
+        let after = match self.shortfall(ext, highest, now) {
+            Shortfall::None => {
+                self.short_since = None;
+                return Stretch::None;
+            }
+            Shortfall::Frames(n) if n >= 2 => Duration::ZERO,
+            Shortfall::Frames(_) => FRAME_SHORT_AFTER,
+            Shortfall::Lead => LEAD_SHORT_AFTER,
+        };
+        let since = *self.short_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= after {
+            Stretch::Lengthen
+        } else {
+            Stretch::None
+        }
+    }
+
     /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
     /// target's frames but the newest arrived less than the target's remainder ago.
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
+        self.shortfall(ext, highest, now) != Shortfall::None
+    }
+
+    fn shortfall(&self, ext: u64, highest: u64, now: Instant) -> Shortfall {
         let depth = highest - ext + 1;
         let target = self.target_frames();
-        if depth != target {
-            return depth < target;
+        if depth < target {
+            return Shortfall::Frames(target - depth);
         }
-        let Some(lead) = self.lead() else {
-            return false;
+        let Some(lead) = self.lead().filter(|_| depth == target) else {
+            return Shortfall::None;
         };
-        self.arrived_at[(highest % SLOT_COUNT as u64) as usize]
-            .is_some_and(|t| now.saturating_duration_since(t) < lead)
+        let newest = self.arrived_at[(highest % SLOT_COUNT as u64) as usize];
+        if newest.is_some_and(|t| now.saturating_duration_since(t) < lead) {
+            Shortfall::Lead
+        } else {
+            Shortfall::None
+        }
     }
 
     /// With time-stretching, the part of the target delay beyond its whole frames: how long

@@ -784,12 +784,22 @@ fn with_time_stretching_a_marked_first_packet_plays_at_once_and_the_buffer_grows
     h.push(0, 2);
     h.buf.note_talkspurt_start(h.first_seq);
     assert_eq!(h.pop(5), Out::Frame(0));
-    // One frame held, short of the 40 ms start target: each frame is lengthened while
-    // the buffer grows.
-    assert_eq!(h.buf.stretch(), Stretch::Lengthen);
-    h.push(1, 22);
-    assert_eq!(h.pop(25), Out::Frame(1));
-    assert_eq!(h.buf.stretch(), Stretch::Lengthen);
+    // One frame held, a frame short of the 40 ms start target: once that has lasted
+    // 60 ms, a frame is lengthened every 60 ms while the buffer grows.
+    let mut stretches = vec![h.buf.stretch()];
+    for i in 1..7 {
+        h.push(i, 20 * i + 2);
+        assert_eq!(h.pop(20 * i + 5), Out::Frame(i));
+        stretches.push(h.buf.stretch());
+        if h.buf.stretch() == Stretch::Lengthen {
+            h.buf.record_stretch(960, 960 + 200, h.at(20 * i + 5));
+        }
+    }
+    use Stretch::{Lengthen, None as Keep};
+    assert_eq!(
+        stretches,
+        [Keep, Keep, Keep, Lengthen, Keep, Keep, Lengthen]
+    );
 
     // Packet 1 overtook the marked packet 0: nothing plays until the first has come.
     let mut h = stretching();
@@ -809,6 +819,38 @@ fn with_time_stretching_a_marked_first_packet_plays_at_once_and_the_buffer_grows
     h.push(0, 2);
     h.buf.note_talkspurt_start(h.first_seq.wrapping_add(1));
     assert_eq!(h.pop(5), Out::Buffering);
+}
+
+#[test]
+fn with_time_stretching_a_packet_lost_at_the_head_does_not_lengthen_the_frame_before() {
+    // A steady stream held at its 40 ms target; every tenth packet is lost and rebuilt
+    // from the RED copy in the next one. Until that next one arrives the buffer reads a
+    // frame short; lengthening there (and shortening the surplus away later) was 10 % of
+    // all frames at 10 % loss.
+    let mut h = Harness::new(fixed(40));
+    h.buf.set_time_stretch(true);
+    let lost = |i: u64| i % 10 == 3;
+    let mut lengthened = Vec::new();
+    for k in 0..100u64 {
+        if !lost(k) {
+            h.push(k, 20 * k + 2);
+            if k > 0 && lost(k - 1) {
+                let seq = h.first_seq.wrapping_add(k as u16 - 1);
+                let ts = h
+                    .first_ts
+                    .wrapping_add((k as u32 - 1).wrapping_mul(RTP_TICKS_PER_FRAME));
+                let payload = h.payload(k - 1);
+                assert!(h.buf.insert_redundant(seq, ts, &payload));
+            }
+        }
+        let out = h.pop(20 * k + 10);
+        if h.buf.stretch() == Stretch::Lengthen {
+            lengthened.push((k, out));
+        }
+    }
+    assert_eq!(lengthened, [], "{:?}", h.buf.stats());
+    let s = h.buf.stats();
+    assert_eq!((s.red_recovered, s.lost, s.skipped), (10, 0, 0), "{s:?}");
 }
 
 #[test]
