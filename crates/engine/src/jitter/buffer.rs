@@ -30,17 +30,18 @@ const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
 /// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
 /// neither repeats nor falls quiet) for this long.
 const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
-/// A frame is lengthened only once every pop for this long has found the buffer short
-/// of its target, and then at most this often: by one frame for `FRAME_SHORT_AFTER`
-/// (a packet lost at the head of the buffer reads as a frame short until the next one
-/// arrives with its RED copy, 10 % of pops at 10 % loss), by less than a frame (only the
-/// target's `lead`) for `LEAD_SHORT_AFTER` (arrival and pump noise swing one pop's
-/// reading by more than the lead). Each period repeated on such a dip came back out as a
-/// shortening in the next pause; on the quality bench those pairs cost about as much PESQ
-/// as separated us from the naive receive path at 0 % loss (docs/benchmarks.md). Two
-/// frames or more short, it lengthens at once.
-const FRAME_SHORT_AFTER: Duration = Duration::from_millis(60);
+/// A frame is lengthened only once every pop for a while has found the buffer short of
+/// its target, and then at most that often: `LEAD_SHORT_AFTER` while it is short by less
+/// than a frame, `FRAME_SHORT_AFTER` by a frame or more, at once by two frames or more.
+/// How short is measured to the millisecond (`shortfall_ms`): by how much the next packet,
+/// arriving a frame after the newest, would beat its turn. Arrival and pump noise swing one
+/// pop's reading by several ms, and a talkspurt restarts exactly at the target, so half its
+/// pops read short by a hair; a packet lost at the head reads a frame short until the next
+/// one brings its RED copy. Each period repeated on such a dip came back out as a
+/// shortening in the next pause: 0.2–0.5 s of each per call, which cost PESQ on the
+/// quality bench (docs/benchmarks.md, "Quality on main").
 const LEAD_SHORT_AFTER: Duration = Duration::from_millis(300);
+const FRAME_SHORT_AFTER: Duration = Duration::from_millis(60);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -80,16 +81,6 @@ enum Action {
     /// The sender is in DTX (a timestamp gap with no sequence gap, or a DTX packet with
     /// nothing after it yet): comfort noise, not loss.
     Dtx,
-}
-
-/// How far playing a frame leaves the buffer short of its target (`shortfall`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shortfall {
-    None,
-    /// The target's whole frames are there, its sub-frame `lead` is not.
-    Lead,
-    /// This many frames fewer than the target.
-    Frames(u64),
 }
 
 enum Class {
@@ -656,16 +647,20 @@ impl JitterBuffer {
     }
 
     /// Whether to play `ext` longer: when it leaves the buffer short of its target and
-    /// that has lasted (`FRAME_SHORT_AFTER`, `LEAD_SHORT_AFTER`).
+    /// that has lasted (`LEAD_SHORT_AFTER`, `FRAME_SHORT_AFTER`).
     fn lengthen(&mut self, ext: u64, highest: u64, now: Instant) -> Stretch {
-        let after = match self.shortfall(ext, highest, now) {
-            Shortfall::None => {
-                self.short_since = None;
-                return Stretch::None;
-            }
-            Shortfall::Frames(n) if n >= 2 => Duration::ZERO,
-            Shortfall::Frames(_) => FRAME_SHORT_AFTER,
-            Shortfall::Lead => LEAD_SHORT_AFTER,
+        if !self.short(ext, highest, now) {
+            self.short_since = None;
+            return Stretch::None;
+        }
+        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
+        let shortfall = self.shortfall_ms(ext, highest, now);
+        let after = if shortfall >= 2.0 * frame_ms {
+            Duration::ZERO
+        } else if shortfall >= frame_ms {
+            FRAME_SHORT_AFTER
+        } else {
+            LEAD_SHORT_AFTER
         };
         let since = *self.short_since.get_or_insert(now);
         if now.saturating_duration_since(since) >= after {
@@ -678,24 +673,37 @@ impl JitterBuffer {
     /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
     /// target's frames but the newest arrived less than the target's remainder ago.
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
-        self.shortfall(ext, highest, now) != Shortfall::None
-    }
-
-    fn shortfall(&self, ext: u64, highest: u64, now: Instant) -> Shortfall {
         let depth = highest - ext + 1;
         let target = self.target_frames();
-        if depth < target {
-            return Shortfall::Frames(target - depth);
+        if depth != target {
+            return depth < target;
         }
-        let Some(lead) = self.lead().filter(|_| depth == target) else {
-            return Shortfall::None;
+        let Some(lead) = self.lead() else {
+            return false;
         };
-        let newest = self.arrived_at[(highest % SLOT_COUNT as u64) as usize];
-        if newest.is_some_and(|t| now.saturating_duration_since(t) < lead) {
-            Shortfall::Lead
-        } else {
-            Shortfall::None
-        }
+        self.newest_waited(highest, now).is_some_and(|w| w < lead)
+    }
+
+    /// By how many ms the buffer is short of its target when `ext` plays: the target's
+    /// margin beyond a frame, less the margin the packet after `highest` would have if it
+    /// came a frame after `highest` did (a packet already overdue counts as due now).
+    fn shortfall_ms(&self, ext: u64, highest: u64, now: Instant) -> f64 {
+        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
+        let target_ms = self
+            .estimator
+            .target_ms()
+            .max(self.target_frames() as f64 * frame_ms);
+        let waited_ms = self
+            .newest_waited(highest, now)
+            .map_or(0.0, |w| w.as_secs_f64() * 1000.0)
+            .min(frame_ms);
+        let margin_ms = (highest - ext) as f64 * frame_ms + waited_ms;
+        (target_ms - frame_ms - margin_ms).max(0.0)
+    }
+
+    fn newest_waited(&self, highest: u64, now: Instant) -> Option<Duration> {
+        self.arrived_at[(highest % SLOT_COUNT as u64) as usize]
+            .map(|t| now.saturating_duration_since(t))
     }
 
     /// With time-stretching, the part of the target delay beyond its whole frames: how long
