@@ -30,18 +30,15 @@ const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
 /// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
 /// neither repeats nor falls quiet) for this long.
 const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
-/// A frame is lengthened only once every pop for a while has found the buffer short of
-/// its target, and then at most that often: `LEAD_SHORT_AFTER` while it is short by less
-/// than a frame, `FRAME_SHORT_AFTER` by a frame or more, at once by two frames or more.
-/// How short is measured to the millisecond (`shortfall_ms`): by how much the next packet,
-/// arriving a frame after the newest, would beat its turn. Arrival and pump noise swing one
-/// pop's reading by several ms, and a talkspurt restarts exactly at the target, so half its
-/// pops read short by a hair; a packet lost at the head reads a frame short until the next
-/// one brings its RED copy. Each period repeated on such a dip came back out as a
-/// shortening in the next pause: 0.2–0.5 s of each per call, which cost PESQ on the
-/// quality bench (docs/benchmarks.md, "Quality on main").
-const LEAD_SHORT_AFTER: Duration = Duration::from_millis(300);
-const FRAME_SHORT_AFTER: Duration = Duration::from_millis(60);
+/// Short of the target because the packet after the newest is overdue (late, or lost
+/// with its RED copy riding in the packet after it), the buffer waits this long before a
+/// frame is lengthened, and then lengthens at most this often. At 10 % loss a packet lost
+/// at the head read a frame short on every tenth pop until the next one brought the copy;
+/// a period repeated there came back out as a shortening in the next pause, 0.4 s of each
+/// per call, and the quality bench scored it lower (docs/benchmarks.md, "Quality on main").
+/// Short with nothing overdue (the lead not reached yet) it lengthens at once: waiting
+/// there too let more late packets be concealed on a clean line (measured, same section).
+const OVERDUE_SHORT_AFTER: Duration = Duration::from_millis(60);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -129,8 +126,8 @@ pub struct JitterBuffer {
     stretch: Stretch,
     /// When shortening last removed audio.
     last_accelerated: Option<Instant>,
-    /// Since when every pop found the buffer short of its target (`FRAME_SHORT_AFTER`),
-    /// or since the last lengthening that followed.
+    /// Since when every pop found the buffer short with the next packet overdue
+    /// (`OVERDUE_SHORT_AFTER`), or since the last lengthening that followed.
     short_since: Option<Instant>,
     /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
     /// to the millisecond, not only in whole frames (see `target_frames`).
@@ -646,24 +643,21 @@ impl JitterBuffer {
         next + 1
     }
 
-    /// Whether to play `ext` longer: when it leaves the buffer short of its target and
-    /// that has lasted (`LEAD_SHORT_AFTER`, `FRAME_SHORT_AFTER`).
+    /// Whether to play `ext` longer: when it leaves the buffer short of its target, at
+    /// once, unless the next packet is overdue (`OVERDUE_SHORT_AFTER`).
     fn lengthen(&mut self, ext: u64, highest: u64, now: Instant) -> Stretch {
         if !self.short(ext, highest, now) {
             self.short_since = None;
             return Stretch::None;
         }
-        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
-        let shortfall = self.shortfall_ms(ext, highest, now);
-        let after = if shortfall >= 2.0 * frame_ms {
-            Duration::ZERO
-        } else if shortfall >= frame_ms {
-            FRAME_SHORT_AFTER
-        } else {
-            LEAD_SHORT_AFTER
-        };
+        let overdue = self
+            .newest_waited(highest, now)
+            .is_some_and(|w| w >= FRAME_DURATION);
+        if !overdue {
+            return Stretch::Lengthen;
+        }
         let since = *self.short_since.get_or_insert(now);
-        if now.saturating_duration_since(since) >= after {
+        if now.saturating_duration_since(since) >= OVERDUE_SHORT_AFTER {
             Stretch::Lengthen
         } else {
             Stretch::None
@@ -682,23 +676,6 @@ impl JitterBuffer {
             return false;
         };
         self.newest_waited(highest, now).is_some_and(|w| w < lead)
-    }
-
-    /// By how many ms the buffer is short of its target when `ext` plays: the target's
-    /// margin beyond a frame, less the margin the packet after `highest` would have if it
-    /// came a frame after `highest` did (a packet already overdue counts as due now).
-    fn shortfall_ms(&self, ext: u64, highest: u64, now: Instant) -> f64 {
-        let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
-        let target_ms = self
-            .estimator
-            .target_ms()
-            .max(self.target_frames() as f64 * frame_ms);
-        let waited_ms = self
-            .newest_waited(highest, now)
-            .map_or(0.0, |w| w.as_secs_f64() * 1000.0)
-            .min(frame_ms);
-        let margin_ms = (highest - ext) as f64 * frame_ms + waited_ms;
-        (target_ms - frame_ms - margin_ms).max(0.0)
     }
 
     fn newest_waited(&self, highest: u64, now: Instant) -> Option<Duration> {
