@@ -1,16 +1,22 @@
 #!/usr/bin/env node
-// node bench/abuse.js [--seconds 5] [--before 2] [--only "slow reader,reflection"]
+// node bench/abuse.js [--seconds 10] [--before SECONDS] [--pairs 4]
+//                     [--only "slow reader,reflection"]
 //                     [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
 //
 // Every attack of issue 11 against a fresh server process with the default
 // limits (started like deploy/systemd: node --max-semi-space-size=64,
 // LOG_LEVEL=info, logs to a file), on loopback only, while two legit users
-// (bench/legit_pair.js, 127.0.0.1) stay in a call and keep renegotiating it.
+// (bench/legit_pair.js, 127.0.0.1) stay in a call and keep renegotiating it,
+// beside --pairs − 1 more legit pairs (bystanders, 127.0.200.x) whose
+// latencies add samples: about 80 a second per pair.
 // Each attack is bounded in time (--seconds) and in count (see
 // bench/abuse_attacks.js) and runs from its own loopback addresses.
 //
-// Per attack it prints: legit relay latency p50/p99 before and during the
-// attack, server RSS before and during (peak), attacker messages the server
+// Per attack it prints: legit relay latency p50/p99 before the attack (the
+// baseline: as long as the attack unless --before says otherwise, on the
+// same server, same run) and during it, with the number of samples and a
+// 95 % interval for each p99 (order statistics: a p99 from 300 samples is
+// its 3rd-largest value and says little; the interval shows how little), server RSS before and during (peak), attacker messages the server
 // relayed (from its metrics, minus the legit users' own), what else the
 // attacker got, and whether the targets hold: legit p99 ≤ 100 ms, RSS
 // ≤ +100 MB, no legit client disconnected or refused anything.
@@ -26,15 +32,17 @@ import { ATTACKS } from './abuse_attacks.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
-    before: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '10' },
+    before: { type: 'string' },
+    pairs: { type: 'string', default: '4' },
     only: { type: 'string' },
     'server-args': { type: 'string', default: '' },
   },
 });
 const SECONDS = Number(args.seconds);
 const SERVER_ARGS = args['server-args'] ? args['server-args'].split(',') : [];
-const BEFORE = Number(args.before);
+const BEFORE = Number(args.before ?? args.seconds);
+const PAIRS = Number(args.pairs);
 const P99_LIMIT_MS = 100;
 const RSS_LIMIT_MB = 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,6 +76,19 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+// A distribution-free 95 % interval for the p-th percentile: the order
+// statistics whose ranks bracket n·q ± 1.96·√(n·q·(1−q)) (normal
+// approximation of the binomial count of samples below the percentile).
+function percentileInterval(values, p) {
+  const n = values.length;
+  if (n === 0) return [NaN, NaN];
+  const sorted = Float64Array.from(values).sort();
+  const q = p / 100;
+  const half = 1.96 * Math.sqrt(n * q * (1 - q));
+  const at = (rank) => sorted[Math.min(n - 1, Math.max(0, Math.round(rank)))];
+  return [at(n * q - half - 1), at(n * q + half)];
+}
+
 async function relayedTotal(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   let n = 0;
@@ -75,8 +96,10 @@ async function relayedTotal(url) {
   return n;
 }
 
-function startLegit(port) {
-  const worker = new Worker(new URL('./legit_pair.js', import.meta.url), { workerData: { port, pauseMs: 100, roundTimeoutMs: 5000 } });
+function startPair(port, i) {
+  const workerData = { port, pauseMs: 100, roundTimeoutMs: 5000 };
+  if (i > 0) Object.assign(workerData, { ids: { a: `legit-a${i}`, b: `legit-b${i}` }, localAddress: `127.0.200.${i}` });
+  const worker = new Worker(new URL('./legit_pair.js', import.meta.url), { workerData });
   const waiters = [];
   worker.on('message', (m) => {
     const type = m === 'ready' ? 'ready' : m.type;
@@ -86,7 +109,6 @@ function startLegit(port) {
   const next = (type) => new Promise((resolve) => waiters.push({ type, resolve }));
   const ready = next('ready');
   return {
-    worker,
     ready,
     window: () => {
       const w = next('window');
@@ -100,6 +122,27 @@ function startLegit(port) {
       await worker.terminate();
       return result;
     },
+  };
+}
+
+// Every pair's figures of a window (or the totals), merged.
+function merge(parts) {
+  return {
+    latencies: parts.flatMap((w) => w.latencies),
+    rounds: parts.reduce((n, w) => n + w.rounds, 0),
+    busySent: parts.reduce((n, w) => n + w.busySent, 0),
+    errors: parts.flatMap((w) => w.errors),
+    failures: parts.flatMap((w) => w.failures),
+    disconnects: parts.reduce((n, w) => n + w.disconnects, 0),
+  };
+}
+
+function startLegit(port) {
+  const pairs = Array.from({ length: PAIRS }, (_, i) => startPair(port, i));
+  return {
+    ready: Promise.all(pairs.map((p) => p.ready)),
+    window: async () => merge(await Promise.all(pairs.map((p) => p.window()))),
+    stop: async () => merge(await Promise.all(pairs.map((p) => p.stop()))),
   };
 }
 
@@ -161,8 +204,12 @@ async function measure(attack) {
     attack,
     p50Before: percentile(before.latencies, 50),
     p99Before: percentile(before.latencies, 99),
+    ciBefore: percentileInterval(before.latencies, 99),
+    nBefore: before.latencies.length,
     p50During: percentile(during.latencies, 50),
     p99During: percentile(during.latencies, 99),
+    ciDuring: percentileInterval(during.latencies, 99),
+    nDuring: during.latencies.length,
     roundsDuring: during.rounds,
     rssBefore,
     rssDuring: rssPeak,
@@ -181,7 +228,8 @@ const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const names = args.only ? args.only.split(',').map((s) => s.trim()) : Object.keys(ATTACKS);
 for (const n of names) if (!ATTACKS[n]) throw new Error(`unknown attack "${n}"; known: ${Object.keys(ATTACKS).join(', ')}`);
 
-console.log(`abuse bench: ${names.length} attacks, ${SECONDS} s each (+${BEFORE} s before), default limits, loopback only; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const ci = (r) => `[${fmt(r[0])}–${fmt(r[1])}]`;
+console.log(`abuse bench: ${names.length} attacks, ${SECONDS} s each (+${BEFORE} s baseline before), ${PAIRS} legit pairs, default limits, loopback only; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const rows = [];
 for (const name of names) {
   const r = await measure(name);
@@ -197,16 +245,18 @@ for (const name of names) {
   r.verdict = ok ? 'ok' : 'FAIL';
   rows.push(r);
   const got = r.outcome.type === 'done' ? `${r.outcome.got} ${r.outcome.unit}` : `attacker failed: ${r.outcome.error}`;
-  console.log(`  ${name}: legit p50/p99 ${fmt(r.p50Before)}/${fmt(r.p99Before)} → ${fmt(r.p50During)}/${fmt(r.p99During)} ms, RSS ${fmt(r.rssBefore, 0)} → ${fmt(r.rssDuring, 0)} MB, attacker messages relayed ${r.delivered}, attacker got ${got}; legit disconnects ${r.legitDisconnects}, errors [${r.legitErrors.join(', ')}]; CPU % of a core: server ${fmt(r.serverCpu, 0)}, attacker ${fmt(r.attackerCpu, 0)}, load ${loadavg()[0].toFixed(1)} ${r.verdict}`);
+  console.log(`  ${name}: legit p50/p99 ${fmt(r.p50Before)}/${fmt(r.p99Before)} ${ci(r.ciBefore)} (n=${r.nBefore}) → ${fmt(r.p50During)}/${fmt(r.p99During)} ${ci(r.ciDuring)} (n=${r.nDuring}) ms, RSS ${fmt(r.rssBefore, 0)} → ${fmt(r.rssDuring, 0)} MB, attacker messages relayed ${r.delivered}, attacker got ${got}; legit disconnects ${r.legitDisconnects}, errors [${r.legitErrors.join(', ')}]; CPU % of a core: server ${fmt(r.serverCpu, 0)}, attacker ${fmt(r.attackerCpu, 0)}, load ${loadavg()[0].toFixed(1)} ${r.verdict}`);
 }
 
-const header = ['attack', 'legit p50 before ms', 'legit p99 before ms', 'legit p50 during ms', 'legit p99 during ms', 'RSS before MB', 'RSS during MB', 'attacker msgs relayed', 'attacker got', 'legit disconnected', 'CPU% server / attacker', 'result'];
+const header = ['attack', 'legit p50 before ms', 'legit p99 before ms [95 %]', 'n before', 'legit p50 during ms', 'legit p99 during ms [95 %]', 'n during', 'RSS before MB', 'RSS during MB', 'attacker msgs relayed', 'attacker got', 'legit disconnected', 'CPU% server / attacker', 'result'];
 const table = rows.map((r) => [
   r.attack,
   fmt(r.p50Before),
-  fmt(r.p99Before),
+  `${fmt(r.p99Before)} ${ci(r.ciBefore)}`,
+  String(r.nBefore),
   fmt(r.p50During),
-  fmt(r.p99During),
+  `${fmt(r.p99During)} ${ci(r.ciDuring)}`,
+  String(r.nDuring),
   fmt(r.rssBefore, 0),
   fmt(r.rssDuring, 0),
   String(r.delivered),

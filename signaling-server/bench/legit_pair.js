@@ -10,7 +10,9 @@
 // Every relayed message carries its send time, so each one's relay latency
 // (send → receive, one clock) is measured.
 //
-// workerData: { port, pauseMs, roundTimeoutMs, localAddress }.
+// workerData: { port, pauseMs, roundTimeoutMs, localAddress, ids: { a, b } }
+// (ids default to legit-a / legit-b, the victims the attacks aim at; further
+// pairs are bystanders whose latencies add samples).
 // Messages to the worker: 'window' → { type: 'window', latencies, rounds,
 // failures, errors, disconnects } for the time since the last window (then
 // reset); 'stop' → the same, totals, as { type: 'done', … }.
@@ -18,7 +20,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { io as ioc } from 'socket.io-client';
 
-const { port, pauseMs = 150, roundTimeoutMs = 5000, localAddress = '127.0.0.1' } = workerData;
+const { port, pauseMs = 150, roundTimeoutMs = 5000, localAddress = '127.0.0.1', ids = { a: 'legit-a', b: 'legit-b' } } = workerData;
+const [A, B] = [ids.a, ids.b];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 let stop = false;
@@ -34,8 +37,8 @@ const note = (key, value) => {
 };
 
 const opts = { transports: ['websocket'], reconnection: false, forceNew: true, localAddress };
-const a = ioc(`http://127.0.0.1:${port}`, { ...opts, auth: { id: 'legit-a' } });
-const b = ioc(`http://127.0.0.1:${port}`, { ...opts, auth: { id: 'legit-b' } });
+const a = ioc(`http://127.0.0.1:${port}`, { ...opts, auth: { id: A } });
+const b = ioc(`http://127.0.0.1:${port}`, { ...opts, auth: { id: B } });
 for (const s of [a, b]) {
   s.on('server_error', (e) => note('errors', e));
   s.on('disconnect', (reason) => {
@@ -45,12 +48,12 @@ for (const s of [a, b]) {
 }
 await Promise.all([a, b].map((s) => new Promise((r) => s.once('ice_servers', r))));
 
-const CALL = 'legit-call';
+const CALL = `call-${A}`;
 const stamp = () => now().toFixed(3);
 const record = (sentAt) => note('latencies', now() - Number(sentAt));
 
 // Strangers' offers: busy, as a client in a call does.
-for (const [me, peer] of [[a, 'legit-b'], [b, 'legit-a']]) {
+for (const [me, peer] of [[a, B], [b, A]]) {
   me.on('offer_sdp', (m) => {
     if (m.from === peer) return;
     me.emit('busy', { targetClientId: m.from, callId: m.callId });
@@ -60,15 +63,15 @@ for (const [me, peer] of [[a, 'legit-b'], [b, 'legit-a']]) {
 
 // B answers A's (re-)offers and trickles its candidates.
 b.on('offer_sdp', (m) => {
-  if (m.from !== 'legit-a') return;
+  if (m.from !== A) return;
   record(m.sdp.sdp.slice(2));
-  b.emit('answer_sdp', { targetClientId: 'legit-a', callId: CALL, sdp: { type: 'answer', sdp: `a ${stamp()}` } });
-  for (let i = 0; i < 4; i++) b.emit('send_ice', { targetClientId: 'legit-a', callId: CALL, candidate: `c ${stamp()}`, mid: '0', mLineIndex: 0 });
+  b.emit('answer_sdp', { targetClientId: A, callId: CALL, sdp: { type: 'answer', sdp: `a ${stamp()}` } });
+  for (let i = 0; i < 4; i++) b.emit('send_ice', { targetClientId: A, callId: CALL, candidate: `c ${stamp()}`, mid: '0', mLineIndex: 0 });
 });
 
 // The first offer is the call request; B rings first, as clients do.
 b.once('offer_sdp', (m) => {
-  if (m.from === 'legit-a') b.emit('ringing', { targetClientId: 'legit-a', callId: CALL });
+  if (m.from === A) b.emit('ringing', { targetClientId: A, callId: CALL });
 });
 
 function round(n) {
@@ -87,11 +90,11 @@ function round(n) {
     };
     const timer = setTimeout(() => done(new Error(`round ${n} timed out: ${JSON.stringify(got)}`)), roundTimeoutMs);
     const check = () => got.answer && got.aIce === 4 && got.bIce === 4 && done();
-    on(a, 'answer_sdp', (m) => m.from === 'legit-b' && (record(m.sdp.sdp.slice(2)), (got.answer = true), check()));
-    on(a, 'send_ice', (m) => m.from === 'legit-b' && (record(m.candidate.slice(2)), got.aIce++, check()));
-    on(b, 'send_ice', (m) => m.from === 'legit-a' && (record(m.candidate.slice(2)), got.bIce++, check()));
-    a.emit('offer_sdp', { targetClientId: 'legit-b', callId: CALL, sdp: { type: 'offer', sdp: `o ${stamp()}` } });
-    for (let i = 0; i < 4; i++) a.emit('send_ice', { targetClientId: 'legit-b', callId: CALL, candidate: `c ${stamp()}`, mid: '0', mLineIndex: 0 });
+    on(a, 'answer_sdp', (m) => m.from === B && (record(m.sdp.sdp.slice(2)), (got.answer = true), check()));
+    on(a, 'send_ice', (m) => m.from === B && (record(m.candidate.slice(2)), got.aIce++, check()));
+    on(b, 'send_ice', (m) => m.from === A && (record(m.candidate.slice(2)), got.bIce++, check()));
+    a.emit('offer_sdp', { targetClientId: B, callId: CALL, sdp: { type: 'offer', sdp: `o ${stamp()}` } });
+    for (let i = 0; i < 4; i++) a.emit('send_ice', { targetClientId: B, callId: CALL, candidate: `c ${stamp()}`, mid: '0', mLineIndex: 0 });
   });
 }
 
@@ -129,7 +132,7 @@ for (let n = 0; !stop; n++) {
   }
   await sleep(pauseMs);
 }
-a.emit('call_hangup', { targetClientId: 'legit-b', callId: CALL });
+a.emit('call_hangup', { targetClientId: B, callId: CALL });
 await sleep(50);
 a.close();
 b.close();

@@ -4,9 +4,11 @@
 // CPU time per relayed message, with as little else measured as possible:
 // one process holds a server and two socket.io clients on loopback, and
 // feeds seed-format `offer_sdp` frames (~1.3 KB, a JSON string payload)
-// straight into the server's decoder for client A's connection, 100 at a
-// time, while client B receives the relays. No load generator, no network
-// reads on the server side, no other process's share of the machine in the
+// to the server's side of client A's WebSocket as ws hands them over
+// (a 'message' event with the frame's Buffer: everything after ws's own
+// frame parsing runs, this server's frame gate included), 100 at a time,
+// while client B receives the relays. No load generator, no network reads
+// on the server side, no other process's share of the machine in the
 // figure: what bench/throughput.js cannot resolve on a busy machine (a few
 // µs per message) shows here. Both servers in the same run, each in a fresh
 // child process, alternating (bare, ours, ours, bare, …); the median of each.
@@ -66,14 +68,15 @@ async function measureHere(target) {
   let received = 0;
   b.socket.on('offer_sdp', () => received++);
   const payload = JSON.stringify({ targetClientId: b.id, sdp: JSON.stringify({ type: 'offer', sdp: SEED_SDP }) });
-  // A Socket.IO EVENT packet as the decoder gets it (Engine.IO's "4" removed).
-  const frame = `2${JSON.stringify(['offer_sdp', payload])}`;
-  const decoder = fromA.client.decoder;
+  // An Engine.IO message holding a Socket.IO EVENT packet, as ws delivers a
+  // text frame (a Buffer, isBinary false).
+  const frame = Buffer.from(`42${JSON.stringify(['offer_sdp', payload])}`);
+  const ws = fromA.conn.transport.socket;
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   async function feed(n) {
     received = 0;
     for (let sent = 0; sent < n; sent += BATCH) {
-      for (let i = 0; i < BATCH; i++) decoder.add(frame);
+      for (let i = 0; i < BATCH; i++) ws.emit('message', frame, false);
       // Let the relays go out and B read them before the next batch.
       await turn();
       await turn();
@@ -107,7 +110,7 @@ if (args.child) {
 }
 
 const NAMES = { bare: 'bare socket.io relay (seed-like)', ours: 'voicecall signaling-server, every check, budgets relaxed' };
-console.log(`relay cost: ${MESSAGES} seed-format offer_sdp frames fed to the server's decoder, per round; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`relay cost: ${MESSAGES} seed-format offer_sdp frames fed to the server's WebSocket, per round; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const results = [];
 for (let round = 0; round < Number(args.rounds); round++) {
   for (const target of round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare']) {

@@ -37,7 +37,7 @@ const monotonicMs = () => performance.now();
 // namespace, no ack id) starting like this; anything larger is an ordinary
 // message. (The decoder sees packets without Engine.IO's "4" in front.)
 const REPLY_PREFIXES = ['2["ringing"', '2["busy"', '2["call_decline"'];
-const MAX_REPLY_FRAME = 512;
+export const MAX_REPLY_FRAME = 512;
 
 /** Whether a packet is (the size of) an automatic reply to an offer. */
 export function isReplyFrame(frame) {

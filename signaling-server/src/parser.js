@@ -2,7 +2,9 @@
 // a frame is parsed: socket.io builds one Decoder per connection (the
 // documented `parser` server option), so it is the cheapest place to
 //   - spend the sender's budgets (src/budgets.js): a refused frame costs a
-//     few token-bucket updates, not a JSON.parse, and
+//     few token-bucket updates, not a JSON.parse (over WebSocket this
+//     happens earlier still, on the frame before it becomes a string:
+//     src/frame_gate.js calls admitPacket), and
 //   - refuse frames nested deeper than any payload may be, before V8's
 //     parser spends tens of milliseconds on them.
 //
@@ -53,6 +55,33 @@ export function createGuardedParser(budgets) {
       this.strikes = 0;
       // Attachments still to come for a binary packet we dropped.
       this.skipAttachments = 0;
+      // Set once src/frame_gate.js spends the budget on every WebSocket
+      // frame before it is decoded.
+      this.gated = false;
+    }
+
+    /**
+     * Spend this connection's budgets on one Socket.IO packet of `bytes`;
+     * false if refused (then already handled: attachments skipped, reader
+     * paused, the session told). `head` is the packet's text, or the
+     * WebSocket frame holding it, whichever is at hand (src/frame_gate.js).
+     * @param {number} bytes
+     * @param {boolean} reply the packet is an automatic reply (isReplyFrame)
+     * @param {string|Buffer} head
+     */
+    admitPacket(bytes, reply, head) {
+      const verdict = this.budget.admit(bytes, reply);
+      if (verdict === 'ok') {
+        this.strikes = 0;
+        return true;
+      }
+      this.skipAttachments = declaredAttachments(head);
+      this.onThrottle?.(this.budget.waitMs(bytes));
+      if (verdict !== 'drop') {
+        const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
+        this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
+      }
+      return false;
     }
 
     add(frame) {
@@ -67,25 +96,18 @@ export function createGuardedParser(budgets) {
         this.budget.chargeBytes(frame.byteLength ?? frame.length ?? 0);
         return super.add(frame);
       }
-      // frame.length (UTF-16 units) is what the string occupies and at most
-      // what it weighs on the wire; exact UTF-8 byte counts are not worth an
-      // extra pass over every frame.
-      const bytes = frame.length;
-      const verdict = this.budget.admit(bytes, isReplyFrame(frame));
-      if (verdict === 'ok') {
-        this.strikes = 0;
-        // Throwing makes socket.io close the connection ("parse error"),
-        // as for any other malformed packet.
-        if (exceedsDepth(frame, MAX_FRAME_DEPTH)) {
-          throw new Error(`packet nested deeper than ${MAX_FRAME_DEPTH} levels`);
-        }
-        return super.add(frame);
+      // Over WebSocket the budget was spent on the frame before it became
+      // a string (src/frame_gate.js); long-polling packets are charged
+      // here. frame.length (UTF-16 units) is what the string occupies and
+      // at most what it weighs on the wire; exact UTF-8 byte counts are not
+      // worth an extra pass over every frame.
+      if (!this.gated && !this.admitPacket(frame.length, isReplyFrame(frame), frame)) return undefined;
+      // Throwing makes socket.io close the connection ("parse error"), as
+      // for any other malformed packet.
+      if (exceedsDepth(frame, MAX_FRAME_DEPTH)) {
+        throw new Error(`packet nested deeper than ${MAX_FRAME_DEPTH} levels`);
       }
-      this.skipAttachments = declaredAttachments(frame);
-      this.onThrottle?.(this.budget.waitMs(bytes));
-      if (verdict === 'drop') return undefined;
-      const info = { dropped: this.budget.takeDropped(), disconnect: verdict === 'disconnect' };
-      return this.emitReserved('decoded', { type: PacketType.EVENT, nsp: '/', data: [RATE_LIMIT_SIGNAL, info] });
+      return super.add(frame);
     }
 
     decodeString(str) {
@@ -104,7 +126,9 @@ export function createGuardedParser(budgets) {
 }
 
 // "51-[…]" / "61-[…]": a BINARY_EVENT/BINARY_ACK followed by 1 attachment.
-function declaredAttachments(frame) {
-  const m = /^[56](\d{1,2})-/.exec(frame);
+// `head` is the packet's text or the WebSocket frame holding it ("451-[…]").
+function declaredAttachments(head) {
+  const text = typeof head === 'string' ? head : head.latin1Slice(1, Math.min(head.length, 5));
+  const m = /^[56](\d{1,2})-/.exec(text);
   return m ? Math.min(Number(m[1]), 10) : 0;
 }

@@ -21,6 +21,7 @@
 
 import { isStrongToken } from './auth_guard.js';
 import { ClientError, ErrorCode, emitError, makeError } from './errors.js';
+import { gateFrames } from './frame_gate.js';
 import { handlers } from './handlers/index.js';
 import { isPromise } from './maybe_async.js';
 import { generateId, generateToken, isValidCallId, isValidId, isValidToken } from './ids.js';
@@ -94,7 +95,14 @@ export function attachSession(ctx, socket) {
   const decoder = socket.client.decoder;
   const budget = decoder?.budget;
   budget?.setIp(key);
-  if (decoder) decoder.onThrottle = pauseReader;
+  if (decoder) {
+    decoder.onThrottle = pauseReader;
+    // From now on the budgets see WebSocket frames before they are decoded.
+    gateFrames(conn, decoder, (err) => {
+      log.error({ err, id: state.id, socketId: socket.id }, 'frame gate failed');
+      conn.close();
+    });
+  }
   capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
     ctx.metrics?.dropped('send_buffer');
     warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');

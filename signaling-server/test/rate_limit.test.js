@@ -432,3 +432,33 @@ test('a huge array in an object payload is refused without serializing it', asyn
   const err = await once(a.socket, 'server_error');
   assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
 });
+
+// src/frame_gate.js: over WebSocket the budget is spent on the frame as ws
+// hands it over; long-polling packets are charged by the decoder. Either
+// way each packet is charged exactly once: with a burst of 5 messages, the
+// CONNECT packet and 4 events pass (they earn NOT_IN_CALL: no call is open).
+for (const transports of [['websocket'], ['polling'], ['polling', 'websocket']]) {
+  test(`budget per packet, charged once (${transports.join(' → ')}); over WebSocket a refused frame is never decoded`, async (t) => {
+    const { server, connect } = await serverAtDefaults(t, { rateLimitBurst: 5 });
+    const b = await connect();
+    const a = await connect({ transports });
+    const conn = server.io.of('/').sockets.get(a.socket.id).conn;
+    if (conn.transport.name !== transports.at(-1)) await new Promise((resolve) => conn.once('upgrade', resolve));
+    assert.equal(conn.transport.name, transports.at(-1));
+    // engine.io's 'message': every packet it decoded from a frame.
+    let decoded = 0;
+    conn.on('message', () => decoded++);
+    const codes = [];
+    const limited = new Promise((resolve) =>
+      a.socket.on('server_error', (e) => {
+        codes.push(e.code);
+        if (e.code === 'RATE_LIMITED') resolve();
+      }),
+    );
+    for (let i = 0; i < 20; i++) a.socket.emit('send_ice', { targetClientId: b.id, candidate: `c${i}` });
+    await limited;
+    assert.deepEqual(codes, ['NOT_IN_CALL', 'NOT_IN_CALL', 'NOT_IN_CALL', 'NOT_IN_CALL', 'RATE_LIMITED']);
+    if (transports.at(-1) === 'websocket') assert.equal(decoded, 4, 'only the admitted frames became packets');
+    else assert.ok(decoded > 4, `long-polling: refused after decoding (${decoded})`);
+  });
+}

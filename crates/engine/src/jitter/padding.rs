@@ -154,11 +154,7 @@ impl PaddingFilter {
             (ticks as u32 / self.frame_ticks).saturating_sub(1) as u64
         };
         let gap = ext - from.ext - 1;
-        let known_padding = self.padding[..self.padding_len]
-            .iter()
-            .filter(|&&p| p > from.ext && p < ext)
-            .count() as u64;
-        by_time.min(gap.saturating_sub(known_padding))
+        by_time.min(gap.saturating_sub(self.padding_between(from.ext, ext)))
     }
 
     /// Packet duration from the smallest timestamp step between adjacent media packets
