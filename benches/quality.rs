@@ -34,7 +34,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 12] = [
+const MODES: [Mode; 14] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -104,6 +104,16 @@ const MODES: [Mode; 12] = [
         flags: &["--pump-ticks"],
     },
     Mode {
+        key: "baseline",
+        label: "ours as built by --baseline-bin",
+        flags: &[],
+    },
+    Mode {
+        key: "nostretch",
+        label: "ours, whole-frame jitter buffer (no time-stretching)",
+        flags: &["--no-time-stretch"],
+    },
+    Mode {
         key: "nored",
         label: "ours without RED",
         flags: &["--no-red"],
@@ -118,12 +128,17 @@ const MODES: [Mode; 12] = [
 /// Quality through the whole pipeline, our design beside a naive receive path.
 #[derive(Parser)]
 struct Args {
-    /// Receive/send designs to compare, by key (ours, naive, nored, red2, redalways, nons, nodtx, ticks).
+    /// Receive/send designs to compare, by key (ours, naive, baseline, nostretch, ticks, nored,
+    /// red2, redalways, nons, nodtx, before17, nofloor, nohangover, fulleffort).
     #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
     /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).
     #[arg(long, value_delimiter = ',', value_parser = condition, default_value = "0,5r,10r,20r,5b,jit")]
     conditions: Vec<&'static Condition>,
+    /// Another build of `voicecall` for the `baseline` mode (e.g. main's), so a change is
+    /// measured against its base in the same run.
+    #[arg(long)]
+    baseline_bin: Option<std::path::PathBuf>,
     /// Calls per condition and mode.
     #[arg(long, default_value_t = 1)]
     repeat: u64,
@@ -148,6 +163,13 @@ fn main() {
         return;
     }
     let args = Args::parse();
+    let uses_baseline = args.modes.iter().any(|m| m.key == "baseline");
+    if uses_baseline && args.baseline_bin.as_ref().is_none_or(|b| !b.is_file()) {
+        eprintln!("quality: mode `baseline` needs --baseline-bin PATH to a voicecall binary");
+        std::process::exit(2);
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load.trim());
     let dir = support::repo().join("target/quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let pesq = Pesq::from_env();
@@ -171,7 +193,11 @@ fn main() {
             let relay = start_relay(relay_port, turn.port, condition, 11 + rep);
             for (mi, mode) in args.modes.iter().enumerate() {
                 let name = format!("{}-{}-{rep}", condition.key, mode.key);
-                let result = run_call(&server, &speech, mode, &dir.join(&name), &pesq);
+                let binary = args
+                    .baseline_bin
+                    .as_deref()
+                    .filter(|_| mode.key == "baseline");
+                let result = run_call(&server, &speech, mode, binary, &dir.join(&name), &pesq);
                 println!(
                     "{:<48} {:<22} PESQ {:.2} / {:.2}  {:.1} kb/s  {}",
                     condition.label,
@@ -186,6 +212,8 @@ fn main() {
             drop(relay);
         }
     }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at end: {}", load.trim());
     let table = pesq_table(&args, &results);
     println!("{table}");
     report += &table;
@@ -231,6 +259,7 @@ fn run_call(
     server: &Server,
     speech: &[Speech; 2],
     mode: &Mode,
+    binary: Option<&Path>,
     dir: &Path,
     pesq: &Pesq,
 ) -> CallResult {
@@ -240,7 +269,11 @@ fn run_call(
     let longest = speech.iter().map(|s| s.samples48.len()).max().unwrap_or(0);
     // Room for call setup and the jitter buffer's delay, or the last words are cut off.
     let duration = Duration::from_millis(longest as u64 / 48 + 4_000);
-    let mut callee = Client::listen(server)
+    let with_binary = |b: support::ClientBuilder| match binary {
+        Some(path) => b.binary(path),
+        None => b,
+    };
+    let mut callee = with_binary(Client::listen(server))
         .auto_accept()
         .once()
         .relay_only()
@@ -248,7 +281,7 @@ fn run_call(
         .output(&heard[0])
         .args(mode.flags)
         .spawn();
-    let mut caller = Client::call(server, &callee.id)
+    let mut caller = with_binary(Client::call(server, &callee.id))
         .hang_up_after(duration)
         .relay_only()
         .input(&speech[0].wav48)
@@ -297,12 +330,15 @@ fn run_call(
 fn summarise_media(media: &Value) -> String {
     let get = |k: &str| media[k].as_u64().unwrap_or(0);
     format!(
-        "decoded {} red {} fec {} plc {} cn {}",
+        "decoded {} red {} fec {} plc {} cn {} skip {} acc {} exp {} ms",
         get("frames_decoded"),
         get("frames_red"),
         get("frames_fec"),
         get("frames_concealed"),
-        get("frames_comfort_noise")
+        get("frames_comfort_noise"),
+        get("frames_skipped"),
+        get("samples_accelerated") / 48,
+        get("samples_expanded") / 48
     )
 }
 

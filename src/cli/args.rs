@@ -108,6 +108,9 @@ pub struct AudioTuning {
     /// Wake the audio pump on a fixed 5 ms tick, not by the devices' callbacks.
     #[arg(long, hide = true)]
     pub pump_ticks: bool,
+    /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
+    #[arg(long, hide = true)]
+    pub no_time_stretch: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -217,6 +220,7 @@ impl AudioTuning {
             dtx_hangover_ms: self.dtx_hangover_ms,
             no_cpu_savings: self.no_cpu_savings,
             pump_ticks: self.pump_ticks,
+            no_time_stretch: self.no_time_stretch,
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct Tuning {
     /// The audio pump on a fixed 5 ms tick instead of woken by the devices' callbacks
     /// (the latency baseline).
     pub pump_ticks: bool,
+    /// The jitter buffer skips and holds whole frames instead of time-stretching.
+    pub no_time_stretch: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -204,6 +206,7 @@ impl Tuning {
         let mut problems = Vec::new();
         let media = &mut config.media;
         media.receive_mode = self.receive_mode;
+        media.time_stretch = !self.no_time_stretch;
         if self.no_red {
             config.rtc.red = false;
         }

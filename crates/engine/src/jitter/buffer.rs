@@ -30,6 +30,15 @@ const STRETCH_SPEECH_INTERVAL: Duration = Duration::from_millis(200);
 /// ...and a whole frame is skipped only if shortening found nothing to cut (audio that
 /// neither repeats nor falls quiet) for this long.
 const STRETCH_GIVE_UP: Duration = Duration::from_millis(2_000);
+/// Short of the target because the packet after the newest is overdue (late, or lost
+/// with its RED copy riding in the packet after it), the buffer waits this long before a
+/// frame is lengthened, and then lengthens at most this often. At 10 % loss a packet lost
+/// at the head read a frame short on every tenth pop until the next one brought the copy;
+/// a period repeated there came back out as a shortening in the next pause, 0.4 s of each
+/// per call, and the quality bench scored it lower (docs/benchmarks.md, "Quality on main").
+/// Short with nothing overdue (the lead not reached yet) it lengthens at once: waiting
+/// there too let more late packets be concealed on a clean line (measured, same section).
+const OVERDUE_SHORT_AFTER: Duration = Duration::from_millis(60);
 /// A packet at most this fraction of the running mean size is quiet: Opus VBR spends
 /// far fewer bits on pauses, so size is a free loudness hint.
 const QUIET_SIZE_FRACTION: f64 = 0.75;
@@ -117,6 +126,9 @@ pub struct JitterBuffer {
     stretch: Stretch,
     /// When shortening last removed audio.
     last_accelerated: Option<Instant>,
+    /// Since when every pop found the buffer short with the next packet overdue
+    /// (`OVERDUE_SHORT_AFTER`), or since the last lengthening that followed.
+    short_since: Option<Instant>,
     /// Arrival time of each packet held, by slot: with time-stretching the delay is kept
     /// to the millisecond, not only in whole frames (see `target_frames`).
     arrived_at: [Option<Instant>; SLOT_COUNT],
@@ -159,6 +171,7 @@ impl JitterBuffer {
             time_stretch: false,
             stretch: Stretch::None,
             last_accelerated: None,
+            short_since: None,
             arrived_at: [None; SLOT_COUNT],
             bursts: BurstMemory::default(),
             burst_wait: 0,
@@ -186,8 +199,11 @@ impl JitterBuffer {
         if after < before {
             self.stats.accelerated_samples += (before - after) as u64;
             self.last_accelerated = Some(now);
-        } else {
+        } else if after > before {
             self.stats.expanded_samples += (after - before) as u64;
+            if self.short_since.is_some() {
+                self.short_since = Some(now);
+            }
         }
     }
 
@@ -363,6 +379,7 @@ impl JitterBuffer {
         self.excess_since = None;
         self.last_skip = None;
         self.last_accelerated = None;
+        self.short_since = None;
         self.arrived_at = [None; SLOT_COUNT];
         self.bursts.reset();
         self.burst_wait = 0;
@@ -406,8 +423,8 @@ impl JitterBuffer {
             let ext = self.catch_up(next, highest, now);
             // Running short of the target: play this frame longer, so the next packet has
             // a little more time to arrive before it is due (pre-emptive expand).
-            if self.time_stretch && self.stretch == Stretch::None && self.short(ext, highest, now) {
-                self.stretch = Stretch::Lengthen;
+            if self.time_stretch && self.stretch == Stretch::None {
+                self.stretch = self.lengthen(ext, highest, now);
             }
             self.ring.mark_played(ext);
             self.next_play = Some(ext + 1);
@@ -489,6 +506,7 @@ impl JitterBuffer {
 
     fn comfort_noise(&mut self) -> Action {
         self.excess_since = None;
+        self.short_since = None;
         self.stats.dtx += 1;
         let ticks = self.quiet_samples() as u32;
         self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(ticks));
@@ -542,6 +560,7 @@ impl JitterBuffer {
         self.underrun_streak = 0;
         self.waiting_since = None;
         self.excess_since = None;
+        self.short_since = None;
         true
     }
 
@@ -624,6 +643,27 @@ impl JitterBuffer {
         next + 1
     }
 
+    /// Whether to play `ext` longer: when it leaves the buffer short of its target, at
+    /// once, unless the next packet is overdue (`OVERDUE_SHORT_AFTER`).
+    fn lengthen(&mut self, ext: u64, highest: u64, now: Instant) -> Stretch {
+        if !self.short(ext, highest, now) {
+            self.short_since = None;
+            return Stretch::None;
+        }
+        let overdue = self
+            .newest_waited(highest, now)
+            .is_some_and(|w| w >= FRAME_DURATION);
+        if !overdue {
+            return Stretch::Lengthen;
+        }
+        let since = *self.short_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= OVERDUE_SHORT_AFTER {
+            Stretch::Lengthen
+        } else {
+            Stretch::None
+        }
+    }
+
     /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
     /// target's frames but the newest arrived less than the target's remainder ago.
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
@@ -635,8 +675,12 @@ impl JitterBuffer {
         let Some(lead) = self.lead() else {
             return false;
         };
+        self.newest_waited(highest, now).is_some_and(|w| w < lead)
+    }
+
+    fn newest_waited(&self, highest: u64, now: Instant) -> Option<Duration> {
         self.arrived_at[(highest % SLOT_COUNT as u64) as usize]
-            .is_some_and(|t| now.saturating_duration_since(t) < lead)
+            .map(|t| now.saturating_duration_since(t))
     }
 
     /// With time-stretching, the part of the target delay beyond its whole frames: how long

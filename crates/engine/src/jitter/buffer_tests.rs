@@ -812,6 +812,38 @@ fn with_time_stretching_a_marked_first_packet_plays_at_once_and_the_buffer_grows
 }
 
 #[test]
+fn with_time_stretching_a_packet_lost_at_the_head_does_not_lengthen_the_frame_before() {
+    // A steady stream held at its 40 ms target; every tenth packet is lost and rebuilt
+    // from the RED copy in the next one. Until that next one arrives the buffer reads a
+    // frame short; lengthening there (and shortening the surplus away later) was 10 % of
+    // all frames at 10 % loss.
+    let mut h = Harness::new(fixed(40));
+    h.buf.set_time_stretch(true);
+    let lost = |i: u64| i % 10 == 3;
+    let mut lengthened = Vec::new();
+    for k in 0..100u64 {
+        if !lost(k) {
+            h.push(k, 20 * k + 2);
+            if k > 0 && lost(k - 1) {
+                let seq = h.first_seq.wrapping_add(k as u16 - 1);
+                let ts = h
+                    .first_ts
+                    .wrapping_add((k as u32 - 1).wrapping_mul(RTP_TICKS_PER_FRAME));
+                let payload = h.payload(k - 1);
+                assert!(h.buf.insert_redundant(seq, ts, &payload));
+            }
+        }
+        let out = h.pop(20 * k + 10);
+        if h.buf.stretch() == Stretch::Lengthen {
+            lengthened.push((k, out));
+        }
+    }
+    assert_eq!(lengthened, [], "{:?}", h.buf.stats());
+    let s = h.buf.stats();
+    assert_eq!((s.red_recovered, s.lost, s.skipped), (10, 0, 0), "{s:?}");
+}
+
+#[test]
 fn silence_after_a_dtx_packet_is_comfort_noise_not_a_stall() {
     let mut buf = JitterBuffer::new(fixed(40));
     let mut packets: Vec<(u16, u32, usize, u64)> =

@@ -68,6 +68,9 @@ pub struct MediaConfig {
     pub encoder: EncoderSettings,
     pub jitter: JitterConfig,
     pub receive_mode: ReceiveMode,
+    /// The adaptive receive path adjusts its delay by time-stretching decoded speech;
+    /// off, it skips and holds whole frames (a benchmark comparison).
+    pub time_stretch: bool,
     /// RED, FEC and bitrate from the peer's reports, or fixed (benchmark baselines).
     pub protection: ProtectionMode,
     pub processing: ProcessingConfig,
@@ -90,6 +93,7 @@ impl Default for MediaConfig {
             encoder: send.encoder,
             jitter: JitterConfig::default(),
             receive_mode: ReceiveMode::default(),
+            time_stretch: true,
             protection: send.protection,
             processing: ProcessingConfig::default(),
             dtx_hangover_frames: send.dtx_hangover_frames,
@@ -165,6 +169,7 @@ impl MediaSession {
             ReceiveMode::Adaptive => {
                 let mut path = ReceivePath::new(config.jitter.clone())?;
                 path.set_red_payload_type(types.red);
+                path.set_time_stretch(config.time_stretch);
                 Receiver::Adaptive(Box::new(path))
             }
             ReceiveMode::Naive => {

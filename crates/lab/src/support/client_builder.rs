@@ -2,7 +2,7 @@
 //! `Client::call(&server, &peer)`, then what it plays, records and allows, then `spawn`.
 
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -50,6 +50,8 @@ pub struct ClientBuilder {
     output: OsString,
     flags: Vec<OsString>,
     netns: Option<String>,
+    /// Another build of `voicecall` (a before/after comparison); default `voicecall_bin`.
+    binary: Option<PathBuf>,
 }
 
 impl Client {
@@ -79,6 +81,7 @@ impl ClientBuilder {
             output: "discard".into(),
             flags: Vec::new(),
             netns: None,
+            binary: None,
         }
     }
 
@@ -198,8 +201,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Runs this build of `voicecall` instead of the one the test was built with.
+    pub fn binary(mut self, path: &Path) -> Self {
+        self.binary = Some(path.to_owned());
+        self
+    }
+
     fn command(self) -> std::process::Command {
-        let mut cmd = command_in(self.netns.as_deref(), voicecall_bin());
+        let bin = self.binary.clone().unwrap_or_else(voicecall_bin);
+        let mut cmd = command_in(self.netns.as_deref(), bin);
         // The binary keeps library logs quiet by default; VOICECALL_TEST_LOG opens them up.
         match std::env::var("VOICECALL_TEST_LOG") {
             Ok(filter) => cmd.env("RUST_LOG", filter),
