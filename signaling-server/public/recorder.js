@@ -29,6 +29,8 @@ export function createRecorder(stream) {
 
   return {
     sampleRate: ctx.sampleRate,
+    /** Resolves once the worklet records: what arrived before it is not in the recording. */
+    ready,
     /** Stop and return { sampleRate, samples: Float32Array, rms, wavBase64 }. */
     async stop() {
       await ready;
