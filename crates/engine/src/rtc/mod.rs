@@ -6,11 +6,14 @@ mod events;
 mod feedback;
 mod identity;
 mod mdns;
+mod opus_sdp;
+#[cfg(test)]
+mod opus_sdp_tests;
 mod peer;
 mod stats;
 mod turn_tcp;
 
-pub use config::RtcConfig;
+pub use config::{OPUS_REQUESTED_BPS, RtcConfig};
 pub use events::{RemoteRtp, RtcEvent};
 pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
 pub use peer::{
