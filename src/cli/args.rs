@@ -111,10 +111,6 @@ pub struct AudioTuning {
     /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
     #[arg(long, hide = true)]
     pub no_time_stretch: bool,
-    /// Ask the peer's Opus encoder for no bitrate (SDP fmtp `maxaveragebitrate`): it keeps
-    /// its own default.
-    #[arg(long, hide = true)]
-    pub no_bitrate_request: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -225,7 +221,6 @@ impl AudioTuning {
             no_cpu_savings: self.no_cpu_savings,
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
-            no_bitrate_request: self.no_bitrate_request,
         }
     }
 }

@@ -75,9 +75,6 @@ pub struct Tuning {
     pub pump_ticks: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching.
     pub no_time_stretch: bool,
-    /// Ask the peer's Opus encoder for no bitrate in our SDP: it keeps its own default
-    /// (the baseline for `RtcConfig::opus_max_average_bitrate`).
-    pub no_bitrate_request: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -212,9 +209,6 @@ impl Tuning {
         media.time_stretch = !self.no_time_stretch;
         if self.no_red {
             config.rtc.red = false;
-        }
-        if self.no_bitrate_request {
-            config.rtc.opus_max_average_bitrate = None;
         }
         if self.no_dtx {
             media.encoder.dtx = false;

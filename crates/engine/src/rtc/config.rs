@@ -5,9 +5,6 @@ use voicecall_core::ice::IceServer;
 
 use super::identity::DtlsIdentity;
 
-/// What we ask a peer's Opus encoder for: the rate our own encoder sends on a clean line.
-pub const OPUS_REQUESTED_BPS: u32 = 40_000;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct RtcConfig {
     pub ice_servers: Vec<IceServer>,
@@ -22,11 +19,6 @@ pub struct RtcConfig {
     pub failed_timeout: Duration,
     /// Offer and accept RFC 2198 redundancy (`red/48000/2` over Opus) besides plain Opus.
     pub red: bool,
-    /// The Opus bitrate our SDP asks the peer's encoder for (fmtp `maxaveragebitrate`,
-    /// RFC 7587); `None`: the peer's own default. Chromium's is 32 kb/s (about 27 kb/s of
-    /// speech with VBR), and it spends the same budget on in-band FEC when we report
-    /// loss; we send 40 kb/s ourselves on a clean line.
-    pub opus_max_average_bitrate: Option<u32>,
     /// The seed client's way: wait for candidate gathering to finish, send the description
     /// with every candidate in it and trickle none. Slower to connect; kept for comparison
     /// (the setup-time benchmark) and for peers that cannot take trickled candidates.
@@ -52,7 +44,6 @@ impl Default for RtcConfig {
             no_trickle: false,
             tls_roots: Vec::new(),
             red: true,
-            opus_max_average_bitrate: Some(OPUS_REQUESTED_BPS),
             identity: None,
         }
     }

@@ -13,7 +13,7 @@ mod peer;
 mod stats;
 mod turn_tcp;
 
-pub use config::{OPUS_REQUESTED_BPS, RtcConfig};
+pub use config::RtcConfig;
 pub use events::{RemoteRtp, RtcEvent};
 pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
 pub use peer::{

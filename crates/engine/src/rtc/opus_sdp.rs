@@ -1,7 +1,6 @@
 //! How our Opus track is described in SDP. The fmtp line is what the peer's encoder reads:
 //! `useinbandfec=1` makes Chromium put in-band FEC (LBRR) into its packets once our reports
-//! show loss (the receive path decodes it when a packet is missing), and
-//! `maxaveragebitrate` sets the rate it encodes at.
+//! show loss; the receive path decodes it when a packet is missing.
 
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters};
@@ -9,32 +8,25 @@ use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters};
 /// The Opus payload type `register_default_codecs` uses; RED's fmtp names it.
 pub(super) const OPUS_PAYLOAD_TYPE: u8 = 111;
 
-/// The fmtp line of our Opus codec: 10 ms frames at least, in-band FEC wanted, and the
-/// bitrate we ask for (none: the peer's default).
-pub(super) fn opus_fmtp(max_average_bitrate: Option<u32>) -> String {
-    let mut line = "minptime=10;useinbandfec=1".to_owned();
-    if let Some(bps) = max_average_bitrate {
-        line.push_str(&format!(";maxaveragebitrate={bps}"));
-    }
-    line
-}
+/// What we ask of the peer's Opus encoder: frames of 10 ms at least, and in-band FEC.
+pub(super) const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 
 /// `opus/48000/2` with our fmtp. SDP always declares two channels, even for a mono encoder.
-pub(super) fn opus_codec(max_average_bitrate: Option<u32>) -> RTCRtpCodec {
+pub(super) fn opus_codec() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: MIME_TYPE_OPUS.to_owned(),
         clock_rate: 48_000,
         channels: 2,
-        sdp_fmtp_line: opus_fmtp(max_average_bitrate),
+        sdp_fmtp_line: OPUS_FMTP.to_owned(),
         rtcp_feedback: vec![],
     }
 }
 
 /// Our Opus codec for the media engine, registered before webrtc-rs' defaults (the first
-/// registration of a payload type wins) so offers and answers carry our fmtp.
-pub(super) fn opus_codec_parameters(max_average_bitrate: Option<u32>) -> RTCRtpCodecParameters {
+/// registration of a payload type wins), so offers and answers carry our fmtp.
+pub(super) fn opus_codec_parameters() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
-        rtp_codec: opus_codec(max_average_bitrate),
+        rtp_codec: opus_codec(),
         payload_type: OPUS_PAYLOAD_TYPE,
     }
 }

@@ -1,12 +1,12 @@
 //! What our SDP asks of the peer's Opus encoder, in our offer and in our answer to
 //! Chromium's offer: in-band FEC (without `useinbandfec=1` Chromium sends no LBRR, and a
-//! lost packet can only be concealed) and our bitrate.
+//! lost packet can only be concealed).
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use tokio::sync::mpsc;
 
-use super::{LocalDescription, OPUS_REQUESTED_BPS, RtcConfig, RtcPeer};
+use super::{LocalDescription, RtcConfig, RtcPeer};
 use voicecall_core::signaling::message::{SdpKind, SessionDescription};
 
 /// The offer of Debian's chromium 156 for one audio transceiver (`pc.addTransceiver('audio')`),
@@ -52,10 +52,9 @@ a=ssrc:452832568 cname:RkY9nLcg7XNhzQhd\r\n\
 a=ssrc:452832568 msid:- f14e9280-129d-45fd-9ecd-7cb08a23da20\r\n\
 ";
 
-fn config(max_average_bitrate: Option<u32>) -> RtcConfig {
+fn config() -> RtcConfig {
     RtcConfig {
         bind: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-        opus_max_average_bitrate: max_average_bitrate,
         ..RtcConfig::default()
     }
 }
@@ -119,39 +118,23 @@ async fn answer_to(config: &RtcConfig, offer: &str) -> String {
     answer
 }
 
-fn asked_for(bps: Option<u32>) -> Vec<String> {
-    let mut params = vec!["minptime=10".to_owned(), "useinbandfec=1".to_owned()];
-    params.extend(bps.map(|bps| format!("maxaveragebitrate={bps}")));
-    params.sort();
-    params
+/// Our Opus parameters, sorted like `opus_fmtp`'s.
+fn ours() -> Vec<String> {
+    vec!["minptime=10".to_owned(), "useinbandfec=1".to_owned()]
 }
 
 #[tokio::test]
-async fn our_offer_asks_for_in_band_fec_and_our_bitrate() {
-    let sdp = offer(&RtcConfig::default()).await;
-    assert_eq!(
-        opus_fmtp(&sdp),
-        asked_for(Some(OPUS_REQUESTED_BPS)),
-        "{sdp}"
-    );
+async fn our_offer_asks_for_in_band_fec() {
+    let sdp = offer(&config()).await;
+    assert_eq!(opus_fmtp(&sdp), ours(), "{sdp}");
 }
 
 #[tokio::test]
-async fn our_answer_to_chromium_asks_for_in_band_fec_and_our_bitrate() {
-    let sdp = answer_to_chromium(&config(Some(OPUS_REQUESTED_BPS))).await;
-    assert_eq!(
-        opus_fmtp(&sdp),
-        asked_for(Some(OPUS_REQUESTED_BPS)),
-        "{sdp}"
-    );
+async fn our_answer_to_chromium_asks_for_in_band_fec() {
+    let sdp = answer_to_chromium(&config()).await;
+    assert_eq!(opus_fmtp(&sdp), ours(), "{sdp}");
     // Chromium's RED stays negotiated: it is what we send to chromium on lossy lines.
     assert!(sdp.contains("red/48000/2"), "{sdp}");
-}
-
-#[tokio::test]
-async fn without_a_bitrate_the_peer_keeps_its_default() {
-    let sdp = answer_to_chromium(&config(None)).await;
-    assert_eq!(opus_fmtp(&sdp), asked_for(None), "{sdp}");
 }
 
 /// Each side's Opus parameters say what it wants to receive: webrtc-rs answered with a copy
@@ -163,6 +146,6 @@ async fn our_answer_asks_for_in_band_fec_whatever_the_offer_says() {
         "a=fmtp:111 minptime=10;usedtx=1",
     );
     assert_ne!(offer, CHROMIUM_OFFER);
-    let sdp = answer_to(&config(None), &offer).await;
-    assert_eq!(opus_fmtp(&sdp), asked_for(None), "{sdp}");
+    let sdp = answer_to(&config(), &offer).await;
+    assert_eq!(opus_fmtp(&sdp), ours(), "{sdp}");
 }

@@ -130,10 +130,7 @@ impl RtcPeer {
     ) -> Result<Self, RtcError> {
         let mut media = MediaEngine::default();
         media
-            .register_codec(
-                opus_codec_parameters(config.opus_max_average_bitrate),
-                RtpCodecKind::Audio,
-            )
+            .register_codec(opus_codec_parameters(), RtpCodecKind::Audio)
             .map_err(setup)?;
         media.register_default_codecs().map_err(setup)?;
         if config.red {
@@ -219,7 +216,7 @@ impl RtcPeer {
                     ssrc: Some(ssrc),
                     ..Default::default()
                 },
-                codec: opus_codec(config.opus_max_average_bitrate),
+                codec: opus_codec(),
                 ..Default::default()
             }],
         )));
