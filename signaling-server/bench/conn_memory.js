@@ -101,7 +101,7 @@ if (args.child) {
     for (const s of sockets) s.close();
     child.kill();
     const per = (k) => (after[k] - before[k]) / CLIENTS / 1024;
-    return { target, heapKb: per('heapUsed'), externalKb: per('external'), rssKb: per('rss') };
+    return { target, heapKb: per('heapUsed'), externalKb: per('external'), rssKb: per('rss'), baseHeapMb: before.heapUsed / 2 ** 20, baseRssMb: before.rss / 2 ** 20 };
   }
   const NAMES = { bare: 'bare socket.io relay (seed-like)', ours: 'voicecall signaling-server', other: `the same, from ${args.tree}` };
   const TARGETS = args.tree ? ['bare', 'ours', 'other'] : ['bare', 'ours'];
@@ -111,7 +111,7 @@ if (args.child) {
     for (const target of round % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
       const r = await measure(target);
       results.push(r);
-      console.log(`  round ${round + 1}, ${NAMES[target]}: heap ${r.heapKb.toFixed(1)} KB, external ${r.externalKb.toFixed(1)} KB, RSS ${r.rssKb.toFixed(1)} KB per connection`);
+      console.log(`  round ${round + 1}, ${NAMES[target]}: heap ${r.heapKb.toFixed(1)} KB, external ${r.externalKb.toFixed(1)} KB, RSS ${r.rssKb.toFixed(1)} KB per connection (with no client: heap ${r.baseHeapMb.toFixed(1)} MB, RSS ${r.baseRssMb.toFixed(1)} MB)`);
     }
   }
   const median = (v) => {

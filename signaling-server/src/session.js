@@ -289,10 +289,6 @@ export function attachSession(ctx, socket) {
       return clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
     }
     let data;
-    const answer = (err) => {
-      if (!(err instanceof ClientError)) throw err;
-      clientError(event, err, data);
-    };
     try {
       let result;
       if (handler.acceptsAnyPayload) {
@@ -306,10 +302,17 @@ export function attachSession(ctx, socket) {
         }
         result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, text: decoded.text, receivedAt, ip: key });
       }
-      return isPromise(result) ? result.catch(answer) : undefined;
+      // A closure only for work that has to wait (Redis, an offline target).
+      return isPromise(result) ? result.catch((err) => answer(event, err, data)) : undefined;
     } catch (err) {
-      return answer(err);
+      return answer(event, err, data);
     }
+  }
+
+  // A client error is answered; anything else is the server's and goes on.
+  function answer(event, err, data) {
+    if (!(err instanceof ClientError)) throw err;
+    clientError(event, err, data);
   }
 
   // Reported by the connection's decoder (src/parser.js), before parsing.
