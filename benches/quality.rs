@@ -34,7 +34,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 14] = [
+const MODES: [Mode; 15] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -99,6 +99,11 @@ const MODES: [Mode; 14] = [
         flags: &["--no-cpu-savings"],
     },
     Mode {
+        key: "byrate",
+        label: "ours, speech in the DTX hangover at complexity 7 (not 5)",
+        flags: &["--no-held-complexity"],
+    },
+    Mode {
         key: "ticks",
         label: "ours, audio pump on a fixed 5 ms tick",
         flags: &["--pump-ticks"],
@@ -129,7 +134,7 @@ const MODES: [Mode; 14] = [
 #[derive(Parser)]
 struct Args {
     /// Receive/send designs to compare, by key (ours, naive, baseline, nostretch, ticks, nored,
-    /// red2, redalways, nons, nodtx, before17, nofloor, nohangover, fulleffort).
+    /// red2, redalways, nons, nodtx, before17, nofloor, nohangover, fulleffort, byrate).
     #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
     /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).
@@ -427,19 +432,29 @@ fn cpu_table(speech: &[i16]) -> String {
         ..ProcessingConfig::default()
     });
     let (both, _) = processing(ProcessingConfig::default());
-    let mut enc = Encoder::new(&EncoderSettings::default()).expect("encoder");
     let mut dec = Decoder::new().expect("decoder");
     let mut packet = [0u8; MAX_PACKET_BYTES];
     let mut pcm = [0i16; MAX_DECODED_SAMPLES];
-    let mut encode = Duration::ZERO;
+    let mut encodes = Vec::new();
     let mut decode = Duration::ZERO;
-    for f in &frames {
-        let t = Instant::now();
-        let n = enc.encode(f, &mut packet).expect("encode");
-        encode += t.elapsed();
-        let t = Instant::now();
-        let _ = dec.decode(&packet[..n], &mut pcm);
-        decode += t.elapsed();
+    for complexity in [9, 7, 5] {
+        let mut enc = Encoder::new(&EncoderSettings {
+            complexity,
+            ..EncoderSettings::default()
+        })
+        .expect("encoder");
+        let mut encode = Duration::ZERO;
+        for f in &frames {
+            let t = Instant::now();
+            let n = enc.encode(f, &mut packet).expect("encode");
+            encode += t.elapsed();
+            if complexity == 9 {
+                let t = Instant::now();
+                let _ = dec.decode(&packet[..n], &mut pcm);
+                decode += t.elapsed();
+            }
+        }
+        encodes.push((complexity, encode));
     }
     let row = |name: &str, us: f64| format!("| {name} | {us:.0} | {:.2} % |\n", us / 200.0);
     let mut out = String::from(
@@ -455,10 +470,12 @@ fn cpu_table(speech: &[i16]) -> String {
         per_frame(aec_cost.echo, aec_cost.frames as usize),
     );
     out += &row("both, with conversions", both);
-    out += &row(
-        "Opus encode, 40 kb/s, complexity 9",
-        per_frame(encode, frames.len()),
-    );
+    for (complexity, encode) in encodes {
+        out += &row(
+            &format!("Opus encode, 40 kb/s, complexity {complexity}"),
+            per_frame(encode, frames.len()),
+        );
+    }
     out += &row("Opus decode", per_frame(decode, frames.len()));
     out
 }
