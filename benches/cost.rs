@@ -8,11 +8,10 @@
 //! The desktop app runs under Xvfb with the tiny-skia renderer, measured once it has
 //! registered and settled.
 //!
-//! The headless call is measured three times in the same run: with the defaults; as the
+//! The headless call is measured twice in the same run: with the defaults, and as the
 //! baseline with the send path as it was before issue 10's CPU work (Opus at the configured
 //! complexity 9 on every frame, RNNoise on every frame, no noise floor or DTX hangover:
-//! `BASELINE_ARGS`); and with speech inside the DTX hangover encoded at the bitrate's
-//! complexity instead of the lower held one (`BY_RATE_ARGS`, the rule before it).
+//! `BASELINE_ARGS`).
 //!
 //! `cargo bench --bench cost [-- --window S]`
 
@@ -34,9 +33,6 @@ const BASELINE_ARGS: [&str; 5] = [
     "--dtx-hangover-ms",
     "0",
 ];
-
-/// `voicecall` switch that restores the complexity rule before the held one.
-const BY_RATE_ARGS: [&str; 1] = ["--no-held-complexity"];
 
 /// User + system CPU seconds of the whole process so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -153,7 +149,6 @@ fn main() {
     let window = Duration::from_secs_f64(arg("--window", 15.0));
     let server = Server::builder().for_benchmarks().start();
     let mut rows = headless(&server, window, "baseline", &BASELINE_ARGS);
-    rows.extend(headless(&server, window, "by rate", &BY_RATE_ARGS));
     rows.extend(headless(&server, window, "defaults", &[]));
     match gui_idle(&server, window) {
         Some(row) => rows.push(row),

@@ -105,9 +105,6 @@ pub struct AudioTuning {
     /// Run noise suppression and Opus at full effort on every frame.
     #[arg(long, hide = true)]
     pub no_cpu_savings: bool,
-    /// Encode speech inside the DTX hangover at the bitrate's complexity, as before.
-    #[arg(long, hide = true)]
-    pub no_held_complexity: bool,
     /// Wake the audio pump on a fixed 5 ms tick, not by the devices' callbacks.
     #[arg(long, hide = true)]
     pub pump_ticks: bool,
@@ -222,7 +219,6 @@ impl AudioTuning {
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
             no_cpu_savings: self.no_cpu_savings,
-            no_held_complexity: self.no_held_complexity,
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
         }

@@ -35,11 +35,6 @@ impl DtxHangover {
         Self { frames, left: 0 }
     }
 
-    /// Frames the hangover still holds DTX off for (0: DTX may decide).
-    pub fn frames_left(&self) -> u16 {
-        self.left
-    }
-
     /// One frame's voice-detector probability in (`None`: no detector ran, e.g. noise
     /// suppression is off); whether Opus may use DTX on it.
     pub fn dtx_allowed(&mut self, speech_probability: Option<f32>) -> bool {

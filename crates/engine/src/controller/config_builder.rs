@@ -11,7 +11,6 @@ use std::str::FromStr;
 use thiserror::Error;
 use voicecall_core::config::{Claim, Settings};
 use voicecall_core::device::{InputSpec, OutputSpec, SpecError};
-use voicecall_core::effort::ComplexityRule;
 use voicecall_core::ice::IceServer;
 
 use super::config::EngineConfig;
@@ -71,9 +70,6 @@ pub struct Tuning {
     pub dtx_hangover_ms: Option<u32>,
     /// RNNoise and Opus at full effort on every frame (the cost baseline).
     pub no_cpu_savings: bool,
-    /// Opus complexity by bitrate only, not lowered inside the DTX hangover (the baseline
-    /// of that rule).
-    pub no_held_complexity: bool,
     /// The audio pump on a fixed 5 ms tick instead of woken by the devices' callbacks
     /// (the latency baseline).
     pub pump_ticks: bool,
@@ -217,12 +213,9 @@ impl Tuning {
         if self.no_dtx {
             media.encoder.dtx = false;
         }
-        if self.no_held_complexity {
-            media.complexity_rule = ComplexityRule::ByRate;
-        }
         if self.no_cpu_savings {
             media.processing.silence_savings = false;
-            media.complexity_rule = ComplexityRule::Configured;
+            media.adaptive_complexity = false;
         }
         if self.pump_ticks {
             media.pump_timing = PumpTiming::Ticks;

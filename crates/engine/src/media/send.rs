@@ -6,7 +6,7 @@
 use crate::codec::red::{self, MAX_RED_BLOCK_BYTES, MAX_RED_OFFSET};
 use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, PayloadTypes};
 use crate::jitter::DTX_MAX_BYTES;
-use voicecall_core::effort::{ComplexityRule, QUIET_COMPLEXITY, frame_complexity};
+use voicecall_core::effort::{QUIET_COMPLEXITY, speech_complexity};
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
 use voicecall_core::protection::{MAX_RED_SPAN, Protection, ProtectionLevel, RedPlan};
 use voicecall_core::talkspurt::{DEFAULT_HANGOVER_FRAMES, DtxHangover, VoiceActivity};
@@ -50,8 +50,9 @@ pub struct SendConfig {
     pub protection: ProtectionMode,
     /// Frames after the last speech frame before Opus may use DTX again (0: Opus alone).
     pub dtx_hangover_frames: u16,
-    /// Opus complexity by bitrate, hangover and silence (`voicecall_core::effort`).
-    pub complexity_rule: ComplexityRule,
+    /// Opus complexity by bitrate and silence (`voicecall_core::effort`); off: always the
+    /// configured one.
+    pub adaptive_complexity: bool,
 }
 
 impl Default for SendConfig {
@@ -60,7 +61,7 @@ impl Default for SendConfig {
             encoder: EncoderSettings::default(),
             protection: ProtectionMode::default(),
             dtx_hangover_frames: DEFAULT_HANGOVER_FRAMES,
-            complexity_rule: ComplexityRule::default(),
+            adaptive_complexity: true,
         }
     }
 }
@@ -121,10 +122,10 @@ pub struct SendPath {
     dtx_configured: bool,
     dtx_on: bool,
     hangover: DtxHangover,
-    /// The configured complexity, how it adapts, the one set for speech now, and
+    /// The configured complexity, whether it adapts, the one set for speech now, and
     /// whether the encoder runs at `QUIET_COMPLEXITY` instead.
     configured_complexity: u8,
-    complexity_rule: ComplexityRule,
+    adaptive_complexity: bool,
     complexity: u8,
     quiet_complexity: bool,
     /// The last packets sent, newest at `history[0]`: the RED blocks of the next one.
@@ -168,7 +169,7 @@ impl SendPath {
             dtx_on: config.encoder.dtx,
             hangover: DtxHangover::new(config.dtx_hangover_frames),
             configured_complexity: config.encoder.complexity,
-            complexity_rule: config.complexity_rule,
+            adaptive_complexity: config.adaptive_complexity,
             complexity: config.encoder.complexity,
             quiet_complexity: false,
             history: [NOTHING_SENT; MAX_SPAN],
@@ -204,20 +205,14 @@ impl SendPath {
         self.set_speech_complexity()
     }
 
-    /// The complexity for speech at the current bitrate and hangover, set on the encoder
-    /// unless it is encoding silence at `QUIET_COMPLEXITY`.
+    /// The complexity for speech at the current bitrate, set on the encoder unless it is
+    /// encoding silence at `QUIET_COMPLEXITY`.
     fn set_speech_complexity(&mut self) -> Result<(), CodecError> {
-        let hangover_left = if self.dtx_configured {
-            self.hangover.frames_left()
+        let complexity = if self.adaptive_complexity {
+            speech_complexity(self.configured_complexity, self.protection.bitrate_bps)
         } else {
-            0
+            self.configured_complexity
         };
-        let complexity = frame_complexity(
-            self.complexity_rule,
-            self.configured_complexity,
-            self.protection.bitrate_bps,
-            hangover_left,
-        );
         if complexity != self.complexity {
             self.complexity = complexity;
             if !self.quiet_complexity {
@@ -254,10 +249,8 @@ impl SendPath {
             self.encoder.set_dtx(dtx)?;
             self.dtx_on = dtx;
         }
-        self.set_speech_complexity()?;
-        let quiet = self.complexity_rule.saves_in_silence()
-            && self.in_dtx
-            && activity.is_some_and(|a| a.noise_only);
+        let quiet =
+            self.adaptive_complexity && self.in_dtx && activity.is_some_and(|a| a.noise_only);
         if quiet != self.quiet_complexity {
             self.encoder.set_complexity(if quiet {
                 QUIET_COMPLEXITY
@@ -494,7 +487,7 @@ mod tests {
         .unwrap();
         assert_eq!(send.complexity(), 9, "16 kb/s");
         let fixed = SendConfig {
-            complexity_rule: ComplexityRule::Configured,
+            adaptive_complexity: false,
             ..SendConfig::default()
         };
         assert_eq!(SendPath::new(&fixed, TYPES, 0).unwrap().complexity(), 9);

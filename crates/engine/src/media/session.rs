@@ -19,7 +19,6 @@ use crate::codec::{CodecError, EncoderSettings};
 use crate::jitter::{FrameSource, JitterConfig, NaiveReceivePath, ReceivePath};
 use crate::rtc::{AudioTrackWriter, RemoteRtp};
 use voicecall_core::device::{InputSpec, OutputSpec};
-use voicecall_core::effort::ComplexityRule;
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use voicecall_core::protection::{PeerReport, PolicyConfig, ProtectionPolicy};
 use voicecall_core::pump_schedule::{Fill, PumpSchedule};
@@ -77,8 +76,8 @@ pub struct MediaConfig {
     pub processing: ProcessingConfig,
     /// Frames after speech before Opus may use DTX again (`SendConfig`).
     pub dtx_hangover_frames: u16,
-    /// Opus complexity by bitrate, hangover and silence (`SendConfig`).
-    pub complexity_rule: ComplexityRule,
+    /// Opus complexity by bitrate and silence (`SendConfig`).
+    pub adaptive_complexity: bool,
     /// When the pump wakes: by the devices' callbacks, or a fixed tick (benchmarks).
     pub pump_timing: PumpTiming,
     /// Where the devices come from (tests put unpluggable stand-ins here).
@@ -98,7 +97,7 @@ impl Default for MediaConfig {
             protection: send.protection,
             processing: ProcessingConfig::default(),
             dtx_hangover_frames: send.dtx_hangover_frames,
-            complexity_rule: send.complexity_rule,
+            adaptive_complexity: send.adaptive_complexity,
             pump_timing: PumpTiming::default(),
             audio: Arc::new(SystemAudio),
         }
@@ -111,7 +110,7 @@ impl MediaConfig {
             encoder: self.encoder.clone(),
             protection: self.protection,
             dtx_hangover_frames: self.dtx_hangover_frames,
-            complexity_rule: self.complexity_rule,
+            adaptive_complexity: self.adaptive_complexity,
         }
     }
 }

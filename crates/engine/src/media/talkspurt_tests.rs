@@ -4,7 +4,6 @@
 
 use super::{CaptureProcessor, ProcessingConfig, SendConfig, SendPath};
 use crate::codec::PayloadTypes;
-use voicecall_core::effort::ComplexityRule;
 use voicecall_core::format::FRAME_SAMPLES;
 use voicecall_lab::support::output_dir;
 use voicecall_lab::support::pesq::Speech;
@@ -70,25 +69,7 @@ fn pauses_inside_a_passage_stay_in_its_talkspurt_and_silence_skips_rnnoise() {
             .collect();
         let plain = send_speech(&samples, ns(false), &send_config);
         let suppressed = send_speech(&samples, ns(true), &send_config);
-        let by_rate = send_speech(
-            &samples,
-            ns(true),
-            &SendConfig {
-                complexity_rule: ComplexityRule::ByRate,
-                ..SendConfig::default()
-            },
-        );
-        eprintln!("without NS {plain:?}; with NS {suppressed:?}; at 7 in the hangover {by_rate:?}");
-        // Speech inside the DTX hangover at a lower complexity (`voicecall_core::effort`)
-        // leaves DTX's decisions as they were: libopus' analysis is warm again when the
-        // hangover ends.
-        assert_eq!(suppressed.talkspurts, by_rate.talkspurts);
-        assert!(
-            suppressed.frames_sent.abs_diff(by_rate.frames_sent) <= 2,
-            "{} frames sent, {} at 7 in the hangover",
-            suppressed.frames_sent,
-            by_rate.frames_sent
-        );
+        eprintln!("without NS {plain:?}; with NS {suppressed:?}");
         // Without NS, Opus leaves the passages' digital-silence pauses unsent (8
         // talkspurts); RNNoise alone (no floor or hangover) cut them at its quiet word
         // ends too. With the hangover only pauses longer than ~0.8 s end a talkspurt.
