@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// node bench/relay_cost.js [--messages 20000] [--rounds 3] [--cpu-prof]
+// node bench/relay_cost.js [--messages 20000] [--rounds 3] [--tree OTHER/signaling-server]
+//   [--format seed|object]
+//   [--cpu-prof [--cpu-prof-interval 100]]
 //
 // CPU time per relayed message, with as little else measured as possible:
 // one process holds a server and two socket.io clients on loopback, and
@@ -18,34 +20,69 @@
 // not be relayed and would cost less. The clients' side (receiving and
 // decoding the relays) is in both figures alike, so the difference is the
 // servers'.
+//
+// --format object sends the payload as the native client does, an object
+// with the SDP as {type, sdp}, instead of the seed's JSON string.
+//
+// --tree measures another build of this server as well (e.g. main's
+// `git archive` with a node_modules), in the same rounds: bare, ours,
+// other, then the reverse order, and so on.
 
 import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
   options: {
     messages: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
+    tree: { type: 'string' },
+    format: { type: 'string', default: 'seed' },
     child: { type: 'string' },
+    'child-tree': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    // µs between samples (V8's default, 1000, gives too few for µs-sized costs)
+    'cpu-prof-interval': { type: 'string', default: '100' },
   },
 });
+const HERE = fileURLToPath(new URL('..', import.meta.url));
 const MESSAGES = Number(args.messages);
 const BATCH = 100;
-// --cpu-prof: one profile per child (per round and server), for bench/profile_summary.js.
+// --cpu-prof: one profile per child (per round and server) of the measured
+// messages only (not the start-up or the warm-up), for bench/profile_summary.js
+// (--per N prints µs per message).
 const PROFILE_DIR = join(tmpdir(), 'relay-cost-profiles');
 
-async function measureHere(target) {
+/** Profile `fn` with V8's sampler; writes PROFILE_DIR/<name>.cpuprofile. */
+async function profiled(name, fn) {
+  if (!args['cpu-prof']) return fn();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: Number(args['cpu-prof-interval']) });
+  await session.post('Profiler.start');
+  const result = await fn();
+  const { profile } = await session.post('Profiler.stop');
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  session.disconnect();
+  return result;
+}
+
+async function measureHere(target, tree) {
   const { io: ioc } = await import('socket.io-client');
   const { SEED_SDP } = await import('./seed_sdp.js');
+  const load = (path) => import(pathToFileURL(resolve(tree, path)).href);
   let io;
   let port;
-  if (target === 'ours') {
-    const { createSignalingServer } = await import('../src/server.js');
-    const { silentLogger } = await import('../src/log.js');
-    const { RELAXED_LIMITS } = await import('../test/helpers.js');
+  if (target !== 'bare') {
+    const { createSignalingServer } = await load('src/server.js');
+    const { silentLogger } = await load('src/log.js');
+    const { RELAXED_LIMITS } = await load('test/helpers.js');
     const server = createSignalingServer({ port: 0, host: '127.0.0.1', ...RELAXED_LIMITS }, { logger: silentLogger });
     ({ port } = await server.listen());
     io = server.io;
@@ -67,7 +104,10 @@ async function measureHere(target) {
   const b = await connect();
   let received = 0;
   b.socket.on('offer_sdp', () => received++);
-  const payload = JSON.stringify({ targetClientId: b.id, sdp: JSON.stringify({ type: 'offer', sdp: SEED_SDP }) });
+  const payload =
+    args.format === 'object'
+      ? { targetClientId: b.id, sdp: { type: 'offer', sdp: SEED_SDP } }
+      : JSON.stringify({ targetClientId: b.id, sdp: JSON.stringify({ type: 'offer', sdp: SEED_SDP }) });
   // An Engine.IO message holding a Socket.IO EVENT packet, as ws delivers a
   // text frame (a Buffer, isBinary false).
   const frame = Buffer.from(`42${JSON.stringify(['offer_sdp', payload])}`);
@@ -84,19 +124,20 @@ async function measureHere(target) {
     while (received < n) await turn();
   }
   await feed(Math.min(5000, MESSAGES)); // warm-up: JIT, buffers
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await feed(MESSAGES);
-  const cpu = process.cpuUsage(cpu0);
-  const wallMs = performance.now() - t0;
+  const { cpu, wallMs } = await profiled(`${target}-${process.pid}`, async () => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await feed(MESSAGES);
+    return { cpu: process.cpuUsage(cpu0), wallMs: performance.now() - t0 };
+  });
   a.socket.close();
   b.socket.close();
   return { target, cpuUs: (cpu.user + cpu.system) / MESSAGES, userUs: cpu.user / MESSAGES, wallUs: (wallMs * 1000) / MESSAGES };
 }
 
 function measureInChild(target) {
-  const execArgv = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const child = fork(new URL(import.meta.url), ['--child', target, '--messages', String(MESSAGES)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const tree = target === 'other' ? resolve(args.tree) : HERE;
+  const child = fork(new URL(import.meta.url), ['--child', target, '--child-tree', tree, '--format', args.format, '--messages', String(MESSAGES), ...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', args['cpu-prof-interval']] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${target} exited ${code}`)));
@@ -104,16 +145,17 @@ function measureInChild(target) {
 }
 
 if (args.child) {
-  const result = await measureHere(args.child);
+  const result = await measureHere(args.child, args['child-tree']);
   process.send(result);
   process.exit(0);
 }
 
-const NAMES = { bare: 'bare socket.io relay (seed-like)', ours: 'voicecall signaling-server, every check, budgets relaxed' };
-console.log(`relay cost: ${MESSAGES} seed-format offer_sdp frames fed to the server's WebSocket, per round; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const NAMES = { bare: 'bare socket.io relay (seed-like)', ours: 'voicecall signaling-server, every check, budgets relaxed', other: `the same, from ${args.tree}` };
+const TARGETS = args.tree ? ['bare', 'ours', 'other'] : ['bare', 'ours'];
+console.log(`relay cost: ${MESSAGES} ${args.format}-format offer_sdp frames fed to the server's WebSocket, per round; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const results = [];
 for (let round = 0; round < Number(args.rounds); round++) {
-  for (const target of round % 2 === 0 ? ['bare', 'ours'] : ['ours', 'bare']) {
+  for (const target of round % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
     const r = await measureInChild(target);
     results.push(r);
     console.log(`  round ${round + 1}, ${NAMES[target]}: ${r.cpuUs.toFixed(2)} µs CPU per message (user ${r.userUs.toFixed(2)}), ${r.wallUs.toFixed(2)} µs wall`);
@@ -124,7 +166,10 @@ const median = (values) => {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
 const of = (t) => median(results.filter((r) => r.target === t).map((r) => r.cpuUs));
-console.log(`\n| server | CPU per message (server + both clients) | difference |\n|---|---|---|`);
-for (const t of ['bare', 'ours']) console.log(`| ${NAMES[t]} | ${of(t).toFixed(2)} µs | ${t === 'bare' ? '—' : `+${(of('ours') - of('bare')).toFixed(2)} µs`} |`);
+console.log(`\n| server | CPU per message (server + both clients), median | difference | bare / this (as throughput) |\n|---|---|---|---|`);
+for (const t of TARGETS) {
+  const vs = t === 'bare' ? '— | —' : `${of(t) >= of('bare') ? '+' : '−'}${Math.abs(of(t) - of('bare')).toFixed(2)} µs | ${(of('bare') / of(t)).toFixed(2)}×`;
+  console.log(`| ${NAMES[t]} | ${of(t).toFixed(2)} µs | ${vs} |`);
+}
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 if (args['cpu-prof']) console.log(`CPU profiles in ${PROFILE_DIR}`);

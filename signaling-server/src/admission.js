@@ -10,8 +10,10 @@
 //      IP_CONNECT_BURST.
 // The address is the one src/client_ip.js resolves (X-Forwarded-For only
 // from TRUSTED_PROXIES); budgets are kept under its `addressKey` (an IPv6
-// address by its IPV6_BUDGET_PREFIX). Both are remembered on the request for
-// the session.
+// address by its IPV6_BUDGET_PREFIX). Both are remembered for the session
+// (addressOf), in a WeakMap rather than as properties of the request: two
+// more properties turned each request engine.io keeps for its connection's
+// lifetime into a 1.6 KB dictionary (bench/conn_memory.js).
 
 import { ErrorCode } from './errors.js';
 import { createKeyedBuckets, perMinute } from './rate_limit.js';
@@ -37,6 +39,8 @@ export function createAdmission({ clientIp, addressKey = (ip) => ip, originAllow
   const open = new Map(); // ip → open connections
   const reserved = new Map(); // ip → [expiry, …] of handshakes in progress
   const connects = createKeyedBuckets({ ...perMinute(connectsPerMin, connectBurst), now });
+  /** @type {WeakMap<object, {ip: string, key: string, reserved: boolean}>} request → its address */
+  const addresses = new WeakMap();
 
   function liveReservations(ip, t) {
     const list = reserved.get(ip);
@@ -57,8 +61,8 @@ export function createAdmission({ clientIp, addressKey = (ip) => ip, originAllow
     allowRequest(req, callback) {
       const ip = clientIp(req);
       const key = addressKey(ip);
-      req.voicecallIp = ip;
-      req.voicecallKey = key;
+      const address = { ip, key, reserved: false };
+      addresses.set(req, address);
       const blocked = offenders.blockedMs(key);
       if (blocked > 0) {
         const retryAfterMs = Math.ceil(blocked);
@@ -74,17 +78,17 @@ export function createAdmission({ clientIp, addressKey = (ip) => ip, originAllow
       let list = reserved.get(key);
       if (!list) reserved.set(key, (list = []));
       list.push(t + RESERVATION_MS);
-      req.voicecallReserved = true;
+      address.reserved = true;
       callback(null, true);
     },
 
     /** engine.io 'connection': the reservation becomes an open connection. */
     onConnection(conn) {
-      const req = conn.request;
-      const ip = req?.voicecallIp ?? clientIp(req);
-      const key = req?.voicecallKey ?? addressKey(ip);
-      if (req?.voicecallReserved) {
-        req.voicecallReserved = false;
+      const address = conn.request ? addresses.get(conn.request) : undefined;
+      const ip = address?.ip ?? clientIp(conn.request);
+      const key = address?.key ?? addressKey(ip);
+      if (address?.reserved) {
+        address.reserved = false;
         const list = reserved.get(key);
         if (list?.length) list.shift();
         if (list && !list.length) reserved.delete(key);
@@ -100,12 +104,15 @@ export function createAdmission({ clientIp, addressKey = (ip) => ip, originAllow
 
     /** engine.io 'connection_error' after allowRequest: free the slot. */
     onConnectionError({ req }) {
-      if (!req?.voicecallReserved) return;
-      req.voicecallReserved = false;
-      const list = reserved.get(req.voicecallKey);
+      const address = req ? addresses.get(req) : undefined;
+      if (!address?.reserved) return;
+      address.reserved = false;
+      const list = reserved.get(address.key);
       if (list?.length) list.shift();
     },
 
+    /** The address allowRequest resolved for `req`, if it saw it. */
+    addressOf: (req) => (req ? addresses.get(req) : undefined),
     openFrom: (ip) => open.get(ip) ?? 0,
     sweep: () => connects.sweep(),
   };

@@ -120,28 +120,39 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
 
   /**
    * A budget for one connection. `ip` may be null (before the session knows
-   * it), `id` is set with bindId() once registered.
+   * it), `id` is set with bindId() once registered. A class, not a closure
+   * per method: one is held for every open connection.
    */
-  function connection(ip = null) {
+  class ConnectionBudget {
+    #ip;
+    #id = null;
     // Before registration: buckets of its own (the ID's limits).
-    let own = { pair: createPair(idLimits, now()), replies: createTokenBucket({ ...replyLimits, now }) };
-    let id = null;
-    let cached = null;
+    #own = { pair: createPair(idLimits, now()), replies: createTokenBucket({ ...replyLimits, now }) };
+    #cached = null;
+    #tracker;
 
-    function current() {
-      if (cached !== null && cached.epoch === epoch) return cached;
-      cached = {
-        epoch,
-        id: id === null ? own.pair : byId.get(id),
-        ip: ip === null ? null : byIp.get(ip),
-        replies: id === null ? own.replies : replies.get(id),
-      };
-      return cached;
+    constructor(ip = null) {
+      this.#ip = ip;
+      this.#tracker = createExcessTracker({ admitOne: (bytes, reply) => this.#take(bytes, reply), ...idLimits.msgs, byteRatePerSec: idLimits.bytes.ratePerSec, now });
     }
 
-    function take(bytes, reply) {
+    #current() {
+      const cached = this.#cached;
+      if (cached !== null && cached.epoch === epoch) return cached;
+      const id = this.#id;
+      const ip = this.#ip;
+      this.#cached = {
+        epoch,
+        id: id === null ? this.#own.pair : byId.get(id),
+        ip: ip === null ? null : byIp.get(ip),
+        replies: id === null ? this.#own.replies : replies.get(id),
+      };
+      return this.#cached;
+    }
+
+    #take(bytes, reply) {
       const t = now();
-      const b = current();
+      const b = this.#current();
       if (reply && b.replies.take(1, t)) return true;
       const mine = b.id;
       refill(mine, t);
@@ -160,62 +171,72 @@ export function createBudgets(cfg, { now = monotonicMs } = {}) {
       return true;
     }
 
-    const tracker = createExcessTracker({ admitOne: take, ...idLimits.msgs, byteRatePerSec: idLimits.bytes.ratePerSec, now });
+    get id() {
+      return this.#id;
+    }
 
-    return {
-      get id() {
-        return id;
-      },
-      get ip() {
-        return ip;
-      },
-      setIp(address) {
-        ip = address;
-        cached = null;
-      },
-      /**
-       * @param {number} bytes
-       * @param {boolean} [reply] the frame is an automatic reply (isReplyFrame)
-       * @returns {'ok'|'drop'|'notify'|'disconnect'}
-       */
-      admit: (bytes, reply = false) => tracker.admit(bytes, reply),
-      /** Binary attachments ride with their packet: bytes only, never refused. */
-      chargeBytes(bytes) {
-        const t = now();
-        const b = current();
-        refill(b.id, t);
-        b.id.bytes -= cost(bytes, b.id);
-        if (b.ip !== null) {
-          refill(b.ip, t);
-          b.ip.bytes -= cost(bytes, b.ip);
-        }
-      },
-      takeDropped: () => tracker.takeDropped(),
-      /** From now on spend the ID's buckets, charged with what was spent so far. */
-      bindId(clientId) {
-        if (id === clientId) return;
-        const t = now();
-        refill(own.pair, t);
-        const spentMsgs = idLimits.msgs.burst - own.pair.msgs;
-        const spentBytes = idLimits.bytes.burst - own.pair.bytes;
-        const spentReplies = own.replies.used();
-        id = clientId;
-        const mine = byId.get(id);
-        refill(mine, t);
-        mine.msgs -= spentMsgs;
-        mine.bytes -= spentBytes;
-        if (spentReplies > 0) replies.get(id).charge(spentReplies);
-        own = null;
-        cached = null;
-      },
-      /** How long until a frame of `bytes` would be admitted. */
-      waitMs(bytes) {
-        const t = now();
-        const b = current();
-        return Math.max(waitMs(b.id, bytes, t), b.ip === null ? 0 : waitMs(b.ip, bytes, t));
-      },
-    };
+    get ip() {
+      return this.#ip;
+    }
+
+    setIp(address) {
+      this.#ip = address;
+      this.#cached = null;
+    }
+
+    /**
+     * @param {number} bytes
+     * @param {boolean} [reply] the frame is an automatic reply (isReplyFrame)
+     * @returns {'ok'|'drop'|'notify'|'disconnect'}
+     */
+    admit(bytes, reply = false) {
+      return this.#tracker.admit(bytes, reply);
+    }
+
+    /** Binary attachments ride with their packet: bytes only, never refused. */
+    chargeBytes(bytes) {
+      const t = now();
+      const b = this.#current();
+      refill(b.id, t);
+      b.id.bytes -= cost(bytes, b.id);
+      if (b.ip !== null) {
+        refill(b.ip, t);
+        b.ip.bytes -= cost(bytes, b.ip);
+      }
+    }
+
+    takeDropped() {
+      return this.#tracker.takeDropped();
+    }
+
+    /** From now on spend the ID's buckets, charged with what was spent so far. */
+    bindId(clientId) {
+      if (this.#id === clientId) return;
+      const t = now();
+      const own = this.#own;
+      refill(own.pair, t);
+      const spentMsgs = idLimits.msgs.burst - own.pair.msgs;
+      const spentBytes = idLimits.bytes.burst - own.pair.bytes;
+      const spentReplies = own.replies.used();
+      this.#id = clientId;
+      const mine = byId.get(clientId);
+      refill(mine, t);
+      mine.msgs -= spentMsgs;
+      mine.bytes -= spentBytes;
+      if (spentReplies > 0) replies.get(clientId).charge(spentReplies);
+      this.#own = null;
+      this.#cached = null;
+    }
+
+    /** How long until a frame of `bytes` would be admitted. */
+    waitMs(bytes) {
+      const t = now();
+      const b = this.#current();
+      return Math.max(waitMs(b.id, bytes, t), b.ip === null ? 0 : waitMs(b.ip, bytes, t));
+    }
   }
+
+  const connection = (ip = null) => new ConnectionBudget(ip);
 
   return {
     connection,

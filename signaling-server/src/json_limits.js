@@ -17,6 +17,13 @@ export const MAX_PAYLOAD_DEPTH = 32;
 export const PAYLOAD_BYTES = Symbol('voicecall.payloadBytes');
 
 /**
+ * Set by the decoder next to PAYLOAD_BYTES when the frame is laid out as
+ * socket.io's encoder writes it: the payload's JSON text exactly as it
+ * arrived, so the relay can reuse parts of it (src/relay_encoding.js).
+ */
+export const PAYLOAD_TEXT = Symbol('voicecall.payloadText');
+
+/**
  * True if the JSON text nests arrays/objects deeper than `maxDepth`.
  * Brackets inside strings do not count. Runs in O(length) with an early
  * exit, and skips string bodies with indexOf (SDP is mostly string).

@@ -24,7 +24,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isReplyFrame } from './budgets.js';
-import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth } from './json_limits.js';
+import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, PAYLOAD_TEXT, exceedsDepth } from './json_limits.js';
 
 // socket.io-parser's entry for `import` under node is its debug build,
 // which calls debug() (disabled, but still called) several times for every
@@ -35,6 +35,9 @@ const cjsEntry = pathToFileURL(createRequire(import.meta.url).resolve('socket.io
 const { Decoder, Encoder, PacketType, protocol } = await import(new URL('../esm/index.js', cjsEntry).href);
 
 export const RATE_LIMIT_SIGNAL = Symbol('voicecall.rateLimited');
+
+// Event names whose JSON text is the name between two quotes.
+const PLAIN_EVENT = /^[a-z_]{1,32}$/;
 
 // The event array around the payload adds one level.
 const MAX_FRAME_DEPTH = MAX_PAYLOAD_DEPTH + 1;
@@ -117,7 +120,23 @@ export function createGuardedParser(budgets) {
       // `["event",` and before the closing `]` (an ack id or a namespace in
       // the header only makes the figure a few bytes larger, never smaller).
       if (Array.isArray(data) && data.length === 2 && typeof data[0] === 'string' && data[1] !== null && typeof data[1] === 'object') {
-        data[1][PAYLOAD_BYTES] = Buffer.byteLength(str, 'utf8') - (str.indexOf('[') + data[0].length + 5);
+        const open = str.indexOf('[');
+        const payload = data[1];
+        payload[PAYLOAD_BYTES] = Buffer.byteLength(str, 'utf8') - (open + data[0].length + 5);
+        // The payload's own text, when the frame is exactly `2["event",{…}]`
+        // (no space, no escape in the event name): the 2-element array
+        // JSON.parse accepted, so what lies between is the payload. Binary
+        // packets are left out (their text holds placeholders).
+        const start = open + data[0].length + 4;
+        if (
+          packet.type === PacketType.EVENT &&
+          PLAIN_EVENT.test(data[0]) &&
+          str.charCodeAt(start) === 0x7b /* { */ &&
+          str.charCodeAt(str.length - 2) === 0x7d /* } */ &&
+          str.startsWith(`["${data[0]}",`, open)
+        ) {
+          payload[PAYLOAD_TEXT] = str.slice(start, str.length - 1);
+        }
       }
       return packet;
     }

@@ -25,51 +25,66 @@
 const monotonicMs = () => performance.now();
 
 // Methods take an optional `t` (a reading of `now`): a caller checking
-// several buckets for one frame reads the clock once.
-export function createTokenBucket({ ratePerSec, burst, now = monotonicMs }) {
-  let tokens = burst;
-  let last = now();
-  const refill = (t = now()) => {
-    if (t > last) {
-      tokens = Math.min(burst, tokens + ((t - last) * ratePerSec) / 1000);
-      last = t;
+// several buckets for one frame reads the clock once. A class: there is a
+// bucket for every active key (address, ID, call target…), and methods on
+// the prototype cost nothing per bucket.
+class TokenBucket {
+  constructor({ ratePerSec, burst, now = monotonicMs }) {
+    this.ratePerSec = ratePerSec;
+    this.burst = burst;
+    this.now = now;
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  refill(t = this.now()) {
+    if (t > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSec) / 1000);
+      this.last = t;
     }
-  };
-  return {
-    /** Take `cost` tokens if they are all there. */
-    take(cost = 1, t) {
-      refill(t);
-      if (tokens < cost) return false;
-      tokens -= cost;
-      return true;
-    },
-    /** Whether `cost` tokens are there, without taking them. */
-    has(cost = 1, t) {
-      refill(t);
-      return tokens >= cost;
-    },
-    /** Take unconditionally (may go negative: debt that must refill first). */
-    charge(cost, t) {
-      refill(t);
-      tokens -= cost;
-    },
-    /** Milliseconds until `cost` tokens are there (0 if they are). */
-    waitMs(cost = 1) {
-      refill();
-      return tokens >= cost ? 0 : ((cost - tokens) * 1000) / ratePerSec;
-    },
-    /** Tokens used up compared with a full bucket. */
-    used() {
-      refill();
-      return burst - tokens;
-    },
-    /** True once the bucket is full again: forgetting it changes nothing. */
-    isFull() {
-      refill();
-      return tokens >= burst;
-    },
-  };
+  }
+
+  /** Take `cost` tokens if they are all there. */
+  take(cost = 1, t = undefined) {
+    this.refill(t);
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
+    return true;
+  }
+
+  /** Whether `cost` tokens are there, without taking them. */
+  has(cost = 1, t = undefined) {
+    this.refill(t);
+    return this.tokens >= cost;
+  }
+
+  /** Take unconditionally (may go negative: debt that must refill first). */
+  charge(cost, t = undefined) {
+    this.refill(t);
+    this.tokens -= cost;
+  }
+
+  /** Milliseconds until `cost` tokens are there (0 if they are). */
+  waitMs(cost = 1) {
+    this.refill();
+    return this.tokens >= cost ? 0 : ((cost - this.tokens) * 1000) / this.ratePerSec;
+  }
+
+  /** Tokens used up compared with a full bucket. */
+  used() {
+    this.refill();
+    return this.burst - this.tokens;
+  }
+
+  /** True once the bucket is full again: forgetting it changes nothing. */
+  isFull() {
+    this.refill();
+    return this.tokens >= this.burst;
+  }
 }
+
+/** @param {{ ratePerSec: number, burst: number, now?: () => number }} opts */
+export const createTokenBucket = (opts) => new TokenBucket(opts);
 
 /**
  * One bucket per key (client ID, address, call target…), created on first
@@ -143,40 +158,50 @@ export function createExcessTracker({
   noticeIntervalMs = 1000,
   disconnectFactor = 10,
 }) {
-  const msgsPerByte = ratePerSec / byteRatePerSec;
-  const cutoff = disconnectFactor * burst;
-  let excess = 0;
-  let excessAt = now();
-  let lastNotice = -Infinity;
-  let dropped = 0;
-  let cut = false;
+  return new ExcessTracker(admitOne, ratePerSec, ratePerSec / byteRatePerSec, disconnectFactor * burst, now, noticeIntervalMs);
+}
 
-  return {
-    // Two fixed arguments (bytes, and one the admission test may want):
-    // this runs for every frame, so no rest/spread arrays.
-    admit(bytes, arg) {
-      if (cut) return 'drop';
-      if (admitOne(bytes, arg)) return 'ok';
-      const t = now();
-      const weight = typeof bytes === 'number' ? Math.max(1, bytes * msgsPerByte) : 1;
-      excess = Math.max(0, excess - ((t - excessAt) * ratePerSec) / 1000) + weight;
-      excessAt = t;
-      dropped++;
-      if (excess > cutoff) {
-        cut = true;
-        return 'disconnect';
-      }
-      if (t - lastNotice >= noticeIntervalMs) {
-        lastNotice = t;
-        return 'notify';
-      }
-      return 'drop';
-    },
-    /** Messages dropped since the last call (for the error message/logs). */
-    takeDropped() {
-      const d = dropped;
-      dropped = 0;
-      return d;
-    },
-  };
+// One per connection: a class, so that its methods cost nothing per connection.
+class ExcessTracker {
+  constructor(admitOne, ratePerSec, msgsPerByte, cutoff, now, noticeIntervalMs) {
+    this.admitOne = admitOne;
+    this.ratePerSec = ratePerSec;
+    this.msgsPerByte = msgsPerByte;
+    this.cutoff = cutoff;
+    this.now = now;
+    this.noticeIntervalMs = noticeIntervalMs;
+    this.excess = 0;
+    this.excessAt = now();
+    this.lastNotice = -Infinity;
+    this.dropped = 0;
+    this.cut = false;
+  }
+
+  // Two fixed arguments (bytes, and one the admission test may want):
+  // this runs for every frame, so no rest/spread arrays.
+  admit(bytes, arg) {
+    if (this.cut) return 'drop';
+    if (this.admitOne(bytes, arg)) return 'ok';
+    const t = this.now();
+    const weight = typeof bytes === 'number' ? Math.max(1, bytes * this.msgsPerByte) : 1;
+    this.excess = Math.max(0, this.excess - ((t - this.excessAt) * this.ratePerSec) / 1000) + weight;
+    this.excessAt = t;
+    this.dropped++;
+    if (this.excess > this.cutoff) {
+      this.cut = true;
+      return 'disconnect';
+    }
+    if (t - this.lastNotice >= this.noticeIntervalMs) {
+      this.lastNotice = t;
+      return 'notify';
+    }
+    return 'drop';
+  }
+
+  /** Messages dropped since the last call (for the error message/logs). */
+  takeDropped() {
+    const d = this.dropped;
+    this.dropped = 0;
+    return d;
+  }
 }

@@ -83,7 +83,12 @@ export function createRelay({
   }
 
   function emit(socketId, m, queued) {
-    to(socketId).emit(m.event, m.payload);
+    const local = sockets.get(socketId);
+    if (local === undefined) io.to(socketId).emit(m.event, m.payload);
+    else if (m.encoded === undefined) local.emit(m.event, m.payload);
+    // What local.emit would send, encoded already (src/relay_encoding.js);
+    // like socket.io, nothing is written to a connection that is not open.
+    else if (local.conn.readyState === 'open') local.conn.write(m.encoded);
     if (metrics) {
       metrics.relayed(m.event);
       if (!queued && m.receivedAt !== undefined) metrics.relayLatency(m.event, performance.now() - m.receivedAt);
@@ -133,8 +138,10 @@ export function createRelay({
   /**
    * Relay one message if it belongs to a call (or opens one). Throws
    * ClientError (NOT_IN_CALL, RATE_LIMITED).
-   * @param {{event: string, from: string, to: string, payload: object, bytes: number, receivedAt?: number, ip?: string}} m
-   *   receivedAt: performance.now() when the message arrived (for metrics)
+   * @param {{event: string, from: string, to: string, payload: object, encoded?: string, bytes: number, receivedAt?: number, ip?: string}} m
+   *   encoded: the packet socket.io would write for (event, payload), for a
+   *   target on this node (src/relay_encoding.js); receivedAt:
+   *   performance.now() when the message arrived (for metrics)
    * @returns {{ relay: boolean } | Promise<{ relay: boolean }>} at once
    *   when nothing had to be waited for (memory stores, target online)
    */

@@ -7,7 +7,7 @@
 
 import { ClientError, ErrorCode } from './errors.js';
 import { isValidCallId, isValidId } from './ids.js';
-import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, exceedsDepth, inspectValue } from './json_limits.js';
+import { MAX_PAYLOAD_DEPTH, PAYLOAD_BYTES, PAYLOAD_TEXT, exceedsDepth, inspectValue } from './json_limits.js';
 
 const MAX_REASON_CHARS = 64;
 const MAX_MLINE_INDEX = 65535;
@@ -27,7 +27,8 @@ const invalid = (message) => new ClientError(ErrorCode.INVALID_PAYLOAD, message)
  * Turn the raw socket.io event arguments into a plain object.
  * @param {unknown[]} args arguments as received (an ack callback, if any, is ignored)
  * @param {number} maxBytes
- * @returns {{ data: Record<string, unknown>, bytes: number }}
+ * @returns {{ data: Record<string, unknown>, bytes: number, text: string | undefined }}
+ *   text: the payload's JSON text as received, when known exactly
  */
 export function decodePayload(args, maxBytes) {
   const raw = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
@@ -35,7 +36,9 @@ export function decodePayload(args, maxBytes) {
 
   let data;
   let bytes;
+  let text;
   if (typeof raw === 'string') {
+    text = raw;
     bytes = Buffer.byteLength(raw, 'utf8');
     // Size first: never spend time parsing something we will reject anyway.
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
@@ -58,10 +61,11 @@ export function decodePayload(args, maxBytes) {
     // (a payload that did not come from a frame).
     bytes = raw[PAYLOAD_BYTES] ?? Buffer.byteLength(JSON.stringify(raw), 'utf8');
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
+    text = raw[PAYLOAD_TEXT];
   } else {
     throw invalid(`payload must be a JSON object or a JSON string, got ${describe(raw)}`);
   }
-  return { data, bytes };
+  return { data, bytes, text };
 }
 
 function tooDeep() {

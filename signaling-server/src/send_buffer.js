@@ -28,13 +28,29 @@ export function capSendBuffer(conn, maxBytes, onOverflow) {
     return bytes;
   };
 
-  conn.on('packetCreate', () => {
+  // What the packets in `counted` (conn.writeBuffer, which engine.io
+  // replaces with a new array whenever it hands it over or clears it)
+  // weigh: kept as packets are added, so that a burst of packets queued
+  // behind a busy transport costs one addition each, not a walk over all
+  // those before it.
+  let counted = null;
+  let countedBytes = 0;
+
+  conn.on('packetCreate', (packet) => {
+    if (overflowed) return;
+    // Emitted just before the packet is pushed to the write buffer.
+    if (conn.writeBuffer !== counted) {
+      counted = conn.writeBuffer;
+      countedBytes = 0;
+      for (const p of counted) countedBytes += size(p);
+    }
+    countedBytes += size(packet);
     // The common case, a connection keeping up: engine.io hands each packet
     // to the transport at once. While ws waits for the socket to take the
     // last batch, engine.io keeps new packets in its writeBuffer, so a
-    // backed-up connection shows there first; only then is it added up.
-    if (overflowed || conn.writeBuffer.length < 4) return;
-    const bytes = pending();
+    // backed-up connection shows there first; only then is it looked at.
+    if (counted.length < 4) return;
+    const bytes = (wsOf()?.bufferedAmount ?? 0) + countedBytes;
     if (bytes <= maxBytes) return;
     overflowed = true;
     drop(conn);

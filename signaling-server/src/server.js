@@ -199,6 +199,7 @@ export function createSignalingServer(config = {}, deps = {}) {
     authGuard,
     clientIp,
     addressKey: keyOf,
+    addressOf: admission.addressOf,
     offenders,
     pending,
     timers,

@@ -78,7 +78,7 @@ function dropAfterGrace(conn) {
 /**
  * @param {object} ctx server context: { io, registry, relay, config, log,
  *   warn (throttled logger), sendError, iceServers, iceRequests, authGuard,
- *   registrations, clientIp, addressKey, offenders (src/offenders.js), metrics, pending,
+ *   registrations, clientIp, addressKey, addressOf (src/admission.js), offenders (src/offenders.js), metrics, pending,
  *   timers (setTimeout for the reader pauses) }
  * @param {import('socket.io').Socket} socket
  */
@@ -86,10 +86,11 @@ export function attachSession(ctx, socket) {
   const { io, registry, config, log, warn, sendError } = ctx;
   const state = { id: /** @type {string|null} */ (null) };
   const conn = socket.conn;
-  const ip = conn.request?.voicecallIp ?? ctx.clientIp(conn.request);
+  const address = ctx.addressOf?.(conn.request);
+  const ip = address?.ip ?? ctx.clientIp(conn.request);
   // Budgets are kept per address key (an IPv6 address by its prefix); logs
   // name the address itself.
-  const key = conn.request?.voicecallKey ?? ctx.addressKey(ip);
+  const key = address?.key ?? ctx.addressKey(ip);
   // The connection's decoder (src/parser.js) spends from the address's
   // budgets from now on, and from the ID's once registered.
   const decoder = socket.client.decoder;
@@ -288,10 +289,6 @@ export function attachSession(ctx, socket) {
       return clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
     }
     let data;
-    const answer = (err) => {
-      if (!(err instanceof ClientError)) throw err;
-      clientError(event, err, data);
-    };
     try {
       let result;
       if (handler.acceptsAnyPayload) {
@@ -303,12 +300,19 @@ export function attachSession(ctx, socket) {
         if (value.targetClientId === state.id) {
           throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
         }
-        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, receivedAt, ip: key });
+        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, text: decoded.text, receivedAt, ip: key });
       }
-      return isPromise(result) ? result.catch(answer) : undefined;
+      // A closure only for work that has to wait (Redis, an offline target).
+      return isPromise(result) ? result.catch((err) => answer(event, err, data)) : undefined;
     } catch (err) {
-      return answer(err);
+      return answer(event, err, data);
     }
+  }
+
+  // A client error is answered; anything else is the server's and goes on.
+  function answer(event, err, data) {
+    if (!(err instanceof ClientError)) throw err;
+    clientError(event, err, data);
   }
 
   // Reported by the connection's decoder (src/parser.js), before parsing.

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { client, connectRegistered, never, once, openCall, recorder, sleep, strongToken, waitUntil } from './helpers.js';
 import { startRedis } from './support/redis.js';
-import { startServerProcess } from './support/server_process.js';
+import { startServerProcess, startServerProcesses } from './support/server_process.js';
 
 const TOKENS = new Map();
 const TOKEN = (c) => {
@@ -23,8 +23,8 @@ let n2;
 let rc; // direct Redis access for inspecting state
 const sockets = [];
 
-const startNode = (nodeId) =>
-  startServerProcess({ REDIS_URL: redis.url, NODE_ID: nodeId, OFFLINE_QUEUE_MS: String(QUEUE_MS), LOG_LEVEL: 'info' });
+const nodeEnv = (nodeId) => ({ REDIS_URL: redis.url, NODE_ID: nodeId, OFFLINE_QUEUE_MS: String(QUEUE_MS), LOG_LEVEL: 'info' });
+const startNode = (nodeId) => startServerProcess(nodeEnv(nodeId));
 
 async function connect(node, opts) {
   const c = await connectRegistered(node.url, opts);
@@ -34,7 +34,7 @@ async function connect(node, opts) {
 
 before(async () => {
   redis = await startRedis();
-  [n1, n2] = await Promise.all([startNode('n1'), startNode('n2')]);
+  [n1, n2] = await startServerProcesses([nodeEnv('n1'), nodeEnv('n2')]);
   rc = createClient({ url: redis.url });
   await rc.connect();
 });

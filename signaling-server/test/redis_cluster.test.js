@@ -12,7 +12,7 @@ import { silentLogger } from '../src/log.js';
 import { connectRegistered, once, strongToken, waitUntil } from './helpers.js';
 import { REDIS_SERVER } from './support/redis.js';
 import { startRedisCluster } from './support/redis_cluster.js';
-import { startServerProcess } from './support/server_process.js';
+import { startServerProcesses } from './support/server_process.js';
 
 const TOKENS = new Map();
 const TOKEN = (c) => {
@@ -27,8 +27,7 @@ let n1;
 let n2;
 const sockets = [];
 
-const startNode = (nodeId) =>
-  startServerProcess({ REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: nodeId, OFFLINE_QUEUE_MS: String(QUEUE_MS), LOG_LEVEL: 'info' });
+const nodeEnv = (nodeId) => ({ REDIS_CLUSTER_NODES: cluster.seeds, NODE_ID: nodeId, OFFLINE_QUEUE_MS: String(QUEUE_MS), LOG_LEVEL: 'info' });
 
 async function connect(node, opts) {
   const c = await connectRegistered(node.url, opts);
@@ -72,7 +71,7 @@ async function relayWorks(from, to, callId, ms) {
 before(async () => {
   if (missing) return;
   cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1000 });
-  [n1, n2] = await Promise.all([startNode('c1'), startNode('c2')]);
+  [n1, n2] = await startServerProcesses([nodeEnv('c1'), nodeEnv('c2')]);
 });
 
 after(async () => {

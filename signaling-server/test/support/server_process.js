@@ -16,7 +16,8 @@ export const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url
  *   records: object[], stderr: () => string, exited: Promise<[number|null, string|null]>,
  *   kill: (signal?: string) => Promise<[number|null, string|null]>}>}
  */
-export async function startServerProcess(env, { timeoutMs = 10_000, keepRecords = true, logFile = null, nodeArgs = [] } = {}) {
+// 30 s: a cold node start took over 10 s at load 11 on this 2-core machine.
+export async function startServerProcess(env, { timeoutMs = 30_000, keepRecords = true, logFile = null, nodeArgs = [] } = {}) {
   if (logFile) return startWithLogFile(env, logFile, timeoutMs, nodeArgs);
   const child = spawn(process.execPath, [...nodeArgs, ENTRY], {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -59,6 +60,20 @@ export async function startServerProcess(env, { timeoutMs = 10_000, keepRecords 
       return exited;
     },
   };
+}
+
+/**
+ * Start several servers at once. If any fails to start, the ones that did
+ * are killed before the error is thrown: a live child left behind keeps the
+ * test file's process (and so CI) running forever.
+ * @param {Record<string, string>[]} envs
+ */
+export async function startServerProcesses(envs, opts) {
+  const settled = await Promise.allSettled(envs.map((env) => startServerProcess(env, opts)));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (!failed) return settled.map((s) => s.value);
+  await Promise.all(settled.filter((s) => s.status === 'fulfilled').map((s) => s.value.kill('SIGKILL')));
+  throw failed.reason;
 }
 
 // Benchmarks: stdout goes to a file, as to journald in production. Log
