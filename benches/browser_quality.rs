@@ -368,9 +368,13 @@ impl Call<'_> {
 fn sent_kbps(client: &Client, end: End) -> Option<f64> {
     match end {
         End::Chromium => {
-            let stats: Vec<&Value> = client.events_named("stats").collect();
-            let (first, last) = (stats.first()?, stats.last()?);
+            // The page's last report may come after its stream has gone (no outbound-rtp).
             let bytes = |s: &Value| s["outbound"]["bytesSent"].as_f64();
+            let stats: Vec<&Value> = client
+                .events_named("stats")
+                .filter(|s| bytes(s).is_some())
+                .collect();
+            let (first, last) = (stats.first()?, stats.last()?);
             let ms = last["at"].as_f64()? - first["at"].as_f64()?;
             let sent = bytes(last)? - bytes(first)?;
             (ms > 0.0).then(|| sent * 8.0 / ms)

@@ -6,6 +6,9 @@ mod events;
 mod feedback;
 mod identity;
 mod mdns;
+mod opus_sdp;
+#[cfg(test)]
+mod opus_sdp_tests;
 mod peer;
 mod stats;
 mod turn_tcp;

@@ -25,6 +25,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::feedback::{self, FeedbackInterceptor};
+use super::opus_sdp::{OPUS_PAYLOAD_TYPE, opus_codec, opus_codec_parameters};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::codec::PayloadTypes;
@@ -57,8 +58,6 @@ const REMOTE_AUDIO_QUEUE: usize = 256;
 pub const MIME_TYPE_RED: &str = "audio/red";
 /// Chromium's payload type for `red/48000/2`.
 const RED_PAYLOAD_TYPE: u8 = 63;
-/// The Opus payload type `register_default_codecs` uses; RED's fmtp names it.
-const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Without trickle ICE, how long a description may wait for gathering to finish before it
 /// goes out with the candidates found so far (an unreachable STUN server never answers).
 const GATHERING_WAIT: Duration = Duration::from_secs(5);
@@ -130,6 +129,9 @@ impl RtcPeer {
         events: mpsc::UnboundedSender<RtcEvent>,
     ) -> Result<Self, RtcError> {
         let mut media = MediaEngine::default();
+        media
+            .register_codec(opus_codec_parameters(), RtpCodecKind::Audio)
+            .map_err(setup)?;
         media.register_default_codecs().map_err(setup)?;
         if config.red {
             media
@@ -214,14 +216,7 @@ impl RtcPeer {
                     ssrc: Some(ssrc),
                     ..Default::default()
                 },
-                codec: RTCRtpCodec {
-                    mime_type: MIME_TYPE_OPUS.to_owned(),
-                    clock_rate: 48_000,
-                    // SDP always declares opus/48000/2, even for a mono encoder.
-                    channels: 2,
-                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                    rtcp_feedback: vec![],
-                },
+                codec: opus_codec(),
                 ..Default::default()
             }],
         )));

@@ -1023,6 +1023,18 @@ impl MediaEngine {
                     &local_codec.rtp_codec.rtcp_feedback,
                     &remote_codec.rtp_codec.rtcp_feedback,
                 );
+                // Opus parameters say what their sender wants to receive (RFC 7587 §7): an
+                // answer states ours, not a copy of the offerer's.
+                if match_type != CodecMatch::None
+                    && typ == RtpCodecKind::Audio
+                    && remote_codec
+                        .rtp_codec
+                        .mime_type
+                        .eq_ignore_ascii_case(MIME_TYPE_OPUS)
+                {
+                    remote_codec.rtp_codec.sdp_fmtp_line =
+                        local_codec.rtp_codec.sdp_fmtp_line.clone();
+                }
 
                 if match_type == CodecMatch::Exact {
                     add_if_new(&mut exact_matches, remote_codec);
