@@ -34,7 +34,7 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 14] = [
+const MODES: [Mode; 15] = [
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -44,6 +44,11 @@ const MODES: [Mode; 14] = [
         key: "nons",
         label: "ours without NS/AEC",
         flags: &["--no-noise-suppression", "--no-echo-cancellation"],
+    },
+    Mode {
+        key: "dtxoff",
+        label: "ours without DTX",
+        flags: &["--no-dtx"],
     },
     Mode {
         key: "nodtx",
@@ -129,7 +134,7 @@ const MODES: [Mode; 14] = [
 #[derive(Parser)]
 struct Args {
     /// Receive/send designs to compare, by key (ours, naive, baseline, nostretch, ticks, nored,
-    /// red2, redalways, nons, nodtx, before17, nofloor, nohangover, fulleffort).
+    /// red2, redalways, nons, dtxoff, nodtx, before17, nofloor, nohangover, fulleffort).
     #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
     /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).

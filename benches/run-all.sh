@@ -23,6 +23,10 @@ if [ -x benches/quality.sh ]; then
   echo "== quality" >&2
   benches/quality.sh
 fi
+if [ -x benches/send_quality.sh ]; then
+  echo "== send_quality" >&2
+  benches/send_quality.sh
+fi
 if [ -x benches/browser_quality.sh ]; then
   echo "== browser_quality" >&2
   # Issue 17's rows (5 calls each, clean and 10 % loss), then Chromium beside us on the
