@@ -33,7 +33,6 @@ use voicecall_lab::netem::{Pacing, RelayThread, pacing_by_ssrc};
 use voicecall_lab::support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -229,14 +228,7 @@ fn main() {
     let table = report(&args, &rows, &load, started.elapsed());
     println!("{table}");
     std::fs::write(dir.join("report.md"), &table).expect("write report");
-    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&all)
-            .expect("open VOICECALL_BENCH_OUT");
-        file.write_all(table.as_bytes()).expect("append report");
-    }
+    common::append_to_bench_out(&table);
 }
 
 fn start_relay(listen: u16, turn: u16, condition: &Condition, seed: u64) -> RelayThread {

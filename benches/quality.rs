@@ -13,7 +13,6 @@ use voicecall_lab::netem::RelayThread;
 use voicecall_lab::support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -224,15 +223,7 @@ fn main() {
     report += &table;
     let path = dir.join("report.md");
     std::fs::write(&path, &report).expect("write report");
-    // benches/run-all.sh collects every bench's tables into one file.
-    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&all)
-            .expect("open VOICECALL_BENCH_OUT");
-        file.write_all(report.as_bytes()).expect("append report");
-    }
+    common::append_to_bench_out(&report);
     println!("written to {}", path.display());
 }
 

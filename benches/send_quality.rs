@@ -8,7 +8,8 @@
 //! clean passage, where noise suppression must earn its keep. Run through
 //! `benches/send_quality.sh`.
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
 
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
@@ -199,15 +200,7 @@ fn main() {
         }
     }
     println!("{report}");
-    // benches/run-all.sh collects every bench's tables into one file.
-    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&all)
-            .expect("open VOICECALL_BENCH_OUT");
-        file.write_all(report.as_bytes()).expect("append report");
-    }
+    common::append_to_bench_out(&report);
 }
 
 /// `speech` plus low-passed (fan-like) noise at `dbfs` RMS.

@@ -21,6 +21,20 @@ use voicecall_engine::signaling::SignalingConfig;
 
 pub const LOOPBACK: &str = "127.0.0.1";
 
+/// Appends a bench's report to the file named by `VOICECALL_BENCH_OUT`, if set:
+/// benches/run-all.sh collects every bench's tables into one file.
+pub fn append_to_bench_out(report: &str) {
+    use std::io::Write;
+    if let Ok(all) = std::env::var("VOICECALL_BENCH_OUT") {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&all)
+            .expect("open VOICECALL_BENCH_OUT");
+        file.write_all(report.as_bytes()).expect("append report");
+    }
+}
+
 /// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without
 /// it, and a benchmark must not run as a test. Returns false (after saying so) then.
 pub fn invoked_as_benchmark(name: &str) -> bool {

@@ -48,7 +48,7 @@ export function exceedsDepth(text, maxDepth) {
 }
 
 // Index of the quote closing the string opened at `start`, or -1.
-function endOfString(text, start) {
+export function endOfString(text, start) {
   let i = start;
   for (;;) {
     i = text.indexOf('"', i + 1);

@@ -6,24 +6,14 @@
 // accepted. So the relayed Socket.IO packet is built from that text; every
 // other field is one the schema validated and is serialized as usual.
 
+import { endOfString } from './json_limits.js';
+
 /** Socket.IO EVENT packet type, default namespace, no ack id. */
 const EVENT = '2';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const isSpace = (c) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-// Index of the quote closing the string opened at `start` (valid JSON).
-function endOfString(text, start) {
-  let i = start;
-  for (;;) {
-    i = text.indexOf('"', i + 1);
-    if (i < 0) return -1;
-    let backslashes = 0;
-    for (let j = i - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
-    if (backslashes % 2 === 0) return i;
-  }
-}
 
 // text[start, end) without the white space before `end`.
 function valueText(text, start, end) {
