@@ -19,6 +19,11 @@ use rustfft::FftPlanner;
 pub const DEFAULT_MIN_CORRELATION: f64 = 0.9;
 pub const DEFAULT_MIN_FRACTION: f64 = 0.9;
 
+/// Other global alignments worth following: peaks of the raw correlation this close to the
+/// highest one (see `xcorr::peak_lags`).
+const CANDIDATE_MIN_RATIO: f64 = 0.3;
+const MAX_CANDIDATES: usize = 3;
+
 #[derive(Debug, Clone)]
 pub struct Comparison {
     /// Where the reference starts in the recording: `recorded[i + lag] ≈ reference[i]`.
@@ -65,8 +70,9 @@ impl Comparison {
 ///
 /// Both are first band-limited to 100 Hz–4 kHz, where a voice codec preserves the waveform.
 /// The global lag comes from an FFT cross-correlation over the whole signals, so the
-/// recording may be longer and start seconds later. Then each ~250 ms segment searches its
-/// own lag near the previous segment's, so a jitter buffer skipping or inserting a frame
+/// recording may be longer and start seconds later; where that correlation has several
+/// strong peaks (a looping input), the one under which most of the reference matches
+/// wins. Then each ~250 ms segment searches its own lag near the previous segment's, so a jitter buffer skipping or inserting a frame
 /// costs at most the segment around the slip.
 pub fn compare(reference: &[i16], recorded: &[i16], sample_rate: u32) -> Comparison {
     let mut planner = FftPlanner::new();
@@ -76,23 +82,35 @@ pub fn compare(reference: &[i16], recorded: &[i16], sample_rate: u32) -> Compari
     };
     let reference_f = to_band(&mut planner, reference);
     let recorded_f = to_band(&mut planner, recorded);
-    let lag_samples = xcorr::best_lag(&mut planner, &reference_f, &recorded_f).unwrap_or(0);
-    let correlation = xcorr::normalized_at(&reference_f, &recorded_f, lag_samples);
-    let segments = segments::evaluate(
+    let candidates = xcorr::peak_lags(
         &mut planner,
         &reference_f,
         &recorded_f,
-        lag_samples,
-        sample_rate,
+        CANDIDATE_MIN_RATIO,
+        i64::from(sample_rate) / 2,
+        MAX_CANDIDATES,
     );
-    let mut comparison = Comparison {
-        lag_samples,
-        correlation,
-        matched_fraction: 0.0,
-        segments,
-        reference_len: reference.len(),
-        sample_rate,
+    let evaluate_at = |planner: &mut FftPlanner<f64>, lag_samples: i64| {
+        let segments =
+            segments::evaluate(planner, &reference_f, &recorded_f, lag_samples, sample_rate);
+        let mut comparison = Comparison {
+            lag_samples,
+            correlation: xcorr::normalized_at(&reference_f, &recorded_f, lag_samples),
+            matched_fraction: 0.0,
+            segments,
+            reference_len: reference.len(),
+            sample_rate,
+        };
+        comparison.matched_fraction = comparison.matched_fraction_at(DEFAULT_MIN_CORRELATION);
+        comparison
     };
-    comparison.matched_fraction = comparison.matched_fraction_at(DEFAULT_MIN_CORRELATION);
-    comparison
+    let mut best = evaluate_at(&mut planner, candidates.first().copied().unwrap_or(0));
+    for &lag in candidates.iter().skip(1) {
+        let comparison = evaluate_at(&mut planner, lag);
+        // Candidates come highest peak first, so a tie keeps the higher peak.
+        if comparison.matched_fraction > best.matched_fraction {
+            best = comparison;
+        }
+    }
+    best
 }

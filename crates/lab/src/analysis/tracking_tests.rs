@@ -94,6 +94,34 @@ fn lost_audio_still_fails() {
     assert!(!passes(&c), "cut: matched {:.3}", c.matched_fraction);
 }
 
+/// A looping input heard twice and a bit: the receiver dropped 10 ms five times while the
+/// first copy played (time-stretching at call start), so that copy's correlation is split
+/// over six lags, and the raw correlation peaks where the reference's first copy meets the
+/// recording's intact second one. The comparison must still find the whole reference.
+#[test]
+fn a_looping_input_time_stretched_early_is_aligned_on_its_first_copy() {
+    let speech = speech_48k("speech-a.wav");
+    let reference = speech.repeat(2);
+    let mut recorded = vec![0; 100 * MS];
+    let mut from = 0;
+    for at in [0.2, 0.4, 0.6, 0.8, 0.99] {
+        let at = frame_starts(speech.len(), at, 1.0, RATE)[0];
+        recorded.extend_from_slice(&speech[from..at]);
+        from = at + 10 * MS;
+    }
+    recorded.extend_from_slice(&speech[from..]);
+    recorded.extend_from_slice(&speech);
+    recorded.extend_from_slice(&speech[..800 * MS]);
+    let c = compare(&reference, &recorded, RATE as u32);
+    assert!(
+        passes(&c),
+        "matched {:.3} at lag {}",
+        c.matched_fraction,
+        c.lag_samples
+    );
+    assert!(c.lag_samples < RATE as i64, "lag {}", c.lag_samples);
+}
+
 #[test]
 fn garbled_audio_still_fails() {
     let speech = speech_48k("speech-a.wav");

@@ -44,19 +44,44 @@ pub(super) fn cross_correlate(
     (first_lag, values)
 }
 
-/// The lag maximising the raw cross-correlation, `None` when there is nothing to align.
-pub(super) fn best_lag(
+/// Lags where the raw cross-correlation peaks, best first: the highest, then up to
+/// `max - 1` more that reach `min_ratio` of it and lie at least `min_gap` from every lag
+/// already taken. Empty when there is nothing to align.
+///
+/// One peak is not always the alignment: with a looping input the recording holds the
+/// reference more than once, and a receiver that time-stretched early in the call splits
+/// that copy's correlation over several lags, so an intact later copy can outscore it.
+pub(super) fn peak_lags(
     planner: &mut FftPlanner<f64>,
     reference: &[f64],
     recorded: &[f64],
-) -> Option<i64> {
+    min_ratio: f64,
+    min_gap: i64,
+    max: usize,
+) -> Vec<i64> {
     let (first_lag, values) = cross_correlate(planner, reference, recorded);
-    let (idx, &peak) = values
-        .iter()
-        .enumerate()
-        .max_by(|x, y| x.1.total_cmp(y.1))?;
+    let Some(peak) = values.iter().copied().max_by(f64::total_cmp) else {
+        return Vec::new();
+    };
     // An all-silent side gives a flat zero correlation; any "peak" there is noise.
-    (peak > 0.0).then_some(first_lag + idx as i64)
+    if peak <= 0.0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i] >= peak * min_ratio)
+        .collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    let mut lags: Vec<i64> = Vec::new();
+    for i in order {
+        let lag = first_lag + i as i64;
+        if lags.iter().all(|taken| (taken - lag).abs() >= min_gap) {
+            lags.push(lag);
+            if lags.len() == max {
+                break;
+            }
+        }
+    }
+    lags
 }
 
 /// Normalised correlation of `reference[i]` with `recorded[i + lag]` over their overlap.
@@ -120,9 +145,9 @@ mod tests {
         let mut late = vec![0.0; 30];
         late.extend(&pulse);
         let mut planner = FftPlanner::new();
-        assert_eq!(best_lag(&mut planner, &pulse, &late), Some(30));
-        assert_eq!(best_lag(&mut planner, &late, &pulse), Some(-30));
-        assert_eq!(best_lag(&mut planner, &pulse, &[0.0; 80]), None);
+        assert_eq!(peak_lags(&mut planner, &pulse, &late, 0.9, 1, 1), [30]);
+        assert_eq!(peak_lags(&mut planner, &late, &pulse, 0.9, 1, 1), [-30]);
+        assert!(peak_lags(&mut planner, &pulse, &[0.0; 80], 0.9, 1, 1).is_empty());
         assert!((normalized_at(&pulse, &late, 30) - 1.0).abs() < 1e-12);
     }
 }
