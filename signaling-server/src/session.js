@@ -95,13 +95,14 @@ export function attachSession(ctx, socket) {
     gateFrames(socket.conn, decoder, (err) => session.frameGateFailed(err));
   }
   capSendBuffer(socket.conn, ctx.config.maxSendBufferBytes, (bytes) => session.sendBufferOverflow(bytes));
-  socket.onAny((event, ...args) => session.onEvent(event, args));
-  // Every client event is handled by the listener above. Socket.IO would
-  // then also pass it through its middleware chain and a process.nextTick to
-  // emit it to `socket.on(event)` listeners, of which there are none: a
-  // closure, a tick and an emit per message for nothing. (Socket.IO's own
-  // events, 'disconnect' included, do not go this way.)
-  socket.dispatch = skipDispatch;
+  // Every client event comes here ([event, ...args]), in place of
+  // Socket.IO's own dispatch: that would pass it through its middleware
+  // chain and a process.nextTick to emit it to `socket.on(event)`
+  // listeners, of which there are none (a closure, a tick and an emit per
+  // message for nothing), and an `onAny` listener would cost every socket
+  // an array of listeners. (Socket.IO's own events, 'disconnect' included,
+  // do not go this way.)
+  socket.dispatch = (packet) => session.onEvent(packet[0], packet.slice(1));
   socket.on('disconnect', (reason) => session.onDisconnect(reason));
   session.enqueue(() => session.authenticate());
 }
@@ -410,8 +411,6 @@ class Session {
     this.ctx.log.info({ id, socketId: this.socket.id, reason, released }, 'disconnect');
   }
 }
-
-function skipDispatch() {}
 
 // Only strings are safe to log as event names (see dispatch).
 const describeEvent = (event) => (event === undefined ? undefined : String(event).slice(0, 64));
