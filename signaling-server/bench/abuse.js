@@ -2,6 +2,11 @@
 // node bench/abuse.js [--seconds 10] [--before SECONDS] [--pairs 4]
 //                     [--only "slow reader,reflection"]
 //                     [--server-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+//                     [--tree OTHER/signaling-server [--rounds 1]]
+//
+// --tree: every attack also against another build of this server (e.g. a
+// clean checkout of main), in the same run: this tree and the other
+// alternate (other first in odd rounds), --rounds times each.
 //
 // Every attack of issue 11 against a fresh server process with the default
 // limits (started like deploy/systemd: node --max-semi-space-size=64,
@@ -24,10 +29,11 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { startServerProcess } from '../test/support/server_process.js';
+import { ENTRY, startServerProcess } from '../test/support/server_process.js';
 import { ATTACKS } from './abuse_attacks.js';
 
 const { values: args } = parseArgs({
@@ -37,12 +43,25 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '4' },
     only: { type: 'string' },
     'server-args': { type: 'string', default: '' },
+    tree: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const SECONDS = Number(args.seconds);
 const SERVER_ARGS = args['server-args'] ? args['server-args'].split(',') : [];
 const BEFORE = Number(args.before ?? args.seconds);
 const PAIRS = Number(args.pairs);
+// The builds measured: this tree, and with --tree another. Attacks that send
+// large payloads send the largest each build accepts (its MAX_PAYLOAD_BYTES).
+const HERE = resolve(dirname(ENTRY), '..');
+const buildOf = async (dir, name) => ({
+  name,
+  entry: join(dir, 'src/index.js'),
+  maxPayload: (await import(pathToFileURL(join(dir, 'src/config.js')).href)).DEFAULTS.maxPayloadBytes,
+});
+const BUILDS = [await buildOf(HERE, 'this tree')];
+if (args.tree) BUILDS.push(await buildOf(resolve(args.tree), basename(resolve(args.tree, '..')) || args.tree));
+const ROUNDS = args.tree ? Number(args.rounds) : 1;
 const P99_LIMIT_MS = 100;
 const RSS_LIMIT_MB = 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -146,7 +165,7 @@ function startLegit(port) {
   };
 }
 
-function runAttack(attack, port) {
+function runAttack(attack, port, maxPayload) {
   const child = fork(new URL('./abuse_worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let lastTicks = 0;
   const ticker = setInterval(() => {
@@ -163,13 +182,13 @@ function runAttack(attack, port) {
       resolve({ type: 'failed', error: `attacker exited ${code}`, attackerTicks: lastTicks });
     });
   });
-  child.send({ attack, port, seconds: SECONDS, legit: { a: 'legit-a', b: 'legit-b' } });
+  child.send({ attack, port, seconds: SECONDS, legit: { a: 'legit-a', b: 'legit-b' }, maxPayload });
   return result;
 }
 
-async function measure(attack) {
+async function measure(attack, build) {
   const logDir = mkdtempSync(join(tmpdir(), 'vc-abuse-'));
-  const server = await startServerProcess({ LOG_LEVEL: 'info', NODE_ID: 'abuse', ...(ENV[attack] ?? {}) }, { logFile: join(logDir, 'server.log'), nodeArgs: ['--max-semi-space-size=64', ...SERVER_ARGS] });
+  const server = await startServerProcess({ LOG_LEVEL: 'info', NODE_ID: 'abuse', ...(ENV[attack] ?? {}) }, { logFile: join(logDir, 'server.log'), nodeArgs: ['--max-semi-space-size=64', ...SERVER_ARGS], entry: build.entry });
   const pid = server.child.pid;
   const legit = startLegit(server.port);
   await legit.ready;
@@ -185,7 +204,7 @@ async function measure(attack) {
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 100);
   const ticks0 = cpuTicks(pid);
   const t0 = performance.now();
-  const outcome = await runAttack(attack, server.port);
+  const outcome = await runAttack(attack, server.port, build.maxPayload);
   const attackSeconds = (performance.now() - t0) / 1000;
   const serverCpu = (cpuTicks(pid) - ticks0) / attackSeconds;
   clearInterval(sampler);
@@ -201,7 +220,7 @@ async function measure(attack) {
   const legitRelayed = [w0, during, after].reduce((n, w) => n + w.latencies.length + w.busySent, 0);
   const legitProblems = [...before.errors, ...during.errors, ...after.errors];
   return {
-    attack,
+    attack: BUILDS.length > 1 ? `${attack} (${build.name})` : attack,
     p50Before: percentile(before.latencies, 50),
     p99Before: percentile(before.latencies, 99),
     ciBefore: percentileInterval(before.latencies, 99),
@@ -230,9 +249,17 @@ for (const n of names) if (!ATTACKS[n]) throw new Error(`unknown attack "${n}"; 
 
 const ci = (r) => `[${fmt(r[0])}–${fmt(r[1])}]`;
 console.log(`abuse bench: ${names.length} attacks, ${SECONDS} s each (+${BEFORE} s baseline before), ${PAIRS} legit pairs, default limits, loopback only; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-const rows = [];
+if (BUILDS.length > 1) console.log(`builds: ${BUILDS.map((b) => `${b.name} (${b.entry}, MAX_PAYLOAD_BYTES ${b.maxPayload})`).join(', ')}; ${ROUNDS} round(s), alternating`);
+const runs = [];
 for (const name of names) {
-  const r = await measure(name);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? [...BUILDS].reverse() : BUILDS;
+    for (const build of order) runs.push([name, build]);
+  }
+}
+const rows = [];
+for (const [name, build] of runs) {
+  const r = await measure(name, build);
   const ok =
     r.alive &&
     r.outcome.type === 'done' &&
@@ -245,7 +272,7 @@ for (const name of names) {
   r.verdict = ok ? 'ok' : 'FAIL';
   rows.push(r);
   const got = r.outcome.type === 'done' ? `${r.outcome.got} ${r.outcome.unit}` : `attacker failed: ${r.outcome.error}`;
-  console.log(`  ${name}: legit p50/p99 ${fmt(r.p50Before)}/${fmt(r.p99Before)} ${ci(r.ciBefore)} (n=${r.nBefore}) → ${fmt(r.p50During)}/${fmt(r.p99During)} ${ci(r.ciDuring)} (n=${r.nDuring}) ms, RSS ${fmt(r.rssBefore, 0)} → ${fmt(r.rssDuring, 0)} MB, attacker messages relayed ${r.delivered}, attacker got ${got}; legit disconnects ${r.legitDisconnects}, errors [${r.legitErrors.join(', ')}]; CPU % of a core: server ${fmt(r.serverCpu, 0)}, attacker ${fmt(r.attackerCpu, 0)}, load ${loadavg()[0].toFixed(1)} ${r.verdict}`);
+  console.log(`  ${r.attack}: legit p50/p99 ${fmt(r.p50Before)}/${fmt(r.p99Before)} ${ci(r.ciBefore)} (n=${r.nBefore}) → ${fmt(r.p50During)}/${fmt(r.p99During)} ${ci(r.ciDuring)} (n=${r.nDuring}) ms, RSS ${fmt(r.rssBefore, 0)} → ${fmt(r.rssDuring, 0)} MB, attacker messages relayed ${r.delivered}, attacker got ${got}; legit disconnects ${r.legitDisconnects}, errors [${r.legitErrors.join(', ')}]; CPU % of a core: server ${fmt(r.serverCpu, 0)}, attacker ${fmt(r.attackerCpu, 0)}, load ${loadavg()[0].toFixed(1)} ${r.verdict}`);
 }
 
 const header = ['attack', 'legit p50 before ms', 'legit p99 before ms [95 %]', 'n before', 'legit p50 during ms', 'legit p99 during ms [95 %]', 'n during', 'RSS before MB', 'RSS during MB', 'attacker msgs relayed', 'attacker got', 'legit disconnected', 'CPU% server / attacker', 'result'];

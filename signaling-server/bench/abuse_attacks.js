@@ -5,7 +5,9 @@
 // 127.0.0.1), and returns what the attacker got out of it:
 //   { got: number, unit: string, note?: string }
 // Relayed messages are counted by the orchestrator from the server's
-// metrics; `got` is what the attacker could see for itself.
+// metrics; `got` is what the attacker could see for itself. `maxPayload` is
+// the server's MAX_PAYLOAD_BYTES: attacks that send large payloads send the
+// largest the server accepts, as an attacker who read PROTOCOL.md would.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -76,22 +78,44 @@ async function pump(conn, perSec, seconds, frame) {
 
 const offer = (to, sdp, callId) => `42${JSON.stringify(['offer_sdp', { targetClientId: to, callId, sdp }])}`;
 
+// 3a: a hundred sockets from ten addresses, in calls among themselves, each
+// pushing 50 offers a second with `sdpBytes` of SDP.
+async function byteFlood(port, seconds, sdpBytes) {
+  const sockets = [];
+  for (let ip = 0; ip < 10; ip++) {
+    const group = (await Promise.all(Array.from({ length: 10 }, () => register(port, { localAddress: addr(23, 1 + ip) })))).filter(Boolean);
+    sockets.push(...group);
+  }
+  const receivers = sockets.filter((_, i) => i % 10 === 0);
+  let received = 0;
+  for (const r of receivers) r.conn.ws.on('message', () => received++);
+  const pairs = sockets.map((s, i) => [s, receivers[Math.floor(i / 10)]]).filter(([s, r]) => s !== r);
+  for (const [s, r] of pairs) s.conn.send(offer(r.id, 'v=0', 'flood'));
+  await sleep(300);
+  const sdp = 'f'.repeat(sdpBytes);
+  await Promise.all(pairs.map(([s, r]) => pump(s.conn, 50, seconds, offer(r.id, sdp, 'flood'))));
+  for (const s of sockets) s.conn.ws.terminate();
+  return { got: received, unit: `frames received by the flood targets (${Math.round(sdpBytes / 1024)} KiB offers)` };
+}
+
+
 export const ATTACKS = {
   // 1. A receiver that never reads (but keeps answering heartbeats), five
-  //    senders relaying 63 KiB offers to it at 44/s each.
-  async 'slow reader'({ port, seconds }) {
+  //    senders relaying offers of the largest size accepted (63 KiB in the
+  //    issue) to it at 44/s each.
+  async 'slow reader'({ port, seconds, maxPayload }) {
     const receiver = await register(port, { localAddress: addr(21, 1) });
     const senders = (await Promise.all(Array.from({ length: 5 }, (_, i) => register(port, { localAddress: addr(21, 2 + i) })))).filter(Boolean);
     for (const s of senders) receiver.conn.send(offer(s.id, 'v=0', 'slow'));
     await sleep(300);
     receiver.conn.ws._socket.pause();
     const pongs = setInterval(() => receiver.conn.send('3'), 2000);
-    const sdp = 'v'.repeat(63 * 1024);
+    const sdp = 'v'.repeat(maxPayload - 200);
     const sent = await Promise.all(senders.map((s) => pump(s.conn, 44, seconds, offer(receiver.id, sdp, 'slow'))));
     clearInterval(pongs);
     const cut = receiver.conn.ws.readyState !== receiver.conn.ws.OPEN;
     for (const c of [receiver, ...senders]) c.conn.ws.terminate();
-    return { got: sent.reduce((a, b) => a + b, 0), unit: `63 KiB offers sent at it (reader ${cut ? 'dropped' : 'still connected'})` };
+    return { got: sent.reduce((a, b) => a + b, 0), unit: `${Math.round(sdp.length / 1024)} KiB offers sent at it (reader ${cut ? 'dropped' : 'still connected'})` };
   },
 
   // 2. Ten strangers, each inside its own limits, offer calls to the legit
@@ -109,24 +133,17 @@ export const ATTACKS = {
     return { got: busy, unit: 'busy replies provoked' };
   },
 
-  // 3a. A hundred sockets from ten addresses, each pushing 50 × 64 KiB/s
-  //     inside calls among themselves.
-  async 'byte flood'({ port, seconds }) {
-    const sockets = [];
-    for (let ip = 0; ip < 10; ip++) {
-      const group = (await Promise.all(Array.from({ length: 10 }, () => register(port, { localAddress: addr(23, 1 + ip) })))).filter(Boolean);
-      sockets.push(...group);
-    }
-    const receivers = sockets.filter((_, i) => i % 10 === 0);
-    let received = 0;
-    for (const r of receivers) r.conn.ws.on('message', () => received++);
-    const pairs = sockets.map((s, i) => [s, receivers[Math.floor(i / 10)]]).filter(([s, r]) => s !== r);
-    for (const [s, r] of pairs) s.conn.send(offer(r.id, 'v=0', 'flood'));
-    await sleep(300);
-    const sdp = 'f'.repeat(64 * 1024 - 200);
-    await Promise.all(pairs.map(([s, r]) => pump(s.conn, 50, seconds, offer(r.id, sdp, 'flood'))));
-    for (const s of sockets) s.conn.ws.terminate();
-    return { got: received, unit: 'frames received by the flood targets' };
+  // 3a. A hundred sockets from ten addresses, each pushing 50 offers a
+  //     second of the largest size accepted (64 KiB in the issue) inside
+  //     calls among themselves.
+  async 'byte flood'({ port, seconds, maxPayload }) {
+    return byteFlood(port, seconds, maxPayload - 200);
+  },
+
+  // 3a'. The same with the issue's 64 KiB offers, whatever the server
+  //      accepts: what frames above MAX_PAYLOAD_BYTES cost it.
+  async 'byte flood 64 KiB'({ port, seconds }) {
+    return byteFlood(port, seconds, 64 * 1024 - 200);
   },
 
   // 3b. One address floods one target, reconnecting (same ID) after every cut;
@@ -166,11 +183,12 @@ export const ATTACKS = {
     return { got: Math.round(received / seconds), unit: `msgs/s reached the target (${reconnects} reconnects, ${refused} refused)` };
   },
 
-  // 3c. Fill the offline queue: 64 KiB offers to thousands of IDs nobody holds.
-  async 'queue fill'({ port, seconds }) {
+  // 3c. Fill the offline queue: offers of the largest size accepted (64 KiB
+  //     in the issue) to thousands of IDs nobody holds.
+  async 'queue fill'({ port, seconds, maxPayload }) {
     const sockets = [];
     for (let ip = 0; ip < 10; ip++) sockets.push(...(await Promise.all(Array.from({ length: 5 }, () => register(port, { localAddress: addr(25, 1 + ip) })))).filter(Boolean));
-    const sdp = 'q'.repeat(64 * 1024 - 200);
+    const sdp = 'q'.repeat(maxPayload - 200);
     const sent = await Promise.all(sockets.map((s, i) => pump(s.conn, 50, seconds, (n) => offer(`gone-${i}-${n}`, sdp, 'q'))));
     for (const s of sockets) s.conn.ws.terminate();
     return { got: sent.reduce((a, b) => a + b, 0), unit: 'offers sent to absent IDs (none deliverable)' };

@@ -11,8 +11,8 @@
 // except connections per address; log level warn) in the same run,
 // alternating; --tree adds another build of this server. The clients'
 // own memory is in neither figure. --heap-snapshot writes each server's
-// heap (with the clients connected) to DIR, for Chrome DevTools' comparison
-// view.
+// heap before the clients connect and with them connected to DIR, for
+// Chrome DevTools' comparison view.
 
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -58,7 +58,7 @@ async function serveHere(target, tree) {
   };
   process.on('message', (msg) => {
     if (msg === 'measure') process.send({ memory: measure() });
-    else if (msg.snapshot) process.send({ file: writeHeapSnapshot(join(msg.snapshot, `${target}-${process.pid}.heapsnapshot`)) });
+    else if (msg.snapshot) process.send({ file: writeHeapSnapshot(join(msg.snapshot, `${target}-${process.pid}-${msg.label}.heapsnapshot`)) });
   });
   process.send({ port });
 }
@@ -77,6 +77,12 @@ if (args.child) {
     const child = fork(fileURLToPath(import.meta.url), ['--child', target, '--child-tree', tree], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const { port } = await ask(child);
     const before = (await ask(child, 'measure')).memory;
+    const snapshot = async (label) => {
+      if (!args['heap-snapshot']) return;
+      mkdirSync(args['heap-snapshot'], { recursive: true });
+      console.log(`  heap snapshot: ${(await ask(child, { snapshot: resolve(args['heap-snapshot']), label })).file}`);
+    };
+    await snapshot('before');
     const sockets = [];
     for (let i = 0; i < CLIENTS; i += 50) {
       const batch = [];
@@ -94,10 +100,7 @@ if (args.child) {
     // Let the handshakes' leftovers (timers, buffers) settle.
     await new Promise((r) => setTimeout(r, 1000));
     const after = (await ask(child, 'measure')).memory;
-    if (args['heap-snapshot']) {
-      mkdirSync(args['heap-snapshot'], { recursive: true });
-      console.log(`  heap snapshot: ${(await ask(child, { snapshot: resolve(args['heap-snapshot']) })).file}`);
-    }
+    await snapshot('connected');
     for (const s of sockets) s.close();
     child.kill();
     const per = (k) => (after[k] - before[k]) / CLIENTS / 1024;

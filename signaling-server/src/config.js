@@ -15,7 +15,12 @@ export const DEFAULTS = Object.freeze({
   idTtlSeconds: 90 * 86400,
   // The registry's memory bound (records, online or offline).
   maxIds: 1_000_000,
-  maxPayloadBytes: 65536,
+  // What legitimate clients send (bench/sdp_sizes.js, a Chromium audio
+  // offer): ≈ 1.8 KB as the web and native clients trickle it; 6.3 KB as
+  // the seed client sends it, after full gathering with 20 long candidates
+  // in the SDP, the largest we know of. 16 KiB holds that 2.6 times over;
+  // every byte above it only feeds a byte flood (bench/abuse.js).
+  maxPayloadBytes: 16 * 1024,
   offlineQueueMs: 5000,
   pingIntervalMs: 5000,
   pingTimeoutMs: 5000,
@@ -37,14 +42,18 @@ export const DEFAULTS = Object.freeze({
 
   // ---- budgets per client ID (shared by its connections, kept across
   // reconnects) and per client address; see src/budgets.js ----
+  // A call setup is at most ≈ 25 KB (the 6.3 KB worst-case offer, an
+  // answer, 40 candidates of ≤ 400 B): the ID's burst holds two at once and
+  // its rate an ICE restart every second; an address's, eight clients doing
+  // that together (a NAT; raise them for a carrier-grade NAT).
   rateLimitPerSec: 50,
   rateLimitBurst: 100,
-  byteRatePerSec: 64 * 1024,
-  byteBurst: 256 * 1024,
+  byteRatePerSec: 16 * 1024,
+  byteBurst: 64 * 1024,
   ipRateLimitPerSec: 500,
   ipRateLimitBurst: 1000,
-  ipByteRatePerSec: 512 * 1024,
-  ipByteBurst: 1024 * 1024,
+  ipByteRatePerSec: 128 * 1024,
+  ipByteBurst: 256 * 1024,
   // ---- connections (src/admission.js) ----
   maxConnectionsPerIp: 100,
   ipConnectsPerMin: 600,

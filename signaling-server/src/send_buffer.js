@@ -8,6 +8,11 @@
 // it is freed. The client sees its transport close and reconnects; until it
 // has, its ID is offline and messages to it go to the bounded offline queue.
 
+// Strings are counted by length (what they occupy in memory); whatever
+// the transport has not written yet is ws's bufferedAmount.
+const sizeOf = (p) => (typeof p.data === 'string' ? p.data.length : p.data?.byteLength ?? 0) + 1;
+const wsOf = (conn) => (conn.transport?.name === 'websocket' ? conn.transport.socket : null);
+
 /**
  * Track one engine.io connection's unsent bytes.
  * @param {import('engine.io').Socket} conn
@@ -17,52 +22,41 @@
  */
 export function capSendBuffer(conn, maxBytes, onOverflow) {
   let overflowed = false;
-  // Strings are counted by length (what they occupy in memory); whatever
-  // the transport has not written yet is ws's bufferedAmount.
-  const size = (p) => (typeof p.data === 'string' ? p.data.length : p.data?.byteLength ?? 0) + 1;
-  const wsOf = () => (conn.transport?.name === 'websocket' ? conn.transport.socket : null);
-
-  const pending = () => {
-    let bytes = wsOf()?.bufferedAmount ?? 0;
-    for (const p of conn.writeBuffer) bytes += size(p);
-    return bytes;
-  };
-
   // What the packets in `counted` (conn.writeBuffer, which engine.io
   // replaces with a new array whenever it hands it over or clears it)
-  // weigh: kept as packets are added, so that a burst of packets queued
-  // behind a busy transport costs one addition each, not a walk over all
-  // those before it.
+  // weigh: kept as packets are added while the connection is backed up, so
+  // that a burst of packets queued behind a busy transport costs one
+  // addition each, not a walk over all those before it. Not kept otherwise:
+  // holding on to a buffer engine.io has handed over would keep its last
+  // packets alive for as long as the connection idles.
   let counted = null;
   let countedBytes = 0;
 
   conn.on('packetCreate', (packet) => {
     if (overflowed) return;
-    // Emitted just before the packet is pushed to the write buffer.
-    if (conn.writeBuffer !== counted) {
-      counted = conn.writeBuffer;
-      countedBytes = 0;
-      for (const p of counted) countedBytes += size(p);
+    // Emitted just before the packet is pushed to the write buffer. The
+    // common case, a connection keeping up: engine.io hands each packet to
+    // the transport at once. While ws waits for the socket to take the last
+    // batch, engine.io keeps new packets in its writeBuffer, so a backed-up
+    // connection shows there first; only then is it looked at.
+    const buffer = conn.writeBuffer;
+    if (buffer.length < 4) {
+      counted = null;
+      return;
     }
-    countedBytes += size(packet);
-    // The common case, a connection keeping up: engine.io hands each packet
-    // to the transport at once. While ws waits for the socket to take the
-    // last batch, engine.io keeps new packets in its writeBuffer, so a
-    // backed-up connection shows there first; only then is it looked at.
-    if (counted.length < 4) return;
-    const bytes = (wsOf()?.bufferedAmount ?? 0) + countedBytes;
+    if (buffer !== counted) {
+      counted = buffer;
+      countedBytes = 0;
+      for (const p of buffer) countedBytes += sizeOf(p);
+    }
+    countedBytes += sizeOf(packet);
+    const bytes = (wsOf(conn)?.bufferedAmount ?? 0) + countedBytes;
     if (bytes <= maxBytes) return;
     overflowed = true;
+    counted = null;
     drop(conn);
     onOverflow(bytes);
   });
-
-  return {
-    pending,
-    get overflowed() {
-      return overflowed;
-    },
-  };
 }
 
 /**
@@ -71,7 +65,7 @@ export function capSendBuffer(conn, maxBytes, onOverflow) {
  * everything for ws's 30 s closing timeout.
  */
 function drop(conn) {
-  const ws = conn.transport?.name === 'websocket' ? conn.transport.socket : null;
+  const ws = wsOf(conn);
   if (ws && typeof ws.terminate === 'function') ws.terminate();
   else conn.close(true);
 }

@@ -83,68 +83,99 @@ function dropAfterGrace(conn) {
  * @param {import('socket.io').Socket} socket
  */
 export function attachSession(ctx, socket) {
-  const { io, registry, config, log, warn, sendError } = ctx;
-  const state = { id: /** @type {string|null} */ (null) };
-  const conn = socket.conn;
-  const address = ctx.addressOf?.(conn.request);
-  const ip = address?.ip ?? ctx.clientIp(conn.request);
-  // Budgets are kept per address key (an IPv6 address by its prefix); logs
-  // name the address itself.
-  const key = address?.key ?? ctx.addressKey(ip);
-  // The connection's decoder (src/parser.js) spends from the address's
-  // budgets from now on, and from the ID's once registered.
-  const decoder = socket.client.decoder;
-  const budget = decoder?.budget;
-  budget?.setIp(key);
+  const session = new Session(ctx, socket);
+  const { decoder } = session;
+  // The few functions a connection needs (listeners and callbacks) share
+  // one small context; everything else is a method. A closure per method
+  // per connection was ≈ 1 KB of heap for every idle client
+  // (bench/conn_memory.js).
   if (decoder) {
-    decoder.onThrottle = pauseReader;
+    decoder.onThrottle = (waitMs) => session.pauseReader(waitMs);
     // From now on the budgets see WebSocket frames before they are decoded.
-    gateFrames(conn, decoder, (err) => {
-      log.error({ err, id: state.id, socketId: socket.id }, 'frame gate failed');
-      conn.close();
-    });
+    gateFrames(socket.conn, decoder, (err) => session.frameGateFailed(err));
   }
-  capSendBuffer(conn, config.maxSendBufferBytes, (bytes) => {
+  capSendBuffer(socket.conn, ctx.config.maxSendBufferBytes, (bytes) => session.sendBufferOverflow(bytes));
+  // Every client event comes here ([event, ...args]), in place of
+  // Socket.IO's own dispatch: that would pass it through its middleware
+  // chain and a process.nextTick to emit it to `socket.on(event)`
+  // listeners, of which there are none (a closure, a tick and an emit per
+  // message for nothing), and an `onAny` listener would cost every socket
+  // an array of listeners. (Socket.IO's own events, 'disconnect' included,
+  // do not go this way.)
+  socket.dispatch = (packet) => session.onEvent(packet[0], packet.slice(1));
+  socket.on('disconnect', (reason) => session.onDisconnect(reason));
+  session.enqueue(() => session.authenticate());
+}
+
+class Session {
+  constructor(ctx, socket) {
+    this.ctx = ctx;
+    this.socket = socket;
+    /** @type {string|null} */
+    this.id = null;
+    const conn = socket.conn;
+    const address = ctx.addressOf?.(conn.request);
+    this.ip = address?.ip ?? ctx.clientIp(conn.request);
+    // Budgets are kept per address key (an IPv6 address by its prefix); logs
+    // name the address itself.
+    this.key = address?.key ?? ctx.addressKey(this.ip);
+    // The connection's decoder (src/parser.js) spends from the address's
+    // budgets from now on, and from the ID's once registered.
+    this.decoder = socket.client.decoder;
+    this.budget = this.decoder?.budget;
+    this.budget?.setIp(this.key);
+    // The last step still running for this socket, or null when none is.
+    this.tail = null;
+    // { ws, timer } while the reader is paused.
+    this.paused = null;
+  }
+
+  frameGateFailed(err) {
+    this.ctx.log.error({ err, id: this.id, socketId: this.socket.id }, 'frame gate failed');
+    this.socket.conn.close();
+  }
+
+  sendBufferOverflow(bytes) {
+    const { ctx } = this;
     ctx.metrics?.dropped('send_buffer');
-    warn.warn('send buffer overflow', { id: state.id, socketId: socket.id, ip, bytes, limit: config.maxSendBufferBytes }, 'send buffer overflow');
-  });
-  // The last step still running for this socket, or null when none is.
-  let tail = null;
+    ctx.warn.warn('send buffer overflow', { id: this.id, socketId: this.socket.id, ip: this.ip, bytes, limit: ctx.config.maxSendBufferBytes }, 'send buffer overflow');
+  }
 
   // A failure becomes INTERNAL for this socket only and never reaches the
   // process. `event` is the client event being handled (absent for
   // connect/disconnect work).
-  function failed(err, event) {
-    log.error({ err, event: describeEvent(event), id: state.id, socketId: socket.id }, 'handler failed');
+  failed(err, event) {
+    const { ctx, socket } = this;
+    ctx.log.error({ err, event: describeEvent(event), id: this.id, socketId: socket.id }, 'handler failed');
     if (!socket.connected) return;
     const what = event === undefined ? 'your connection' : event;
     const error = makeError(ErrorCode.INTERNAL, `internal server error while handling ${what}`, { event });
     // Without an ID the connection is useless: end it so the client
     // notices and reconnects, instead of idling unregistered.
-    if (state.id) sendError(socket, error);
-    else softKick(socket, error, sendError);
+    if (this.id) ctx.sendError(socket, error);
+    else softKick(socket, error, ctx.sendError);
   }
 
   // Run `fn` after everything queued before it. When nothing is pending it
   // runs at once, and if it finishes without waiting (memory stores, online
   // target: the usual relay) nothing is queued at all; otherwise later work
   // waits for it. Returns the pending promise, or undefined if done.
-  function enqueue(fn, event) {
-    if (tail !== null) return track(tail.then(fn).catch((err) => failed(err, event)));
+  enqueue(fn, event) {
+    if (this.tail !== null) return this.track(this.tail.then(fn).catch((err) => this.failed(err, event)));
     let result;
     try {
       result = fn();
     } catch (err) {
-      failed(err, event);
+      this.failed(err, event);
       return undefined;
     }
-    return isPromise(result) ? track(result.catch((err) => failed(err, event))) : undefined;
+    return isPromise(result) ? this.track(result.catch((err) => this.failed(err, event))) : undefined;
   }
 
-  function track(p) {
-    tail = p;
+  track(p) {
+    this.tail = p;
     p.then(() => {
-      if (tail === p) tail = null;
+      if (this.tail === p) this.tail = null;
     });
     return p;
   }
@@ -153,34 +184,37 @@ export function attachSession(ctx, socket) {
   // src/reader_pause.js).
   // Frames refused while already paused (the rest of the chunk being read)
   // change nothing; each new pause is a strike until a frame is admitted.
-  let paused = null; // { ws, timer } while the reader is paused
-  function pauseReader(waitMs) {
-    const transport = conn.transport;
+  pauseReader(waitMs) {
+    const transport = this.socket.conn.transport;
     if (transport?.name !== 'websocket') return;
     const ws = transport.socket;
     if (!ws || ws.isPaused || ws.readyState !== 1) return;
     ws.pause();
-    const timer = ctx.timers.setTimeout(resumeReader, readerPauseMs(waitMs, ++decoder.strikes));
+    const timer = this.ctx.timers.setTimeout(() => this.resumeReader(), readerPauseMs(waitMs, ++this.decoder.strikes));
     timer.unref();
-    paused = { ws, timer };
-  }
-  function resumeReader() {
-    if (paused === null) return;
-    ctx.timers.clearTimeout(paused.timer);
-    paused.ws.resume();
-    paused = null;
+    this.paused = { ws, timer };
   }
 
-  function reject(code, message, id, { soft = false, retryAfterMs } = {}) {
+  resumeReader() {
+    const { paused } = this;
+    if (paused === null) return;
+    this.ctx.timers.clearTimeout(paused.timer);
+    paused.ws.resume();
+    this.paused = null;
+  }
+
+  reject(code, message, id, { soft = false, retryAfterMs } = {}) {
+    const { ctx, socket } = this;
     const error = makeError(code, message, { retryAfterMs });
-    if (soft) softKick(socket, error, sendError);
-    else kick(socket, error, sendError);
+    if (soft) softKick(socket, error, ctx.sendError);
+    else kick(socket, error, ctx.sendError);
     // Log the requested ID only once it is known to be well-formed.
-    warn.warn(`rejected ${code}`, { code, id, socketId: socket.id, ip }, 'connection rejected');
+    ctx.warn.warn(`rejected ${code}`, { code, id, socketId: socket.id, ip: this.ip }, 'connection rejected');
   }
 
   // Tell a socket (possibly on another node) it lost its ID, then drop it.
-  function replace(oldSocketId, id) {
+  replace(oldSocketId, id) {
+    const { io, sendError, log } = this.ctx;
     const error = makeError(ErrorCode.SESSION_REPLACED, `id ${id} was claimed by a new connection with its token`);
     const local = io.of('/').sockets.get(oldSocketId);
     if (local) {
@@ -189,193 +223,194 @@ export function attachSession(ctx, socket) {
       sendError(io.to(oldSocketId), error);
       io.in(oldSocketId).disconnectSockets();
     }
-    log.info({ id, socketId: oldSocketId, replacedBy: socket.id }, 'session replaced');
+    log.info({ id, socketId: oldSocketId, replacedBy: this.socket.id }, 'session replaced');
   }
 
   // Spend one of this address's new-ID tokens; refuse if there is none.
-  function chargeRegistration(id) {
+  chargeRegistration(id) {
+    const { ctx, key } = this;
     if (ctx.registrations.take(key)) return true;
-    reject(ErrorCode.RATE_LIMITED, `too many new ids from your address: the limit is ${config.ipRegistrationsPerHour}/hour, burst ${config.ipRegistrationBurst}`, id, {
+    this.reject(ErrorCode.RATE_LIMITED, `too many new ids from your address: the limit is ${ctx.config.ipRegistrationsPerHour}/hour, burst ${ctx.config.ipRegistrationBurst}`, id, {
       soft: true,
       retryAfterMs: ctx.registrations.waitMs(key),
     });
     return false;
   }
 
-  async function authenticate() {
+  async authenticate() {
+    const { ctx, socket, key } = this;
+    const { registry } = ctx;
     const auth = socket.handshake.auth ?? {};
     // serde's Option<T> serializes None as null: treat null as absent.
     const wantedId = auth.id ?? undefined;
     const givenToken = auth.token ?? undefined;
     if (wantedId !== undefined && !isValidId(wantedId)) {
-      return reject(ErrorCode.INVALID_ID, 'id must be 3-32 characters of a-z, 0-9 and "-", not starting or ending with "-"');
+      return this.reject(ErrorCode.INVALID_ID, 'id must be 3-32 characters of a-z, 0-9 and "-", not starting or ending with "-"');
     }
     if (givenToken !== undefined && !isValidToken(givenToken)) {
-      return reject(ErrorCode.INVALID_TOKEN, 'token must be 16-128 characters of A-Z, a-z, 0-9, "_" and "-"');
+      return this.reject(ErrorCode.INVALID_TOKEN, 'token must be 16-128 characters of A-Z, a-z, 0-9, "_" and "-"');
     }
 
     // A missing token gets a fresh random one: for a free ID that becomes
     // the ID's token; for a taken ID it cannot match, giving ID_TAKEN.
     const token = givenToken ?? generateToken();
     const tooWeak = () =>
-      reject(ErrorCode.INVALID_TOKEN, 'token too weak for a new id: send none and keep the one in "registered", or choose at least 128 random bits (e.g. 32 random base64url characters)');
+      this.reject(ErrorCode.INVALID_TOKEN, 'token too weak for a new id: send none and keep the one in "registered", or choose at least 128 random bits (e.g. 32 random base64url characters)');
     let id = wantedId;
     let result;
     if (id === undefined) {
       if (givenToken !== undefined && !isStrongToken(givenToken)) return tooWeak();
-      if (!chargeRegistration(undefined)) return undefined;
+      if (!this.chargeRegistration(undefined)) return undefined;
       for (let i = 0; i < MAX_ID_ATTEMPTS && !result?.ok && result?.code !== 'REGISTRY_FULL'; i++) {
         id = generateId();
         result = await registry.claim(id, token, socket.id);
       }
-      if (result.code === 'REGISTRY_FULL') return registryFull();
+      if (result.code === 'REGISTRY_FULL') return this.registryFull();
       if (!result.ok) throw new Error('could not allocate a unique id');
     } else {
       const wait = ctx.authGuard.waitMs(id, key);
       if (wait > 0) {
-        return reject(ErrorCode.RATE_LIMITED, `too many wrong tokens from your address: try again in ${Math.ceil(wait / 1000)} s`, id, { soft: true, retryAfterMs: wait });
+        return this.reject(ErrorCode.RATE_LIMITED, `too many wrong tokens from your address: try again in ${Math.ceil(wait / 1000)} s`, id, { soft: true, retryAfterMs: wait });
       }
       const existing = await registry.lookup(id);
       if (!existing) {
         // A new ID: the token will protect it for ID_TTL_SECONDS, so it must
         // be one nobody can guess, and new IDs per address are limited.
         if (givenToken !== undefined && !isStrongToken(givenToken)) return tooWeak();
-        if (!chargeRegistration(id)) return undefined;
+        if (!this.chargeRegistration(id)) return undefined;
       }
       result = await registry.claim(id, token, socket.id);
-      if (result.code === 'REGISTRY_FULL') return registryFull();
+      if (result.code === 'REGISTRY_FULL') return this.registryFull();
       if (!result.ok) {
         ctx.authGuard.failed(id, key);
-        return reject(ErrorCode.ID_TAKEN, `id ${id} is already taken`, id);
+        return this.reject(ErrorCode.ID_TAKEN, `id ${id} is already taken`, id);
       }
     }
 
-    state.id = id;
-    budget?.bindId(id);
-    if (result.previousSocketId && result.previousSocketId !== socket.id) replace(result.previousSocketId, id);
+    this.id = id;
+    this.budget?.bindId(id);
+    if (result.previousSocketId && result.previousSocketId !== socket.id) this.replace(result.previousSocketId, id);
     if (!result.reclaimed) await ctx.relay.failQueued(id);
 
     socket.emit('your_id', id);
     socket.emit('registered', { id, token, reclaimed: result.reclaimed });
     // Before any queued offer: answering it may already need TURN.
     socket.emit('ice_servers', ctx.iceServers.issue(id));
-    log.info({ id, socketId: socket.id, ip, reclaimed: result.reclaimed, transport: conn.transport.name }, 'connect');
+    ctx.log.info({ id, socketId: socket.id, ip: this.ip, reclaimed: result.reclaimed, transport: socket.conn.transport.name }, 'connect');
     if (result.reclaimed) await ctx.relay.deliverQueued(id, socket.id);
   }
 
-  function registryFull() {
-    ctx.metrics?.dropped('registry_full');
-    return reject(ErrorCode.REGISTRY_FULL, 'the server cannot take new ids right now; try again later', undefined, { soft: true, retryAfterMs: 60_000 });
+  registryFull() {
+    this.ctx.metrics?.dropped('registry_full');
+    return this.reject(ErrorCode.REGISTRY_FULL, 'the server cannot take new ids right now; try again later', undefined, { soft: true, retryAfterMs: 60_000 });
   }
 
-  function clientError(event, err, data) {
+  clientError(event, err, data) {
     const details = { event, retryAfterMs: err.details?.retryAfterMs };
     if (typeof data?.targetClientId === 'string') details.targetClientId = data.targetClientId;
     if (isValidCallId(data?.callId)) details.callId = data.callId;
-    sendError(socket, makeError(err.code, err.message, details));
-    warn.warn(`client error ${err.code}`, { code: err.code, event, id: state.id, socketId: socket.id, ip }, 'client error');
+    this.ctx.sendError(this.socket, makeError(err.code, err.message, details));
+    this.ctx.warn.warn(`client error ${err.code}`, { code: err.code, event, id: this.id, socketId: this.socket.id, ip: this.ip }, 'client error');
   }
 
   // Handle one client event: synchronous when nothing has to be waited for,
   // else a promise. Client errors are answered here; anything else throws.
-  function dispatch(event, args, receivedAt) {
-    if (!state.id) return undefined; // rejected during authentication; being disconnected
+  dispatch(event, args, receivedAt) {
+    const from = this.id;
+    if (!from) return undefined; // rejected during authentication; being disconnected
     const handler = handlers.get(event);
     if (!handler) {
       // Event names are usually strings, but a binary packet can carry any
       // JSON value there; never let one reach a string method.
       const name = String(event);
       const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
-      return clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
+      return this.clientError(name, new ClientError(ErrorCode.UNKNOWN_EVENT, `unknown event "${shown}"`));
     }
+    const { ctx, socket } = this;
     let data;
     try {
       let result;
       if (handler.acceptsAnyPayload) {
-        result = handler.handle(ctx, { from: state.id, ip: key, reply: (name, payload) => socket.emit(name, payload) });
+        result = handler.handle(ctx, { from, ip: this.key, reply: (name, payload) => socket.emit(name, payload) });
       } else {
-        const decoded = decodePayload(args, config.maxPayloadBytes);
+        const decoded = decodePayload(args, ctx.config.maxPayloadBytes);
         data = decoded.data;
         const value = validate(handler.schema, data);
-        if (value.targetClientId === state.id) {
+        if (value.targetClientId === from) {
           throw new ClientError(ErrorCode.INVALID_TARGET, `cannot send ${event} to yourself`);
         }
-        result = handler.handle(ctx, { from: state.id, value, bytes: decoded.bytes, text: decoded.text, receivedAt, ip: key });
+        result = handler.handle(ctx, { from, value, bytes: decoded.bytes, text: decoded.text, receivedAt, ip: this.key });
       }
       // A closure only for work that has to wait (Redis, an offline target).
-      return isPromise(result) ? result.catch((err) => answer(event, err, data)) : undefined;
+      return isPromise(result) ? result.catch((err) => this.answer(event, err, data)) : undefined;
     } catch (err) {
-      return answer(event, err, data);
+      return this.answer(event, err, data);
     }
   }
 
   // A client error is answered; anything else is the server's and goes on.
-  function answer(event, err, data) {
+  answer(event, err, data) {
     if (!(err instanceof ClientError)) throw err;
-    clientError(event, err, data);
+    this.clientError(event, err, data);
   }
 
   // Reported by the connection's decoder (src/parser.js), before parsing.
-  function onRateLimited({ dropped, disconnect }) {
+  onRateLimited({ dropped, disconnect }) {
+    const { ctx, socket, ip } = this;
+    const { config, warn } = ctx;
     const limits = `${config.rateLimitPerSec} messages/s (burst ${config.rateLimitBurst}) and ${config.byteRatePerSec} bytes/s (burst ${config.byteBurst}) per client, ${config.ipRateLimitPerSec} messages/s and ${config.ipByteRatePerSec} bytes/s per address`;
     ctx.metrics?.dropped(disconnect ? 'flood' : 'rate');
     if (disconnect) {
-      softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), sendError);
-      warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
+      softKick(socket, makeError(ErrorCode.RATE_LIMITED, `disconnected for flooding: far more than ${limits}`), ctx.sendError);
+      warn.warn('flood disconnect', { code: ErrorCode.RATE_LIMITED, id: this.id, socketId: socket.id, ip, dropped }, 'flood disconnect');
       // Too many of these and the address is refused at the handshake.
-      const blockMs = ctx.offenders.cut(key);
+      const blockMs = ctx.offenders.cut(this.key);
       if (blockMs > 0) warn.warn('address blocked', { ip, blockMs }, 'address blocked');
       return;
     }
-    sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: budget?.waitMs(0) }));
-    warn.warn('rate limited', { code: ErrorCode.RATE_LIMITED, id: state.id, socketId: socket.id, ip, dropped }, 'rate limited');
+    ctx.sendError(socket, makeError(ErrorCode.RATE_LIMITED, `too many messages: the limits are ${limits}; ${dropped} dropped`, { retryAfterMs: this.budget?.waitMs(0) }));
+    warn.warn('rate limited', { code: ErrorCode.RATE_LIMITED, id: this.id, socketId: socket.id, ip, dropped }, 'rate limited');
   }
 
-  async function onDisconnect(reason) {
-    if (!state.id) return;
-    const released = await registry.release(state.id, socket.id);
-    log.info({ id: state.id, socketId: socket.id, reason, released }, 'disconnect');
-  }
-
-  socket.onAny((event, ...args) => {
-    if (event === RATE_LIMIT_SIGNAL) return onRateLimited(args[0]);
+  onEvent(event, args) {
+    if (event === RATE_LIMIT_SIGNAL) return this.onRateLimited(args[0]);
     const receivedAt = performance.now();
-    if (tail === null) {
+    if (this.tail === null) {
       // Nothing pending (the usual case): no closure, no promise.
       let result;
       try {
-        result = dispatch(event, args, receivedAt);
+        result = this.dispatch(event, args, receivedAt);
       } catch (err) {
-        failed(err, event);
+        this.failed(err, event);
         return undefined;
       }
-      if (isPromise(result)) track(result.catch((err) => failed(err, event)));
+      if (isPromise(result)) this.track(result.catch((err) => this.failed(err, event)));
       return undefined;
     }
-    enqueue(() => dispatch(event, args, receivedAt), event);
+    this.enqueue(() => this.dispatch(event, args, receivedAt), event);
     return undefined;
-  });
-  // Every client event is handled by the listener above. Socket.IO would
-  // then also pass it through its middleware chain and a process.nextTick to
-  // emit it to `socket.on(event)` listeners, of which there are none: a
-  // closure, a tick and an emit per message for nothing. (Socket.IO's own
-  // events, 'disconnect' included, do not go this way.)
-  socket.dispatch = skipDispatch;
-  socket.on('disconnect', (reason) => {
+  }
+
+  onDisconnect(reason) {
     // A closing connection must read the client's close frame, or it would
     // wait out ws's closing timeout.
-    resumeReader();
+    this.resumeReader();
     // Let server.close() wait for the release so a clean shutdown leaves
     // the registry (Redis) consistent.
-    const done = enqueue(() => onDisconnect(reason));
+    const done = this.enqueue(() => this.release(reason));
     if (!done) return;
-    ctx.pending.add(done);
-    done.finally(() => ctx.pending.delete(done));
-  });
-  enqueue(authenticate);
-}
+    const { pending } = this.ctx;
+    pending.add(done);
+    done.finally(() => pending.delete(done));
+  }
 
-function skipDispatch() {}
+  async release(reason) {
+    const { id } = this;
+    if (!id) return;
+    const released = await this.ctx.registry.release(id, this.socket.id);
+    this.ctx.log.info({ id, socketId: this.socket.id, reason, released }, 'disconnect');
+  }
+}
 
 // Only strings are safe to log as event names (see dispatch).
 const describeEvent = (event) => (event === undefined ? undefined : String(event).slice(0, 64));

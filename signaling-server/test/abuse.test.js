@@ -31,14 +31,14 @@ test('a client that stops reading is dropped once MAX_SEND_BUFFER_BYTES are wait
   await opened;
   slow.ws._socket.pause();
 
-  // 60 KB answers until the connection is gone: kernel buffers first, then
-  // the server's, until the cap.
-  const big = 'v'.repeat(60_000);
+  // 15 KB answers (the default payload limit is 16 KiB) until the
+  // connection is gone: kernel buffers first, then the server's, until the cap.
+  const big = 'v'.repeat(15_000);
   let sent = 0;
   let closed = false;
   slow.closed.then(() => (closed = true));
   const overflow = (async () => {
-    while (!closed && sent < 2000) {
+    while (!closed && sent < 4000) {
       sender.socket.emit('answer_sdp', { targetClientId: slowId, sdp: big, callId: 'slow' });
       sent++;
       if (sent % 20 === 0) await new Promise((r) => setImmediate(r));
@@ -48,8 +48,8 @@ test('a client that stops reading is dropped once MAX_SEND_BUFFER_BYTES are wait
   await waitOffline(server, slowId);
   closed = true;
   await overflow;
-  // Far fewer than 2000 × 60 KB were ever sent: the cap, not the heartbeat, ended it.
-  assert.ok(sent < 2000, `${sent} answers sent before the drop`);
+  // Far fewer than 4000 × 15 KB were ever sent: the cap, not the heartbeat, ended it.
+  assert.ok(sent < 4000, `${sent} answers sent before the drop`);
   const metrics = await (await fetch(`${url}/metrics`)).text();
   assert.match(metrics, /voicecall_dropped_total\{[^}]*reason="send_buffer"[^}]*\} 1/);
   slow.ws.terminate();

@@ -11,7 +11,7 @@ test('defaults when env is empty', () => {
   assert.equal(DEFAULTS.host, '127.0.0.1');
   assert.equal(DEFAULTS.idTtlSeconds, 90 * 86400);
   assert.equal(DEFAULTS.maxIds, 1_000_000);
-  assert.equal(DEFAULTS.maxPayloadBytes, 65536);
+  assert.equal(DEFAULTS.maxPayloadBytes, 16384);
   assert.equal(DEFAULTS.offlineQueueMs, 5000);
   assert.equal(DEFAULTS.pingIntervalMs, 5000);
   assert.equal(DEFAULTS.pingTimeoutMs, 5000);
@@ -40,8 +40,8 @@ test('defaults when env is empty', () => {
       web: [DEFAULTS.allowedOrigins, DEFAULTS.trustedProxies, DEFAULTS.metricsToken, DEFAULTS.metricsPort],
     },
     {
-      byte: [65536, 262144],
-      ip: [500, 1000, 524288, 1048576],
+      byte: [16384, 65536],
+      ip: [500, 1000, 131072, 262144],
       connections: [100, 600, 100],
       registrations: [120, 30],
       offenders: [20, 3, 30, 900, 100_000],
@@ -196,8 +196,8 @@ test('every budget is read from a rate and a burst variable; a bad one is named 
 test('limits that would lock out legitimate clients are refused', () => {
   for (const [env, pattern] of [
     [{ BYTE_BURST: '2048' }, /BYTE_BURST \(2048\) must be at least MAX_PAYLOAD_BYTES/],
-    [{ IP_BYTE_BURST: '100000' }, /IP_BYTE_BURST \(100000\) must be at least BYTE_BURST/],
-    [{ MAX_SEND_BUFFER_BYTES: '100000' }, /MAX_SEND_BUFFER_BYTES .* 2 × MAX_PAYLOAD_BYTES/],
+    [{ IP_BYTE_BURST: '50000' }, /IP_BYTE_BURST \(50000\) must be at least BYTE_BURST/],
+    [{ MAX_PAYLOAD_BYTES: '65536', BYTE_BURST: '65536', IP_BYTE_BURST: '262144', MAX_SEND_BUFFER_BYTES: '100000' }, /MAX_SEND_BUFFER_BYTES .* 2 × MAX_PAYLOAD_BYTES/],
     [{ QUEUE_MAX_BYTES_PER_TARGET: '2048' }, /QUEUE_MAX_BYTES_PER_TARGET .* MAX_PAYLOAD_BYTES/],
     [{ BLOCK_SECONDS: '60', MAX_BLOCK_SECONDS: '30' }, /MAX_BLOCK_SECONDS \(30\) must be at least BLOCK_SECONDS \(60\)/],
     [{ PORT: '9100', METRICS_PORT: '9100' }, /METRICS_PORT must differ from PORT/],

@@ -4,6 +4,7 @@
 // nothing here waits for real time to pass).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createBudgets, isReplyFrame } from '../src/budgets.js';
 import { DEFAULTS } from '../src/config.js';
 import { createExcessTracker, createFloodGuard, createKeyedBuckets, createTokenBucket } from '../src/rate_limit.js';
@@ -204,14 +205,23 @@ async function serverAtDefaults(t, overrides = {}) {
   return { server, url, clock, connect, sockets };
 }
 
-test('a realistic call at the default limits is never rate-limited', async (t) => {
+// The largest offer a legitimate client sends (bench/sdp_sizes.js): a
+// Chromium audio offer after full gathering with 20 long candidates, as the
+// seed client sends it. The defaults are sized from it.
+const WORST_OFFER_SDP = readFileSync(new URL('./fixtures/chromium_offer_20_candidates.sdp', import.meta.url), 'utf8');
+// The longest candidate form Chromium writes (an IPv6 relay candidate).
+const LONG_CANDIDATE = WORST_OFFER_SDP.split('\r\n').find((l) => l.includes(' typ relay ')).slice(2);
+const frameBytes = (event, payload) => Buffer.byteLength(`42${JSON.stringify([event, payload])}`);
+
+test('a realistic call at the default limits is never rate-limited, with the largest legit offer and long candidates', async (t) => {
   const { clock, connect } = await serverAtDefaults(t);
   const a = await connect();
   const b = await connect();
   for (const s of [a, b]) s.socket.on('server_error', (e) => assert.fail(`unexpected error ${JSON.stringify(e)}`));
   // Three call setups a second apart (a quick redial), each with many
   // candidates (several interfaces, IPv6, TURN over UDP/TCP/TLS) trickled
-  // as fast as the socket allows.
+  // as fast as the socket allows; the offer in the seed client's format (a
+  // JSON string holding the description's JSON), the answer as an object.
   for (let call = 0; call < 3; call++) {
     clock.advance(1000);
     const callId = `c${call}`;
@@ -220,12 +230,14 @@ test('a realistic call at the default limits is never rate-limited', async (t) =
     const onB = () => got.b++;
     a.socket.on('send_ice', onA);
     b.socket.on('send_ice', onB);
-    a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v=0' } });
-    for (let i = 0; i < 40; i++) a.socket.emit('send_ice', { targetClientId: b.id, callId, candidate: `candidate:${i}`, mid: '0', mLineIndex: 0 });
-    await once(b.socket, 'offer_sdp');
+    const offered = once(b.socket, 'offer_sdp');
+    a.socket.emit('offer_sdp', JSON.stringify({ targetClientId: b.id, callId, sdp: JSON.stringify({ type: 'offer', sdp: WORST_OFFER_SDP }) }));
+    const ice = (target) => ({ targetClientId: target, callId, candidate: LONG_CANDIDATE, mid: '0', mLineIndex: 0 });
+    for (let i = 0; i < 40; i++) a.socket.emit('send_ice', ice(b.id));
+    assert.equal(JSON.parse((await offered).sdp).sdp, WORST_OFFER_SDP);
     b.socket.emit('ringing', { targetClientId: a.id, callId });
-    b.socket.emit('answer_sdp', { targetClientId: a.id, callId, sdp: { type: 'answer', sdp: 'v=0' } });
-    for (let i = 0; i < 40; i++) b.socket.emit('send_ice', { targetClientId: a.id, callId, candidate: `candidate:${i}`, mid: '0', mLineIndex: 0 });
+    b.socket.emit('answer_sdp', { targetClientId: a.id, callId, sdp: { type: 'answer', sdp: WORST_OFFER_SDP } });
+    for (let i = 0; i < 40; i++) b.socket.emit('send_ice', ice(a.id));
     a.socket.emit('get_ice_servers', {});
     await once(a.socket, 'answer_sdp');
     a.socket.emit('call_hangup', { targetClientId: b.id, callId });
@@ -237,6 +249,24 @@ test('a realistic call at the default limits is never rate-limited', async (t) =
     a.socket.off('send_ice', onA);
     b.socket.off('send_ice', onB);
   }
+});
+
+test('MAX_PAYLOAD_BYTES: the default holds the largest legit offer more than twice; one byte more is PAYLOAD_TOO_LARGE', async (t) => {
+  const { connect } = await serverAtDefaults(t);
+  const a = await connect();
+  const b = await connect();
+  const seedPayload = JSON.stringify({ targetClientId: b.id, callId: 'c'.repeat(36), sdp: JSON.stringify({ type: 'offer', sdp: WORST_OFFER_SDP }) });
+  assert.ok(2 * Buffer.byteLength(seedPayload) <= DEFAULTS.maxPayloadBytes, `${Buffer.byteLength(seedPayload)} B`);
+  const callId = await openCall(a, b);
+  // An object payload exactly at the limit passes, one byte more does not.
+  const overhead = Buffer.byteLength(JSON.stringify({ targetClientId: b.id, callId, sdp: { type: 'offer', sdp: '' } }));
+  const payload = (bytes) => ({ targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v'.repeat(bytes - overhead) } });
+  const relayed = once(b.socket, 'offer_sdp');
+  a.socket.emit('offer_sdp', payload(DEFAULTS.maxPayloadBytes));
+  assert.equal((await relayed).sdp.sdp.length, DEFAULTS.maxPayloadBytes - overhead);
+  const refused = once(a.socket, 'server_error');
+  a.socket.emit('offer_sdp', payload(DEFAULTS.maxPayloadBytes + 1));
+  assert.equal((await refused).code, 'PAYLOAD_TOO_LARGE');
 });
 
 /** Resolve once `socket` has received `n` events named `event` in total (counting from now). */
@@ -332,22 +362,50 @@ test('reconnecting does not refill a budget: the same ID comes back to an empty 
   assert.equal((await relayed).candidate, 'later');
 });
 
-test('bytes: BYTE_BURST holds four 60 KB offers, the fifth waits for BYTE_RATE_PER_SEC', async (t) => {
+test('bytes: BYTE_BURST holds four 15 KB offers, the fifth waits for BYTE_RATE_PER_SEC', async (t) => {
   const { clock, connect } = await serverAtDefaults(t);
   const a = await connect();
   const b = await connect();
   const callId = await openCall(a, b);
   let delivered = 0;
   b.socket.on('offer_sdp', () => delivered++);
-  const big = 'v'.repeat(60_000);
+  const offer = { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: 'v'.repeat(15_000) } };
+  // Four fit the 64 KiB burst with what the connection sent before (its
+  // CONNECT packet and the first offer); a fifth does not.
+  assert.ok(4 * frameBytes('offer_sdp', offer) < DEFAULTS.byteBurst - 200 && 5 * frameBytes('offer_sdp', offer) > DEFAULTS.byteBurst);
   const limited = once(a.socket, 'server_error');
-  for (let i = 0; i < 5; i++) a.socket.emit('offer_sdp', { targetClientId: b.id, callId, sdp: { type: 'offer', sdp: big } });
+  for (let i = 0; i < 5; i++) a.socket.emit('offer_sdp', offer);
   assert.equal((await limited).code, 'RATE_LIMITED');
   clock.advance(5000);
   const marker = once(b.socket, 'ringing', 5000);
   a.socket.emit('ringing', { targetClientId: b.id, callId });
   await marker;
   assert.equal(delivered, 4);
+});
+
+test('bytes: one address\'s IDs share IP_BYTE_BURST, each inside its own BYTE_BURST', async (t) => {
+  const { connect } = await serverAtDefaults(t);
+  const from = (n) => ({ localAddress: `127.0.11.${n}` });
+  const b = await connect(from(1));
+  const senders = [];
+  for (let i = 0; i < 6; i++) senders.push(await connect(from(2)));
+  const calls = [];
+  for (const [i, a] of senders.entries()) calls.push(await openCall(a, b, `c${i}`));
+  const offers = count(b.socket, 'offer_sdp');
+  const limited = Promise.race(senders.map((s) => once(s.socket, 'server_error', 5000)));
+  // Three 15 KB offers each: 45 KB, inside every ID's 64 KiB burst; 270 KB
+  // from the address, past its 256 KiB.
+  const offer = (i) => ({ targetClientId: b.id, callId: calls[i], sdp: { type: 'offer', sdp: 'v'.repeat(15_000) } });
+  const bytes = frameBytes('offer_sdp', offer(0));
+  assert.ok(3 * bytes < DEFAULTS.byteBurst && 18 * bytes > DEFAULTS.ipByteBurst);
+  for (let n = 0; n < 3; n++) for (const [i, a] of senders.entries()) a.socket.emit('offer_sdp', offer(i));
+  assert.equal((await limited).code, 'RATE_LIMITED');
+  // The address's burst less the connections' first packets and offers
+  // (< 1 KB): 17 of the 18. The clock stands still: no more can pass.
+  await offers.reach(17);
+  const other = await connect(from(3));
+  await openCall(other, b, 'x');
+  assert.equal(offers.n, 18);
 });
 
 test('one address: its connections and IDs share the address\'s message budget', async (t) => {
@@ -427,7 +485,8 @@ test('a huge array in an object payload is refused without serializing it', asyn
   const { connect } = await serverAtDefaults(t);
   const a = await connect();
   const b = await connect();
-  const big = new Array(60_000).fill(1);
+  // Twice the payload limit serialized, inside the frame limit (4 ×).
+  const big = new Array(DEFAULTS.maxPayloadBytes).fill(1);
   a.socket.emit('offer_sdp', { targetClientId: b.id, sdp: { type: 'offer', sdp: 'v', big } });
   const err = await once(a.socket, 'server_error');
   assert.equal(err.code, 'PAYLOAD_TOO_LARGE');

@@ -17,9 +17,10 @@ export const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url
  *   kill: (signal?: string) => Promise<[number|null, string|null]>}>}
  */
 // 30 s: a cold node start took over 10 s at load 11 on this 2-core machine.
-export async function startServerProcess(env, { timeoutMs = 30_000, keepRecords = true, logFile = null, nodeArgs = [] } = {}) {
-  if (logFile) return startWithLogFile(env, logFile, timeoutMs, nodeArgs);
-  const child = spawn(process.execPath, [...nodeArgs, ENTRY], {
+// `entry`: another build's src/index.js (benchmarks' baselines).
+export async function startServerProcess(env, { timeoutMs = 30_000, keepRecords = true, logFile = null, nodeArgs = [], entry = ENTRY } = {}) {
+  if (logFile) return startWithLogFile(env, logFile, timeoutMs, nodeArgs, entry);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,9 +80,9 @@ export async function startServerProcesses(envs, opts) {
 // Benchmarks: stdout goes to a file, as to journald in production. Log
 // writes to a pipe are synchronous, so a harness that is too busy to read
 // its end would stall the server it is measuring.
-async function startWithLogFile(env, logFile, timeoutMs, nodeArgs) {
+async function startWithLogFile(env, logFile, timeoutMs, nodeArgs, entry) {
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, ENTRY], {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', fd, 'pipe'],
   });
