@@ -675,9 +675,16 @@ impl JitterBuffer {
     /// decay then left as surplus to shorten, on a clean line several times a call (one
     /// passage heard 20 ms of lengthening and shortening in mid-speech pauses). Between
     /// this level and a frame above the target (`shorten`) nothing is stretched.
+    /// While the path loses packets the target itself is the level: the RED copies of a
+    /// burst need the margin its slow decay keeps (aiming lower concealed about twice as
+    /// many frames at 5 % bursty loss, and PESQ fell by 0.2 there and at 10 %).
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
         let depth = highest - ext + 1;
-        let wanted_ms = self.estimator.wanted_ms();
+        let wanted_ms = if self.burst_wait == 0 {
+            self.estimator.wanted_ms()
+        } else {
+            self.estimator.target_ms()
+        };
         let frames = self.frames_for(wanted_ms);
         if depth != frames {
             return depth < frames;
