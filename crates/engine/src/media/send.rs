@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn speech_complexity_follows_the_bitrate_unless_fixed() {
         let mut send = SendPath::new(&SendConfig::default(), TYPES, 0).unwrap();
-        assert_eq!(send.complexity(), 8, "40 kb/s");
+        assert_eq!(send.complexity(), 7, "40 kb/s");
         send.apply(Protection {
             bitrate_bps: 16_000,
             ..send.protection()
