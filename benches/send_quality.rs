@@ -32,12 +32,16 @@ struct Variant {
     capture_only: bool,
 }
 
-fn variants() -> Vec<Variant> {
-    let ns = |on: bool| ProcessingConfig {
+/// The capture path with noise suppression on or off (no echo canceller: no far end here).
+fn ns(on: bool) -> ProcessingConfig {
+    ProcessingConfig {
         noise_suppression: on,
         echo_cancellation: false,
         ..ProcessingConfig::default()
-    };
+    }
+}
+
+fn variants() -> Vec<Variant> {
     let dtx = |on: bool| SendConfig {
         encoder: EncoderSettings {
             dtx: on,
@@ -111,35 +115,27 @@ fn variants() -> Vec<Variant> {
             },
             capture_only: false,
         },
-        Variant {
-            key: "complexity8",
-            label: "ours, complexity 8 on every frame",
-            processing: ns(true),
-            send: SendConfig {
-                encoder: EncoderSettings {
-                    complexity: 8,
-                    ..EncoderSettings::default()
-                },
-                adaptive_complexity: false,
-                ..SendConfig::default()
-            },
-            capture_only: false,
-        },
-        Variant {
-            key: "complexity7",
-            label: "ours, complexity 7 on every frame",
-            processing: ns(true),
-            send: SendConfig {
-                encoder: EncoderSettings {
-                    complexity: 7,
-                    ..EncoderSettings::default()
-                },
-                adaptive_complexity: false,
-                ..SendConfig::default()
-            },
-            capture_only: false,
-        },
+        fixed_complexity("complexity8", "ours, complexity 8 on every frame", 8),
+        fixed_complexity("complexity7", "ours, complexity 7 on every frame", 7),
     ]
+}
+
+/// Ours with NS and DTX on, every frame encoded at `complexity`.
+fn fixed_complexity(key: &'static str, label: &'static str, complexity: u8) -> Variant {
+    Variant {
+        key,
+        label,
+        processing: ns(true),
+        send: SendConfig {
+            encoder: EncoderSettings {
+                complexity,
+                ..EncoderSettings::default()
+            },
+            adaptive_complexity: false,
+            ..SendConfig::default()
+        },
+        capture_only: false,
+    }
 }
 
 fn main() {
