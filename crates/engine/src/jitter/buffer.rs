@@ -500,10 +500,9 @@ impl JitterBuffer {
             // holds whatever the timestamps say: a buffer holding one frame has the
             // output cursor within a frame of the next packet's time when it comes, and
             // playing it at once lengthened the first frame of almost every talkspurt.
-            // While the path loses packets it still plays at once, as before: with this
-            // rule and `short`'s lower level on lossy paths too, 5 % bursty loss concealed
-            // 19–25 frames a call against 6–13 for the old rules in the same runs
-            // (docs/benchmarks.md, "Clean-line stretching").
+            // While the path loses packets it still plays at once, as before, so a lossy
+            // path keeps the old rules (docs/benchmarks.md, "Clean-line stretching": with
+            // the same losses both rule sets concealed the same frames at 5 % bursty loss).
             return self.short(next, highest, now);
         }
         if ahead < RTP_TICKS_PER_FRAME as i32 {
@@ -680,9 +679,9 @@ impl JitterBuffer {
     /// decay then left as surplus to shorten, on a clean line several times a call (one
     /// passage heard 20 ms of lengthening and shortening in mid-speech pauses). Between
     /// this level and a frame above the target (`shorten`) nothing is stretched.
-    /// While the path loses packets the target itself is the level: the RED copies of a
-    /// burst need the margin its slow decay keeps (aiming lower concealed about twice as
-    /// many frames at 5 % bursty loss, and PESQ fell by 0.2 there and at 10 %).
+    /// While the path loses packets the target itself is the level, as before: the RED
+    /// copies of a burst may need the margin its slow decay keeps. (The measurement that
+    /// first said so compared calls that met different losses; not re-measured ungated.)
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
         let depth = highest - ext + 1;
         let wanted_ms = if self.burst_wait == 0 {
