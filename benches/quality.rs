@@ -194,8 +194,12 @@ fn main() {
     let mut results: BTreeMap<(usize, usize), Vec<CallResult>> = BTreeMap::new();
     for (ci, condition) in args.conditions.iter().enumerate() {
         for rep in 0..args.repeat {
-            let relay = start_relay(relay_port, turn.port, condition, 11 + rep);
             for (mi, mode) in args.modes.iter().enumerate() {
+                // A relay per call, each with the rep's seed: the relay draws each client's
+                // fates from a process seeded by the order it first saw the client, so the
+                // modes of one rep sharing a relay met different losses (the first mode's
+                // calls always the same ones, the second's always others).
+                let relay = start_relay(relay_port, turn.port, condition, 11 + rep);
                 let name = format!("{}-{}-{rep}", condition.key, mode.key);
                 let binary = args
                     .baseline_bin
@@ -212,8 +216,8 @@ fn main() {
                     result.recovery
                 );
                 results.entry((ci, mi)).or_default().push(result);
+                drop(relay);
             }
-            drop(relay);
         }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
