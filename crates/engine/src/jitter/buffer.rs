@@ -124,10 +124,6 @@ pub struct JitterBuffer {
     time_stretch: bool,
     /// What to do with the frame the last `pop` returned.
     stretch: Stretch,
-    /// Frames concealed while waiting for a missing packet (without consuming its number)
-    /// since a frame last arrived itself: time the concealment already played for the
-    /// numbers still missing, so those found lost after all are not concealed again.
-    waited: u64,
     /// When shortening last removed audio.
     last_accelerated: Option<Instant>,
     /// Since when every pop found the buffer short with the next packet overdue
@@ -174,7 +170,6 @@ impl JitterBuffer {
             peer_in_dtx: false,
             time_stretch: false,
             stretch: Stretch::None,
-            waited: 0,
             last_accelerated: None,
             short_since: None,
             arrived_at: [None; SLOT_COUNT],
@@ -379,7 +374,6 @@ impl JitterBuffer {
         self.highest = None;
         self.next_play = None;
         self.underrun_streak = 0;
-        self.waited = 0;
         self.waiting_since = None;
         self.stray_successor = None;
         self.excess_since = None;
@@ -418,23 +412,13 @@ impl JitterBuffer {
         if self.phase != Phase::Playing && !self.try_start(now) {
             return Action::Buffering;
         }
-        loop {
-            if let Some(action) = self.next_frame(now) {
-                return action;
-            }
-        }
-    }
-
-    /// `next_action` for the frame due now; `None` when a missing number was consumed
-    /// against the waits already played (`waited`) and the next one is due in its place.
-    fn next_frame(&mut self, now: Instant) -> Option<Action> {
         let (Some(next), Some(highest)) = (self.next_play, self.highest) else {
-            return Some(Action::Buffering);
+            return Action::Buffering;
         };
         if self.ring.is_filled(next) {
             self.underrun_streak = 0;
             if self.in_dtx_gap(next, highest, now) {
-                return Some(self.comfort_noise());
+                return self.comfort_noise();
             }
             let ext = self.catch_up(next, highest, now);
             // Running short of the target: play this frame longer, so the next packet has
@@ -450,7 +434,6 @@ impl JitterBuffer {
                 self.bursts.missing(now);
             } else {
                 self.bursts.arrived();
-                self.waited = 0;
             }
             self.cursor_ts = self
                 .ring
@@ -460,7 +443,7 @@ impl JitterBuffer {
                 .ring
                 .payload_len(ext)
                 .is_some_and(|len| len <= DTX_MAX_BYTES);
-            return Some(Action::Play(ext));
+            return Action::Play(ext);
         }
         let target = self.target_frames();
         if highest > next {
@@ -469,10 +452,9 @@ impl JitterBuffer {
             // consuming its number): this is also how the delay grows to a raised target.
             if highest - next + 1 < target && u64::from(self.underrun_streak) < target {
                 self.underrun_streak += 1;
-                self.waited += 1;
                 self.excess_since = None;
                 self.stats.underruns += 1;
-                return Some(Action::Lost { next: None });
+                return Action::Lost { next: None };
             }
             self.underrun_streak = 0;
             self.stats.lost += 1;
@@ -480,35 +462,25 @@ impl JitterBuffer {
             self.peer_in_dtx = false;
             self.cursor_ts = self.cursor_ts.map(|c| c.wrapping_add(self.frame_ticks));
             self.next_play = Some(next + 1);
-            // The waits before already played this frame's time: concealing it again
-            // would add as much delay as it conceals. Only a surplus over the target is
-            // given back this way; below it the waits were the buffer growing to it.
-            // Without time-stretching the buffer keeps its whole-frame rules.
-            if self.time_stretch && self.waited > 0 && highest - next >= target {
-                self.waited -= 1;
-                self.stats.covered_by_waits += 1;
-                return None;
-            }
             let following = next + 1;
-            return Some(Action::Lost {
+            return Action::Lost {
                 next: self.ring.is_filled(following).then_some(following),
-            });
+            };
         }
         // The sender stopped sending on purpose: comfort noise for as long as it lasts.
         if self.peer_in_dtx {
-            return Some(self.comfort_noise());
+            return self.comfort_noise();
         }
         // Nothing newer: maybe just late. Wait the same way, up to a stall.
         self.underrun_streak += 1;
         self.excess_since = None;
         if self.underrun_streak <= STALL_FRAMES {
-            self.waited += 1;
             self.stats.underruns += 1;
-            return Some(Action::Lost { next: None });
+            return Action::Lost { next: None };
         }
         self.phase = Phase::Refilling;
         self.stats.stalls += 1;
-        Some(Action::Buffering)
+        Action::Buffering
     }
 
     /// True while the next packet's timestamp is at least a frame past the output cursor
@@ -540,7 +512,6 @@ impl JitterBuffer {
     }
 
     fn comfort_noise(&mut self) -> Action {
-        self.waited = 0;
         self.excess_since = None;
         self.short_since = None;
         self.stats.dtx += 1;
@@ -594,7 +565,6 @@ impl JitterBuffer {
         self.peer_in_dtx = false;
         self.phase = Phase::Playing;
         self.underrun_streak = 0;
-        self.waited = 0;
         self.waiting_since = None;
         self.excess_since = None;
         self.short_since = None;

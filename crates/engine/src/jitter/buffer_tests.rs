@@ -967,11 +967,14 @@ fn a_loss_burst_deepens_the_buffer_as_far_as_the_copies_reach_and_a_clean_path_r
 /// A burst of three lost at one frame of depth, with RED copies 1 and 2 frames back (as
 /// our sender makes them before it has learned of bursts): the buffer waits (conceals
 /// without consuming a number) until the packet after the burst comes with the copies of
-/// the burst's last two frames; the first is then found lost. The waits already played
-/// its time, so it is counted against them rather than concealed a second time: the burst
-/// costs two concealed frames, not three, and 40 ms of delay, not 60.
+/// the burst's last two frames; the first is then found lost and concealed again, though
+/// the waits already played its time. The burst costs three concealed frames for one
+/// frame no copy reached, and 60 ms of delay that shortening gives back later.
+/// Consuming such a frame against the waits instead (issue 10, 2026-11-30) concealed a
+/// third fewer frames a call at 5 % bursty loss but did not raise PESQ in two same-run
+/// comparisons (docs/benchmarks.md, "Waits against lost frames"), so it is not done.
 #[test]
-fn with_time_stretching_a_frame_lost_after_waits_is_not_concealed_twice() {
+fn with_time_stretching_a_frame_lost_after_waits_is_concealed_once_more() {
     let mut h = Harness::new(JitterConfig::default());
     h.buf.set_time_stretch(true);
     h.buf.note_red_distance(1);
@@ -993,7 +996,24 @@ fn with_time_stretching_a_frame_lost_after_waits_is_not_concealed_twice() {
         }
         outs.push(h.pop(k * 20 + 10));
     }
-    let concealed = outs.iter().filter(|o| matches!(o, Out::Lost(_))).count();
+    assert_eq!(
+        outs[301..308],
+        [
+            Out::Lost(None),
+            Out::Lost(None),
+            Out::Lost(Some(301)),
+            Out::Red(301),
+            Out::Red(302),
+            Out::Frame(303),
+            Out::Frame(304)
+        ],
+        "two waits, then the frame no copy reached concealed again"
+    );
+    let s = h.buf.stats();
+    assert_eq!(
+        (s.stalls, s.lost, s.underruns, s.red_recovered),
+        (0, 1, 2, 2)
+    );
     let played: Vec<u64> = outs
         .iter()
         .filter_map(|o| match o {
@@ -1001,18 +1021,7 @@ fn with_time_stretching_a_frame_lost_after_waits_is_not_concealed_twice() {
             _ => None,
         })
         .collect();
-    let s = h.buf.stats();
-    assert_eq!((s.stalls, s.lost, s.red_recovered), (0, 1, 2));
-    assert_eq!(
-        concealed,
-        2,
-        "the waits alone conceal the burst: {:?}",
-        &outs[298..308]
-    );
-    assert_eq!(s.covered_by_waits, 1);
-    // Every frame but the one no copy reached plays, once and in order, one frame later
-    // than before the burst (the pop before the first packet), not two.
+    // Every frame but the one no copy reached plays, once and in order.
     let expected: Vec<u64> = (0..360).filter(|&i| i != 300).take(played.len()).collect();
     assert_eq!(played, expected);
-    assert_eq!(outs.len() - played.len(), 1 + concealed);
 }

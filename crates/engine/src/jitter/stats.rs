@@ -13,9 +13,6 @@ pub struct JitterStats {
     /// had arrived, or less than the target delay was buffered); each delays the stream by
     /// a frame instead of consuming a sequence number.
     pub underruns: u64,
-    /// Of the `lost`, numbers found missing after such waits had already played their
-    /// time: consumed without concealing them again.
-    pub covered_by_waits: u64,
     pub fec_recovered: u64,
     /// Frames stored from RED blocks (a gap they filled), and those of them played.
     pub red_stored: u64,
