@@ -8,12 +8,17 @@
 //! The desktop app runs under Xvfb with the tiny-skia renderer, measured once it has
 //! registered and settled.
 //!
-//! The headless call is measured twice in the same run: with the defaults, and as the
-//! baseline with the send path as it was before issue 10's CPU work (Opus at the configured
-//! complexity 9 on every frame, RNNoise on every frame, no noise floor or DTX hangover:
-//! `BASELINE_ARGS`).
+//! The headless call is measured in several modes in the same run (`--modes`, default
+//! `baseline,defaults`): `defaults`; `baseline`, the send path as it was before issue 10's
+//! CPU work (Opus at the configured complexity 9 on every frame, RNNoise on every frame, no
+//! noise floor or DTX hangover: `BASELINE_ARGS`); `denoise-always`, the defaults with
+//! RNNoise on every speech frame even from the clean WAV microphone (main before the
+//! clean-microphone bypass). `--rounds N` repeats the modes N times, alternating, and adds a
+//! table of means with each process's CPU split by thread (from
+//! /proc/PID/task/*/schedstat, nanoseconds on CPU), so differences of a few tenths of a
+//! percent can be told from the machine's load; each row carries the load average at its end.
 //!
-//! `cargo bench --bench cost [-- --window S]`
+//! `cargo bench --bench cost [-- --window S --rounds N --modes baseline,denoise-always,defaults]`
 
 mod common;
 
@@ -33,6 +38,84 @@ const BASELINE_ARGS: [&str; 5] = [
     "--dtx-hangover-ms",
     "0",
 ];
+
+/// `voicecall` switches of each mode of `--modes`.
+fn mode_args(mode: &str) -> Option<&'static [&'static str]> {
+    match mode {
+        "baseline" => Some(&BASELINE_ARGS),
+        "denoise-always" => Some(&["--denoise-always"]),
+        "defaults" => Some(&[]),
+        _ => None,
+    }
+}
+
+/// The value after `name` on the command line.
+fn text_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+/// The 1-minute load average.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Which thread a task's name belongs to, for the split.
+fn thread_group(comm: &str) -> &'static str {
+    if comm.starts_with("voicecall-audio") {
+        "pump"
+    } else if comm.starts_with("tokio-rt") {
+        "tokio"
+    } else if comm.starts_with("voicecall-wav") {
+        "wav devices"
+    } else {
+        "other"
+    }
+}
+
+const GROUPS: [&str; 4] = ["pump", "tokio", "wav devices", "other"];
+
+/// Nanoseconds on CPU so far of each of the process's threads, by task id.
+fn thread_ns(pid: u32) -> Vec<(u32, &'static str, u64)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let tid: u32 = dir.file_name()?.to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let ns = std::fs::read_to_string(dir.join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            Some((tid, thread_group(comm.trim()), ns))
+        })
+        .collect()
+}
+
+/// % of one core per thread group between two `thread_ns` readings `secs` apart (threads
+/// in both only).
+fn split(
+    before: &[(u32, &'static str, u64)],
+    after: &[(u32, &'static str, u64)],
+    secs: f64,
+) -> [f64; 4] {
+    let mut out = [0.0; 4];
+    for &(tid, group, ns) in after {
+        if let Some(&(_, _, was)) = before.iter().find(|b| b.0 == tid) {
+            let g = GROUPS.iter().position(|&x| x == group).unwrap_or(3);
+            out[g] += ns.saturating_sub(was) as f64 / 1e9 / secs * 100.0;
+        }
+    }
+    out
+}
 
 /// User + system CPU seconds of the whole process so far.
 fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -80,8 +163,16 @@ struct Row {
     rss_kb: Option<u64>,
 }
 
+/// One mode's call, for the means over rounds.
+struct CallCost {
+    mode: String,
+    one_call: f64,
+    /// Callee and caller in the call, each split by `GROUPS` (schedstat).
+    threads: [[f64; 4]; 2],
+}
+
 /// One call between two headless clients started with `args`; rows labelled `label`.
-fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> Vec<Row> {
+fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> (Vec<Row>, CallCost) {
     let callee = Client::listen(server)
         .auto_accept()
         .once()
@@ -98,7 +189,13 @@ fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> Ve
         .spawn();
     caller.wait_event("first_audio", Duration::from_secs(20));
     std::thread::sleep(SETTLE);
-    let in_call = cpu_percent(&[callee.pid(), caller.pid()], window);
+    let pids = [callee.pid(), caller.pid()];
+    let threads_before = pids.map(thread_ns);
+    let started = Instant::now();
+    let in_call = cpu_percent(&pids, window);
+    let secs = started.elapsed().as_secs_f64();
+    let threads = [0, 1].map(|i| split(&threads_before[i], &thread_ns(pids[i]), secs));
+    let label = format!("{label} (load {})", load());
     let rows = vec![
         Row {
             what: format!("{label}: headless client, idle (registered, no call)"),
@@ -125,7 +222,12 @@ fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> Ve
     ];
     drop(caller);
     drop(callee);
-    rows
+    let cost = CallCost {
+        mode: String::new(),
+        one_call: in_call[0] - idle,
+        threads,
+    };
+    (rows, cost)
 }
 
 /// The desktop app idle under Xvfb; `None` where it cannot run.
@@ -147,9 +249,32 @@ fn main() {
         return;
     }
     let window = Duration::from_secs_f64(arg("--window", 15.0));
+    let rounds = arg("--rounds", 1.0).max(1.0) as usize;
+    let modes = text_arg("--modes").unwrap_or_else(|| "baseline,defaults".into());
+    let modes: Vec<(&str, &[&str])> = modes
+        .split(',')
+        .map(|m| match mode_args(m) {
+            Some(args) => (m, args),
+            None => panic!("cost: unknown mode {m:?} (baseline, denoise-always, defaults)"),
+        })
+        .collect();
     let server = Server::builder().for_benchmarks().start();
-    let mut rows = headless(&server, window, "baseline", &BASELINE_ARGS);
-    rows.extend(headless(&server, window, "defaults", &[]));
+    let mut rows = Vec::new();
+    let mut calls = Vec::new();
+    for round in 0..rounds {
+        for &(mode, args) in &modes {
+            let label = if rounds > 1 {
+                format!("{mode}, round {}", round + 1)
+            } else {
+                mode.to_owned()
+            };
+            let (r, mut cost) = headless(&server, window, &label, args);
+            eprintln!("cost: {label}: one call {:.2} %", cost.one_call);
+            cost.mode = mode.to_owned();
+            rows.extend(r);
+            calls.push(cost);
+        }
+    }
     match gui_idle(&server, window) {
         Some(row) => rows.push(row),
         None => eprintln!("cost: could not run the desktop app under Xvfb; skipped"),
@@ -168,6 +293,30 @@ fn main() {
             row.what,
             row.cpu,
             mb(row.rss_kb)
+        ));
+    }
+    report.line(format!(
+        "\nMeans over {rounds} round(s), % of one core; callee and caller in the call split by \
+         thread (schedstat):\n"
+    ));
+    report.line(
+        "| mode | one call (callee − idle) | callee: pump | tokio | wav devices | other | **total** | caller: total |",
+    );
+    report.line("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &(mode, _) in &modes {
+        let of: Vec<&CallCost> = calls.iter().filter(|c| c.mode == mode).collect();
+        let n = of.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&CallCost) -> f64| of.iter().map(|c| f(c)).sum::<f64>() / n;
+        let callee: Vec<f64> = (0..4).map(|g| mean(&|c| c.threads[0][g])).collect();
+        report.line(format!(
+            "| {mode} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | **{:.2}** | {:.2} |",
+            mean(&|c| c.one_call),
+            callee[0],
+            callee[1],
+            callee[2],
+            callee[3],
+            callee.iter().sum::<f64>(),
+            mean(&|c| c.threads[1].iter().sum()),
         ));
     }
 }

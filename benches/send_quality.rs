@@ -65,6 +65,16 @@ fn variants() -> Vec<Variant> {
             capture_only: false,
         },
         Variant {
+            key: "nsalways",
+            label: "ours, NS on every frame (no clean-microphone bypass)",
+            processing: ProcessingConfig {
+                clean_mic_bypass: false,
+                ..ns(true)
+            },
+            send: dtx(true),
+            capture_only: false,
+        },
+        Variant {
             key: "nons",
             label: "NS off, DTX on",
             processing: ns(false),

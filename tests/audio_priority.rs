@@ -61,16 +61,24 @@ fn the_audio_pump_and_devices_run_at_audio_priority() {
         .output("discard")
         .spawn();
     caller.wait_media_started(Duration::from_secs(30));
-    // The devices open first, then the pump's thread starts and raises its own priority:
-    // look until it is there and settled (or the call is over and it never came).
+    // The devices' threads are spawned before the pump's, but a new thread takes its name
+    // and raises its own priority only once it first runs, and on a loaded machine the
+    // pump (already real-time) can run before them: until then a device thread still
+    // shows its parent's name. Look until all three are there and settled (or the call
+    // is over and they never came).
     let raise = may_raise_priority();
     let deadline = Instant::now() + Duration::from_secs(10);
     let seen = loop {
         let seen = threads(caller.pid());
-        let settled = seen
-            .iter()
-            .any(|(name, policy, _)| name == "voicecall-audio" && (!raise || *policy == SCHED_RR));
-        if settled || Instant::now() > deadline {
+        let settled = |prefix: &str| {
+            seen.iter().any(|(name, policy, _)| {
+                name.starts_with(prefix) && (!raise || *policy == SCHED_RR)
+            })
+        };
+        let all_settled = ["voicecall-audio", "voicecall-wav-i", "voicecall-wav-o"]
+            .into_iter()
+            .all(settled);
+        if all_settled || Instant::now() > deadline {
             break seen;
         }
         std::thread::yield_now();

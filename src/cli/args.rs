@@ -105,6 +105,9 @@ pub struct AudioTuning {
     /// Run noise suppression and Opus at full effort on every frame.
     #[arg(long, hide = true)]
     pub no_cpu_savings: bool,
+    /// Run noise suppression on every speech frame, even from a clean microphone.
+    #[arg(long, hide = true)]
+    pub denoise_always: bool,
     /// Wake the audio pump on a fixed 5 ms tick, not by the devices' callbacks.
     #[arg(long, hide = true)]
     pub pump_ticks: bool,
@@ -219,6 +222,7 @@ impl AudioTuning {
             noise_floor_db: self.noise_floor_db,
             dtx_hangover_ms: self.dtx_hangover_ms,
             no_cpu_savings: self.no_cpu_savings,
+            denoise_always: self.denoise_always,
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
         }

@@ -16,12 +16,14 @@
 //! - `protection`: the loss feedback loop's decisions: what the peer reports about our
 //!   audio, and the RED/FEC/bitrate protection the sender applies.
 //! - `talkspurt`: when the sender may let Opus go silent (DTX) after speech; `effort`: how
-//!   hard the Opus encoder works on each frame.
+//!   hard the Opus encoder works on each frame; `denoise`: whether the microphone's noise is
+//!   worth RNNoise.
 //! - `pump_schedule`: when the audio pump wakes, aligned to the devices' callbacks.
 
 pub mod call;
 pub mod config;
 pub mod contacts;
+pub mod denoise;
 pub mod device;
 pub mod effort;
 pub mod format;

@@ -16,10 +16,11 @@ pub const DEFAULT_HANGOVER_FRAMES: u16 = 30;
 /// What the capture path's voice detector said about one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VoiceActivity {
-    /// The detector's probability that the frame holds speech.
+    /// The detector's probability that the frame holds speech: RNNoise's, or 0 or 1 from
+    /// the level where a clean microphone bypasses RNNoise (`denoise`).
     pub speech_probability: f32,
-    /// The frame was no louder than the noise heard in the silence before it (the
-    /// detector did not even run).
+    /// The frame was no louder than the noise heard before it (in DTX silence RNNoise did
+    /// not even run on it).
     pub noise_only: bool,
 }
 

@@ -70,6 +70,8 @@ pub struct Tuning {
     pub dtx_hangover_ms: Option<u32>,
     /// RNNoise and Opus at full effort on every frame (the cost baseline).
     pub no_cpu_savings: bool,
+    /// RNNoise on every speech frame, even from a clean microphone.
+    pub denoise_always: bool,
     /// The audio pump on a fixed 5 ms tick instead of woken by the devices' callbacks
     /// (the latency baseline).
     pub pump_ticks: bool,
@@ -216,6 +218,9 @@ impl Tuning {
         if self.no_cpu_savings {
             media.processing.silence_savings = false;
             media.adaptive_complexity = false;
+        }
+        if self.no_cpu_savings || self.denoise_always {
+            media.processing.clean_mic_bypass = false;
         }
         if self.pump_ticks {
             media.pump_timing = PumpTiming::Ticks;

@@ -28,6 +28,9 @@ pub struct ProcessingConfig {
     /// While the sender is in DTX silence, noise-only frames skip RNNoise (and are
     /// encoded at a low complexity); off only for the cost benchmark's baseline.
     pub silence_savings: bool,
+    /// Noise suppression runs only while the microphone has noise worth removing
+    /// (`voicecall_core::denoise`); off: on every frame.
+    pub clean_mic_bypass: bool,
     pub echo_cancellation: bool,
 }
 
@@ -40,6 +43,7 @@ impl Default for ProcessingConfig {
             noise_suppression: true,
             noise_floor_db: Some(NOISE_FLOOR_DB),
             silence_savings: true,
+            clean_mic_bypass: true,
             echo_cancellation: true,
         }
     }
@@ -53,6 +57,8 @@ pub struct ProcessingCost {
     pub noise: Duration,
     /// Half frames that skipped noise suppression (noise only, sender in DTX).
     pub noise_skipped: u64,
+    /// Half frames that bypassed noise suppression (a clean microphone).
+    pub noise_bypassed: u64,
 }
 
 pub struct CaptureProcessor {
@@ -79,7 +85,7 @@ impl CaptureProcessor {
         Self {
             noise: config
                 .noise_suppression
-                .then(|| NoiseSuppressor::new(config.noise_floor_db)),
+                .then(|| NoiseSuppressor::new(config.noise_floor_db, config.clean_mic_bypass)),
             silence_savings: config.silence_savings,
             echo: config.echo_cancellation.then(EchoCanceller::new),
             render: [0.0; HALF_FRAME],
@@ -96,6 +102,7 @@ impl CaptureProcessor {
     pub fn cost(&self) -> ProcessingCost {
         ProcessingCost {
             noise_skipped: self.noise.as_ref().map_or(0, NoiseSuppressor::skipped),
+            noise_bypassed: self.noise.as_ref().map_or(0, NoiseSuppressor::bypassed),
             ..self.cost
         }
     }
@@ -127,8 +134,8 @@ impl CaptureProcessor {
 
     /// Processes one 20 ms microphone frame in place. `quiet`: the sender is in DTX
     /// silence (noise suppression may skip noise-only frames). Returns what the noise
-    /// suppressor's voice detector said (the higher probability of the two halves), `None`
-    /// without noise suppression.
+    /// suppressor's voice detector said (the higher probability of the two halves; noise
+    /// only if both were), `None` without noise suppression.
     pub fn capture(
         &mut self,
         pcm: &mut [i16; FRAME_SAMPLES],
@@ -159,13 +166,10 @@ impl CaptureProcessor {
             }
             if let Some(noise) = self.noise.as_mut() {
                 let started = Instant::now();
-                let p = noise.process(half, quiet);
-                let v = voice.get_or_insert(VoiceActivity {
-                    speech_probability: 0.0,
-                    noise_only: true,
-                });
-                v.speech_probability = v.speech_probability.max(p.unwrap_or(0.0));
-                v.noise_only &= p.is_none();
+                let half = noise.process(half, quiet);
+                let v = voice.get_or_insert(half);
+                v.speech_probability = v.speech_probability.max(half.speech_probability);
+                v.noise_only &= half.noise_only;
                 self.cost.noise += started.elapsed();
             }
         }
