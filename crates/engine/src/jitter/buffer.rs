@@ -491,22 +491,15 @@ impl JitterBuffer {
             return false;
         };
         let ahead = ts.wrapping_sub(cursor) as i32;
-        let clean = self.burst_wait == 0;
-        if self.time_stretch && (ahead >= RTP_TICKS_PER_FRAME as i32 || self.peer_in_dtx && clean) {
-            // A talkspurt starts afresh: its first packet plays as soon as the buffer holds
-            // the delay the jitter asks for, to the millisecond. Keeping the sender's timing
-            // across the pause would keep whatever surplus the last talkspurt ended with,
-            // and time-stretching cannot shorten comfort noise. After a DTX packet this
-            // holds whatever the timestamps say: a buffer holding one frame has the
-            // output cursor within a frame of the next packet's time when it comes, and
-            // playing it at once lengthened the first frame of almost every talkspurt.
-            // While the path loses packets it still plays at once, as before, so a lossy
-            // path keeps the old rules (docs/benchmarks.md, "Clean-line stretching": with
-            // the same losses both rule sets concealed the same frames at 5 % bursty loss).
-            return self.short(next, highest, now);
-        }
         if ahead < RTP_TICKS_PER_FRAME as i32 {
             return false;
+        }
+        if self.time_stretch {
+            // A talkspurt starts afresh: its first packet plays as soon as the buffer holds
+            // the target, to the millisecond. Keeping the sender's timing across the pause
+            // would keep whatever surplus the last talkspurt ended with, and time-stretching
+            // cannot shorten comfort noise.
+            return self.short(next, highest, now);
         }
         highest - next + 1 < self.target_frames() + CATCHUP_MARGIN_FRAMES
     }
@@ -663,7 +656,6 @@ impl JitterBuffer {
         if !overdue {
             return Stretch::Lengthen;
         }
-
         let since = *self.short_since.get_or_insert(now);
         if now.saturating_duration_since(since) >= OVERDUE_SHORT_AFTER {
             Stretch::Lengthen
@@ -672,28 +664,15 @@ impl JitterBuffer {
         }
     }
 
-    /// True when playing `ext` leaves less buffered than the delay the jitter asks for now
-    /// (`DelayEstimator::wanted_ms`): fewer frames, or its frames but the newest arrived
-    /// less than its remainder ago. Not the target: the target rises at once and decays
-    /// over seconds towards that level, and lengthening to reach it built delay that the
-    /// decay then left as surplus to shorten, on a clean line several times a call (one
-    /// passage heard 20 ms of lengthening and shortening in mid-speech pauses). Between
-    /// this level and a frame above the target (`shorten`) nothing is stretched.
-    /// While the path loses packets the target itself is the level, as before: the RED
-    /// copies of a burst may need the margin its slow decay keeps. (The measurement that
-    /// first said so compared calls that met different losses; not re-measured ungated.)
+    /// True when playing `ext` leaves less buffered than the target: fewer frames, or the
+    /// target's frames but the newest arrived less than the target's remainder ago.
     fn short(&self, ext: u64, highest: u64, now: Instant) -> bool {
         let depth = highest - ext + 1;
-        let wanted_ms = if self.burst_wait == 0 {
-            self.estimator.wanted_ms()
-        } else {
-            self.estimator.target_ms()
-        };
-        let frames = self.frames_for(wanted_ms);
-        if depth != frames {
-            return depth < frames;
+        let target = self.target_frames();
+        if depth != target {
+            return depth < target;
         }
-        let Some(lead) = self.lead(wanted_ms, frames) else {
+        let Some(lead) = self.lead() else {
             return false;
         };
         self.newest_waited(highest, now).is_some_and(|w| w < lead)
@@ -704,29 +683,25 @@ impl JitterBuffer {
             .map(|t| now.saturating_duration_since(t))
     }
 
-    /// With time-stretching, the part of a delay of `delay_ms` beyond its whole `frames`:
-    /// how long the newest packet should have waited when the buffer holds exactly them.
-    fn lead(&self, delay_ms: f64, frames: u64) -> Option<Duration> {
+    /// With time-stretching, the part of the target delay beyond its whole frames: how long
+    /// the newest packet should have waited when the buffer holds exactly the target.
+    fn lead(&self) -> Option<Duration> {
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
-        let whole = frames as f64 * frame_ms;
-        (delay_ms > whole).then(|| Duration::from_secs_f64((delay_ms - whole) / 1000.0))
+        let target_ms = self.estimator.target_ms();
+        let whole = self.target_frames() as f64 * frame_ms;
+        (target_ms > whole).then(|| Duration::from_secs_f64((target_ms - whole) / 1000.0))
     }
 
     fn target_frames(&self) -> u64 {
-        self.frames_for(self.estimator.target_ms())
-    }
-
-    /// The whole frames to hold for a delay of `delay_ms`.
-    fn frames_for(&self, delay_ms: f64) -> u64 {
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
         let frames = if self.time_stretch {
-            // The delay's whole frames; `lead` keeps the rest by stretching, so a path
+            // The target's whole frames; `lead` keeps the rest by stretching, so a path
             // with little jitter plays from one frame of buffer.
-            (delay_ms / frame_ms + 0.05).floor()
+            (self.estimator.target_ms() / frame_ms + 0.05).floor()
         } else {
             // The tolerance lets a target that decays towards a whole number of frames
             // reach it.
-            (delay_ms / frame_ms - 0.1).ceil()
+            (self.estimator.target_ms() / frame_ms - 0.1).ceil()
         };
         // While the path loses packets, hold as many frames more than the jitter needs as
         // the copies of its recent bursts take to arrive (`BurstMemory`): a lost frame's

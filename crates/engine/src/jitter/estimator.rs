@@ -33,8 +33,6 @@ pub(crate) struct DelayEstimator {
     max_ms: f64,
     start_ms: f64,
     target_ms: f64,
-    /// What the current window asks for: where `target_ms` settles if the path stays so.
-    wanted_ms: f64,
     /// Arrival time of the first packet since the last reset; transit is measured from it.
     origin: Option<Instant>,
     last_ts: u32,
@@ -57,7 +55,6 @@ impl DelayEstimator {
             max_ms: ms(config.max_delay),
             start_ms,
             target_ms: start_ms,
-            wanted_ms: start_ms,
             origin: None,
             last_ts: 0,
             ts_ext: 0,
@@ -72,7 +69,6 @@ impl DelayEstimator {
 
     pub(crate) fn reset(&mut self) {
         self.target_ms = self.start_ms;
-        self.wanted_ms = self.start_ms;
         self.origin = None;
         self.last_transit_us = None;
         self.rfc3550_jitter_us = 0.0;
@@ -133,7 +129,6 @@ impl DelayEstimator {
         // One more frame because playout is clocked in whole frames at an arbitrary phase.
         let frame_ms = FRAME_DURATION.as_secs_f64() * 1000.0;
         let wanted = (spread_ms + frame_ms).clamp(self.min_ms, self.max_ms);
-        self.wanted_ms = wanted;
         if wanted > self.target_ms {
             self.target_ms = wanted;
         } else {
@@ -143,12 +138,6 @@ impl DelayEstimator {
 
     pub(crate) fn target_ms(&self) -> f64 {
         self.target_ms
-    }
-
-    /// The delay the current window of arrivals asks for (the start delay until it has
-    /// enough packets): the level `target_ms` decays to, never above it.
-    pub(crate) fn wanted_ms(&self) -> f64 {
-        self.wanted_ms
     }
 
     pub(crate) fn jitter_ms(&self) -> f64 {
