@@ -15,6 +15,7 @@ use crate::signaling::message::{
 };
 
 use super::command::{Command, Event, Tone};
+use super::goodbye::Goodbye;
 use super::input::{Input, RtcState};
 use super::phase::{EndReason, Failure, Phase, Role};
 use super::timings::CallTimings;
@@ -176,6 +177,7 @@ impl CallMachine {
             Input::LocalDescription(desc) => self.on_local_description(desc),
             Input::LocalCandidate(candidate) => self.on_local_candidate(candidate),
             Input::Rtc(state) => self.on_rtc(state, now),
+            Input::PeerGoodbye(goodbye) => self.on_peer_goodbye(goodbye),
             Input::Failure(why) => self.on_failure(why),
             Input::Tick => self.on_tick(now),
         }
@@ -266,6 +268,9 @@ impl CallMachine {
                 self.send(Body::Hangup {
                     reason: HangupReason::Hangup,
                 });
+                // Both ways: the signaling one may wait out a server outage, while the
+                // peer's media timeout runs.
+                self.push(Command::SayGoodbye(Goodbye::HungUp));
                 self.end(EndReason::HungUp);
             }
             Phase::Idle => self.ignore("hang up without a call"),
@@ -700,6 +705,17 @@ impl CallMachine {
                 self.end(EndReason::ConnectionLost);
             }
             _ => {}
+        }
+    }
+
+    /// The peer left and said so over the media path; its signaling hang-up, if it comes,
+    /// then finds no call and is ignored.
+    fn on_peer_goodbye(&mut self, goodbye: Goodbye) {
+        match (&self.phase, goodbye) {
+            (Phase::Connecting { .. } | Phase::InCall { .. }, Goodbye::HungUp) => {
+                self.end(EndReason::HungUpByPeer)
+            }
+            _ => self.ignore("goodbye without a connected call"),
         }
     }
 
