@@ -21,6 +21,9 @@ pub enum Input {
     Registered {
         id: PeerId,
     },
+    /// Our signaling connection dropped: what we send waits in the outbox, and what the
+    /// peer sends waits for us, until `Registered` again.
+    SignalingLost,
     /// The user wants to call `peer`; the controller picks the fresh `call_id`.
     PlaceCall {
         peer: PeerId,

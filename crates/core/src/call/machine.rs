@@ -59,6 +59,8 @@ struct CallCtx {
     sas: Exchange,
     /// The callee's media path is up but the caller's reveal has not come: media waits.
     media_path_up: bool,
+    /// This media outage's reconnect timer was held once for our signaling to come back.
+    held_for_signaling: bool,
 }
 
 impl CallCtx {
@@ -80,6 +82,7 @@ impl CallCtx {
             restart_at: None,
             sas,
             media_path_up: false,
+            held_for_signaling: false,
         }
     }
 
@@ -114,6 +117,8 @@ pub struct CallMachine {
     call: Option<CallCtx>,
     commands: VecDeque<Command>,
     nonces: NonceSource,
+    /// Our signaling connection is down (lost and not registered again).
+    signaling_down: bool,
 }
 
 impl CallMachine {
@@ -131,6 +136,7 @@ impl CallMachine {
             call: None,
             commands: VecDeque::new(),
             nonces: NonceSource(rng),
+            signaling_down: false,
         }
     }
 
@@ -166,7 +172,11 @@ impl CallMachine {
             // signaling session sends again what the old connection may have lost (our
             // last restart offer, typically). A fresh offer on top would cross it, and the
             // second answer would find the peer connection already stable.
-            Input::Registered { id } => self.own_id = Some(id),
+            Input::Registered { id } => {
+                self.own_id = Some(id);
+                self.signaling_down = false;
+            }
+            Input::SignalingLost => self.signaling_down = true,
             Input::PlaceCall { peer, call_id } => self.place_call(peer, call_id, now),
             Input::Accept => self.accept(now),
             Input::Decline => self.decline(),
@@ -667,6 +677,7 @@ impl CallMachine {
                     .and_then(|ctx| {
                         ctx.restart_at = None;
                         ctx.reoffer_pending = false;
+                        ctx.held_for_signaling = false;
                         ctx.deadline.take()
                     })
                     .is_some();
@@ -786,6 +797,12 @@ impl CallMachine {
         if now < at {
             return;
         }
+        if deadline == Deadline::Reconnect
+            && matches!(self.phase, Phase::InCall { .. })
+            && self.hold_for_signaling(now)
+        {
+            return;
+        }
         match (&self.phase, deadline) {
             (Phase::Outgoing { .. }, Deadline::Ring) => {
                 self.send(Body::Hangup {
@@ -825,6 +842,23 @@ impl CallMachine {
                 }
             }
         }
+    }
+
+    /// The media path stayed down through its grace while our signaling was down too: the
+    /// peer may have hung up, with its hang-up (from an old client or a browser, which send
+    /// no goodbye over the media path) waiting for the server. Wait for it once, a bounded
+    /// while; true if the timer was moved.
+    fn hold_for_signaling(&mut self, now: Instant) -> bool {
+        let hold = self.timings.signaling_hold;
+        let Some(ctx) = self.call.as_mut() else {
+            return false;
+        };
+        if !self.signaling_down || ctx.held_for_signaling {
+            return false;
+        }
+        ctx.held_for_signaling = true;
+        ctx.deadline = Some((now + hold, Deadline::Reconnect));
+        true
     }
 
     // ----- the security code ---------------------------------------------------------

@@ -803,6 +803,74 @@ fn goodbyes_outside_a_connected_call_change_nothing() {
     );
 }
 
+/// An old client or a browser hung up while the server was down (no goodbye over the
+/// media path): our own signaling is down too, so the reconnect timer waits once more for
+/// the hang-up the server will relay.
+#[test]
+fn with_our_signaling_down_a_lost_media_path_waits_for_the_relayed_hang_up() {
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    let grace = CallTimings::default().reconnect_grace;
+    h.at(grace);
+    h.run(Input::Tick);
+    assert!(
+        matches!(h.phase(), Phase::InCall { .. }),
+        "held for the signaling"
+    );
+    h.at(grace + Duration::from_secs(2));
+    h.run(Input::Registered { id: id(ME) });
+    h.run(from(PEER, Some("call1"), hangup("hangup")));
+    assert_eq!(h.ended_with(), Some(&EndReason::HungUpByPeer));
+}
+
+#[test]
+fn the_hold_for_signaling_is_bounded_and_once_per_outage() {
+    let t = CallTimings::default();
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    h.at(t.reconnect_grace + t.signaling_hold - Duration::from_millis(1));
+    h.run(Input::Tick);
+    assert!(matches!(h.phase(), Phase::InCall { .. }));
+    h.at(t.reconnect_grace + t.signaling_hold);
+    h.run(Input::Tick);
+    assert_eq!(h.ended_with(), Some(&EndReason::ConnectionLost));
+
+    // The path came back in between: the next outage may be held again.
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    h.run(Input::Rtc(RtcState::Connected));
+    let later = t.reconnect_grace + Duration::from_secs(1);
+    h.at(later);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(later + t.reconnect_grace);
+    h.run(Input::Tick);
+    assert!(matches!(h.phase(), Phase::InCall { .. }), "held again");
+}
+
+#[test]
+fn with_our_signaling_up_a_lost_media_path_ends_after_the_grace() {
+    let t = CallTimings::default();
+    let mut h = Harness::new();
+    h.in_call();
+    // Lost and back before the media path went: nothing waits for the server.
+    h.run(Input::SignalingLost);
+    h.run(Input::Registered { id: id(ME) });
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    assert_eq!(h.ended_with(), Some(&EndReason::ConnectionLost));
+}
+
 #[test]
 fn remote_hangup_reasons() {
     for (reason, expect) in [
@@ -1163,7 +1231,7 @@ mod properties {
     use proptest::prelude::*;
 
     fn any_input() -> impl Strategy<Value = (u8, u8, u8)> {
-        (0u8..21, 0u8..3, 0u8..3)
+        (0u8..22, 0u8..3, 0u8..3)
     }
 
     fn build(kind: u8, who: u8, call: u8) -> Input {
@@ -1193,6 +1261,7 @@ mod properties {
             17 => Input::Failure(Failure::Connection("x".into())),
             18 => Input::SetMuted(who == 0),
             19 => Input::PeerGoodbye(Goodbye::HungUp),
+            20 => Input::SignalingLost,
             _ => Input::Tick,
         }
     }

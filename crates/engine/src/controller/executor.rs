@@ -224,21 +224,21 @@ impl Executor {
                     state: SignalingState::Reconnecting,
                     detail: reason,
                 });
-                None
+                Some(Input::SignalingLost)
             }
             SignalingEvent::Reconnecting { attempt, server } => {
                 self.emit(EngineEvent::Signaling {
                     state: SignalingState::Reconnecting,
                     detail: format!("attempt {attempt} to {server}"),
                 });
-                None
+                Some(Input::SignalingLost)
             }
             SignalingEvent::Closed(reason) => {
                 self.emit(EngineEvent::Signaling {
                     state: SignalingState::Offline,
                     detail: reason.to_string(),
                 });
-                None
+                Some(Input::SignalingLost)
             }
             // Logged by the signaling driver.
             SignalingEvent::Dropped(_) => None,
