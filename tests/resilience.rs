@@ -133,6 +133,7 @@ fn a_hang_up_made_while_signaling_is_down_reaches_the_peer_at_once_and_the_serve
     });
     // The person hangs up (Ctrl-C) with the server gone: the hang-up waits in the outbox.
     caller.signal("INT");
+    let hung_up_at = Instant::now();
     assert_eq!(
         caller.wait_ended(Duration::from_secs(10))["reason"],
         "hangup"
@@ -141,6 +142,10 @@ fn a_hang_up_made_while_signaling_is_down_reaches_the_peer_at_once_and_the_serve
     // With the server still down, the callee hears of it as a hang-up, and not as the
     // media path dying (which it would notice some 7.5 s after the caller left).
     let ended = callee.wait_ended(Duration::from_secs(20));
+    println!(
+        "hang-up with signaling down: the callee ended {:?} after the caller's Ctrl-C",
+        hung_up_at.elapsed()
+    );
     assert_eq!(ended["reason"], "remote_hangup", "{ended}");
 
     // The caller stays until its signaling hang-up has gone out through the restarted
