@@ -5,6 +5,7 @@ mod config;
 mod driver_thread;
 mod events;
 mod feedback;
+mod goodbye;
 mod identity;
 mod mdns;
 mod opus_sdp;
