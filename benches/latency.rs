@@ -14,11 +14,13 @@
 //! The engines report their buffer gauges (`MediaSummary::jitter_*`, `playout_queue_ms`)
 //! every ~100 ms; their means make the breakdown.
 //!
-//! `--modes ours,ticks` alternates calls between the audio pump's wake-up rules
-//! (`PumpTiming`) and reports each: `ours`, woken by the devices' callbacks, as shipped;
-//! `ticks`, a fixed 5 ms tick as before. The default is `ours` alone.
+//! `--modes ours,ticks,rtcshared` alternates calls between the audio pump's wake-up rules
+//! (`PumpTiming`) and where webrtc-rs' driver runs, and reports each: `ours`, woken by the
+//! devices' callbacks, as shipped; `ticks`, a fixed 5 ms tick as before; `rtcshared`, ours
+//! with the connection driver on the bench's runtime instead of the raised `voicecall-rtc`
+//! thread (`RtcConfig::driver_thread`). The default is `ours` alone.
 //!
-//! `cargo bench --bench latency [-- --calls N --seconds S --modes ours,ticks]`
+//! `cargo bench --bench latency [-- --calls N --seconds S --modes ours,ticks,rtcshared]`
 
 mod common;
 
@@ -189,7 +191,7 @@ async fn one_call(
     dir: &Path,
     call: usize,
     seconds: f64,
-    timing: PumpTiming,
+    mode: Mode,
     gauges: &mut Gauges,
 ) -> [Direction; 2] {
     let track = dir.join("clicks.wav");
@@ -208,7 +210,8 @@ async fn one_call(
             // Not a divisor of 20 ms: samples land at every phase of the packet clock.
             |c| {
                 c.stats_interval = Duration::from_millis(97);
-                c.media.pump_timing = timing;
+                c.media.pump_timing = mode.timing;
+                c.rtc.driver_thread = mode.driver_thread;
             },
         )
     };
@@ -291,8 +294,15 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// The `--modes` list: which pump wake-up rules to alternate.
-fn modes() -> Vec<(&'static str, PumpTiming)> {
+/// What a mode changes: the pump's wake-up rule and where webrtc-rs' driver runs.
+#[derive(Clone, Copy)]
+struct Mode {
+    timing: PumpTiming,
+    driver_thread: bool,
+}
+
+/// The `--modes` list: which pump wake-up rules and driver placements to alternate.
+fn modes() -> Vec<(&'static str, Mode)> {
     let args: Vec<String> = std::env::args().collect();
     let list = args
         .iter()
@@ -301,11 +311,31 @@ fn modes() -> Vec<(&'static str, PumpTiming)> {
         .map_or("ours", String::as_str);
     list.split(',')
         .map(|name| match name {
-            "ours" => ("ours", PumpTiming::DeviceAligned),
-            "ticks" => ("ticks", PumpTiming::Ticks),
-            other => panic!("--modes: unknown mode {other:?} (ours, ticks)"),
+            "ours" => ("ours", Mode::OURS),
+            "ticks" => (
+                "ticks",
+                Mode {
+                    timing: PumpTiming::Ticks,
+                    ..Mode::OURS
+                },
+            ),
+            "rtcshared" => (
+                "rtcshared",
+                Mode {
+                    driver_thread: false,
+                    ..Mode::OURS
+                },
+            ),
+            other => panic!("--modes: unknown mode {other:?} (ours, ticks, rtcshared)"),
         })
         .collect()
+}
+
+impl Mode {
+    const OURS: Mode = Mode {
+        timing: PumpTiming::DeviceAligned,
+        driver_thread: true,
+    };
 }
 
 /// What one mode's calls measured.
@@ -340,7 +370,7 @@ fn main() {
     runtime.block_on(async {
         // Modes alternate call by call, so drift in the machine's load hits them alike.
         for call in 0..calls {
-            for (i, &(_, timing)) in modes.iter().enumerate() {
+            for (i, &(_, mode)) in modes.iter().enumerate() {
                 let result = &mut results[i];
                 let n = call * modes.len() + i;
                 let directions = one_call(
@@ -348,7 +378,7 @@ fn main() {
                     dir.path(),
                     n,
                     seconds,
-                    timing,
+                    mode,
                     &mut result.gauges,
                 )
                 .await;

@@ -5,7 +5,9 @@
 //!
 //! Trickle ICE (ours) against `no_trickle` (the seed client's design: wait for gathering to
 //! finish, then send the description with every candidate in it). Calls alternate between
-//! the two modes so drift in machine load hits both alike.
+//! the two modes so drift in machine load hits both alike. Two more modes put webrtc-rs'
+//! connection drivers on the bench's runtime instead of the raised `voicecall-rtc` thread
+//! (`RtcConfig::driver_thread`), on the host path and relay-only.
 //!
 //! `cargo bench --bench setup_time [-- --calls N]`
 
@@ -179,26 +181,27 @@ fn measure(
             .join(" ")
     ));
     runtime.block_on(async {
-        let start_pair = |no_trickle: bool, relay_only: bool| {
+        let start_pair = |no_trickle: bool, relay_only: bool, driver_thread: bool| {
             let url = server.url.clone();
             async move {
                 let config = || {
                     engine_config(&url, InputSpec::Silence, OutputSpec::Discard, |c| {
                         c.rtc.no_trickle = no_trickle;
                         c.rtc.relay_only = relay_only;
+                        c.rtc.driver_thread = driver_thread;
                     })
                 };
                 (Peer::start(config()).await, Peer::start(config()).await)
             }
         };
-        let (caller, callee) = start_pair(false, false).await;
+        let (caller, callee) = start_pair(false, false, true).await;
         let trickle = Mode {
             name: "trickle ICE (ours)",
             caller,
             callee,
             timings: Vec::new(),
         };
-        let (caller, callee) = start_pair(true, false).await;
+        let (caller, callee) = start_pair(true, false, true).await;
         let seed = Mode {
             name: "no trickle (seed design)",
             caller,
@@ -206,14 +209,29 @@ fn measure(
             timings: Vec::new(),
         };
         // Both ends forced through the TURN server, as behind symmetric NATs.
-        let (caller, callee) = start_pair(false, true).await;
+        let (caller, callee) = start_pair(false, true, true).await;
         let relay = Mode {
             name: "trickle ICE, relay only",
             caller,
             callee,
             timings: Vec::new(),
         };
-        let mut modes = [trickle, seed, relay];
+        // webrtc-rs' drivers on this runtime, not the raised `voicecall-rtc` thread.
+        let (caller, callee) = start_pair(false, false, false).await;
+        let shared = Mode {
+            name: "trickle ICE, driver on the shared runtime",
+            caller,
+            callee,
+            timings: Vec::new(),
+        };
+        let (caller, callee) = start_pair(false, true, false).await;
+        let relay_shared = Mode {
+            name: "relay only, driver on the shared runtime",
+            caller,
+            callee,
+            timings: Vec::new(),
+        };
+        let mut modes = [trickle, seed, relay, shared, relay_shared];
         for round in 0..WARMUP_CALLS + calls {
             for mode in modes.iter_mut() {
                 let timing = one_call(&mut mode.caller, &mut mode.callee).await;

@@ -114,6 +114,10 @@ pub struct AudioTuning {
     /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
     #[arg(long, hide = true)]
     pub no_time_stretch: bool,
+    /// Run webrtc-rs' connection driver on the shared runtime at default priority, not on
+    /// the raised `voicecall-rtc` thread.
+    #[arg(long, hide = true)]
+    pub rtc_shared_runtime: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -225,6 +229,7 @@ impl AudioTuning {
             denoise_always: self.denoise_always,
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
+            rtc_shared_runtime: self.rtc_shared_runtime,
         }
     }
 }

@@ -77,6 +77,8 @@ pub struct Tuning {
     pub pump_ticks: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching.
     pub no_time_stretch: bool,
+    /// webrtc-rs' driver on the caller's runtime, not the raised driver thread.
+    pub rtc_shared_runtime: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -212,6 +214,7 @@ impl Tuning {
         if self.no_red {
             config.rtc.red = false;
         }
+        config.rtc.driver_thread = !self.rtc_shared_runtime;
         if self.no_dtx {
             media.encoder.dtx = false;
         }
@@ -477,6 +480,7 @@ mod tests {
                 no_dtx: true,
                 fixed_fec: true,
                 bitrate_bps: Some(24_000),
+                rtc_shared_runtime: true,
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -485,6 +489,7 @@ mod tests {
         assert_eq!(problems, []);
         assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
         assert!(!config.rtc.red);
+        assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);
         assert_eq!(config.media.encoder.bitrate_bps, 24_000);
         // No RED without the codec negotiated; fixed Opus FEC at its default.
@@ -510,6 +515,7 @@ mod tests {
         assert_eq!(fixed.red.distances().collect::<Vec<_>>(), vec![1, 3]);
 
         let defaults = build(&with_server(), &Overrides::default()).0;
+        assert!(defaults.rtc.driver_thread);
         let out_of_range = Overrides {
             tuning: Tuning {
                 red_always: true,

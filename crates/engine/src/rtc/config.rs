@@ -29,6 +29,9 @@ pub struct RtcConfig {
     /// This installation's DTLS certificate (`DtlsIdentity::load_or_create`); `None`: a
     /// fresh one per call.
     pub identity: Option<DtlsIdentity>,
+    /// Drive the connection on our raised webrtc thread (`driver_thread`), so a written
+    /// packet leaves when written; false: on the caller's runtime (the comparison baseline).
+    pub driver_thread: bool,
 }
 
 impl Default for RtcConfig {
@@ -45,6 +48,7 @@ impl Default for RtcConfig {
             tls_roots: Vec::new(),
             red: true,
             identity: None,
+            driver_thread: true,
         }
     }
 }

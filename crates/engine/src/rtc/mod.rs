@@ -2,6 +2,7 @@
 //! connection-state events and stats. The call machine decides; this module just does.
 
 mod config;
+mod driver_thread;
 mod events;
 mod feedback;
 mod goodbye;
@@ -15,6 +16,7 @@ mod stats;
 mod turn_tcp;
 
 pub use config::RtcConfig;
+pub use driver_thread::DRIVER_THREAD;
 pub use events::{RemoteRtp, RtcEvent};
 pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
 pub use peer::{

@@ -205,16 +205,27 @@ impl RtcPeer {
         if let Some(identity) = &config.identity {
             rtc_config = rtc_config.with_certificates(vec![identity.certificate().clone()]);
         }
-        let pc = PeerConnectionBuilder::new()
+        let builder = PeerConnectionBuilder::new()
             .with_configuration(rtc_config.build())
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(handler)
-            .with_udp_addrs(udp_addrs)
-            .build()
-            .await
-            .map_err(setup)?;
+            .with_udp_addrs(udp_addrs);
+        // webrtc-rs spawns the connection's driver (and binds its sockets) on the runtime
+        // that builds it, so building on the driver thread puts the driver there.
+        let drivers = config
+            .driver_thread
+            .then(super::driver_thread::handle)
+            .flatten();
+        let pc = match drivers {
+            Some(drivers) => drivers
+                .spawn(async move { builder.build().await })
+                .await
+                .map_err(setup)?,
+            None => builder.build().await,
+        }
+        .map_err(setup)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
 
         let ssrc = rand::random::<u32>();
