@@ -114,6 +114,9 @@ pub struct AudioTuning {
     /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
     #[arg(long, hide = true)]
     pub no_time_stretch: bool,
+    /// The jitter buffer's floor of playout delay in ms (default 40).
+    #[arg(long, hide = true)]
+    pub jitter_min_ms: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -225,6 +228,7 @@ impl AudioTuning {
             denoise_always: self.denoise_always,
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
+            jitter_min_ms: self.jitter_min_ms,
         }
     }
 }

@@ -77,6 +77,9 @@ pub struct Tuning {
     pub pump_ticks: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching.
     pub no_time_stretch: bool,
+    /// The jitter buffer's floor of playout delay in ms (the receiver baseline of issue 17);
+    /// the buffer caps it at its maximum.
+    pub jitter_min_ms: Option<u16>,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -209,6 +212,9 @@ impl Tuning {
         let media = &mut config.media;
         media.receive_mode = self.receive_mode;
         media.time_stretch = !self.no_time_stretch;
+        if let Some(ms) = self.jitter_min_ms {
+            media.jitter.min_delay = std::time::Duration::from_millis(u64::from(ms));
+        }
         if self.no_red {
             config.rtc.red = false;
         }
@@ -477,6 +483,7 @@ mod tests {
                 no_dtx: true,
                 fixed_fec: true,
                 bitrate_bps: Some(24_000),
+                jitter_min_ms: Some(20),
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -484,6 +491,10 @@ mod tests {
         let (config, problems) = build(&with_server(), &overrides);
         assert_eq!(problems, []);
         assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
+        assert_eq!(
+            config.media.jitter.min_delay,
+            std::time::Duration::from_millis(20)
+        );
         assert!(!config.rtc.red);
         assert!(!config.media.encoder.dtx);
         assert_eq!(config.media.encoder.bitrate_bps, 24_000);
