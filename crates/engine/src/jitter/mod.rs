@@ -51,7 +51,7 @@ impl Default for JitterConfig {
     /// 25 ms behind the fastest (p95 10 ms), and a target of one frame plus a few
     /// milliseconds of lead lengthened and shortened speech around every such packet —
     /// 0.3–0.7 PESQ-WB on replayed real streams (issue 17, `jitter::trace_tests`,
-    /// `benches/rx_replay.rs`). NetEq holds 40–60 ms on the same streams.
+    /// `benches/rx_replay.rs`). NetEq held 35–75 ms in the same runs.
     fn default() -> Self {
         Self {
             min_delay: Duration::from_millis(40),

@@ -44,7 +44,7 @@ fn play(packets: &[TracedPacket], config: JitterConfig) -> (u64, f64, JitterStat
 }
 
 /// On main 35cead4 (a 20 ms floor, one frame plus a lead) this stream was lengthened and
-/// shortened by 147 ms in 14 s, around every packet that came 10–25 ms late; the
+/// shortened by 148 ms in 14 s, around every packet that came 10–25 ms late; the
 /// replayed call scored 3.37 PESQ-WB against 3.93 with ideal arrivals (`rx_replay`). What
 /// remains is the lengthening that grows the buffer from the first packet to its target.
 #[test]
