@@ -112,8 +112,12 @@ fn a_killed_peer_ends_the_call_with_connection_lost_and_the_survivor_takes_the_n
     callee.wait_ended_with("remote_hangup", Duration::from_secs(10));
 }
 
+/// The person who hangs up is seen to have hung up, even with the signaling server down:
+/// the hang-up goes over the media path (an RTCP BYE) at once, and through the server once
+/// it is back. CI once saw `connection_lost` here, when the hang-up had to wait for the
+/// restarted server and lost the race against the callee's media timeout.
 #[test]
-fn a_hang_up_made_while_signaling_is_down_is_delivered_once_the_server_is_back() {
+fn a_hang_up_made_while_signaling_is_down_reaches_the_peer_at_once_and_the_server_once_back() {
     let port = free_port();
     let mut server = Server::builder().port(port).start();
     let mut callee = Client::listen(&server).auto_accept().once().spawn();
@@ -129,24 +133,31 @@ fn a_hang_up_made_while_signaling_is_down_is_delivered_once_the_server_is_back()
     });
     // The person hangs up (Ctrl-C) with the server gone: the hang-up waits in the outbox.
     caller.signal("INT");
+    let hung_up_at = Instant::now();
     assert_eq!(
         caller.wait_ended(Duration::from_secs(10))["reason"],
         "hangup"
     );
 
-    let _server = Server::builder().port(port).start();
-    // The callee hears of it through the restarted server, as a hang-up, and not as the
+    // With the server still down, the callee hears of it as a hang-up, and not as the
     // media path dying (which it would notice some 7.5 s after the caller left).
     let ended = callee.wait_ended(Duration::from_secs(20));
-    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
-    assert!(
-        callee.events_named("registered").count() == 2,
-        "the callee re-registered: {:#?}",
-        callee.events
+    println!(
+        "hang-up with signaling down: the callee ended {:?} after the caller's Ctrl-C",
+        hung_up_at.elapsed()
     );
-    // The caller stayed until the hang-up had gone out, then left cleanly.
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+
+    // The caller stays until its signaling hang-up has gone out through the restarted
+    // server, then leaves cleanly.
+    let _server = Server::builder().port(port).start();
     caller.expect_exit_ok(Duration::from_secs(15));
     callee.expect_exit_ok(Duration::from_secs(15));
+    assert!(
+        !caller.stderr().contains("still queued"),
+        "the hang-up never went out: {}",
+        caller.stderr()
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@ use crate::id::PeerId;
 use crate::sas::{Fingerprint, Verification};
 use crate::signaling::message::{IceCandidate, Outbound, SessionDescription};
 
+use super::goodbye::Goodbye;
 use super::phase::{EndReason, Phase, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub enum Command {
     AddRemoteCandidate(IceCandidate),
     /// Start an ICE restart: the controller creates a restart offer → `LocalDescription`.
     RestartIce,
+    /// Tell the peer over the media path why we leave (an RTCP BYE), before the
+    /// connection closes: it hears of it at once, even while signaling is down.
+    SayGoodbye(Goodbye),
     ClosePeer,
     /// Open the microphone and speaker and start sending/receiving audio.
     StartMedia,

@@ -1,3 +1,4 @@
+use super::goodbye::Goodbye;
 use super::phase::Failure;
 use crate::id::{CallId, PeerId};
 use crate::signaling::message::{IceCandidate, Inbound, ServerError, SessionDescription};
@@ -20,6 +21,9 @@ pub enum Input {
     Registered {
         id: PeerId,
     },
+    /// Our signaling connection dropped: what we send waits in the outbox, and what the
+    /// peer sends waits for us, until `Registered` again.
+    SignalingLost,
     /// The user wants to call `peer`; the controller picks the fresh `call_id`.
     PlaceCall {
         peer: PeerId,
@@ -39,6 +43,8 @@ pub enum Input {
     /// Our peer connection gathered a candidate (trickle ICE).
     LocalCandidate(IceCandidate),
     Rtc(RtcState),
+    /// The peer said over the media path that it left (`crate::call::Goodbye`).
+    PeerGoodbye(Goodbye),
     /// The controller could not do what a command asked (WebRTC error, no audio device…).
     Failure(Failure),
     /// Nothing happened, but time passed: fire due timers.

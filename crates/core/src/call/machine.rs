@@ -15,6 +15,7 @@ use crate::signaling::message::{
 };
 
 use super::command::{Command, Event, Tone};
+use super::goodbye::Goodbye;
 use super::input::{Input, RtcState};
 use super::phase::{EndReason, Failure, Phase, Role};
 use super::timings::CallTimings;
@@ -58,6 +59,8 @@ struct CallCtx {
     sas: Exchange,
     /// The callee's media path is up but the caller's reveal has not come: media waits.
     media_path_up: bool,
+    /// This media outage's reconnect timer was held once for our signaling to come back.
+    held_for_signaling: bool,
 }
 
 impl CallCtx {
@@ -79,6 +82,7 @@ impl CallCtx {
             restart_at: None,
             sas,
             media_path_up: false,
+            held_for_signaling: false,
         }
     }
 
@@ -113,6 +117,8 @@ pub struct CallMachine {
     call: Option<CallCtx>,
     commands: VecDeque<Command>,
     nonces: NonceSource,
+    /// Our signaling connection is down (lost and not registered again).
+    signaling_down: bool,
 }
 
 impl CallMachine {
@@ -130,6 +136,7 @@ impl CallMachine {
             call: None,
             commands: VecDeque::new(),
             nonces: NonceSource(rng),
+            signaling_down: false,
         }
     }
 
@@ -165,7 +172,11 @@ impl CallMachine {
             // signaling session sends again what the old connection may have lost (our
             // last restart offer, typically). A fresh offer on top would cross it, and the
             // second answer would find the peer connection already stable.
-            Input::Registered { id } => self.own_id = Some(id),
+            Input::Registered { id } => {
+                self.own_id = Some(id);
+                self.signaling_down = false;
+            }
+            Input::SignalingLost => self.signaling_down = true,
             Input::PlaceCall { peer, call_id } => self.place_call(peer, call_id, now),
             Input::Accept => self.accept(now),
             Input::Decline => self.decline(),
@@ -176,6 +187,7 @@ impl CallMachine {
             Input::LocalDescription(desc) => self.on_local_description(desc),
             Input::LocalCandidate(candidate) => self.on_local_candidate(candidate),
             Input::Rtc(state) => self.on_rtc(state, now),
+            Input::PeerGoodbye(goodbye) => self.on_peer_goodbye(goodbye),
             Input::Failure(why) => self.on_failure(why),
             Input::Tick => self.on_tick(now),
         }
@@ -266,6 +278,9 @@ impl CallMachine {
                 self.send(Body::Hangup {
                     reason: HangupReason::Hangup,
                 });
+                // Both ways: the signaling one may wait out a server outage, while the
+                // peer's media timeout runs.
+                self.push(Command::SayGoodbye(Goodbye::HungUp));
                 self.end(EndReason::HungUp);
             }
             Phase::Idle => self.ignore("hang up without a call"),
@@ -662,6 +677,7 @@ impl CallMachine {
                     .and_then(|ctx| {
                         ctx.restart_at = None;
                         ctx.reoffer_pending = false;
+                        ctx.held_for_signaling = false;
                         ctx.deadline.take()
                     })
                     .is_some();
@@ -700,6 +716,17 @@ impl CallMachine {
                 self.end(EndReason::ConnectionLost);
             }
             _ => {}
+        }
+    }
+
+    /// The peer left and said so over the media path; its signaling hang-up, if it comes,
+    /// then finds no call and is ignored.
+    fn on_peer_goodbye(&mut self, goodbye: Goodbye) {
+        match (&self.phase, goodbye) {
+            (Phase::Connecting { .. } | Phase::InCall { .. }, Goodbye::HungUp) => {
+                self.end(EndReason::HungUpByPeer)
+            }
+            _ => self.ignore("goodbye without a connected call"),
         }
     }
 
@@ -770,6 +797,12 @@ impl CallMachine {
         if now < at {
             return;
         }
+        if deadline == Deadline::Reconnect
+            && matches!(self.phase, Phase::InCall { .. })
+            && self.hold_for_signaling(now)
+        {
+            return;
+        }
         match (&self.phase, deadline) {
             (Phase::Outgoing { .. }, Deadline::Ring) => {
                 self.send(Body::Hangup {
@@ -809,6 +842,23 @@ impl CallMachine {
                 }
             }
         }
+    }
+
+    /// The media path stayed down through its grace while our signaling was down too: the
+    /// peer may have hung up, with its hang-up (from an old client or a browser, which send
+    /// no goodbye over the media path) waiting for the server. Wait for it once, a bounded
+    /// while; true if the timer was moved.
+    fn hold_for_signaling(&mut self, now: Instant) -> bool {
+        let hold = self.timings.signaling_hold;
+        let Some(ctx) = self.call.as_mut() else {
+            return false;
+        };
+        if !self.signaling_down || ctx.held_for_signaling {
+            return false;
+        }
+        ctx.held_for_signaling = true;
+        ctx.deadline = Some((now + hold, Deadline::Reconnect));
+        true
     }
 
     // ----- the security code ---------------------------------------------------------

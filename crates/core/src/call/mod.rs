@@ -7,6 +7,7 @@
 //! devices and the clock; this module owns every decision about the call.
 
 mod command;
+mod goodbye;
 mod input;
 mod machine;
 mod phase;
@@ -16,6 +17,7 @@ mod timings;
 mod tests;
 
 pub use command::{Command, Event, Tone};
+pub use goodbye::Goodbye;
 pub use input::{Input, RtcState};
 pub use machine::CallMachine;
 pub use phase::{EndReason, Failure, Phase, Role};

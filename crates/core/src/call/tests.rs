@@ -226,6 +226,7 @@ fn caller_happy_path_to_in_call_and_hangup() {
         cmds,
         vec![
             send(PEER, Some("call1"), hangup("hangup")),
+            Command::SayGoodbye(Goodbye::HungUp),
             Command::StopMedia,
             Command::ClosePeer,
             ended(EndReason::HungUp),
@@ -734,6 +735,142 @@ fn remote_hangup_in_call() {
     );
 }
 
+/// The peer hung up while the signaling server was down: its BYE came over the media
+/// path, and its signaling hang-up, relayed later, finds no call.
+#[test]
+fn a_goodbye_over_the_media_path_ends_the_call_as_a_remote_hangup_at_once() {
+    let mut h = Harness::new();
+    h.in_call();
+    h.at(Duration::from_millis(100));
+    let cmds = h.run(Input::PeerGoodbye(Goodbye::HungUp));
+    assert_eq!(
+        cmds,
+        vec![
+            Command::StopMedia,
+            Command::ClosePeer,
+            ended(EndReason::HungUpByPeer)
+        ]
+    );
+    assert_eq!(h.m.poll_timeout(), None);
+    assert!(
+        h.run(from(PEER, Some("call1"), hangup("hangup")))
+            .is_empty()
+    );
+    assert_eq!(h.ended_with(), Some(&EndReason::HungUpByPeer));
+}
+
+/// The media path went quiet first (the peer's last packets before its BYE were lost):
+/// the goodbye still wins over the reconnect timer, which would say `connection_lost`.
+#[test]
+fn a_goodbye_during_a_media_outage_is_a_hangup_not_a_lost_connection() {
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(Duration::from_secs(2));
+    h.run(Input::PeerGoodbye(Goodbye::HungUp));
+    assert_eq!(h.ended_with(), Some(&EndReason::HungUpByPeer));
+    h.at(Duration::from_secs(30));
+    assert!(h.run(Input::Tick).is_empty());
+}
+
+#[test]
+fn the_callee_says_goodbye_too_and_connecting_calls_end_the_same_way() {
+    let mut h = Harness::new();
+    h.incoming();
+    h.run(Input::Accept);
+    assert!(matches!(h.phase(), Phase::Connecting { .. }));
+    let cmds = h.run(Input::Hangup);
+    assert_eq!(cmds[1], Command::SayGoodbye(Goodbye::HungUp), "{cmds:?}");
+
+    let mut h = Harness::new();
+    h.answered();
+    h.run(Input::PeerGoodbye(Goodbye::HungUp));
+    assert_eq!(h.ended_with(), Some(&EndReason::HungUpByPeer));
+}
+
+#[test]
+fn goodbyes_outside_a_connected_call_change_nothing() {
+    let mut h = Harness::new();
+    assert!(h.run(Input::PeerGoodbye(Goodbye::HungUp)).is_empty());
+    h.dial();
+    assert!(h.run(Input::PeerGoodbye(Goodbye::HungUp)).is_empty());
+    assert!(matches!(h.phase(), Phase::Outgoing { .. }));
+    // Cancelling a call nobody answered has no media path to say goodbye on.
+    assert!(
+        !h.run(Input::Hangup)
+            .iter()
+            .any(|c| matches!(c, Command::SayGoodbye(_)))
+    );
+}
+
+/// An old client or a browser hung up while the server was down (no goodbye over the
+/// media path): our own signaling is down too, so the reconnect timer waits once more for
+/// the hang-up the server will relay.
+#[test]
+fn with_our_signaling_down_a_lost_media_path_waits_for_the_relayed_hang_up() {
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    let grace = CallTimings::default().reconnect_grace;
+    h.at(grace);
+    h.run(Input::Tick);
+    assert!(
+        matches!(h.phase(), Phase::InCall { .. }),
+        "held for the signaling"
+    );
+    h.at(grace + Duration::from_secs(2));
+    h.run(Input::Registered { id: id(ME) });
+    h.run(from(PEER, Some("call1"), hangup("hangup")));
+    assert_eq!(h.ended_with(), Some(&EndReason::HungUpByPeer));
+}
+
+#[test]
+fn the_hold_for_signaling_is_bounded_and_once_per_outage() {
+    let t = CallTimings::default();
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    h.at(t.reconnect_grace + t.signaling_hold - Duration::from_millis(1));
+    h.run(Input::Tick);
+    assert!(matches!(h.phase(), Phase::InCall { .. }));
+    h.at(t.reconnect_grace + t.signaling_hold);
+    h.run(Input::Tick);
+    assert_eq!(h.ended_with(), Some(&EndReason::ConnectionLost));
+
+    // The path came back in between: the next outage may be held again.
+    let mut h = Harness::new();
+    h.in_call();
+    h.run(Input::SignalingLost);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    h.run(Input::Rtc(RtcState::Connected));
+    let later = t.reconnect_grace + Duration::from_secs(1);
+    h.at(later);
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(later + t.reconnect_grace);
+    h.run(Input::Tick);
+    assert!(matches!(h.phase(), Phase::InCall { .. }), "held again");
+}
+
+#[test]
+fn with_our_signaling_up_a_lost_media_path_ends_after_the_grace() {
+    let t = CallTimings::default();
+    let mut h = Harness::new();
+    h.in_call();
+    // Lost and back before the media path went: nothing waits for the server.
+    h.run(Input::SignalingLost);
+    h.run(Input::Registered { id: id(ME) });
+    h.run(Input::Rtc(RtcState::Disconnected));
+    h.at(t.reconnect_grace);
+    h.run(Input::Tick);
+    assert_eq!(h.ended_with(), Some(&EndReason::ConnectionLost));
+}
+
 #[test]
 fn remote_hangup_reasons() {
     for (reason, expect) in [
@@ -1094,7 +1231,7 @@ mod properties {
     use proptest::prelude::*;
 
     fn any_input() -> impl Strategy<Value = (u8, u8, u8)> {
-        (0u8..20, 0u8..3, 0u8..3)
+        (0u8..22, 0u8..3, 0u8..3)
     }
 
     fn build(kind: u8, who: u8, call: u8) -> Input {
@@ -1123,6 +1260,8 @@ mod properties {
             16 => Input::Rtc(RtcState::Failed),
             17 => Input::Failure(Failure::Connection("x".into())),
             18 => Input::SetMuted(who == 0),
+            19 => Input::PeerGoodbye(Goodbye::HungUp),
+            20 => Input::SignalingLost,
             _ => Input::Tick,
         }
     }
@@ -1147,6 +1286,7 @@ mod properties {
                         Command::StopMedia => { prop_assert!(media_on); media_on = false; }
                         Command::CreatePeer { .. } => { peers_open += 1; prop_assert!(peers_open <= 1); }
                         Command::ClosePeer => { peers_open -= 1; prop_assert!(peers_open >= 0); }
+                        Command::SayGoodbye(_) => prop_assert_eq!(peers_open, 1),
                         Command::Ended { .. } => {
                             prop_assert!(!media_on);
                             prop_assert_eq!(peers_open, 0);

@@ -224,21 +224,21 @@ impl Executor {
                     state: SignalingState::Reconnecting,
                     detail: reason,
                 });
-                None
+                Some(Input::SignalingLost)
             }
             SignalingEvent::Reconnecting { attempt, server } => {
                 self.emit(EngineEvent::Signaling {
                     state: SignalingState::Reconnecting,
                     detail: format!("attempt {attempt} to {server}"),
                 });
-                None
+                Some(Input::SignalingLost)
             }
             SignalingEvent::Closed(reason) => {
                 self.emit(EngineEvent::Signaling {
                     state: SignalingState::Offline,
                     detail: reason.to_string(),
                 });
-                None
+                Some(Input::SignalingLost)
             }
             // Logged by the signaling driver.
             SignalingEvent::Dropped(_) => None,
@@ -258,6 +258,7 @@ impl Executor {
         match event {
             RtcEvent::LocalCandidate(candidate) => Some(Input::LocalCandidate(candidate)),
             RtcEvent::State(state) => Some(Input::Rtc(state)),
+            RtcEvent::PeerGoodbye(goodbye) => Some(Input::PeerGoodbye(goodbye)),
             RtcEvent::GatheringComplete | RtcEvent::RemoteTrack => None,
         }
     }
@@ -366,6 +367,11 @@ impl Executor {
                     Err(err) => {
                         self.emit(EngineEvent::Warning(Warning::IceRestart(err.to_string())))
                     }
+                }
+            }
+            Command::SayGoodbye(goodbye) => {
+                if let Some(peer) = &self.peer {
+                    peer.say_goodbye(goodbye).await;
                 }
             }
             Command::ClosePeer => self.close_peer().await,

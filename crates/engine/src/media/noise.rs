@@ -98,8 +98,9 @@ impl NoiseSuppressor {
         for (dst, &s) in self.input.iter_mut().zip(half.iter()) {
             *dst = f32::from(s);
         }
+        // Mean energy per sample: both the clean-microphone check and the skip need it.
+        let energy = self.input.iter().map(|s| s * s).sum::<f32>() / HALF_FRAME as f32;
         if let Some(mic) = self.mic.as_mut() {
-            let energy = self.input.iter().map(|s| s * s).sum::<f32>() / HALF_FRAME as f32;
             let level = mic.half(energy);
             let was_bypassing = std::mem::replace(&mut self.bypassing, !level.suppress);
             let voice = VoiceActivity {
@@ -109,7 +110,7 @@ impl NoiseSuppressor {
             match (was_bypassing, level.suppress) {
                 (true, false) => {
                     self.bypassed += 1;
-                    self.pass_delayed(half);
+                    self.pass_delayed(half, 1.0);
                     return voice;
                 }
                 (false, false) => {
@@ -133,17 +134,10 @@ impl NoiseSuppressor {
                 (false, true) => {}
             }
         }
-        if quiet && self.is_noise_only() {
+        if quiet && self.is_noise_only(energy) {
             self.skipped += 1;
-            // The delay line keeps RNNoise's alignment for when it wakes.
-            for ((out, delayed), &now) in half
-                .iter_mut()
-                .zip(self.delayed.iter_mut())
-                .zip(self.input.iter())
-            {
-                *out = to_i16(self.floor * *delayed);
-                *delayed = now;
-            }
+            // At the floor; the delay line keeps RNNoise's alignment for when it wakes.
+            self.pass_delayed(half, self.floor);
             return VoiceActivity {
                 speech_probability: 0.0,
                 noise_only: true,
@@ -166,14 +160,14 @@ impl NoiseSuppressor {
         }
     }
 
-    /// The original, delayed as RNNoise's output would be.
-    fn pass_delayed(&mut self, half: &mut [i16]) {
+    /// The original at `gain`, delayed as RNNoise's output would be.
+    fn pass_delayed(&mut self, half: &mut [i16], gain: f32) {
         for ((out, delayed), &now) in half
             .iter_mut()
             .zip(self.delayed.iter_mut())
             .zip(self.input.iter())
         {
-            *out = to_i16(*delayed);
+            *out = to_i16(gain * *delayed);
             *delayed = now;
         }
     }
@@ -201,11 +195,10 @@ impl NoiseSuppressor {
         }
     }
 
-    /// Whether the half frame in `input` is no louder than the quietest recent one; keeps
-    /// the estimate.
-    fn is_noise_only(&mut self) -> bool {
-        let energy =
-            self.input.iter().map(|s| s * s).sum::<f32>() / HALF_FRAME as f32 + SILENT_ENERGY;
+    /// Whether a half frame of mean `energy` is no louder than the quietest recent one;
+    /// keeps the estimate.
+    fn is_noise_only(&mut self, energy: f32) -> bool {
+        let energy = energy + SILENT_ENERGY;
         let floor = match self.noise_floor {
             Some(floor) if energy < floor => energy,
             Some(floor) => floor * FLOOR_RISE,

@@ -11,7 +11,7 @@ use webrtc::peer_connection::{
 
 use super::rx_trace::RxTrace;
 use crate::jitter::trace::TracedPacket;
-use voicecall_core::call::RtcState;
+use voicecall_core::call::{Goodbye, RtcState};
 use voicecall_core::signaling::message::IceCandidate;
 
 /// What the peer connection reports to the controller.
@@ -22,6 +22,8 @@ pub enum RtcEvent {
     State(RtcState),
     /// The remote audio track started (its first packet arrived).
     RemoteTrack,
+    /// The peer sent an RTCP BYE of ours on its audio stream.
+    PeerGoodbye(Goodbye),
 }
 
 /// One received audio packet, as much of RTP as the receive path needs.

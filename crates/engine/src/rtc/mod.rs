@@ -4,6 +4,7 @@
 mod config;
 mod events;
 mod feedback;
+mod goodbye;
 mod identity;
 mod mdns;
 mod opus_sdp;

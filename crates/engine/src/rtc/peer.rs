@@ -25,10 +25,12 @@ use webrtc::rtp_transceiver::RtpSender;
 use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::feedback::{self, FeedbackInterceptor};
+use super::goodbye::{self, GoodbyeInterceptor};
 use super::opus_sdp::{OPUS_PAYLOAD_TYPE, opus_codec, opus_codec_parameters};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::codec::PayloadTypes;
+use voicecall_core::call::Goodbye;
 use voicecall_core::ice::CandidateKind;
 use voicecall_core::protection::PeerReport;
 use voicecall_core::quality::RtcStats;
@@ -76,6 +78,9 @@ const RELAY_GRACE: Duration = Duration::from_millis(600);
 /// A TURN server's name that does not resolve by then is skipped: the call goes ahead
 /// with the other servers (a broken resolver can take half a minute to give up).
 const DNS_WAIT: Duration = Duration::from_secs(3);
+/// How long closing waits for our BYE to enter webrtc-rs's chain. It takes one pass of the
+/// connection's driver; more means the driver is stuck, and the close goes ahead anyway.
+const GOODBYE_WAIT: Duration = Duration::from_millis(250);
 
 /// One peer connection carrying one Opus track each way.
 pub struct RtcPeer {
@@ -93,6 +98,8 @@ pub struct RtcPeer {
     no_trickle: bool,
     /// Finished candidate gatherings so far (see [`Handler::gathered`]).
     gathered: watch::Receiver<u64>,
+    /// Turns true once our BYE is in webrtc-rs's chain (see [`goodbye`]).
+    goodbye_sent: watch::Receiver<bool>,
     /// TURN-over-TCP bridges this connection's TURN client talks through.
     _turn_bridges: Vec<TurnTcpBridge>,
 }
@@ -139,11 +146,16 @@ impl RtcPeer {
                 .map_err(setup)?;
         }
         let (reports_tx, reports_rx) = mpsc::channel(feedback::REPORT_QUEUE);
+        let (goodbye_sent_tx, goodbye_sent) = watch::channel(false);
         let registry = register_default_interceptors(Registry::new(), &mut media)
             .map_err(setup)?
             .with(
                 rtc::interceptor::Slot::from(feedback::SLOT),
                 FeedbackInterceptor::new(feedback::REPORT_INTERVAL, reports_tx),
+            )
+            .with(
+                rtc::interceptor::Slot::from(goodbye::SLOT),
+                GoodbyeInterceptor::new(events.clone(), goodbye_sent_tx),
             );
         let settings = SettingEngineBuilder::new()
             // webrtc-rs waits for its 200 ms ICE tick and a 1–2 s acceptance window by
@@ -235,6 +247,7 @@ impl RtcPeer {
             peer_reports: Some(reports_rx),
             no_trickle: config.no_trickle,
             gathered,
+            goodbye_sent,
             _turn_bridges: turn_bridges,
         })
     }
@@ -387,6 +400,26 @@ impl RtcPeer {
             remote_kind = candidate_kind(twin.typ);
         }
         Some((candidate_kind(local.typ), remote_kind))
+    }
+
+    /// Tells the peer over the media path why we leave (an RTCP BYE on our stream), in time
+    /// for a `close` right after. Nothing to do before our track is bound (no media path).
+    pub async fn say_goodbye(&self, goodbye: Goodbye) {
+        let bye = rtc::rtcp::goodbye::Goodbye {
+            sources: vec![self.ssrc],
+            reason: Bytes::from_static(goodbye.reason().as_bytes()),
+        };
+        if let Err(err) = self.track.write_rtcp(vec![Box::new(bye)]).await {
+            tracing::debug!(error = %err, "no goodbye over the media path");
+            return;
+        }
+        let mut sent = self.goodbye_sent.clone();
+        if tokio::time::timeout(GOODBYE_WAIT, sent.wait_for(|s| *s))
+            .await
+            .is_err()
+        {
+            tracing::warn!("the goodbye did not reach the connection before it closed");
+        }
     }
 
     pub async fn close(&self) {

@@ -17,7 +17,10 @@ use voicecall_core::format::{FRAME_SAMPLES, SAMPLE_RATE};
 const PREBUFFER_FRAMES: usize = 5;
 
 /// Copies frames from capture to playback until `frames` have passed, as the engine would.
+/// Runs at the engine pump's priority: on a loaded machine a default-priority test thread
+/// can sleep past the whole cushion, which would test the scheduler, not the devices.
 fn pump(capture: &mut CaptureStream, playback: &mut PlaybackStream, frames: usize) {
+    crate::audio::raise_current_thread();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut frame = [0i16; FRAME_SAMPLES];
     for _ in 0..PREBUFFER_FRAMES {
