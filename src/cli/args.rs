@@ -118,6 +118,9 @@ pub struct AudioTuning {
     /// the raised `voicecall-rtc` thread.
     #[arg(long, hide = true)]
     pub rtc_shared_runtime: bool,
+    /// The jitter buffer's floor of playout delay in ms (default 40).
+    #[arg(long, hide = true)]
+    pub jitter_min_ms: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -230,6 +233,7 @@ impl AudioTuning {
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
             rtc_shared_runtime: self.rtc_shared_runtime,
+            jitter_min_ms: self.jitter_min_ms,
         }
     }
 }

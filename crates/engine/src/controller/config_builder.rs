@@ -79,6 +79,9 @@ pub struct Tuning {
     pub no_time_stretch: bool,
     /// webrtc-rs' driver on the caller's runtime, not the raised driver thread.
     pub rtc_shared_runtime: bool,
+    /// The jitter buffer's floor of playout delay in ms (the receiver baseline of issue 17);
+    /// the buffer caps it at its maximum.
+    pub jitter_min_ms: Option<u16>,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -211,6 +214,9 @@ impl Tuning {
         let media = &mut config.media;
         media.receive_mode = self.receive_mode;
         media.time_stretch = !self.no_time_stretch;
+        if let Some(ms) = self.jitter_min_ms {
+            media.jitter.min_delay = std::time::Duration::from_millis(u64::from(ms));
+        }
         if self.no_red {
             config.rtc.red = false;
         }
@@ -481,6 +487,7 @@ mod tests {
                 fixed_fec: true,
                 bitrate_bps: Some(24_000),
                 rtc_shared_runtime: true,
+                jitter_min_ms: Some(20),
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -488,6 +495,10 @@ mod tests {
         let (config, problems) = build(&with_server(), &overrides);
         assert_eq!(problems, []);
         assert_eq!(config.media.receive_mode, ReceiveMode::Naive);
+        assert_eq!(
+            config.media.jitter.min_delay,
+            std::time::Duration::from_millis(20)
+        );
         assert!(!config.rtc.red);
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
@@ -8,6 +9,8 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState,
 };
 
+use super::rx_trace::RxTrace;
+use crate::jitter::trace::TracedPacket;
 use voicecall_core::call::{Goodbye, RtcState};
 use voicecall_core::signaling::message::IceCandidate;
 
@@ -96,8 +99,21 @@ impl PeerConnectionEventHandler for Handler {
         // `on_track` runs on the driver task: reading the track here would stall the
         // connection, so the packets are pumped from a task of their own.
         tokio::spawn(async move {
+            let mut trace = RxTrace::from_env();
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                    if let Some(trace) = &mut trace {
+                        let header = &packet.header;
+                        let traced = TracedPacket {
+                            arrival_us: 0,
+                            seq: header.sequence_number,
+                            timestamp: header.timestamp,
+                            payload_type: header.payload_type,
+                            marker: header.marker,
+                            payload: packet.payload.to_vec(),
+                        };
+                        trace.record(traced, Instant::now());
+                    }
                     let rtp = RemoteRtp {
                         payload_type: packet.header.payload_type,
                         sequence: packet.header.sequence_number,

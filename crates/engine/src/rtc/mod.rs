@@ -12,6 +12,7 @@ mod opus_sdp;
 #[cfg(test)]
 mod opus_sdp_tests;
 mod peer;
+mod rx_trace;
 mod stats;
 mod turn_tcp;
 

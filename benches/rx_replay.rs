@@ -1,0 +1,123 @@
+//! Offline replay of received RTP streams through the real `ReceivePath` (issue 17,
+//! Chromium → voicecall): each trace (`VOICECALL_RX_TRACE=<dir>` on a `voicecall` process,
+//! `jitter::trace`) is played twice, pulled by a simulated 10 ms audio device on a fake
+//! clock — (a) with the arrival times as recorded, (b) with every packet arriving on its
+//! RTP timestamp (ideal 20 ms pacing) — and both are scored with the quality benchmark's
+//! wideband PESQ against whichever passage the trace carries. No network, no clock of the
+//! machine: the same trace gives the same numbers, so receiver changes can be compared
+//! on real streams.
+//!
+//!   benches/rx_replay.sh TRACE.bin... [--min-delay-ms 20,40]
+//!
+//! `--min-delay-ms` replays every trace once per floor of the playout delay
+//! (`JitterConfig::min_delay`; the first is the default config's). Prints per trace and
+//! variant: PESQ-WB, the receiver's counters, and the passage.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use voicecall_engine::jitter::replay::{self, Arrivals};
+use voicecall_engine::jitter::trace;
+use voicecall_engine::jitter::{JitterConfig, ReceivePath};
+use voicecall_lab::assets::repo;
+use voicecall_lab::support::pesq::{Pesq, Speech, align_for_pesq};
+
+fn main() {
+    if !common::invoked_as_benchmark("rx_replay") {
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let floors: Vec<u64> = args
+        .iter()
+        .position(|a| a == "--min-delay-ms")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| {
+            list.split(',')
+                .map(|n| n.parse().expect("--min-delay-ms takes numbers"))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![JitterConfig::default().min_delay.as_millis() as u64]);
+    let traces: Vec<PathBuf> = args
+        .iter()
+        .filter(|a| a.ends_with(".bin"))
+        .map(PathBuf::from)
+        .collect();
+    let dir = repo().join("target/rx-replay");
+    std::fs::create_dir_all(&dir).expect("create target/rx-replay");
+    let speech = Speech::prepare(&dir);
+    let pesq = Pesq::from_env();
+    let mut pairs = Vec::new();
+    let mut rows = Vec::new();
+    for (t, path) in traces.iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let packets = trace::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let variants = floors.iter().flat_map(|&floor| {
+            [Arrivals::Recorded, Arrivals::Ideal].map(|arrivals| (floor, arrivals))
+        });
+        for (v, (floor, arrivals)) in variants.enumerate() {
+            let config = JitterConfig {
+                min_delay: Duration::from_millis(floor),
+                ..JitterConfig::default()
+            };
+            let rx = ReceivePath::new(config).expect("the Opus decoder opens");
+            let (audio, stats) = replay::play_with(&packets, arrivals, rx);
+            let wav = dir.join(format!("t{t}-v{v}.wav"));
+            write_wav(&wav, &audio);
+            let passage = best_passage(&speech, &wav);
+            let deg = dir.join(format!("t{t}-v{v}-16k.wav"));
+            align_for_pesq(&speech[passage].samples48, &wav, &deg);
+            pairs.push((speech[passage].wav16.clone(), deg));
+            rows.push((path.clone(), floor, arrivals, passage, stats));
+        }
+    }
+    let scores = pesq.score(&pairs);
+    println!(
+        "| trace | min delay | arrivals | passage | PESQ-WB | concealed | held | skipped | accelerated ms | expanded ms | stalls |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for ((path, floor, arrivals, passage, s), score) in rows.iter().zip(scores) {
+        println!(
+            "| {} | {floor} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            match arrivals {
+                Arrivals::Recorded => "recorded",
+                Arrivals::Ideal => "ideal 20 ms",
+            },
+            passage,
+            score.map_or("–".into(), |s| format!("{s:.2}")),
+            s.concealed,
+            s.underruns,
+            s.skipped,
+            s.accelerated_samples / 48,
+            s.expanded_samples / 48,
+            s.stalls,
+        );
+    }
+}
+
+fn write_wav(path: &Path, audio: &[i16]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    for &s in audio {
+        w.write_sample(s).expect("write wav");
+    }
+    w.finalize().expect("finalize wav");
+}
+
+/// The passage the recording carries: the one it correlates with best.
+fn best_passage(speech: &[Speech; 2], wav: &Path) -> usize {
+    let rec = voicecall_engine::audio::load_wav_48k_mono(wav).expect("replayed wav");
+    let fraction = |i: usize| {
+        voicecall_lab::analysis::compare(&speech[i].samples48, &rec, 48_000).matched_fraction
+    };
+    if fraction(1) > fraction(0) { 1 } else { 0 }
+}
