@@ -42,6 +42,8 @@ pub use error::{AudioError, Direction};
 pub use levels::{LevelMeter, Levels};
 pub use open_device::OpenDevice;
 pub use playback::PlaybackStream;
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) use priority::current_scheduling;
 pub use priority::{ThreadPriority, raise_current_thread};
 pub use session::{AudioSession, open, open_input, open_output, open_with};
 pub use tone::{Cadence, ToneGenerator};

@@ -52,21 +52,26 @@ pub fn raise_current_thread() -> ThreadPriority {
     ThreadPriority::Default
 }
 
+/// The calling thread's scheduling policy, real-time priority and nice value (for tests
+/// that check what a thread was granted).
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn current_scheduling() -> (i32, i32, i32) {
+    let mut policy = 0;
+    let mut param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: valid handle and out-pointers that live across the call.
+    let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+    assert_eq!(rc, 0);
+    // SAFETY: gettid and getpriority on our own thread have no preconditions.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+    (policy, param.sched_priority, nice)
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
-    /// The calling thread's scheduling policy, real-time priority and nice value.
     fn current() -> (i32, i32, i32) {
-        let mut policy = 0;
-        let mut param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: valid handle and out-pointers that live across the call.
-        let rc =
-            unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
-        assert_eq!(rc, 0);
-        // SAFETY: gettid and getpriority on our own thread have no preconditions.
-        let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
-        (policy, param.sched_priority, nice)
+        current_scheduling()
     }
 
     #[test]

@@ -62,14 +62,7 @@ mod tests {
     /// Name, scheduling policy and nice value of the calling thread.
     fn current() -> (String, i32, i32) {
         let name = std::thread::current().name().unwrap_or("").to_owned();
-        let mut policy = 0;
-        let mut param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: valid handle and out-pointers that live across the call.
-        let rc =
-            unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
-        assert_eq!(rc, 0);
-        // SAFETY: gettid and getpriority on our own thread have no preconditions.
-        let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+        let (policy, _, nice) = crate::audio::current_scheduling();
         (name, policy, nice)
     }
 
