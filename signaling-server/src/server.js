@@ -30,6 +30,44 @@ import { createIceServerIssuer } from './turn.js';
 
 // Idle buckets, expired calls and the like are forgotten this often.
 const SWEEP_INTERVAL_MS = 30_000;
+// How long close() lets connections end by themselves before it drops them: a
+// client that sent half a request, or never answers a WebSocket close, would
+// otherwise hold the shutdown (and the release of its IDs) for up to a minute.
+export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Every TCP connection of `server`, upgraded ones included (the HTTP server's
+ * own closeAllConnections() no longer sees those once upgraded).
+ */
+function trackConnections(server) {
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/**
+ * Stop `server`: `stop(done)` closes it (and calls done once every connection
+ * has ended); connections still open after CLOSE_GRACE_MS are dropped.
+ */
+function closeWithGrace(server, sockets, stop, log) {
+  return new Promise((resolve) => {
+    const grace = setTimeout(() => {
+      if (sockets.size === 0) return;
+      log.warn({ connections: sockets.size, graceMs: CLOSE_GRACE_MS }, 'connections still open after the close grace, dropped');
+      for (const socket of sockets) socket.destroy();
+    }, CLOSE_GRACE_MS);
+    stop(() => {
+      clearTimeout(grace);
+      resolve();
+    });
+    // Keep-alive HTTP clients (e.g. a health checker) would otherwise hold
+    // the close open until their next request or the keep-alive timeout.
+    server.closeIdleConnections();
+  });
+}
 
 /**
  * @param {Partial<typeof DEFAULTS>} [config] missing keys take DEFAULTS
@@ -206,6 +244,9 @@ export function createSignalingServer(config = {}, deps = {}) {
   };
   io.on('connection', (socket) => attachSession(ctx, socket));
 
+  const connections = trackConnections(httpServer);
+  const metricsConnections = metricsServer ? trackConnections(metricsServer) : null;
+
   const listenOn = (server, port, host) =>
     new Promise((resolve, reject) => {
       const onError = (err) => reject(err);
@@ -253,19 +294,11 @@ export function createSignalingServer(config = {}, deps = {}) {
       closing ??= (async () => {
         clearInterval(sweeper);
         relay.close();
-        await new Promise((resolve) => {
-          // io.close() also closes httpServer; its callback gets
-          // ERR_SERVER_NOT_RUNNING if listen() was never called — fine here.
-          io.close(() => resolve());
-          // Keep-alive HTTP clients (e.g. a health checker) would otherwise
-          // hold httpServer.close() open until they time out.
-          httpServer.closeIdleConnections();
-        });
+        // io.close() also closes httpServer; its callback gets
+        // ERR_SERVER_NOT_RUNNING if listen() was never called — fine here.
+        await closeWithGrace(httpServer, connections, (done) => io.close(() => done()), log);
         if (metricsServer?.listening) {
-          await new Promise((resolve) => {
-            metricsServer.close(() => resolve());
-            metricsServer.closeIdleConnections();
-          });
+          await closeWithGrace(metricsServer, metricsConnections, (done) => metricsServer.close(() => done()), log);
         }
         // Releases of the sockets io.close() just dropped: with Redis they
         // mark this node's IDs offline for everyone else.

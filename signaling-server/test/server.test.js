@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSignalingServer } from '../src/server.js';
+import net from 'node:net';
+import { CLOSE_GRACE_MS, createSignalingServer } from '../src/server.js';
 import { client, memoryLogger, once } from './helpers.js';
 
 test('createSignalingServer exposes the documented shape and listens on port 0', async () => {
@@ -26,6 +27,51 @@ test('close() disconnects clients and stops listening', async () => {
   await gone;
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
 });
+
+/** A raw TCP client that sends `bytes` and then neither reads nor writes. */
+async function stalledClient(port, bytes) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('error', () => {});
+  socket.write(bytes);
+  // Long enough for the server to have read it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  socket.pause();
+  return socket;
+}
+
+// Without the grace these hold close() until the server's header timeout
+// (a minute) or ws's close timeout (30 s): a stalled client must not keep
+// the IDs of everyone else from being released at shutdown.
+for (const [what, bytes] of [
+  ['half an HTTP request', 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+  [
+    'a WebSocket that never answers the close',
+    'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  ],
+]) {
+  test(`close() drops ${what} after the grace and releases the IDs of the rest`, async () => {
+    const { logger, records } = memoryLogger();
+    const server = createSignalingServer({ port: 0 }, { logger });
+    const { port } = await server.listen();
+    const c = client(`http://127.0.0.1:${port}`);
+    const { id } = await once(c, 'registered');
+    const stalled = await stalledClient(port, bytes);
+    const dropped = new Promise((resolve) => stalled.once('close', resolve));
+    const started = Date.now();
+    await server.close();
+    const took = Date.now() - started;
+    assert.ok(took < CLOSE_GRACE_MS + 5000, `close() took ${took} ms`);
+    // Read again, to see the server's end of it.
+    stalled.resume();
+    await dropped;
+    assert.equal((await server.registry.lookup(id))?.online ?? false, false, 'the well-behaved client is offline');
+    const warn = records.find((r) => r.msg === 'connections still open after the close grace, dropped');
+    assert.equal(warn?.connections, 1);
+    c.close();
+  });
+}
 
 test('listen() rejects when the port is in use', async () => {
   const a = createSignalingServer({ port: 0 }, { logger: memoryLogger().logger });

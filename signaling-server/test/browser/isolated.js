@@ -37,12 +37,17 @@ export function requireLoopbackOnly() {
 // client's calls abort without one, see tests/browser_interop.rs).
 const SETUP = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo';
 
+// Every test of these files takes well under a minute on a loaded machine.
+const TEST_TIMEOUT_MS = 120_000;
+
 function main(files) {
   if (files.length === 0) {
     console.error('usage: node test/browser/isolated.js TEST_FILE…');
     return 2;
   }
-  const nodeTest = [process.execPath, '--test', ...files];
+  // A stuck step (a page, a server that will not close) fails its test with a
+  // message instead of holding CI until its own limit.
+  const nodeTest = [process.execPath, '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
   if (loopbackOnly()) {
     return spawnSync(nodeTest[0], nodeTest.slice(1), { stdio: 'inherit' }).status ?? 1;
   }
