@@ -50,6 +50,9 @@ struct ReceiverCounters {
     samples_expanded: u64,
     output_underruns: u64,
     output_underrun_samples: u64,
+    /// Frames our sender left unsent as DTX: none to chromium, whose SDP does not ask for
+    /// DTX (its NetEq shortens speech after our DTX pauses, issue 17).
+    frames_unsent_dtx: u64,
 }
 
 fn chromium() -> PathBuf {
@@ -180,7 +183,7 @@ fn check_receiver(r: &Recording) {
     };
     println!(
         "{}: our receiver skipped {} frames, held {}, accelerated {:.0} ms, expanded {:.0} ms; \
-         the output ran dry {} times ({:.0} ms)",
+         the output ran dry {} times ({:.0} ms); our sender left {} frames unsent as DTX",
         r.label,
         c.frames_skipped,
         c.frames_held,
@@ -188,6 +191,12 @@ fn check_receiver(r: &Recording) {
         c.samples_expanded as f64 / 48.0,
         c.output_underruns,
         c.output_underrun_samples as f64 / 48.0,
+        c.frames_unsent_dtx,
+    );
+    assert_eq!(
+        c.frames_unsent_dtx, 0,
+        "{}: our sender used DTX towards chromium, which did not ask for it",
+        r.label
     );
     assert!(
         c.frames_skipped <= MAX_FRAMES_SKIPPED,

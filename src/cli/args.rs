@@ -121,6 +121,9 @@ pub struct AudioTuning {
     /// The jitter buffer's floor of playout delay in ms (default 40).
     #[arg(long, hide = true)]
     pub jitter_min_ms: Option<u16>,
+    /// DTX as before `usedtx` was followed: sent whatever the peer asks, never asked for.
+    #[arg(long, hide = true)]
+    pub dtx_regardless: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -233,6 +236,7 @@ impl AudioTuning {
             pump_ticks: self.pump_ticks,
             no_time_stretch: self.no_time_stretch,
             rtc_shared_runtime: self.rtc_shared_runtime,
+            dtx_regardless: self.dtx_regardless,
             jitter_min_ms: self.jitter_min_ms,
         }
     }

@@ -82,6 +82,9 @@ pub struct Tuning {
     /// The jitter buffer's floor of playout delay in ms (the receiver baseline of issue 17);
     /// the buffer caps it at its maximum.
     pub jitter_min_ms: Option<u16>,
+    /// DTX as before RFC 7587's `usedtx` was followed: sent whatever the peer asks, and not
+    /// asked for (the sender baseline of issue 17).
+    pub dtx_regardless: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -221,6 +224,10 @@ impl Tuning {
             config.rtc.red = false;
         }
         config.rtc.driver_thread = !self.rtc_shared_runtime;
+        if self.dtx_regardless {
+            media.dtx_whatever_the_peer_asks = true;
+            config.rtc.ask_for_dtx = false;
+        }
         if self.no_dtx {
             media.encoder.dtx = false;
         }
@@ -488,6 +495,7 @@ mod tests {
                 bitrate_bps: Some(24_000),
                 rtc_shared_runtime: true,
                 jitter_min_ms: Some(20),
+                dtx_regardless: true,
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -502,6 +510,8 @@ mod tests {
         assert!(!config.rtc.red);
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);
+        assert!(config.media.dtx_whatever_the_peer_asks);
+        assert!(!config.rtc.ask_for_dtx);
         assert_eq!(config.media.encoder.bitrate_bps, 24_000);
         // No RED without the codec negotiated; fixed Opus FEC at its default.
         let ProtectionMode::Fixed(fixed) = config.media.protection else {

@@ -76,6 +76,9 @@ pub struct MediaConfig {
     pub processing: ProcessingConfig,
     /// Frames after speech before Opus may use DTX again (`SendConfig`).
     pub dtx_hangover_frames: u16,
+    /// DTX (when `encoder.dtx`) even to a peer whose fmtp did not ask for it, as before
+    /// RFC 7587's `usedtx` was followed: the comparison baseline. False: only when asked.
+    pub dtx_whatever_the_peer_asks: bool,
     /// Opus complexity by bitrate and silence (`SendConfig`).
     pub adaptive_complexity: bool,
     /// When the pump wakes: by the devices' callbacks, or a fixed tick (benchmarks).
@@ -97,6 +100,7 @@ impl Default for MediaConfig {
             protection: send.protection,
             processing: ProcessingConfig::default(),
             dtx_hangover_frames: send.dtx_hangover_frames,
+            dtx_whatever_the_peer_asks: false,
             adaptive_complexity: send.adaptive_complexity,
             pump_timing: PumpTiming::default(),
             audio: Arc::new(SystemAudio),
@@ -152,7 +156,8 @@ impl MediaSession {
         reports: mpsc::Receiver<PeerReport>,
     ) -> Result<Self, MediaError> {
         let types = writer.payload_types();
-        let send_config = config.send_config();
+        let mut send_config = config.send_config();
+        send_config.encoder.dtx &= writer.peer_asks_for_dtx() || config.dtx_whatever_the_peer_asks;
         let mut send = SendPath::new(&send_config, types, rand::random())?;
         let policy = ProtectionPolicy::new(PolicyConfig {
             red_available: types.red.is_some(),

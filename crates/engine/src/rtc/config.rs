@@ -32,6 +32,10 @@ pub struct RtcConfig {
     /// Drive the connection on our raised webrtc thread (`driver_thread`), so a written
     /// packet leaves when written; false: on the caller's runtime (the comparison baseline).
     pub driver_thread: bool,
+    /// Say `x-voicecall-dtx=1` in our Opus fmtp: other voicecall clients may send us DTX
+    /// (`opus_sdp`). False: the fmtp before it did (the comparison baseline, with
+    /// `MediaConfig::dtx_whatever_the_peer_asks`).
+    pub ask_for_dtx: bool,
 }
 
 impl Default for RtcConfig {
@@ -49,6 +53,7 @@ impl Default for RtcConfig {
             red: true,
             identity: None,
             driver_thread: true,
+            ask_for_dtx: true,
         }
     }
 }

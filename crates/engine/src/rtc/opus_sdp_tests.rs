@@ -1,11 +1,13 @@
 //! What our SDP asks of the peer's Opus encoder, in our offer and in our answer to
 //! Chromium's offer: in-band FEC (without `useinbandfec=1` Chromium sends no LBRR, and a
-//! lost packet can only be concealed).
+//! lost packet can only be concealed) and DTX; and what we read of the peer's: whether it
+//! asks for DTX.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use tokio::sync::mpsc;
 
+use super::opus_sdp::asks_for_dtx;
 use super::{LocalDescription, RtcConfig, RtcPeer};
 use voicecall_core::signaling::message::{SdpKind, SessionDescription};
 
@@ -102,6 +104,11 @@ async fn answer_to_chromium(config: &RtcConfig) -> String {
 }
 
 async fn answer_to(config: &RtcConfig, offer: &str) -> String {
+    answer_and_dtx(config, offer).await.0
+}
+
+/// Our answer to `offer`, and whether our sender then takes the peer to ask for DTX.
+async fn answer_and_dtx(config: &RtcConfig, offer: &str) -> (String, bool) {
     let (events, _events) = mpsc::unbounded_channel();
     let mut peer = RtcPeer::new(config, events).await.expect("peer connection");
     let chromium = SessionDescription {
@@ -114,13 +121,22 @@ async fn answer_to(config: &RtcConfig, offer: &str) -> String {
         .expect("chromium's offer applies")
         .expect("an offer is answered");
     let answer = sdp(answer);
+    let asks = peer
+        .audio_writer()
+        .await
+        .expect("audio was negotiated")
+        .peer_asks_for_dtx();
     peer.close().await;
-    answer
+    (answer, asks)
 }
 
 /// Our Opus parameters, sorted like `opus_fmtp`'s.
 fn ours() -> Vec<String> {
-    vec!["minptime=10".to_owned(), "useinbandfec=1".to_owned()]
+    vec![
+        "minptime=10".to_owned(),
+        "useinbandfec=1".to_owned(),
+        "x-voicecall-dtx=1".to_owned(),
+    ]
 }
 
 #[tokio::test]
@@ -148,4 +164,59 @@ async fn our_answer_asks_for_in_band_fec_whatever_the_offer_says() {
     assert_ne!(offer, CHROMIUM_OFFER);
     let sdp = answer_to(&config(), &offer).await;
     assert_eq!(opus_fmtp(&sdp), ours(), "{sdp}");
+}
+
+/// The fmtp before DTX was asked for, kept for the comparison baseline (`--dtx-regardless`).
+#[tokio::test]
+async fn without_asking_for_dtx_the_fmtp_is_the_old_one() {
+    let config = RtcConfig {
+        ask_for_dtx: false,
+        ..config()
+    };
+    let sdp = offer(&config).await;
+    assert_eq!(opus_fmtp(&sdp), ["minptime=10", "useinbandfec=1"], "{sdp}");
+}
+
+/// Chromium does not ask for DTX, so it gets none from us; a peer that asks gets it.
+#[tokio::test]
+async fn our_sender_reads_whether_the_peer_asks_for_dtx() {
+    let (_, asks) = answer_and_dtx(&config(), CHROMIUM_OFFER).await;
+    assert!(!asks, "Chromium's offer has no usedtx=1");
+    let offer = CHROMIUM_OFFER.replace(
+        "a=fmtp:111 minptime=10;useinbandfec=1",
+        "a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1",
+    );
+    let (_, asks) = answer_and_dtx(&config(), &offer).await;
+    assert!(asks, "usedtx=1 in the Opus fmtp");
+}
+
+#[tokio::test]
+async fn our_own_offer_asks_for_dtx() {
+    assert!(asks_for_dtx(&offer(&config()).await));
+    let old = RtcConfig {
+        ask_for_dtx: false,
+        ..config()
+    };
+    assert!(!asks_for_dtx(&offer(&old).await));
+}
+
+#[test]
+fn usedtx_counts_only_as_one_on_opus() {
+    let with = |fmtp: &str| CHROMIUM_OFFER.replace("a=fmtp:111 minptime=10;useinbandfec=1", fmtp);
+    assert!(!asks_for_dtx(CHROMIUM_OFFER));
+    assert!(asks_for_dtx(&with("a=fmtp:111 minptime=10; usedtx=1")));
+    assert!(asks_for_dtx(&with("a=fmtp:111 USEDTX=1;useinbandfec=1")));
+    assert!(!asks_for_dtx(&with("a=fmtp:111 minptime=10;usedtx=0")));
+    assert!(!asks_for_dtx(&with("a=fmtp:111 minptime=10;usedtx=10")));
+    assert!(asks_for_dtx(&with(
+        "a=fmtp:111 minptime=10;x-voicecall-dtx=1"
+    )));
+    // On another payload type (here RED's), it is not about Opus.
+    let on_red = CHROMIUM_OFFER.replace("a=fmtp:63 111/111", "a=fmtp:63 111/111;usedtx=1");
+    assert!(!asks_for_dtx(&on_red));
+    assert!(!asks_for_dtx(""));
+    assert!(
+        !asks_for_dtx("a=fmtp:111 usedtx=1\r\n"),
+        "no rtpmap: not known to be Opus"
+    );
 }

@@ -26,7 +26,7 @@ use super::config::RtcConfig;
 use super::events::{Handler, RemoteRtp, RtcEvent};
 use super::feedback::{self, FeedbackInterceptor};
 use super::goodbye::{self, GoodbyeInterceptor};
-use super::opus_sdp::{OPUS_PAYLOAD_TYPE, opus_codec, opus_codec_parameters};
+use super::opus_sdp::{OPUS_PAYLOAD_TYPE, asks_for_dtx, opus_codec, opus_codec_parameters};
 use super::stats::{self, candidate_kind};
 use super::turn_tcp::{TurnTcpBridge, TurnTls};
 use crate::codec::PayloadTypes;
@@ -91,6 +91,8 @@ pub struct RtcPeer {
     /// Candidates that arrived before the remote description; adding them earlier fails.
     pending_remote: Vec<RTCIceCandidateInit>,
     remote_applied: bool,
+    /// The peer's last description asked for Opus DTX (`opus_sdp::asks_for_dtx`).
+    peer_asks_for_dtx: bool,
     remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
     /// What the peer's RTCP says about our audio (see [`feedback`]).
     peer_reports: Option<mpsc::Receiver<PeerReport>>,
@@ -137,7 +139,10 @@ impl RtcPeer {
     ) -> Result<Self, RtcError> {
         let mut media = MediaEngine::default();
         media
-            .register_codec(opus_codec_parameters(), RtpCodecKind::Audio)
+            .register_codec(
+                opus_codec_parameters(config.ask_for_dtx),
+                RtpCodecKind::Audio,
+            )
             .map_err(setup)?;
         media.register_default_codecs().map_err(setup)?;
         if config.red {
@@ -239,7 +244,7 @@ impl RtcPeer {
                     ssrc: Some(ssrc),
                     ..Default::default()
                 },
-                codec: opus_codec(),
+                codec: opus_codec(config.ask_for_dtx),
                 ..Default::default()
             }],
         )));
@@ -254,6 +259,7 @@ impl RtcPeer {
             ssrc,
             pending_remote: Vec::new(),
             remote_applied: false,
+            peer_asks_for_dtx: false,
             remote_audio: Some(audio_rx),
             peer_reports: Some(reports_rx),
             no_trickle: config.no_trickle,
@@ -323,6 +329,7 @@ impl RtcPeer {
                 reason: e.to_string(),
             })?;
         self.remote_applied = true;
+        self.peer_asks_for_dtx = asks_for_dtx(&desc.sdp);
         for candidate in std::mem::take(&mut self.pending_remote) {
             self.add_candidate_now(candidate).await;
         }
@@ -377,6 +384,7 @@ impl RtcPeer {
             track: Arc::clone(&self.track),
             ssrc: self.ssrc,
             payload_types,
+            peer_asks_for_dtx: self.peer_asks_for_dtx,
             sequence: Arc::new(AtomicU16::new(rand::random())),
         })
     }
@@ -663,12 +671,18 @@ pub struct AudioTrackWriter {
     track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     payload_types: PayloadTypes,
+    peer_asks_for_dtx: bool,
     sequence: Arc<AtomicU16>,
 }
 
 impl AudioTrackWriter {
     pub fn payload_types(&self) -> PayloadTypes {
         self.payload_types
+    }
+
+    /// The peer's description asked for Opus DTX (`usedtx=1`).
+    pub fn peer_asks_for_dtx(&self) -> bool {
+        self.peer_asks_for_dtx
     }
 
     pub async fn write_rtp(
