@@ -40,7 +40,7 @@ use clap::{Parser, ValueEnum};
 use serde_json::Value;
 use support::pesq::{Pesq, Speech, align_for_pesq};
 use support::turn::{Coturn, free_port};
-use support::{Browser, Client, Server};
+use support::{Browser, BrowserBuilder, Client, Server};
 
 const LOOPBACK: &str = "127.0.0.1";
 /// Chromium's fake microphone starts at Call/Accept, before media flows: more silence in
@@ -111,6 +111,11 @@ struct Args {
     /// the same run (the empty set: the defaults).
     #[arg(long = "native-variants", value_parser = variants, default_value = "")]
     variants: Variants,
+    /// Every chromium page says `usedtx=1` in its Opus fmtp, so its peer (chromium, or a
+    /// voicecall that honours it) sends it DTX; with `--native-variants '--ask-usedtx'`
+    /// chromium sends DTX to voicecall too.
+    #[arg(long)]
+    chromium_asks_dtx: bool,
     /// Passed by `cargo bench` to every benchmark.
     #[arg(long, hide = true)]
     bench: bool,
@@ -190,6 +195,7 @@ fn main() {
                     pesq: &pesq,
                     variants: &args.variants.0,
                     relay: &relay,
+                    chromium_asks_dtx: args.chromium_asks_dtx,
                 };
                 // A peer that fails to start (chromium is slow to come up on a loaded
                 // machine) costs that call, not the run.
@@ -258,9 +264,20 @@ struct Call<'a> {
     pesq: &'a Pesq,
     variants: &'a [Vec<String>],
     relay: &'a RelayThread,
+    chromium_asks_dtx: bool,
 }
 
 impl Call<'_> {
+    /// What every chromium end of the run shares.
+    fn browser(&self, page: BrowserBuilder) -> BrowserBuilder {
+        let page = page.relay_only();
+        if self.chromium_asks_dtx {
+            page.ask_for_dtx()
+        } else {
+            page
+        }
+    }
+
     /// One call, `ends[0]` calling `ends[1]`; the caller speaks passage 0, the callee
     /// passage 1. Returns (from, to, sample) for both directions.
     fn run(&self, ends: [End; 2]) -> Result<Vec<(End, End, Sample)>, String> {
@@ -280,8 +297,8 @@ impl Call<'_> {
                 .input(&self.speech[1].wav48)
                 .output(&heard[0])
                 .spawn(),
-            End::Chromium => Browser::listen(self.server)
-                .relay_only()
+            End::Chromium => self
+                .browser(Browser::listen(self.server))
                 .input(&self.browser_input[1])
                 .output(&heard[0])
                 .spawn(),
@@ -294,9 +311,9 @@ impl Call<'_> {
                 .input(&self.speech[0].wav48)
                 .output(&heard[1])
                 .spawn(),
-            End::Chromium => Browser::call(self.server, &callee.id)
+            End::Chromium => self
+                .browser(Browser::call(self.server, &callee.id))
                 .hang_up_after(duration)
-                .relay_only()
                 .input(&self.browser_input[0])
                 .output(&heard[1])
                 .spawn(),
@@ -488,12 +505,17 @@ fn report(
 ) -> String {
     let mut out = format!(
         "\n### voicecall beside Chromium (PESQ-WB, relay-only through coturn)\n\n\
-         load average {load_at_start} at start, {} at the end; {:.0} min; {} repetitions\n\n\
+         load average {load_at_start} at start, {} at the end; {:.0} min; {} repetitions{}\n\n\
          | network | direction | calls | median | min–max | spread | kb/s (sender) | setup ms (median) |\n\
          |---|---|---:|---:|---|---:|---:|---:|\n",
         load_average(),
         took.as_secs_f64() / 60.0,
         args.repeat,
+        if args.chromium_asks_dtx {
+            "; chromium pages ask for DTX (usedtx=1)"
+        } else {
+            ""
+        },
     );
     let mut order = Vec::new();
     for v in 0..args.variants.0.len() {

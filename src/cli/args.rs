@@ -124,6 +124,9 @@ pub struct AudioTuning {
     /// DTX as before `usedtx` was followed: sent whatever the peer asks, never asked for.
     #[arg(long, hide = true)]
     pub dtx_regardless: bool,
+    /// Ask every peer for DTX (`usedtx=1`), browsers included, not only voicecall clients.
+    #[arg(long, hide = true, conflicts_with = "dtx_regardless")]
+    pub ask_usedtx: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -237,6 +240,7 @@ impl AudioTuning {
             no_time_stretch: self.no_time_stretch,
             rtc_shared_runtime: self.rtc_shared_runtime,
             dtx_regardless: self.dtx_regardless,
+            ask_usedtx: self.ask_usedtx,
             jitter_min_ms: self.jitter_min_ms,
         }
     }

@@ -1,19 +1,20 @@
 // What peer.js adds to the web client's page before its scripts run: the
-// RTCPeerConnection the page makes (relay-only on request), a recorder of the
+// RTCPeerConnection the page makes (relay-only and asking the peer for Opus DTX
+// on request), a recorder of the
 // remote audio, setup times and the call's WebRTC stats. Everything else — the
 // signaling, the offer/answer, getUserMedia — is the web client's own code,
 // driven through its test hooks (window.voicecallTest).
 
 /**
  * @param {import('puppeteer-core').Page} page before its first navigation
- * @param {{ relayOnly?: boolean }} opts
+ * @param {{ relayOnly?: boolean, askDtx?: boolean }} opts
  */
-export async function instrumentPage(page, { relayOnly = false } = {}) {
-  await page.evaluateOnNewDocument(pageHarness, { relayOnly });
+export async function instrumentPage(page, { relayOnly = false, askDtx = false } = {}) {
+  await page.evaluateOnNewDocument(pageHarness, { relayOnly, askDtx });
 }
 
 /* eslint-disable no-undef -- runs in the page */
-function pageHarness({ relayOnly }) {
+function pageHarness({ relayOnly, askDtx }) {
   const harness = {
     pc: null,
     /** performance.now() at Call or Accept. */
@@ -52,6 +53,22 @@ function pageHarness({ relayOnly }) {
         harness.recorder = import('/recorder.js').then(({ createRecorder }) => createRecorder(stream));
         watchFirstAudio(this);
       });
+    }
+  }
+  if (askDtx) {
+    // `usedtx=1` in our Opus fmtp asks the peer's encoder for DTX (RFC 7587 §6.1);
+    // Chromium does not say it unless the page edits its own descriptions.
+    const withUsedtx = (description) => {
+      const opus = /^a=rtpmap:(\d+) opus\/48000/im.exec(description.sdp);
+      if (!opus) return description;
+      const fmtp = new RegExp(`^(a=fmtp:${opus[1]} .*?)\\s*$`, 'm');
+      return { type: description.type, sdp: description.sdp.replace(fmtp, '$1;usedtx=1\r') };
+    };
+    for (const name of ['createOffer', 'createAnswer']) {
+      const original = InstrumentedPeerConnection.prototype[name];
+      InstrumentedPeerConnection.prototype[name] = async function (...args) {
+        return withUsedtx(await original.apply(this, args));
+      };
     }
   }
   window.RTCPeerConnection = InstrumentedPeerConnection;

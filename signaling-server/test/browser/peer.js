@@ -10,6 +10,7 @@
 //   --output WAV        what the page hears (WebAudio), 16-bit mono 48 kHz
 //   --duration S        the caller hangs up S seconds after the call connects
 //   --relay-only        iceTransportPolicy "relay" (TURN from the server)
+//   --ask-dtx           say usedtx=1 in the page's Opus fmtp: the peer sends DTX
 //   --audio-processing  keep chromium's echo cancellation, noise suppression and
 //                       gain control on the microphone (the web client's default;
 //                       off here unless asked, as on the native side's WAV input)
@@ -37,6 +38,7 @@ const { values: opts } = parseArgs({
     output: { type: 'string' },
     duration: { type: 'string', default: '10' },
     'relay-only': { type: 'boolean', default: false },
+    'ask-dtx': { type: 'boolean', default: false },
     'audio-processing': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '120' },
   },
@@ -78,7 +80,7 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error' || msg.type() === 'warn') process.stderr.write(`page console ${msg.type()}: ${msg.text()}\n`);
     });
-    await instrumentPage(page, { relayOnly: opts['relay-only'] });
+    await instrumentPage(page, { relayOnly: opts['relay-only'], askDtx: opts['ask-dtx'] });
     await page.goto(opts.server, { waitUntil: 'load' });
     await page.waitForFunction(() => window.voicecallTest?.state === 'idle' && window.voicecallTest.id, { timeout: 15_000 });
     const id = await page.evaluate((processing) => {

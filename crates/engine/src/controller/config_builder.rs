@@ -15,6 +15,7 @@ use voicecall_core::ice::IceServer;
 
 use super::config::EngineConfig;
 use crate::media::{ProtectionMode, PumpTiming, ReceiveMode};
+use crate::rtc::DtxRequest;
 use crate::signaling::SignalingConfig;
 
 /// Opus bitrates the encoder accepts, in bits per second.
@@ -85,6 +86,9 @@ pub struct Tuning {
     /// DTX as before RFC 7587's `usedtx` was followed: sent whatever the peer asks, and not
     /// asked for (the sender baseline of issue 17).
     pub dtx_regardless: bool,
+    /// Ask every peer for DTX with RFC 7587's `usedtx=1` (Chromium then sends us DTX), not
+    /// only voicecall clients: how our receiver plays a browser's DTX is measured with it.
+    pub ask_usedtx: bool,
 }
 
 /// Something in the settings or overrides that does not work as given.
@@ -226,7 +230,9 @@ impl Tuning {
         config.rtc.driver_thread = !self.rtc_shared_runtime;
         if self.dtx_regardless {
             media.dtx_whatever_the_peer_asks = true;
-            config.rtc.ask_for_dtx = false;
+            config.rtc.ask_for_dtx = DtxRequest::Never;
+        } else if self.ask_usedtx {
+            config.rtc.ask_for_dtx = DtxRequest::FromAnyone;
         }
         if self.no_dtx {
             media.encoder.dtx = false;
@@ -484,6 +490,23 @@ mod tests {
     }
 
     #[test]
+    fn dtx_is_asked_of_voicecall_clients_unless_tuned() {
+        let (config, _) = build(&with_server(), &Overrides::default());
+        assert_eq!(config.rtc.ask_for_dtx, DtxRequest::FromVoicecall);
+        let overrides = Overrides {
+            tuning: Tuning {
+                ask_usedtx: true,
+                ..Tuning::default()
+            },
+            ..Overrides::default()
+        };
+        let (config, problems) = build(&with_server(), &overrides);
+        assert_eq!(problems, []);
+        assert_eq!(config.rtc.ask_for_dtx, DtxRequest::FromAnyone);
+        assert!(!config.media.dtx_whatever_the_peer_asks);
+    }
+
+    #[test]
     fn tuning_sets_the_media_switches_and_rejects_values_out_of_range() {
         let overrides = Overrides {
             tuning: Tuning {
@@ -511,7 +534,7 @@ mod tests {
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);
         assert!(config.media.dtx_whatever_the_peer_asks);
-        assert!(!config.rtc.ask_for_dtx);
+        assert_eq!(config.rtc.ask_for_dtx, DtxRequest::Never);
         assert_eq!(config.media.encoder.bitrate_bps, 24_000);
         // No RED without the codec negotiated; fixed Opus FEC at its default.
         let ProtectionMode::Fixed(fixed) = config.media.protection else {

@@ -4,6 +4,7 @@ use std::time::Duration;
 use voicecall_core::ice::IceServer;
 
 use super::identity::DtlsIdentity;
+use super::opus_sdp::DtxRequest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RtcConfig {
@@ -32,10 +33,10 @@ pub struct RtcConfig {
     /// Drive the connection on our raised webrtc thread (`driver_thread`), so a written
     /// packet leaves when written; false: on the caller's runtime (the comparison baseline).
     pub driver_thread: bool,
-    /// Say `x-voicecall-dtx=1` in our Opus fmtp: other voicecall clients may send us DTX
-    /// (`opus_sdp`). False: the fmtp before it did (the comparison baseline, with
+    /// Which peers our Opus fmtp asks for DTX (`opus_sdp`): by default other voicecall
+    /// clients. `Never` is the fmtp before it did (the comparison baseline, with
     /// `MediaConfig::dtx_whatever_the_peer_asks`).
-    pub ask_for_dtx: bool,
+    pub ask_for_dtx: DtxRequest,
 }
 
 impl Default for RtcConfig {
@@ -53,7 +54,7 @@ impl Default for RtcConfig {
             red: true,
             identity: None,
             driver_thread: true,
-            ask_for_dtx: true,
+            ask_for_dtx: DtxRequest::FromVoicecall,
         }
     }
 }

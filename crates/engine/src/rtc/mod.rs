@@ -20,6 +20,7 @@ pub use config::RtcConfig;
 pub use driver_thread::DRIVER_THREAD;
 pub use events::{RemoteRtp, RtcEvent};
 pub use identity::{DtlsIdentity, IDENTITY_FILE, IdentityError, IdentitySource};
+pub use opus_sdp::DtxRequest;
 pub use peer::{
     AudioTrackWriter, LocalDescription, MIME_TYPE_RED, PendingDescription, PreparedIce, RtcError,
     RtcPeer,

@@ -17,37 +17,58 @@ pub(super) const OPUS_PAYLOAD_TYPE: u8 = 111;
 pub(super) const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 /// The same, and DTX from another voicecall client: silence costs it nothing to send.
 pub(super) const OPUS_FMTP_WITH_DTX: &str = "minptime=10;useinbandfec=1;x-voicecall-dtx=1";
+/// The same, and DTX from any peer (RFC 7587's key, which browsers follow).
+pub(super) const OPUS_FMTP_WITH_USEDTX: &str = "minptime=10;useinbandfec=1;usedtx=1";
 /// The fmtp keys that ask for DTX: the standard one, and the one voicecall clients send.
 const DTX_KEYS: [&str; 2] = ["usedtx", "x-voicecall-dtx"];
 
+/// Which peers our Opus fmtp asks to send us DTX.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DtxRequest {
+    /// None: the fmtp before DTX was asked for (the comparison baseline).
+    Never,
+    /// Other voicecall clients (`x-voicecall-dtx=1`); browsers ignore the key.
+    #[default]
+    FromVoicecall,
+    /// Every peer (`usedtx=1`): Chromium then sends us DTX too.
+    FromAnyone,
+}
+
+impl DtxRequest {
+    fn fmtp(self) -> &'static str {
+        match self {
+            Self::Never => OPUS_FMTP,
+            Self::FromVoicecall => OPUS_FMTP_WITH_DTX,
+            Self::FromAnyone => OPUS_FMTP_WITH_USEDTX,
+        }
+    }
+}
+
 /// `opus/48000/2` with our fmtp. SDP always declares two channels, even for a mono encoder.
-pub(super) fn opus_codec(ask_for_dtx: bool) -> RTCRtpCodec {
+pub(super) fn opus_codec(dtx: DtxRequest) -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: MIME_TYPE_OPUS.to_owned(),
         clock_rate: 48_000,
         channels: 2,
-        sdp_fmtp_line: if ask_for_dtx {
-            OPUS_FMTP_WITH_DTX
-        } else {
-            OPUS_FMTP
-        }
-        .to_owned(),
+        sdp_fmtp_line: dtx.fmtp().to_owned(),
         rtcp_feedback: vec![],
     }
 }
 
 /// Our Opus codec for the media engine, registered before webrtc-rs' defaults (the first
 /// registration of a payload type wins), so offers and answers carry our fmtp.
-pub(super) fn opus_codec_parameters(ask_for_dtx: bool) -> RTCRtpCodecParameters {
+pub(super) fn opus_codec_parameters(dtx: DtxRequest) -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
-        rtp_codec: opus_codec(ask_for_dtx),
+        rtp_codec: opus_codec(dtx),
         payload_type: OPUS_PAYLOAD_TYPE,
     }
 }
 
 /// Whether `sdp` (the peer's description) asks for Opus DTX: `usedtx=1` or
 /// `x-voicecall-dtx=1` in the fmtp of a payload type mapped to `opus/48000`. Absent means
-/// no (RFC 7587 §6.1's default).
+/// no (RFC 7587 §6.1's default). Read here rather than through the `sdp` crate: its fmtp
+/// parser drops a parameter list with spaces in it, as in RFC 7587's own example
+/// (`...; useinbandfec=1; usedtx=0`).
 pub(crate) fn asks_for_dtx(sdp: &str) -> bool {
     let lines = || sdp.lines().map(str::trim);
     let opus_types: Vec<&str> = lines()

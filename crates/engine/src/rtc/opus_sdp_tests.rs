@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use tokio::sync::mpsc;
 
-use super::opus_sdp::asks_for_dtx;
+use super::opus_sdp::{DtxRequest, asks_for_dtx};
 use super::{LocalDescription, RtcConfig, RtcPeer};
 use voicecall_core::signaling::message::{SdpKind, SessionDescription};
 
@@ -170,7 +170,7 @@ async fn our_answer_asks_for_in_band_fec_whatever_the_offer_says() {
 #[tokio::test]
 async fn without_asking_for_dtx_the_fmtp_is_the_old_one() {
     let config = RtcConfig {
-        ask_for_dtx: false,
+        ask_for_dtx: DtxRequest::Never,
         ..config()
     };
     let sdp = offer(&config).await;
@@ -190,11 +190,26 @@ async fn our_sender_reads_whether_the_peer_asks_for_dtx() {
     assert!(asks, "usedtx=1 in the Opus fmtp");
 }
 
+/// `--ask-usedtx`: the standard key, which Chromium follows.
+#[tokio::test]
+async fn asking_everyone_for_dtx_says_usedtx() {
+    let config = RtcConfig {
+        ask_for_dtx: DtxRequest::FromAnyone,
+        ..config()
+    };
+    let sdp = answer_to_chromium(&config).await;
+    assert_eq!(
+        opus_fmtp(&sdp),
+        ["minptime=10", "usedtx=1", "useinbandfec=1"],
+        "{sdp}"
+    );
+}
+
 #[tokio::test]
 async fn our_own_offer_asks_for_dtx() {
     assert!(asks_for_dtx(&offer(&config()).await));
     let old = RtcConfig {
-        ask_for_dtx: false,
+        ask_for_dtx: DtxRequest::Never,
         ..config()
     };
     assert!(!asks_for_dtx(&offer(&old).await));
@@ -205,6 +220,11 @@ fn usedtx_counts_only_as_one_on_opus() {
     let with = |fmtp: &str| CHROMIUM_OFFER.replace("a=fmtp:111 minptime=10;useinbandfec=1", fmtp);
     assert!(!asks_for_dtx(CHROMIUM_OFFER));
     assert!(asks_for_dtx(&with("a=fmtp:111 minptime=10; usedtx=1")));
+    // RFC 7587 §6's example, spaces and all (the `sdp` crate's parser drops it).
+    let rfc = "a=fmtp:111 maxplaybackrate=16000; sprop-maxcapturerate=16000; \
+               maxaveragebitrate=20000; stereo=1; useinbandfec=1; usedtx=";
+    assert!(!asks_for_dtx(&with(&format!("{rfc}0"))));
+    assert!(asks_for_dtx(&with(&format!("{rfc}1"))));
     assert!(asks_for_dtx(&with("a=fmtp:111 USEDTX=1;useinbandfec=1")));
     assert!(!asks_for_dtx(&with("a=fmtp:111 minptime=10;usedtx=0")));
     assert!(!asks_for_dtx(&with("a=fmtp:111 minptime=10;usedtx=10")));

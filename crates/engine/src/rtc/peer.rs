@@ -91,8 +91,6 @@ pub struct RtcPeer {
     /// Candidates that arrived before the remote description; adding them earlier fails.
     pending_remote: Vec<RTCIceCandidateInit>,
     remote_applied: bool,
-    /// The peer's last description asked for Opus DTX (`opus_sdp::asks_for_dtx`).
-    peer_asks_for_dtx: bool,
     remote_audio: Option<mpsc::Receiver<RemoteRtp>>,
     /// What the peer's RTCP says about our audio (see [`feedback`]).
     peer_reports: Option<mpsc::Receiver<PeerReport>>,
@@ -259,7 +257,6 @@ impl RtcPeer {
             ssrc,
             pending_remote: Vec::new(),
             remote_applied: false,
-            peer_asks_for_dtx: false,
             remote_audio: Some(audio_rx),
             peer_reports: Some(reports_rx),
             no_trickle: config.no_trickle,
@@ -329,7 +326,6 @@ impl RtcPeer {
                 reason: e.to_string(),
             })?;
         self.remote_applied = true;
-        self.peer_asks_for_dtx = asks_for_dtx(&desc.sdp);
         for candidate in std::mem::take(&mut self.pending_remote) {
             self.add_candidate_now(candidate).await;
         }
@@ -384,7 +380,11 @@ impl RtcPeer {
             track: Arc::clone(&self.track),
             ssrc: self.ssrc,
             payload_types,
-            peer_asks_for_dtx: self.peer_asks_for_dtx,
+            peer_asks_for_dtx: self
+                .pc
+                .remote_description()
+                .await
+                .is_some_and(|remote| asks_for_dtx(&remote.sdp)),
             sequence: Arc::new(AtomicU16::new(rand::random())),
         })
     }

@@ -122,6 +122,11 @@ impl BrowserBuilder {
         self.arg("--relay-only")
     }
 
+    /// Says `usedtx=1` in the page's Opus fmtp, so the peer's encoder sends it DTX.
+    pub fn ask_for_dtx(self) -> Self {
+        self.arg("--ask-dtx")
+    }
+
     /// Keeps chromium's echo cancellation, noise suppression and gain control on the
     /// microphone (the web client's default for people; off unless asked).
     pub fn audio_processing(self) -> Self {
