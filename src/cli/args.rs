@@ -111,6 +111,10 @@ pub struct AudioTuning {
     /// Wake the audio pump on a fixed 5 ms tick, not by the devices' callbacks.
     #[arg(long, hide = true)]
     pub pump_ticks: bool,
+    /// Time the playout fills from the speaker's last callback, however late it ran, not
+    /// from when its callbacks are due.
+    #[arg(long, hide = true, conflicts_with = "pump_ticks")]
+    pub pump_last_callback: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
     #[arg(long, hide = true)]
     pub no_time_stretch: bool,
@@ -237,6 +241,7 @@ impl AudioTuning {
             no_cpu_savings: self.no_cpu_savings,
             denoise_always: self.denoise_always,
             pump_ticks: self.pump_ticks,
+            pump_last_callback: self.pump_last_callback,
             no_time_stretch: self.no_time_stretch,
             rtc_shared_runtime: self.rtc_shared_runtime,
             dtx_regardless: self.dtx_regardless,

@@ -20,6 +20,10 @@ const STALE_PERIODS: u32 = 3;
 const LATE_POLL: Duration = Duration::from_millis(1);
 /// After the microphone's period is due: the device thread's own wake-up lateness.
 const AFTER_CAPTURE: Duration = Duration::from_micros(500);
+/// How far the speaker's grid follows a later callback per period (see `SpeakerGrid`):
+/// a device clock up to 1 % slower than ours is followed in full, one callback run 5 ms
+/// late moves the next fill by 0.1 ms.
+const GRID_CREEP: Duration = Duration::from_micros(100);
 
 /// When a device last called back and how far apart its callbacks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +70,56 @@ pub struct PumpSchedule {
     margin: Duration,
     /// The speaker callback the queue was last filled for.
     filled_for: Option<Instant>,
+    /// When the speaker's callbacks are due; `None`: the last callback alone says it (the
+    /// comparison baseline).
+    grid: Option<SpeakerGrid>,
+}
+
+/// When the speaker's callbacks are due, from when they ran. A device keeps its periods on
+/// its own clock, so a callback that ran late says nothing about the next: it comes one
+/// period after the one *due*, not after the late one, and a fill timed from the late one
+/// came after it (the speaker ran dry: 10 ms of silence in the middle of a word, seen in
+/// calls from Chromium on a loaded machine, docs/quality.md). The grid takes an earlier
+/// callback at once and a later one only by `GRID_CREEP` a period: the earliest of the
+/// recent callbacks, carried forward.
+#[derive(Debug, Clone, Copy, Default)]
+struct SpeakerGrid {
+    /// The last callback's time as the device reported it...
+    seen: Option<DeviceTiming>,
+    /// ...and where the grid puts it.
+    due: Option<Instant>,
+}
+
+impl SpeakerGrid {
+    fn place(&mut self, speaker: DeviceTiming) -> DeviceTiming {
+        let due = match (self.seen, self.due) {
+            (Some(seen), Some(due)) if seen == speaker => due,
+            (Some(seen), Some(due))
+                if seen.period == speaker.period
+                    && speaker.last.saturating_duration_since(due)
+                        <= speaker.period * STALE_PERIODS =>
+            {
+                // The last grid point a period or more before this callback: it ran late
+                // by the rest. Less than a period after the last: it came early.
+                let since = speaker.last.saturating_duration_since(due).as_nanos();
+                let periods = since / speaker.period.as_nanos().max(1);
+                match u32::try_from(periods) {
+                    Ok(0) | Err(_) => speaker.last,
+                    Ok(periods) => speaker
+                        .last
+                        .min(due + (speaker.period + GRID_CREEP) * periods),
+                }
+            }
+            // The first callback, a new device or one that stalled: start from it.
+            _ => speaker.last,
+        };
+        self.seen = Some(speaker);
+        self.due = Some(due);
+        DeviceTiming {
+            last: due,
+            ..speaker
+        }
+    }
 }
 
 /// First margin before the speaker's callback, its step, and its ceiling (the ceiling of
@@ -86,6 +140,16 @@ impl PumpSchedule {
         Self {
             margin: MARGIN_START,
             filled_for: None,
+            grid: Some(SpeakerGrid::default()),
+        }
+    }
+
+    /// The schedule before `SpeakerGrid`: the speaker's next callback is one period after
+    /// its last, however late that one ran (the comparison baseline).
+    pub fn from_last_callback() -> Self {
+        Self {
+            grid: None,
+            ..Self::new()
         }
     }
 
@@ -124,6 +188,10 @@ impl PumpSchedule {
                 at: at.min(now + TICK),
                 fill: Some(Fill::LowWater),
             };
+        };
+        let speaker = match &mut self.grid {
+            Some(grid) => grid.place(speaker),
+            None => speaker,
         };
         // The speaker's callbacks are `last + k × period`; the next to fill for is the
         // first after the one filled for last.
@@ -269,6 +337,57 @@ mod tests {
         let (wakes, filled) = simulate(&mut schedule, 3);
         assert!((98..=101).contains(&filled), "{filled}");
         assert!(wakes <= 202, "{wakes}");
+    }
+
+    /// The speaker's callback due at 10 ms ran 5 ms late: the one due at 20 ms still comes
+    /// at 20, so its fill must come a margin before 20, not before 25.
+    #[test]
+    fn a_callback_that_ran_late_does_not_delay_the_next_fill() {
+        let t0 = Instant::now();
+        // The microphone's next period is due after either fill.
+        let mic = timing(t0 + ms(14));
+        let fill_time = |mut schedule: PumpSchedule| {
+            schedule.wake(t0 + P - MARGIN_START, None, timing(t0));
+            let wake = schedule.wake(t0 + ms(15), mic, timing(t0 + ms(15)));
+            assert_eq!(wake.fill, None);
+            wake.at
+        };
+        assert_eq!(
+            fill_time(PumpSchedule::new()),
+            t0 + 2 * P - MARGIN_START + GRID_CREEP
+        );
+        let baseline = fill_time(PumpSchedule::from_last_callback());
+        assert_eq!(
+            baseline,
+            t0 + ms(25) - MARGIN_START,
+            "after the callback at 20 ms"
+        );
+    }
+
+    #[test]
+    fn the_grid_follows_an_earlier_callback_at_once_and_a_slower_clock_slowly() {
+        let t0 = Instant::now();
+        let mut grid = SpeakerGrid::default();
+        let at = |last| DeviceTiming { last, period: P };
+        assert_eq!(grid.place(at(t0)).last, t0);
+        assert_eq!(grid.place(at(t0)).last, t0, "the same callback again");
+        // Earlier than due (our clock runs slow against the device's): taken at once.
+        assert_eq!(grid.place(at(t0 + ms(9))).last, t0 + ms(9));
+        // A device clock 0.5 % slow: 50 µs later each period, followed in full.
+        let mut last = t0 + ms(9);
+        for _ in 0..100 {
+            last += P + Duration::from_micros(50);
+            assert_eq!(grid.place(at(last)).last, last);
+        }
+        // A stall of more than three periods starts the grid afresh.
+        let after_stall = last + ms(45);
+        assert_eq!(grid.place(at(after_stall)).last, after_stall);
+        // A new device (another period) starts it afresh too.
+        let other = DeviceTiming {
+            last: after_stall + ms(7),
+            period: ms(5),
+        };
+        assert_eq!(grid.place(other).last, other.last);
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub struct Tuning {
     /// The audio pump on a fixed 5 ms tick instead of woken by the devices' callbacks
     /// (the latency baseline).
     pub pump_ticks: bool,
+    /// Time the playout fills from the speaker's last callback, not from when its callbacks
+    /// are due (the baseline of `pump_schedule`'s grid).
+    pub pump_last_callback: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching.
     pub no_time_stretch: bool,
     /// webrtc-rs' driver on the caller's runtime, not the raised driver thread.
@@ -246,6 +249,8 @@ impl Tuning {
         }
         if self.pump_ticks {
             media.pump_timing = PumpTiming::Ticks;
+        } else if self.pump_last_callback {
+            media.pump_timing = PumpTiming::DeviceAlignedToLastCallback;
         }
         if let Some(db) = self.noise_floor_db {
             media.processing.noise_floor_db = (db > 0).then_some(db);

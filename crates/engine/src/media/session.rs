@@ -46,6 +46,9 @@ pub enum PumpTiming {
     /// waits a margin in the playout queue instead of a tick plus a period of slack.
     #[default]
     DeviceAligned,
+    /// Comparison baseline: `DeviceAligned` with the speaker's next callback due one period
+    /// after its last, however late that one ran (`PumpSchedule::from_last_callback`).
+    DeviceAlignedToLastCallback,
     /// Benchmark baseline: a fixed 5 ms tick, the playout queue kept above one device period
     /// plus a tick of slack.
     Ticks,
@@ -217,7 +220,10 @@ impl MediaSession {
             devices: watch,
             playout: PlayoutSlack::new(),
             timing: config.pump_timing,
-            schedule: PumpSchedule::new(),
+            schedule: match config.pump_timing {
+                PumpTiming::DeviceAlignedToLastCallback => PumpSchedule::from_last_callback(),
+                PumpTiming::DeviceAligned | PumpTiming::Ticks => PumpSchedule::new(),
+            },
             quiet: QuietTally::default(),
             xruns_before_audio: None,
             pcm: [0; FRAME_SAMPLES],
@@ -431,7 +437,7 @@ impl Pump {
         let mut tick = tokio::time::interval(PUMP_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         // `None`: the fixed tick (`PumpTiming::Ticks`).
-        let mut wake_at = (self.timing == PumpTiming::DeviceAligned).then(Instant::now);
+        let mut wake_at = (self.timing != PumpTiming::Ticks).then(Instant::now);
         loop {
             tokio::select! {
                 _ = &mut stop => break,
