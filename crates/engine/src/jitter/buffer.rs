@@ -490,8 +490,13 @@ impl JitterBuffer {
         let (Some(cursor), Some(ts)) = (self.cursor_ts, self.ring.timestamp(next)) else {
             return false;
         };
+        // After a DTX packet the comfort noise moves the cursor on in real time, so a
+        // talkspurt's first packet arriving on time is no longer ahead of it, and played at
+        // once it left the buffer a frame short: the next frames were lengthened, 200–228 ms
+        // a call on Chromium's DTX streams, with ideal arrivals too (docs/quality.md).
+        let resumes = self.time_stretch && self.peer_in_dtx;
         let ahead = ts.wrapping_sub(cursor) as i32;
-        if ahead < RTP_TICKS_PER_FRAME as i32 {
+        if ahead < RTP_TICKS_PER_FRAME as i32 && !resumes {
             return false;
         }
         if self.time_stretch {
