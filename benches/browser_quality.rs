@@ -459,7 +459,7 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 .unwrap_or_default();
             let g = |k: &str| media[k].as_u64().unwrap_or(0);
             format!(
-                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} padding {} jb {} ms",
+                "decoded {} red {} fec {} plc {} cn {} skipped {} held {} padding {} jb {} ms underruns {} late fills {}",
                 g("frames_decoded"),
                 g("frames_red"),
                 g("frames_fec"),
@@ -469,6 +469,8 @@ fn receiver_summary(client: &Client, end: End) -> String {
                 g("frames_held"),
                 g("packets_padding"),
                 g("jitter_depth_ms"),
+                g("output_underruns"),
+                g("late_fills"),
             )
         }
     }

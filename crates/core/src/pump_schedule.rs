@@ -157,6 +157,12 @@ impl PumpSchedule {
         self.margin
     }
 
+    /// The speaker callback the last fill was for; `None` before one and on the fallback
+    /// tick.
+    pub fn filled_for(&self) -> Option<Instant> {
+        self.filled_for
+    }
+
     /// The speaker ran dry although the queue was filled: the pump woke too late.
     pub fn widen(&mut self) {
         self.margin = (self.margin + MARGIN_STEP).min(MARGIN_MAX);

@@ -84,5 +84,9 @@ pub struct MediaSummary {
     /// and how many 48 kHz samples of silence that put into the call.
     pub output_underruns: u64,
     pub output_underrun_samples: u64,
+    /// Fills of the playout queue, since the first received audio, that finished after
+    /// the speaker callback they were for was due: the pump itself woke or ran late. An
+    /// underrun without one came from the device (a callback more than a period late).
+    pub late_fills: u64,
     pub protection: SendProtection,
 }

@@ -583,6 +583,10 @@ impl Pump {
                     None => {}
                 }
                 self.fill_playout(FillRule::Periods(periods));
+                let late = self.schedule.filled_for().is_some_and(|due| Instant::now() > due);
+                if late && self.xruns_before_audio.is_some() {
+                    MediaCounters::bump(&self.counters.late_fills);
+                }
             }
             Some(Fill::LowWater) => self.fill_playout(FillRule::LowWater),
             None => {}

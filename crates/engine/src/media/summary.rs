@@ -32,6 +32,7 @@ pub struct MediaCounters {
     pub playout_queue_ms: AtomicU64,
     pub output_underruns: AtomicU64,
     pub output_underrun_samples: AtomicU64,
+    pub late_fills: AtomicU64,
     /// The protection applied, packed by `pack_protection`.
     protection: AtomicU64,
     peer_reports: AtomicU64,
@@ -93,6 +94,7 @@ impl MediaCounters {
             playout_queue_ms: get(&self.playout_queue_ms),
             output_underruns: get(&self.output_underruns),
             output_underrun_samples: get(&self.output_underrun_samples),
+            late_fills: get(&self.late_fills),
             protection: self.send_protection(),
         }
     }
