@@ -1,9 +1,8 @@
 // What peer.js adds to the web client's page before its scripts run: the
 // RTCPeerConnection the page makes (relay-only and asking the peer for Opus DTX
-// on request), a recorder of the
-// remote audio, setup times and the call's WebRTC stats. Everything else — the
-// signaling, the offer/answer, getUserMedia — is the web client's own code,
-// driven through its test hooks (window.voicecallTest).
+// on request), a recorder of the remote audio, setup times and the call's WebRTC
+// stats. Everything else — the signaling, the offer/answer, getUserMedia — is
+// the web client's own code, driven through its test hooks (window.voicecallTest).
 
 /**
  * @param {import('puppeteer-core').Page} page before its first navigation

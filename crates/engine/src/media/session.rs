@@ -219,10 +219,10 @@ impl MediaSession {
             first_audio: Some(first_audio_tx),
             devices: watch,
             playout: PlayoutSlack::new(),
-            timing: config.pump_timing,
             schedule: match config.pump_timing {
-                PumpTiming::DeviceAlignedToLastCallback => PumpSchedule::from_last_callback(),
-                PumpTiming::DeviceAligned | PumpTiming::Ticks => PumpSchedule::new(),
+                PumpTiming::DeviceAligned => Some(PumpSchedule::new()),
+                PumpTiming::DeviceAlignedToLastCallback => Some(PumpSchedule::from_last_callback()),
+                PumpTiming::Ticks => None,
             },
             quiet: QuietTally::default(),
             xruns_before_audio: None,
@@ -345,8 +345,8 @@ struct Pump {
     first_audio: Option<oneshot::Sender<Instant>>,
     devices: DeviceWatch,
     playout: PlayoutSlack,
-    timing: PumpTiming,
-    schedule: PumpSchedule,
+    /// `None`: the fixed tick (`PumpTiming::Ticks`).
+    schedule: Option<PumpSchedule>,
     quiet: QuietTally,
     /// The output device's dry periods and silent samples when the first received audio
     /// was queued: before it, the device plays silence by design.
@@ -436,8 +436,7 @@ impl Pump {
         self.capture.discard_backlog();
         let mut tick = tokio::time::interval(PUMP_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        // `None`: the fixed tick (`PumpTiming::Ticks`).
-        let mut wake_at = (self.timing != PumpTiming::Ticks).then(Instant::now);
+        let mut wake_at = self.schedule.is_some().then(Instant::now);
         loop {
             tokio::select! {
                 _ = &mut stop => break,
@@ -455,11 +454,10 @@ impl Pump {
                 },
                 _ = wake(&mut tick, wake_at) => {
                     self.devices.check(&mut self.capture, &mut self.playback, Instant::now());
+                    // The speaker's callback is a margin away; the packet's send has no
+                    // such deadline, and encoding first took from the margin.
+                    wake_at = self.fill_due();
                     self.send_captured().await;
-                    match wake_at {
-                        None => self.fill_playout(FillRule::LowWater),
-                        Some(_) => wake_at = Some(self.aligned_fill()),
-                    }
                 }
             }
         }
@@ -568,22 +566,26 @@ impl Pump {
         None
     }
 
-    /// `PumpTiming::DeviceAligned`: fills the playout queue if the speaker's next callback
-    /// is a margin away; returns when to wake next.
-    fn aligned_fill(&mut self) -> Instant {
+    /// Fills the playout queue if it is due: on the fixed tick always, device-aligned when
+    /// the speaker's next callback is a margin away. Returns when to wake next (`None`: on
+    /// the tick).
+    fn fill_due(&mut self) -> Option<Instant> {
+        let Some(schedule) = &mut self.schedule else {
+            self.fill_playout(FillRule::LowWater);
+            return None;
+        };
         let now = Instant::now();
-        let wake = self
-            .schedule
-            .wake(now, self.capture.timing(), self.playback.timing());
+        let wake = schedule.wake(now, self.capture.timing(), self.playback.timing());
         match wake.fill {
             Some(Fill::Periods(periods)) => {
                 match self.playout.adapt(self.playback.underruns(), now) {
-                    Some(true) => self.schedule.widen(),
-                    Some(false) => self.schedule.narrow(),
+                    Some(true) => schedule.widen(),
+                    Some(false) => schedule.narrow(),
                     None => {}
                 }
+                let due = schedule.filled_for();
                 self.fill_playout(FillRule::Periods(periods));
-                let late = self.schedule.filled_for().is_some_and(|due| Instant::now() > due);
+                let late = due.is_some_and(|due| Instant::now() > due);
                 if late && self.xruns_before_audio.is_some() {
                     MediaCounters::bump(&self.counters.late_fills);
                 }
@@ -591,7 +593,7 @@ impl Pump {
             Some(Fill::LowWater) => self.fill_playout(FillRule::LowWater),
             None => {}
         }
-        wake.at
+        Some(wake.at)
     }
 
     fn fill_playout(&mut self, rule: FillRule) {
