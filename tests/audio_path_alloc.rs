@@ -204,6 +204,7 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
                 timestamp: n * FRAME_SAMPLES as u32,
                 marker: n == 0,
                 payload: Bytes::copy_from_slice(&packet[..len]),
+                arrived: std::time::Instant::now(),
             };
             packets.send(rtp).await.expect("session receives");
             tick.tick().await;

@@ -14,6 +14,7 @@ mod summary;
 mod talkspurt_tests;
 #[doc(hidden)]
 pub mod testing;
+mod wake;
 
 pub use devices::DeviceSwitch;
 pub use processing::{CaptureProcessor, HALF_FRAME, ProcessingConfig, ProcessingCost};

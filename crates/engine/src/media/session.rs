@@ -12,6 +12,7 @@ use super::processing::{CaptureProcessor, ProcessingConfig};
 use super::send::{ProtectionMode, SendConfig, SendPath};
 use super::summary::MediaCounters;
 use super::testing::{FrameStep, StepGuard};
+use super::wake::wake;
 use crate::audio::{
     self, AudioBackend, AudioError, CaptureStream, Levels, PlaybackStream, SystemAudio,
 };
@@ -496,7 +497,7 @@ impl Pump {
                     rtp.timestamp,
                     rtp.marker,
                     &rtp.payload,
-                    Instant::now(),
+                    rtp.arrived,
                 );
             }
             Receiver::Naive(path) => {
@@ -686,16 +687,6 @@ enum FillRule {
     LowWater,
     /// This many device periods: the callbacks due before the next fill.
     Periods(u32),
-}
-
-/// The pump's next wake-up: at `at`, or on the fixed tick.
-async fn wake(tick: &mut tokio::time::Interval, at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => {
-            tick.tick().await;
-        }
-    }
 }
 
 /// The next item of a channel that may be gone; pending for ever once it is.

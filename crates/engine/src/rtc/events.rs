@@ -36,6 +36,9 @@ pub struct RemoteRtp {
     /// Set on a talkspurt's first packet (RFC 3551 §4.1).
     pub marker: bool,
     pub payload: Bytes,
+    /// When the reader took it off the track: the pump may take it up later (it sleeps
+    /// on its own thread to wake on time for the speaker).
+    pub arrived: Instant,
 }
 
 /// Forwards webrtc-rs callbacks into channels. Callbacks run on the connection's driver
@@ -102,6 +105,7 @@ impl PeerConnectionEventHandler for Handler {
             let mut trace = RxTrace::from_env();
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                    let arrived = Instant::now();
                     if let Some(trace) = &mut trace {
                         let header = &packet.header;
                         let traced = TracedPacket {
@@ -112,7 +116,7 @@ impl PeerConnectionEventHandler for Handler {
                             marker: header.marker,
                             payload: packet.payload.to_vec(),
                         };
-                        trace.record(traced, Instant::now());
+                        trace.record(traced, arrived);
                     }
                     let rtp = RemoteRtp {
                         payload_type: packet.header.payload_type,
@@ -120,6 +124,7 @@ impl PeerConnectionEventHandler for Handler {
                         timestamp: packet.header.timestamp,
                         marker: packet.header.marker,
                         payload: packet.payload,
+                        arrived,
                     };
                     // A full queue means the receive path is not running (yet); drop.
                     let _ = audio.try_send(rtp);
