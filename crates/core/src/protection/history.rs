@@ -215,21 +215,29 @@ impl LossHistory {
     }
 
     /// The share of the window's packets that `plan` would not have rebuilt: lost, and
-    /// every packet that carried a copy of it lost too. Without packet-by-packet outcomes,
-    /// losses are taken as independent.
-    pub fn residual(&self, plan: RedPlan, now: Instant, window: Duration) -> f64 {
+    /// every packet that carried a copy of it lost too. With `fec` every frame also holds
+    /// Opus' in-band FEC for the frame before it, so a loss is rebuilt (at lower quality)
+    /// wherever the next frame's payload arrived: in its own packet or in a copy. Without
+    /// packet-by-packet outcomes, losses are taken as independent.
+    pub fn residual(&self, plan: RedPlan, fec: bool, now: Instant, window: Duration) -> f64 {
         let summary = self.summary(now, window);
         if summary.packets == 0 {
             return 0.0;
         }
         if !summary.exact {
-            return summary.loss.powi(i32::from(plan.copies()) + 1);
+            return summary
+                .loss
+                .powi(i32::from(plan.copies()) + 1 + i32::from(fec));
         }
         let since = Self::since(now, window);
         let Some(highest) = self.highest else {
             return 0.0;
         };
-        let span = u64::from(plan.span().min(MAX_RED_SPAN));
+        let arrived = |ext: u64| self.outcome(ext, since) != Some(false);
+        // Where frame `ext`'s payload can be read from: its packet or a copy of it.
+        let payload_arrived =
+            |ext: u64| arrived(ext) || plan.distances().any(|d| arrived(ext + u64::from(d)));
+        let span = u64::from(plan.span().min(MAX_RED_SPAN)) + u64::from(fec);
         let (mut judged, mut unrecovered) = (0u32, 0u32);
         for ext in self.range() {
             // A packet whose copies have not all been reported on yet is not judged.
@@ -240,9 +248,8 @@ impl LossHistory {
                 Some(true) => judged += 1,
                 Some(false) => {
                     judged += 1;
-                    let rebuilt = plan
-                        .distances()
-                        .any(|d| self.outcome(ext + u64::from(d), since) != Some(false));
+                    let rebuilt = plan.distances().any(|d| arrived(ext + u64::from(d)))
+                        || (fec && payload_arrived(ext + 1));
                     if !rebuilt {
                         unrecovered += 1;
                     }
@@ -307,7 +314,7 @@ mod tests {
         assert_eq!((s.packets, s.lost, s.bursts), (20, 5, 3));
         assert!((s.mean_burst - 5.0 / 3.0).abs() < 1e-9);
         assert!(s.exact);
-        let residual = |d: &[u8]| h.residual(RedPlan::of(d).unwrap(), t0, W);
+        let residual = |d: &[u8]| h.residual(RedPlan::of(d).unwrap(), false, t0, W);
         // Packets are judged once every packet that would carry their copies is known.
         // One copy one back loses the burst's first two packets.
         assert!((residual(&[1]) - 2.0 / 19.0).abs() < 1e-9);
@@ -316,7 +323,13 @@ mod tests {
         assert!((residual(&[2]) - 1.0 / 18.0).abs() < 1e-9);
         // Copies one and three back rebuild the whole burst for the same bitrate.
         assert_eq!(residual(&[1, 3]), 0.0);
-        assert_eq!(h.residual(RedPlan::NONE, t0, W), 5.0 / 20.0);
+        assert_eq!(h.residual(RedPlan::NONE, false, t0, W), 5.0 / 20.0);
+        // In-band FEC reads each loss from the next frame's payload, wherever it came:
+        // alone it rebuilds the single losses and the burst's last packet; beside one copy,
+        // all but the burst's first (the next payload's copy, two packets on, was lost too).
+        let fec = |plan: RedPlan| h.residual(plan, true, t0, W);
+        assert!((fec(RedPlan::NONE) - 2.0 / 19.0).abs() < 1e-9);
+        assert!((fec(RedPlan::of(&[1]).unwrap()) - 1.0 / 18.0).abs() < 1e-9);
     }
 
     #[test]
@@ -360,8 +373,10 @@ mod tests {
         assert!(!s.exact);
         assert_eq!((s.packets, s.lost), (100, 10));
         assert_eq!(s.jitter_ms, 10.0);
-        let one_copy = h.residual(RedPlan::of(&[1]).unwrap(), at(2), W);
+        let one_copy = h.residual(RedPlan::of(&[1]).unwrap(), false, at(2), W);
         assert!((one_copy - 0.01).abs() < 1e-9);
+        let with_fec = h.residual(RedPlan::of(&[1]).unwrap(), true, at(2), W);
+        assert!((with_fec - 0.001).abs() < 1e-9);
         // Reports age out; garbage (a jump of millions) is not believed.
         h.on_report(&PeerReport::Reception {
             at: at(9),

@@ -131,6 +131,11 @@ impl ReceivePath {
             let distance = count - i as u16;
             if !block.payload.is_empty() {
                 self.buffer.note_red_distance(u32::from(distance));
+                // The copy's in-band FEC holds the frame before it: after a pair of losses
+                // it is what rebuilds the first, one frame further back.
+                if carries_fec(block.payload) {
+                    self.buffer.note_red_distance(u32::from(distance) + 1);
+                }
             }
             let block_seq = seq.wrapping_sub(distance);
             let block_ts = rtp_timestamp.wrapping_sub(block.timestamp_offset);

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::codec::test_support::encode_all;
-use crate::codec::{CodecError, EncoderSettings};
+use crate::codec::{CodecError, EncoderSettings, carries_fec, red};
 use voicecall_core::format::{
     FRAME_SAMPLES, MAX_DECODED_SAMPLES, RTP_TICKS_PER_FRAME, SAMPLE_RATE,
 };
@@ -73,10 +73,10 @@ fn a_lost_frame_is_rebuilt_from_fec_and_two_in_a_row_need_concealment() {
     let packets = speech_packets();
     // Pick frames mid-speech whose successor carries FEC.
     let single = (100..packets.len() - 1)
-        .find(|&i| crate::codec::carries_fec(&packets[i + 1]))
+        .find(|&i| carries_fec(&packets[i + 1]))
         .unwrap();
     let pair = (single + 20..packets.len() - 2)
-        .find(|&i| crate::codec::carries_fec(&packets[i + 2]))
+        .find(|&i| carries_fec(&packets[i + 2]))
         .unwrap();
     let (sources, stats) = run(&packets, &[single, pair, pair + 1], &[]);
     // Depth is one frame here, so each loss is first concealed as a possible late arrival,
@@ -263,6 +263,50 @@ fn plain_opus_from_a_peer_without_red_is_decoded_as_before() {
         packets.len()
     );
     assert_eq!(rx.malformed_red(), 0);
+}
+
+/// One RED copy whose frames carry in-band FEC reaches two frames back: the copy of the
+/// frame after a lost pair holds the FEC of the pair's first. So after such a pair the
+/// buffer waits a frame longer, for that copy, but only when the copies carry FEC.
+#[test]
+fn fec_inside_a_red_copy_reaches_one_frame_further() {
+    let target_after_a_pair = |settings: &EncoderSettings| {
+        let packets = encode_all(&speech_48k("speech-a.wav"), settings);
+        let pair = (150..packets.len() - 2)
+            .find(|&i| settings.expected_loss_pct == 0 || carries_fec(&packets[i + 1]))
+            .unwrap();
+        let mut rx = frame_clocked();
+        rx.set_red_payload_type(Some(63));
+        let t0 = Instant::now();
+        let mut out = vec![0i16; MAX_DECODED_SAMPLES];
+        let mut red_payload = [0u8; 4096];
+        for (i, p) in packets.iter().enumerate().take(pair + 50) {
+            let now = t0 + Duration::from_millis(i as u64 * 20);
+            if i != pair && i != pair + 1 {
+                let copy: &[u8] = if i > 0 { &packets[i - 1] } else { &[] };
+                let n =
+                    red::pack(111, &[(RTP_TICKS_PER_FRAME, copy)], p, &mut red_payload).unwrap();
+                rx.push_rtp(63, i as u16, ts(i), false, &red_payload[..n], now);
+            }
+            rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
+        }
+        rx.stats().target_delay_ms
+    };
+    let with_fec = EncoderSettings::default();
+    assert!(with_fec.expected_loss_pct > 0);
+    let without_fec = EncoderSettings {
+        expected_loss_pct: 0,
+        ..EncoderSettings::default()
+    };
+    let (plain, fec) = (
+        target_after_a_pair(&without_fec),
+        target_after_a_pair(&with_fec),
+    );
+    assert_eq!(
+        fec,
+        plain + 20,
+        "copies without FEC {plain} ms, with {fec} ms"
+    );
 }
 
 #[test]
