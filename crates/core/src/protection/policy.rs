@@ -37,6 +37,9 @@ const START_FEC_LOSS_PCT: u8 = 5;
 /// back so the total stays within about two and a half times the clean rate.
 const RED_PRIMARY_BPS: [u32; 4] = [40_000, 40_000, 28_000, 24_000];
 
+/// The primary bitrate beside the one copy a call starts with, before any report.
+const START_RED_PRIMARY_BPS: u32 = 32_000;
+
 /// Whether a RED plan keeps Opus' in-band FEC in its frames (and copies).
 fn red_keeps_fec(plan: RedPlan) -> bool {
     plan.copies() == 1
@@ -101,11 +104,13 @@ impl ProtectionPolicy {
     pub fn new(config: PolicyConfig) -> Self {
         let red_plan = RedPlan::of(&[1]).filter(|_| config.red_available);
         let current = match red_plan {
+            // Before any report: one plain copy paid for by the primary, the cheapest
+            // cover for the first seconds of a line that is most likely clean.
             Some(red) if config.start_protected => Protection {
                 level: ProtectionLevel::Red,
                 red,
-                fec_loss_pct: START_FEC_LOSS_PCT,
-                bitrate_bps: RED_PRIMARY_BPS[1].min(config.clean_bitrate_bps),
+                fec_loss_pct: 0,
+                bitrate_bps: START_RED_PRIMARY_BPS.min(config.clean_bitrate_bps),
             },
             None if config.start_protected => Protection {
                 level: ProtectionLevel::Fec,
