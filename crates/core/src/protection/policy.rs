@@ -2,7 +2,8 @@
 //!
 //! The ladder, cheapest first: plain Opus; Opus in-band FEC (a low-bitrate copy of the
 //! previous frame inside each packet, paid for from the frame's own bits); RED with one
-//! full copy, then two, spread further apart when the losses come in bursts. Each report
+//! full copy, the FEC kept inside it so a lost pair is rebuilt too; then two copies, spread
+//! further apart when the losses come in bursts. Each report
 //! picks the cheapest rung whose expected unrecovered loss is small enough, judged over
 //! the last report or two (`react_window`) and over a longer `window`; the costlier of the
 //! two wins. Going up is therefore immediate: a report that shows loss is already a second
@@ -33,7 +34,7 @@ const START_FEC_LOSS_PCT: u8 = 5;
 /// Primary bitrate by RED copies. One copy keeps the clean bitrate and in-band FEC: the
 /// FEC inside each copy rebuilds a second loss in a row, which a second copy would
 /// otherwise be paid for with primary bits (measured against Chromium's NetEq at 10 %
-/// random loss, docs/quality.md "One RED copy with FEC"). Two or more copies give bits
+/// random loss: docs/quality.md, "two RED copies at 28 kb/s"). Two or more copies give bits
 /// back so the total stays within about two and a half times the clean rate.
 const RED_PRIMARY_BPS: [u32; 4] = [40_000, 40_000, 28_000, 24_000];
 
