@@ -631,8 +631,16 @@ fn two_windows_call_each_other_and_hear_each_other() {
     click_button(&display, &a, &in_call, "End Call");
     a.wait_title(&display, "voicecall", Duration::from_secs(5));
     b.wait_title(&display, "voicecall", Duration::from_secs(5));
-    screenshot(&display, &a, out, "ended", &["Hung up", &b.id], soon);
-    screenshot(&display, &b, out, "ended_b", &["Hung up by peer"], soon);
+    // Each window shows its reason for `ended::SHOWN_FOR` (3 s) from the same moment, and
+    // reading one screenshot can take seconds: both are read at once.
+    std::thread::scope(|s| {
+        let ended_b =
+            s.spawn(|| screenshot(&display, &b, out, "ended_b", &["Hung up by peer"], soon));
+        screenshot(&display, &a, out, "ended", &["Hung up", &b.id], soon);
+        if let Err(panic) = ended_b.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
     let home_again = Duration::from_secs(6);
     screenshot(
         &display,
