@@ -248,8 +248,8 @@ impl LossHistory {
                 Some(true) => judged += 1,
                 Some(false) => {
                     judged += 1;
-                    let rebuilt = plan.distances().any(|d| arrived(ext + u64::from(d)))
-                        || (fec && payload_arrived(ext + 1));
+                    // Its own packet is lost: only a copy, or FEC in the next payload.
+                    let rebuilt = payload_arrived(ext) || (fec && payload_arrived(ext + 1));
                     if !rebuilt {
                         unrecovered += 1;
                     }
