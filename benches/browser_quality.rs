@@ -29,6 +29,7 @@
 mod common;
 
 use common::conditions::{Condition, condition};
+use voicecall_lab::host::{self, CpuTimes};
 use voicecall_lab::netem::{Pacing, RelayThread, pacing_by_ssrc};
 use voicecall_lab::support;
 
@@ -146,7 +147,8 @@ fn main() {
     let args = Args::parse();
     let dir = support::repo().join("target/browser-quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let load = load_average();
+    let load = host::load_average();
+    let cpu_at_start = CpuTimes::now();
     let started = Instant::now();
     let pesq = Pesq::from_env();
     let speech = Speech::prepare(&dir);
@@ -199,6 +201,7 @@ fn main() {
                 };
                 // A peer that fails to start (chromium is slow to come up on a loaded
                 // machine) costs that call, not the run.
+                let cpu = CpuTimes::now();
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.run(ends)))
                         .unwrap_or_else(|_| {
@@ -206,9 +209,10 @@ fn main() {
                         });
                 match outcome {
                     Ok(samples) => {
+                        let steal = host::fmt_steal(cpu.and_then(CpuTimes::steal_percent));
                         for (from, to, sample) in samples {
                             println!(
-                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  [{}]\n{:>21}sent: {}",
+                                "{:<18} {:<9} → {:<9} PESQ {:.2}  {} kb/s  setup {}  steal {steal}  [{}]\n{:>21}sent: {}",
                                 condition.label,
                                 from.name(&args.variants.0),
                                 to.name(&args.variants.0),
@@ -231,7 +235,8 @@ fn main() {
         }
     }
 
-    let table = report(&args, &rows, &load, started.elapsed());
+    let steal = cpu_at_start.and_then(CpuTimes::steal_percent);
+    let table = report(&args, &rows, &load, steal, started.elapsed());
     println!("{table}");
     std::fs::write(dir.join("report.md"), &table).expect("write report");
     common::append_to_bench_out(&table);
@@ -492,25 +497,21 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn report(
     args: &Args,
     rows: &BTreeMap<(usize, End, End), Vec<Sample>>,
     load_at_start: &str,
+    steal: Option<f64>,
     took: Duration,
 ) -> String {
     let mut out = format!(
         "\n### voicecall beside Chromium (PESQ-WB, relay-only through coturn)\n\n\
-         load average {load_at_start} at start, {} at the end; {:.0} min; {} repetitions{}\n\n\
+         load average {load_at_start} at start, {} at the end; CPU time stolen by the \
+         hypervisor {}; {:.0} min; {} repetitions{}\n\n\
          | network | direction | calls | median | min–max | spread | kb/s (sender) | setup ms (median) |\n\
          |---|---|---:|---:|---|---:|---:|---:|\n",
-        load_average(),
+        host::load_average(),
+        host::fmt_steal(steal),
         took.as_secs_f64() / 60.0,
         args.repeat,
         if args.chromium_asks_dtx {

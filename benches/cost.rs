@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use common::support::{Client, DesktopApp, Server, Xvfb, asset};
 use common::{Report, arg, invoked_as_benchmark, machine};
+use voicecall_lab::host;
 
 /// /proc/PID/stat counts in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -54,14 +55,6 @@ fn text_arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     let i = args.iter().position(|a| a == name)?;
     args.get(i + 1).cloned()
-}
-
-/// The 1-minute load average.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
 }
 
 /// Which thread a task's name belongs to, for the split.
@@ -195,7 +188,7 @@ fn headless(server: &Server, window: Duration, label: &str, args: &[&str]) -> (V
     let in_call = cpu_percent(&pids, window);
     let secs = started.elapsed().as_secs_f64();
     let threads = [0, 1].map(|i| split(&threads_before[i], &thread_ns(pids[i]), secs));
-    let label = format!("{label} (load {})", load());
+    let label = format!("{label} (load {})", host::load_1min());
     let rows = vec![
         Row {
             what: format!("{label}: headless client, idle (registered, no call)"),

@@ -35,6 +35,7 @@ use voicecall_core::device::{InputSpec, OutputSpec};
 use voicecall_core::quality::MediaSummary;
 use voicecall_engine::controller::{EngineEvent, Meters, UserCommand};
 use voicecall_engine::media::PumpTiming;
+use voicecall_lab::host;
 
 const RATE: u32 = 48_000;
 /// One WAV device period (src/audio/wav_device.rs): output is played one period after the
@@ -411,17 +412,10 @@ fn main() {
             }
         }
     });
-    report.line(format!("load average at the end: {}\n", load_average()));
+    report.line(format!("load average at the end: {}\n", host::load_1min()));
     for ((name, _), result) in modes.iter().zip(&results) {
         report_mode(&mut report, name, result);
     }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn report_mode(report: &mut Report, mode: &str, result: &ModeResult) {

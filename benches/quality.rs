@@ -9,6 +9,7 @@
 mod common;
 
 use common::conditions::{Condition, condition};
+use voicecall_lab::host::{self, CpuTimes};
 use voicecall_lab::netem::RelayThread;
 use voicecall_lab::support;
 
@@ -172,8 +173,8 @@ fn main() {
         eprintln!("quality: mode `baseline` needs --baseline-bin PATH to a voicecall binary");
         std::process::exit(2);
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average at start: {}", load.trim());
+    println!("load average at start: {}", host::load_average());
+    let cpu_at_start = CpuTimes::now();
     let dir = support::repo().join("target/quality-bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let pesq = Pesq::from_env();
@@ -205,14 +206,16 @@ fn main() {
                     .baseline_bin
                     .as_deref()
                     .filter(|_| mode.key == "baseline");
+                let cpu = CpuTimes::now();
                 let result = run_call(&server, &speech, mode, binary, &dir.join(&name), &pesq);
                 println!(
-                    "{:<48} {:<22} PESQ {:.2} / {:.2}  {:.1} kb/s  {}",
+                    "{:<48} {:<22} PESQ {:.2} / {:.2}  {:.1} kb/s  steal {}  {}",
                     condition.label,
                     mode.label,
                     result.pesq[0],
                     result.pesq[1],
                     result.kbps,
+                    host::fmt_steal(cpu.and_then(CpuTimes::steal_percent)),
                     result.recovery
                 );
                 results.entry((ci, mi)).or_default().push(result);
@@ -220,8 +223,11 @@ fn main() {
             }
         }
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average at end: {}", load.trim());
+    println!(
+        "load average at end: {}; CPU time stolen by the hypervisor: {}",
+        host::load_average(),
+        host::fmt_steal(cpu_at_start.and_then(CpuTimes::steal_percent))
+    );
     let table = pesq_table(&args, &results);
     println!("{table}");
     report += &table;

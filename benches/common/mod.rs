@@ -146,11 +146,10 @@ pub fn machine() -> String {
                 .map(|m| m.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{cpus} cores ({model}), load average {load} at start")
+    format!(
+        "{cpus} cores ({model}), load average {} at start",
+        voicecall_lab::host::load_1min()
+    )
 }
 
 /// One engine running in this process.
