@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::analysis::{Comparison, DEFAULT_MIN_CORRELATION, DEFAULT_MIN_FRACTION};
+use crate::host::{self, CpuTimes};
 
 use super::{asset, output_dir};
 
@@ -21,6 +22,10 @@ pub struct Conversation {
     pub dir: PathBuf,
     pub caller: Side,
     pub callee: Side,
+    /// The machine's CPU counters when the conversation was set up: a failed check says
+    /// how much time the hypervisor took meanwhile, since every thread of a call stalls
+    /// then (docs/quality.md, "The host's stolen CPU time").
+    cpu_at_start: Option<CpuTimes>,
 }
 
 impl Conversation {
@@ -36,6 +41,7 @@ impl Conversation {
                 heard: dir.join("callee-heard.wav"),
             },
             dir,
+            cpu_at_start: CpuTimes::now(),
         }
     }
 
@@ -51,6 +57,12 @@ impl Conversation {
     /// 0.9 or more.
     pub fn assert_both_heard(&self) {
         let [to_callee, to_caller] = self.compare();
+        let machine = format!(
+            "load average {}, CPU time stolen by the hypervisor since the call was set up {}",
+            host::load_average(),
+            host::fmt_steal(self.cpu_at_start.and_then(CpuTimes::steal_percent))
+        );
+        println!("{machine}");
         for (who, whom, result) in [
             ("callee", "caller", &to_callee),
             ("caller", "callee", &to_caller),
@@ -64,11 +76,11 @@ impl Conversation {
         }
         assert!(
             heard_clearly(&to_callee),
-            "the callee did not hear the caller's speech: {to_callee:?}"
+            "the callee did not hear the caller's speech ({machine}): {to_callee:?}"
         );
         assert!(
             heard_clearly(&to_caller),
-            "the caller did not hear the callee's speech: {to_caller:?}"
+            "the caller did not hear the callee's speech ({machine}): {to_caller:?}"
         );
     }
 }
