@@ -4,6 +4,7 @@ mod devices;
 #[cfg(test)]
 mod devices_tests;
 mod noise;
+mod playout_queue;
 mod processing;
 #[cfg(test)]
 mod round_trip_tests;

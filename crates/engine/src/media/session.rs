@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
 use super::devices::{DeviceSwitch, DeviceWatch};
+use super::playout_queue::{DEFAULT_PERIOD_SAMPLES, PlayoutSlack, QuietTally};
 use super::processing::{CaptureProcessor, ProcessingConfig};
 use super::send::{ProtectionMode, SendConfig, SendPath};
 use super::summary::MediaCounters;
@@ -28,16 +29,6 @@ use voicecall_core::quality::MediaSummary;
 /// How often the pipeline looks for captured frames and playout room. Short enough that
 /// neither side waits noticeably; the work per wake-up is a few hundred microseconds.
 const PUMP_INTERVAL: Duration = Duration::from_millis(5);
-/// The playout queue holds one device period (what the next callback takes) plus slack for
-/// the pump's own wake-ups; more only adds latency. Until the device has asked for audio,
-/// its period is taken to be 10 ms.
-const DEFAULT_PERIOD_SAMPLES: usize = FRAME_SAMPLES / 2;
-/// The slack starts at one pump interval; each time the device runs dry anyway (the pump
-/// woke late on a loaded machine) it grows by one, up to `MAX_PLAYOUT_SLACK`, and it gives
-/// one back after `SLACK_CALM` without running dry.
-const PUMP_INTERVAL_SAMPLES: usize = FRAME_SAMPLES / 4;
-const MAX_PLAYOUT_SLACK: usize = 4 * PUMP_INTERVAL_SAMPLES;
-const SLACK_CALM: Duration = Duration::from_secs(10);
 
 /// When the audio pump wakes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -354,80 +345,6 @@ struct Pump {
     xruns_before_audio: Option<(u64, u64)>,
     pcm: [i16; FRAME_SAMPLES],
     decoded: [i16; MAX_DECODED_SAMPLES],
-}
-
-/// Silence and comfort noise are pulled in pieces shorter than a frame; their counters
-/// still count frames.
-#[derive(Default)]
-struct QuietTally {
-    silence: usize,
-    comfort_noise: usize,
-}
-
-impl QuietTally {
-    /// Adds a pulled piece; true when it completes a frame's worth (always for the others).
-    fn completes_frame(&mut self, source: FrameSource, len: usize) -> bool {
-        let samples = match source {
-            FrameSource::Silence => &mut self.silence,
-            FrameSource::ComfortNoise => &mut self.comfort_noise,
-            _ => return true,
-        };
-        *samples += len;
-        if *samples < FRAME_SAMPLES {
-            return false;
-        }
-        *samples -= FRAME_SAMPLES;
-        true
-    }
-}
-
-/// How much the playout queue holds beyond one device period: see `PUMP_INTERVAL_SAMPLES`.
-struct PlayoutSlack {
-    samples: usize,
-    /// The device's dry periods when last looked at; `None` before the first fill (the
-    /// device ran before the pump started, which says nothing about the pump).
-    xruns_seen: Option<u64>,
-    changed: Instant,
-}
-
-impl PlayoutSlack {
-    fn new() -> Self {
-        Self {
-            samples: PUMP_INTERVAL_SAMPLES,
-            xruns_seen: None,
-            changed: Instant::now(),
-        }
-    }
-
-    /// The queue's low water for a device with this period that has run dry `xruns` times.
-    fn low_water(&mut self, period: Option<usize>, xruns: u64, now: Instant) -> usize {
-        match self.adapt(xruns, now) {
-            Some(true) => {
-                self.samples = (self.samples + PUMP_INTERVAL_SAMPLES).min(MAX_PLAYOUT_SLACK);
-            }
-            Some(false) => {
-                self.samples = (self.samples - PUMP_INTERVAL_SAMPLES).max(PUMP_INTERVAL_SAMPLES);
-            }
-            None => {}
-        }
-        period.unwrap_or(DEFAULT_PERIOD_SAMPLES) + self.samples
-    }
-
-    /// `Some(true)`: the device ran dry since last time, so the slack should grow;
-    /// `Some(false)`: it has been calm for `SLACK_CALM`, so it may shrink.
-    fn adapt(&mut self, xruns: u64, now: Instant) -> Option<bool> {
-        let change = match self.xruns_seen {
-            // A replaced device counts from zero again.
-            Some(seen) if xruns > seen => Some(true),
-            _ if now.saturating_duration_since(self.changed) >= SLACK_CALM => Some(false),
-            _ => None,
-        };
-        if change.is_some() {
-            self.changed = now;
-        }
-        self.xruns_seen = Some(xruns);
-        change
-    }
 }
 
 impl Pump {
