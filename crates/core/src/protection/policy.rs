@@ -3,10 +3,9 @@
 //! The ladder, cheapest first: plain Opus; Opus in-band FEC (a low-bitrate copy of the
 //! previous frame inside each packet, paid for from the frame's own bits); RED with one
 //! full copy, the FEC kept inside it so a lost pair is rebuilt too; then two copies, spread
-//! further apart when the losses come in bursts. Each report
-//! picks the cheapest rung whose expected unrecovered loss is small enough, judged over
-//! the last report or two (`react_window`) and over a longer `window`; the costlier of the
-//! two wins. Going up is therefore immediate: a report that shows loss is already a second
+//! further apart when the losses come in bursts. Each report picks the cheapest rung
+//! whose expected unrecovered loss is small enough, judged over the last report or two
+//! (`react_window`) and over a longer `window`; the costlier of the two wins. Going up is therefore immediate: a report that shows loss is already a second
 //! late. Going down waits until the longer window has called for less for
 //! `step_down_after`, and needs the loss clearly below the threshold that raised it, so a
 //! line near a threshold does not flap.
