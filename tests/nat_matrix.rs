@@ -187,11 +187,22 @@ fn run_cell(index: usize, cell: &Cell) -> Row {
     callee.expect_exit_ok(Duration::from_secs(15));
 
     let [to_callee, to_caller] = talk.compare();
+    let audio_ok = heard_clearly(&to_callee) && heard_clearly(&to_caller);
+    if !audio_ok {
+        // What each receiver did about it: dry periods, late fills, stretching.
+        for (who, client) in [("caller", &caller), ("callee", &callee)] {
+            println!(
+                "{}: the {who}'s media: {}",
+                cell.name,
+                client.ended()["media"]
+            );
+        }
+    }
     Row {
         path,
         setup_ms,
         corr: to_callee.correlation.min(to_caller.correlation),
         matched: to_callee.matched_fraction.min(to_caller.matched_fraction),
-        audio_ok: heard_clearly(&to_callee) && heard_clearly(&to_caller),
+        audio_ok,
     }
 }

@@ -74,7 +74,7 @@ fn calls_survive_a_signaling_server_restart_and_keep_their_ids() {
         "server restart: correlation {:.3}, matched {:.2}",
         result.correlation, result.matched_fraction
     );
-    assert!(heard_clearly(&result), "{result:?}");
+    assert!(heard_clearly(&result), "{}", result.timeline());
 }
 
 #[test]

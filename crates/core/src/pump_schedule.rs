@@ -70,6 +70,9 @@ pub struct PumpSchedule {
     margin: Duration,
     /// The speaker callback the queue was last filled for.
     filled_for: Option<Instant>,
+    /// The latest fill that finished after its callback was due, or speaker callback that
+    /// ran late, and by how much (the worst within `LATE_MEMORY`).
+    late: Option<(Instant, Duration)>,
     /// When the speaker's callbacks are due; `None`: the last callback alone says it (the
     /// comparison baseline).
     grid: Option<SpeakerGrid>,
@@ -128,6 +131,9 @@ impl SpeakerGrid {
 pub const MARGIN_START: Duration = Duration::from_millis(3);
 pub const MARGIN_STEP: Duration = Duration::from_millis(2);
 pub const MARGIN_MAX: Duration = Duration::from_millis(21);
+/// How long a late fill is remembered: the speaker's dry period it caused is noticed at
+/// one of the next fills, a period or two later.
+const LATE_MEMORY: Duration = Duration::from_millis(100);
 
 impl Default for PumpSchedule {
     fn default() -> Self {
@@ -140,6 +146,7 @@ impl PumpSchedule {
         Self {
             margin: MARGIN_START,
             filled_for: None,
+            late: None,
             grid: Some(SpeakerGrid::default()),
         }
     }
@@ -157,15 +164,42 @@ impl PumpSchedule {
         self.margin
     }
 
-    /// The speaker callback the last fill was for; `None` before one and on the fallback
-    /// tick.
-    pub fn filled_for(&self) -> Option<Instant> {
-        self.filled_for
+    /// The fill for the last callback finished at `now`; true if that was after the
+    /// callback was due, which is remembered for `widen`.
+    pub fn filled(&mut self, now: Instant) -> bool {
+        let Some(due) = self.filled_for else {
+            return false;
+        };
+        let late_by = now.saturating_duration_since(due);
+        self.note_late(now, late_by);
+        !late_by.is_zero()
     }
 
-    /// The speaker ran dry although the queue was filled: the pump woke too late.
-    pub fn widen(&mut self) {
-        self.margin = (self.margin + MARGIN_STEP).min(MARGIN_MAX);
+    fn note_late(&mut self, now: Instant, late_by: Duration) {
+        if late_by.is_zero() {
+            return;
+        }
+        let worst = match self.recent_lateness(now) {
+            Some(earlier) => earlier.max(late_by),
+            None => late_by,
+        };
+        self.late = Some((now, worst));
+    }
+
+    fn recent_lateness(&self, now: Instant) -> Option<Duration> {
+        self.late
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= LATE_MEMORY)
+            .map(|(_, late_by)| late_by)
+    }
+
+    /// The speaker ran dry although the queue was filled: the pump or the speaker woke
+    /// too late. The margin grows by a step plus how late a recent fill or callback came,
+    /// so a machine that stalls for 15 ms costs one dry period, not one per step (each is
+    /// up to a period of silence in a word, which the jitter buffer then sheds again).
+    pub fn widen(&mut self, now: Instant) {
+        let late_by = self.recent_lateness(now).unwrap_or_default();
+        self.late = None;
+        self.margin = (self.margin + late_by + MARGIN_STEP).min(MARGIN_MAX);
     }
 
     /// A calm spell without the speaker running dry.
@@ -195,10 +229,14 @@ impl PumpSchedule {
                 fill: Some(Fill::LowWater),
             };
         };
+        let ran = speaker.last;
         let speaker = match &mut self.grid {
             Some(grid) => grid.place(speaker),
             None => speaker,
         };
+        // A speaker callback that ran late takes the periods it missed at once, more than
+        // the queue was filled for however early the pump was.
+        self.note_late(now, ran.saturating_duration_since(speaker.last));
         // The speaker's callbacks are `last + k × period`; the next to fill for is the
         // first after the one filled for last.
         let mut target = speaker.last + speaker.period;
@@ -336,7 +374,7 @@ mod tests {
         assert!(wakes <= 202, "{wakes}");
         let mut schedule = PumpSchedule::new();
         for _ in 0..20 {
-            schedule.widen();
+            schedule.widen(Instant::now());
         }
         assert_eq!(schedule.margin(), MARGIN_MAX);
         assert!(MARGIN_MAX > 2 * P, "a margin beyond two periods is covered");
@@ -398,9 +436,10 @@ mod tests {
 
     #[test]
     fn the_margin_widens_when_the_speaker_runs_dry_and_narrows_back() {
+        let t0 = Instant::now();
         let mut schedule = PumpSchedule::new();
         for _ in 0..10 {
-            schedule.widen();
+            schedule.widen(t0);
         }
         assert_eq!(schedule.margin(), MARGIN_MAX);
         schedule.narrow();
@@ -409,9 +448,55 @@ mod tests {
             schedule.narrow();
         }
         assert_eq!(schedule.margin(), MARGIN_START);
-        let t0 = Instant::now();
-        schedule.widen();
+        schedule.widen(t0);
         let wake = schedule.wake(t0 + ms(1), None, timing(t0));
         assert_eq!(wake.at, t0 + P - MARGIN_START - MARGIN_STEP);
+    }
+
+    #[test]
+    fn one_stall_widens_the_margin_past_its_lateness() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        // The fill for the callback at 10 ms is due at 7 ms and comes on time.
+        let wake = schedule.wake(t0 + ms(7), None, timing(t0));
+        assert_eq!(wake.fill, Some(Fill::Periods(1)));
+        assert!(!schedule.filled(t0 + ms(9)));
+        // The one for the callback at 20 ms is due at 17 ms; the machine froze and it
+        // finished at 26 ms, 6 ms after the callback.
+        let wake = schedule.wake(t0 + ms(17), None, timing(t0 + P));
+        assert_eq!(wake.fill, Some(Fill::Periods(1)));
+        assert!(schedule.filled(t0 + ms(26)));
+        // The speaker's dry period shows at the next fill: one widening covers the stall.
+        schedule.widen(t0 + ms(27));
+        assert_eq!(schedule.margin(), MARGIN_START + ms(6) + MARGIN_STEP);
+        // The lateness counts once; an old one is forgotten.
+        schedule.widen(t0 + ms(37));
+        assert_eq!(schedule.margin(), MARGIN_START + ms(6) + 2 * MARGIN_STEP);
+        assert!(schedule.filled(t0 + ms(40)));
+        schedule.widen(t0 + ms(40) + LATE_MEMORY + ms(1));
+        assert_eq!(schedule.margin(), MARGIN_START + ms(6) + 3 * MARGIN_STEP);
+        // Never past the ceiling.
+        assert!(schedule.filled(t0 + ms(200)));
+        schedule.widen(t0 + ms(201));
+        assert_eq!(schedule.margin(), MARGIN_MAX);
+    }
+
+    #[test]
+    fn a_speaker_callback_that_ran_late_widens_the_margin_past_its_lateness() {
+        let t0 = Instant::now();
+        let mut schedule = PumpSchedule::new();
+        let wake = schedule.wake(t0 + ms(7), None, timing(t0));
+        assert_eq!(wake.fill, Some(Fill::Periods(1)));
+        assert!(!schedule.filled(t0 + ms(8)));
+        // The callback due at 10 ms ran at 18 ms and took two periods at once; the pump
+        // had filled for one.
+        let wake = schedule.wake(t0 + ms(19), None, timing(t0 + ms(18)));
+        assert_eq!(wake.fill, Some(Fill::Periods(1)));
+        assert!(!schedule.filled(t0 + ms(19)));
+        schedule.widen(t0 + ms(29));
+        assert_eq!(
+            schedule.margin(),
+            MARGIN_START + ms(8) - GRID_CREEP + MARGIN_STEP
+        );
     }
 }

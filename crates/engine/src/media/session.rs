@@ -497,13 +497,15 @@ impl Pump {
         match wake.fill {
             Some(Fill::Periods(periods)) => {
                 match self.playout.adapt(self.playback.underruns(), now) {
-                    Some(true) => schedule.widen(),
+                    Some(true) => schedule.widen(now),
                     Some(false) => schedule.narrow(),
                     None => {}
                 }
-                let due = schedule.filled_for();
                 self.fill_playout(FillRule::Periods(periods));
-                let late = due.is_some_and(|due| Instant::now() > due);
+                let late = self
+                    .schedule
+                    .as_mut()
+                    .is_some_and(|schedule| schedule.filled(Instant::now()));
                 if late && self.xruns_before_audio.is_some() {
                     MediaCounters::bump(&self.counters.late_fills);
                 }

@@ -64,6 +64,59 @@ impl Comparison {
     pub fn passes(&self, min_corr: f64, min_fraction: f64) -> bool {
         self.matched_fraction_at(min_corr) >= min_fraction
     }
+
+    /// The segments that failed `DEFAULT_MIN_CORRELATION` or moved the alignment, one line
+    /// each: what a failed check's log needs (a burst of slips, a gap, noise in a pause)
+    /// where the whole `Debug` dump is too long for a CI log to keep.
+    pub fn timeline(&self) -> String {
+        // Alignments a sample or two apart are the correlation peak's wobble, not a slip.
+        const MOVE_SAMPLES: i64 = 3;
+        let rate = f64::from(self.sample_rate.max(1));
+        let ms = |lag: i64| lag as f64 * 1000.0 / rate;
+        let mut out = format!(
+            "lag {:.1} ms, {:.1} % of {:.2} s matched",
+            ms(self.lag_samples),
+            self.matched_fraction * 100.0,
+            self.reference_len as f64 / rate
+        );
+        let mut previous = self.segments.first().map(|s| s.lag_samples);
+        for seg in &self.segments {
+            let moved = previous.is_some_and(|p| (seg.lag_samples - p).abs() >= MOVE_SAMPLES);
+            let slipped = seg
+                .slip
+                .filter(|slip| (slip.lag_samples - seg.lag_samples).abs() >= MOVE_SAMPLES);
+            let failed = !seg.matches(DEFAULT_MIN_CORRELATION);
+            previous = Some(slipped.map_or(seg.lag_samples, |slip| slip.lag_samples));
+            if !(moved || slipped.is_some() || failed) {
+                continue;
+            }
+            let at = seg.start as f64 / rate;
+            let what = if seg.reference_silent {
+                format!(
+                    "pause, {}",
+                    if seg.recording_quiet {
+                        "quiet"
+                    } else {
+                        "not quiet"
+                    }
+                )
+            } else {
+                format!("correlation {:.3}", seg.correlation)
+            };
+            out += &format!("\n  {at:6.2} s: {what}, lag {:.1} ms", ms(seg.lag_samples));
+            if let Some(slip) = slipped {
+                out += &format!(
+                    ", then {:.1} ms from {:.3} s",
+                    ms(slip.lag_samples),
+                    at + slip.offset as f64 / rate
+                );
+            }
+            if failed {
+                out += "  FAILED";
+            }
+        }
+        out
+    }
 }
 
 /// Aligns `recorded` to `reference` and measures how much of the reference it reproduces.

@@ -143,3 +143,21 @@ fn garbled_audio_still_fails() {
     let c = compare(&speech, &replaced, RATE as u32);
     assert!(!passes(&c), "replaced: matched {:.3}", c.matched_fraction);
 }
+
+#[test]
+fn the_timeline_names_where_the_alignment_moved() {
+    let speech = speech_48k("speech-a.wav");
+    let at = frame_starts(speech.len(), 0.4, 0.5, 20 * MS)[0];
+    let recorded = stall(&speech, at, 200);
+    let c = compare(&speech, &recorded, RATE as u32);
+    let timeline = c.timeline();
+    println!("{timeline}");
+    let moves: Vec<&str> = timeline.lines().skip(1).collect();
+    assert!(!moves.is_empty() && moves.len() <= 2, "{timeline}");
+    let stalled_at = at as f64 / RATE as f64;
+    assert!(
+        moves.iter().any(|line| line.contains("200.0 ms")
+            && line.contains(&format!("{:.2} s", (stalled_at * 4.0).floor() / 4.0))),
+        "the 200 ms move at {stalled_at:.3} s: {timeline}"
+    );
+}

@@ -76,11 +76,13 @@ impl Conversation {
         }
         assert!(
             heard_clearly(&to_callee),
-            "the callee did not hear the caller's speech ({machine}): {to_callee:?}"
+            "the callee did not hear the caller's speech ({machine}): {}",
+            to_callee.timeline()
         );
         assert!(
             heard_clearly(&to_caller),
-            "the caller did not hear the callee's speech ({machine}): {to_caller:?}"
+            "the caller did not hear the callee's speech ({machine}): {}",
+            to_caller.timeline()
         );
     }
 }
@@ -97,6 +99,6 @@ pub fn compare_with_reference(reference: &Path, recorded: &Path) -> Comparison {
     let (recorded, rate) = crate::analysis::load_wav_mono(recorded).expect("load recording");
     assert_eq!(rate, 48_000, "recordings are 48 kHz");
     let result = crate::analysis::compare(&reference, &recorded, 48_000);
-    println!("comparison: {result:?}");
+    println!("comparison: {}", result.timeline());
     result
 }
