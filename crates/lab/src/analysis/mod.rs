@@ -69,9 +69,9 @@ impl Comparison {
     /// each: what a failed check's log needs (a burst of slips, a gap, noise in a pause)
     /// where the whole `Debug` dump is too long for a CI log to keep.
     pub fn timeline(&self) -> String {
-        // Alignments a sample or two apart are the correlation peak's wobble, not a slip.
-        const MOVE_SAMPLES: i64 = 3;
         let rate = f64::from(self.sample_rate.max(1));
+        // Alignments less than 0.5 ms apart are the correlation peak's wobble, not a slip.
+        let move_samples = i64::from(self.sample_rate / 2000).max(1);
         let ms = |lag: i64| lag as f64 * 1000.0 / rate;
         let mut out = format!(
             "lag {:.1} ms, {:.1} % of {:.2} s matched",
@@ -81,10 +81,10 @@ impl Comparison {
         );
         let mut previous = self.segments.first().map(|s| s.lag_samples);
         for seg in &self.segments {
-            let moved = previous.is_some_and(|p| (seg.lag_samples - p).abs() >= MOVE_SAMPLES);
+            let moved = previous.is_some_and(|p| (seg.lag_samples - p).abs() >= move_samples);
             let slipped = seg
                 .slip
-                .filter(|slip| (slip.lag_samples - seg.lag_samples).abs() >= MOVE_SAMPLES);
+                .filter(|slip| (slip.lag_samples - seg.lag_samples).abs() >= move_samples);
             let failed = !seg.matches(DEFAULT_MIN_CORRELATION);
             previous = Some(slipped.map_or(seg.lag_samples, |slip| slip.lag_samples));
             if !(moved || slipped.is_some() || failed) {
