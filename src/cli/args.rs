@@ -115,6 +115,10 @@ pub struct AudioTuning {
     /// from when its callbacks are due.
     #[arg(long, hide = true, conflicts_with = "pump_ticks")]
     pub pump_last_callback: bool,
+    /// Widen the speaker's margin by its step alone after a dry period, not past the stall
+    /// behind it.
+    #[arg(long, hide = true, conflicts_with = "pump_ticks")]
+    pub pump_step_margin: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching speech.
     #[arg(long, hide = true)]
     pub no_time_stretch: bool,
@@ -242,6 +246,7 @@ impl AudioTuning {
             denoise_always: self.denoise_always,
             pump_ticks: self.pump_ticks,
             pump_last_callback: self.pump_last_callback,
+            pump_step_margin: self.pump_step_margin,
             no_time_stretch: self.no_time_stretch,
             rtc_shared_runtime: self.rtc_shared_runtime,
             dtx_regardless: self.dtx_regardless,

@@ -73,6 +73,9 @@ pub struct PumpSchedule {
     /// The latest fill that finished after its callback was due, or speaker callback that
     /// ran late, and by how much (the worst within `LATE_MEMORY`).
     late: Option<(Instant, Duration)>,
+    /// Whether a dry period widens the margin past that lateness (`false`: by the step
+    /// alone, the comparison baseline).
+    widen_past_stalls: bool,
     /// When the speaker's callbacks are due; `None`: the last callback alone says it (the
     /// comparison baseline).
     grid: Option<SpeakerGrid>,
@@ -147,6 +150,7 @@ impl PumpSchedule {
             margin: MARGIN_START,
             filled_for: None,
             late: None,
+            widen_past_stalls: true,
             grid: Some(SpeakerGrid::default()),
         }
     }
@@ -156,6 +160,15 @@ impl PumpSchedule {
     pub fn from_last_callback() -> Self {
         Self {
             grid: None,
+            ..Self::new()
+        }
+    }
+
+    /// A dry period widens the margin by its step alone, however long the stall behind it
+    /// (the comparison baseline).
+    pub fn with_step_margin() -> Self {
+        Self {
+            widen_past_stalls: false,
             ..Self::new()
         }
     }
@@ -197,7 +210,10 @@ impl PumpSchedule {
     /// so a machine that stalls for 15 ms costs one dry period, not one per step (each is
     /// up to a period of silence in a word, which the jitter buffer then sheds again).
     pub fn widen(&mut self, now: Instant) {
-        let late_by = self.recent_lateness(now).unwrap_or_default();
+        let late_by = self
+            .recent_lateness(now)
+            .filter(|_| self.widen_past_stalls)
+            .unwrap_or_default();
         self.late = None;
         self.margin = (self.margin + late_by + MARGIN_STEP).min(MARGIN_MAX);
     }
@@ -493,6 +509,10 @@ mod tests {
         let wake = schedule.wake(t0 + ms(19), None, timing(t0 + ms(18)));
         assert_eq!(wake.fill, Some(Fill::Periods(1)));
         assert!(!schedule.filled(t0 + ms(19)));
+        let mut baseline = schedule.clone();
+        baseline.widen_past_stalls = false;
+        baseline.widen(t0 + ms(29));
+        assert_eq!(baseline.margin(), MARGIN_START + MARGIN_STEP);
         schedule.widen(t0 + ms(29));
         assert_eq!(
             schedule.margin(),

@@ -79,6 +79,9 @@ pub struct Tuning {
     /// Time the playout fills from the speaker's last callback, not from when its callbacks
     /// are due (the baseline of `pump_schedule`'s grid).
     pub pump_last_callback: bool,
+    /// The speaker's margin widened by its step alone after a dry period (the baseline of
+    /// widening past the stall).
+    pub pump_step_margin: bool,
     /// The jitter buffer skips and holds whole frames instead of time-stretching.
     pub no_time_stretch: bool,
     /// webrtc-rs' driver on the caller's runtime, not the raised driver thread.
@@ -251,6 +254,8 @@ impl Tuning {
             media.pump_timing = PumpTiming::Ticks;
         } else if self.pump_last_callback {
             media.pump_timing = PumpTiming::DeviceAlignedToLastCallback;
+        } else if self.pump_step_margin {
+            media.pump_timing = PumpTiming::DeviceAlignedStepMargin;
         }
         if let Some(db) = self.noise_floor_db {
             media.processing.noise_floor_db = (db > 0).then_some(db);

@@ -41,6 +41,9 @@ pub enum PumpTiming {
     /// Comparison baseline: `DeviceAligned` with the speaker's next callback due one period
     /// after its last, however late that one ran (`PumpSchedule::from_last_callback`).
     DeviceAlignedToLastCallback,
+    /// Comparison baseline: `DeviceAligned` with the margin widened by its step alone after
+    /// a dry period (`PumpSchedule::with_step_margin`).
+    DeviceAlignedStepMargin,
     /// Benchmark baseline: a fixed 5 ms tick, the playout queue kept above one device period
     /// plus a tick of slack.
     Ticks,
@@ -214,6 +217,7 @@ impl MediaSession {
             schedule: match config.pump_timing {
                 PumpTiming::DeviceAligned => Some(PumpSchedule::new()),
                 PumpTiming::DeviceAlignedToLastCallback => Some(PumpSchedule::from_last_callback()),
+                PumpTiming::DeviceAlignedStepMargin => Some(PumpSchedule::with_step_margin()),
                 PumpTiming::Ticks => None,
             },
             quiet: QuietTally::default(),
