@@ -18,10 +18,12 @@
 //! (`PumpTiming`) and where webrtc-rs' driver runs, and reports each: `ours`, woken by the
 //! devices' callbacks, as shipped; `ticks`, a fixed 5 ms tick as before; `rtcshared`, ours
 //! with the connection driver on the bench's runtime instead of the raised `voicecall-rtc`
-//! thread (`RtcConfig::driver_thread`); `floor20`, ours with the jitter buffer's old 20 ms
-//! least delay instead of 40 ms. The default is `ours` alone.
+//! thread (`RtcConfig::driver_thread`); `stepmargin`, ours with the speaker's margin
+//! widened by its step alone after a dry period, not past the stall behind it; `floor20`,
+//! ours with the jitter buffer's old 20 ms least delay instead of 40 ms. The default is
+//! `ours` alone.
 //!
-//! `cargo bench --bench latency [-- --calls N --seconds S --modes ours,ticks,rtcshared,floor20]`
+//! `cargo bench --bench latency [-- --calls N --seconds S --modes ours,ticks,stepmargin]`
 
 mod common;
 
@@ -340,6 +342,13 @@ fn modes() -> Vec<(&'static str, Mode)> {
                     ..Mode::OURS
                 },
             ),
+            "stepmargin" => (
+                "stepmargin",
+                Mode {
+                    timing: PumpTiming::DeviceAlignedStepMargin,
+                    ..Mode::OURS
+                },
+            ),
             "floor20" => (
                 "floor20",
                 Mode {
@@ -347,7 +356,9 @@ fn modes() -> Vec<(&'static str, Mode)> {
                     ..Mode::OURS
                 },
             ),
-            other => panic!("--modes: unknown mode {other:?} (ours, ticks, rtcshared, floor20)"),
+            other => panic!(
+                "--modes: unknown mode {other:?} (ours, ticks, rtcshared, stepmargin, floor20)"
+            ),
         })
         .collect()
 }
