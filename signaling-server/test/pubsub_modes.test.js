@@ -49,6 +49,14 @@ for (const [mode, perMessage] of [['classic', 3], ['sharded', 1]]) {
       }
       // Candidates are relayed only inside a call (calls.js).
       await openCall(a, b, 'pubsub');
+      // b has the offer once its own node delivered it; the other nodes' copies
+      // may still be in flight. Start counting only once every copy of every
+      // earlier publish has arrived, or one lands inside the window.
+      const settled = async () => {
+        const c = await counters(servers);
+        return c.delivered === c.published * perMessage;
+      };
+      await waitUntil(settled);
       const start = await counters(servers);
       for (let i = 0; i < MESSAGES; i++) a.socket.emit('send_ice', { targetClientId: b.id, callId: 'pubsub', candidate: `c${i}` });
       await waitUntil(() => b.events.filter((e) => e[0] === 'send_ice').length === MESSAGES);
