@@ -1,8 +1,10 @@
 //! Offline replay of received RTP streams through the real `ReceivePath` (issue 17,
 //! Chromium → voicecall): each trace (`VOICECALL_RX_TRACE=<dir>` on a `voicecall` process,
-//! `jitter::trace`) is played twice, pulled by a simulated 10 ms audio device on a fake
-//! clock — (a) with the arrival times as recorded, (b) with every packet arriving on its
-//! RTP timestamp (ideal 20 ms pacing) — and both are scored with the quality benchmark's
+//! `jitter::trace`) is played three times, pulled by a simulated 10 ms audio device on a
+//! fake clock — (a) with the arrival times as recorded, (a') the same with a lasting step
+//! in the sender's delay read as spread (`JitterConfig::follow_delay_steps` off, the
+//! baseline), (b) with every packet arriving on its
+//! RTP timestamp (ideal 20 ms pacing) — and each is scored with the quality benchmark's
 //! wideband PESQ against whichever passage the trace carries. No network, no clock of the
 //! machine: the same trace gives the same numbers, so receiver changes can be compared
 //! on real streams.
@@ -53,12 +55,20 @@ fn main() {
     for (t, path) in traces.iter().enumerate() {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let packets = trace::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Recorded arrivals with and without following delay steps (the baseline), and
+        // ideal ones.
         let variants = floors.iter().flat_map(|&floor| {
-            [Arrivals::Recorded, Arrivals::Ideal].map(|arrivals| (floor, arrivals))
+            [
+                (Arrivals::Recorded, true),
+                (Arrivals::Recorded, false),
+                (Arrivals::Ideal, true),
+            ]
+            .map(|(arrivals, steps)| (floor, arrivals, steps))
         });
-        for (v, (floor, arrivals)) in variants.enumerate() {
+        for (v, (floor, arrivals, follow_delay_steps)) in variants.enumerate() {
             let config = JitterConfig {
                 min_delay: Duration::from_millis(floor),
+                follow_delay_steps,
                 ..JitterConfig::default()
             };
             let rx = ReceivePath::new(config).expect("the Opus decoder opens");
@@ -69,17 +79,24 @@ fn main() {
             let deg = dir.join(format!("t{t}-v{v}-16k.wav"));
             align_for_pesq(&speech[passage].samples48, &wav, &deg);
             pairs.push((speech[passage].wav16.clone(), deg));
-            rows.push((path.clone(), floor, arrivals, passage, stats));
+            rows.push((
+                path.clone(),
+                floor,
+                arrivals,
+                follow_delay_steps,
+                passage,
+                stats,
+            ));
         }
     }
     let scores = pesq.score(&pairs);
     println!(
-        "| trace | min delay | arrivals | passage | PESQ-WB | concealed | held | skipped | accelerated ms | expanded ms | stalls |"
+        "| trace | min delay | arrivals | delay steps | passage | PESQ-WB | concealed | held | skipped | accelerated ms | expanded ms | stalls |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for ((path, floor, arrivals, passage, s), score) in rows.iter().zip(scores) {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for ((path, floor, arrivals, steps, passage, s), score) in rows.iter().zip(scores) {
         println!(
-            "| {} | {floor} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {floor} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             path.file_name()
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default(),
@@ -87,6 +104,7 @@ fn main() {
                 Arrivals::Recorded => "recorded",
                 Arrivals::Ideal => "ideal 20 ms",
             },
+            if *steps { "followed" } else { "as spread" },
             passage,
             score.map_or("–".into(), |s| format!("{s:.2}")),
             s.concealed,

@@ -129,6 +129,10 @@ pub struct AudioTuning {
     /// The jitter buffer's floor of playout delay in ms (default 40).
     #[arg(long, hide = true)]
     pub jitter_min_ms: Option<u16>,
+    /// The jitter buffer reads a lasting step in the sender's delay as spread, not as a new
+    /// floor.
+    #[arg(long, hide = true)]
+    pub jitter_steps_as_spread: bool,
     /// DTX as before `usedtx` was followed: sent whatever the peer asks, never asked for.
     #[arg(long, hide = true)]
     pub dtx_regardless: bool,
@@ -252,6 +256,7 @@ impl AudioTuning {
             dtx_regardless: self.dtx_regardless,
             ask_usedtx: self.ask_usedtx,
             jitter_min_ms: self.jitter_min_ms,
+            jitter_steps_as_spread: self.jitter_steps_as_spread,
         }
     }
 }

@@ -89,6 +89,8 @@ pub struct Tuning {
     /// The jitter buffer's floor of playout delay in ms (the receiver baseline of issue 17);
     /// the buffer caps it at its maximum.
     pub jitter_min_ms: Option<u16>,
+    /// A lasting step in the sender's delay read as spread (the baseline of following it).
+    pub jitter_steps_as_spread: bool,
     /// DTX as before RFC 7587's `usedtx` was followed: sent whatever the peer asks, and not
     /// asked for (the sender baseline of issue 17).
     pub dtx_regardless: bool,
@@ -229,6 +231,9 @@ impl Tuning {
         media.time_stretch = !self.no_time_stretch;
         if let Some(ms) = self.jitter_min_ms {
             media.jitter.min_delay = std::time::Duration::from_millis(u64::from(ms));
+        }
+        if self.jitter_steps_as_spread {
+            media.jitter.follow_delay_steps = false;
         }
         if self.no_red {
             config.rtc.red = false;
@@ -528,6 +533,7 @@ mod tests {
                 bitrate_bps: Some(24_000),
                 rtc_shared_runtime: true,
                 jitter_min_ms: Some(20),
+                jitter_steps_as_spread: true,
                 dtx_regardless: true,
                 ..Tuning::default()
             },
@@ -540,6 +546,7 @@ mod tests {
             config.media.jitter.min_delay,
             std::time::Duration::from_millis(20)
         );
+        assert!(!config.media.jitter.follow_delay_steps);
         assert!(!config.rtc.red);
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);

@@ -150,7 +150,7 @@ impl JitterBuffer {
         let config = JitterConfig {
             min_delay: config.min_delay.min(max_delay),
             max_delay,
-            start_delay: config.start_delay,
+            ..config
         };
         Self {
             ring: SlotRing::new(),

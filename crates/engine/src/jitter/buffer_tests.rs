@@ -136,6 +136,7 @@ fn fixed(delay_ms: u64) -> JitterConfig {
         min_delay: Duration::from_millis(delay_ms),
         max_delay: Duration::from_millis(delay_ms),
         start_delay: Duration::from_millis(delay_ms),
+        ..JitterConfig::default()
     }
 }
 
@@ -509,6 +510,7 @@ fn max_delay_is_capped_to_fit_the_ring() {
         min_delay: Duration::from_secs(5),
         max_delay: Duration::from_secs(10),
         start_delay: Duration::from_secs(10),
+        ..JitterConfig::default()
     };
     let buf = JitterBuffer::new(config);
     assert_eq!(buf.stats().target_delay_ms, 640);

@@ -22,6 +22,13 @@ const WINDOW: usize = 200;
 const PERCENTILE: f64 = 0.95;
 /// Below this many packets the window says nothing; the start delay holds.
 const MIN_SAMPLES: usize = 10;
+/// A sender whose clock lost time (a stalled capture thread that skips what it missed, a
+/// route that got longer) moves every later packet's transit up by the same amount: a step,
+/// not jitter. When even the fastest of this many recent packets (200 ms) is `STEP_MS` or
+/// more behind the window's fastest, the older packets are taken to be that much later too.
+/// A stall that delivers a burst does not look like this: its last packets are on time.
+const STEP_PACKETS: usize = 10;
+const STEP_MS: f64 = 10.0;
 /// The target closes 1/SHRINK_PACKETS of its excess per packet: ~2 s time constant.
 const SHRINK_PACKETS: f64 = 100.0;
 /// RFC 3550 §6.4.1 smoothing.
@@ -31,6 +38,7 @@ const RFC3550_GAIN: f64 = 1.0 / 16.0;
 pub(crate) struct DelayEstimator {
     min_ms: f64,
     max_ms: f64,
+    rebase_steps: bool,
     start_ms: f64,
     target_ms: f64,
     /// Arrival time of the first packet since the last reset; transit is measured from it.
@@ -53,6 +61,7 @@ impl DelayEstimator {
         Self {
             min_ms: ms(config.min_delay),
             max_ms: ms(config.max_delay),
+            rebase_steps: config.follow_delay_steps,
             start_ms,
             target_ms: start_ms,
             origin: None,
@@ -105,8 +114,33 @@ impl DelayEstimator {
         self.transits_us[self.next] = transit_us;
         self.next = (self.next + 1) % WINDOW;
         self.filled = (self.filled + 1).min(WINDOW);
+        if self.rebase_steps {
+            self.follow_step();
+        }
         if let Some(spread_us) = self.spread_us() {
             self.adapt(spread_us as f64 / 1000.0);
+        }
+    }
+
+    /// See `STEP_PACKETS`: lifts the window's older packets to the recent floor, so the step
+    /// is not read as spread (which raised the target by the step, expanded speech to reach
+    /// it and, once the window forgot the old floor, accelerated it back).
+    fn follow_step(&mut self) {
+        if self.filled < STEP_PACKETS.max(MIN_SAMPLES) {
+            return;
+        }
+        let recent = (0..STEP_PACKETS).map(|back| (self.next + WINDOW - 1 - back) % WINDOW);
+        let Some(recent_floor) = recent.map(|i| self.transits_us[i]).min() else {
+            return;
+        };
+        let window = &mut self.transits_us[..self.filled];
+        let Some(floor) = window.iter().copied().min() else {
+            return;
+        };
+        if (recent_floor - floor) as f64 >= STEP_MS * 1000.0 {
+            for transit in window.iter_mut() {
+                *transit = (*transit).max(recent_floor);
+            }
         }
     }
 
@@ -215,11 +249,42 @@ mod tests {
     }
 
     #[test]
+    fn a_lasting_step_in_transit_moves_the_floor_not_the_target() {
+        let step = |follow_delay_steps| {
+            let mut est = DelayEstimator::new(&JitterConfig {
+                follow_delay_steps,
+                ..JitterConfig::default()
+            });
+            let t0 = Instant::now();
+            // Steady, then every packet 30 ms later: a sender that lost 30 ms.
+            feed(&mut est, t0, 0, 200, |i| u64::from(i % 4));
+            feed(&mut est, t0, 200, 100, |i| 30 + u64::from(i % 4));
+            est.target_ms()
+        };
+        assert!(step(true) < 41.0, "{}", step(true));
+        assert!(step(false) >= 50.0, "the baseline: {}", step(false));
+        // A burst after a stall is not a step: its last packets are on time.
+        let mut est = DelayEstimator::new(&JitterConfig::default());
+        let t0 = Instant::now();
+        feed(&mut est, t0, 0, 200, |_| 0);
+        feed(&mut est, t0, 200, 8, |i| u64::from(208 - i) * 20);
+        feed(&mut est, t0, 208, 20, |_| 0);
+        assert!(est.target_ms() < 45.0, "{}", est.target_ms());
+        // Steady jitter after a step is still measured from the new floor.
+        feed(&mut est, t0, 228, 20, |_| 40);
+        feed(&mut est, t0, 248, 200, |i| {
+            40 + if i % 3 == 0 { 60 } else { 0 }
+        });
+        assert!(est.target_ms() >= 79.0, "{}", est.target_ms());
+    }
+
+    #[test]
     fn config_bounds_the_target() {
         let config = JitterConfig {
             min_delay: Duration::from_millis(60),
             max_delay: Duration::from_millis(100),
             start_delay: Duration::from_millis(10),
+            ..JitterConfig::default()
         };
         let mut est = DelayEstimator::new(&config);
         assert_eq!(est.target_ms(), 60.0);

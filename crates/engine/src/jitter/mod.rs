@@ -44,6 +44,9 @@ pub struct JitterConfig {
     pub max_delay: Duration,
     /// Target before there are enough packets to measure jitter.
     pub start_delay: Duration,
+    /// A lasting rise in every packet's transit moves the estimator's floor with it instead
+    /// of counting as spread (`false`: the comparison baseline).
+    pub follow_delay_steps: bool,
 }
 
 impl Default for JitterConfig {
@@ -57,6 +60,7 @@ impl Default for JitterConfig {
             min_delay: Duration::from_millis(40),
             max_delay: Duration::from_millis(200),
             start_delay: Duration::from_millis(40),
+            follow_delay_steps: true,
         }
     }
 }
