@@ -22,9 +22,7 @@ import sys
 import time
 
 
-def spin(cpu: int, seed: int, start: float, stall: tuple, gap: tuple) -> None:
-    os.sched_setaffinity(0, {cpu})
-    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+def spin(seed: int, start: float, stall: tuple, gap: tuple) -> None:
     rng = random.Random(seed)
     at = start
     while True:
@@ -60,17 +58,31 @@ def main() -> int:
         parser.error("no command given (put it after --)")
     # Whole seconds, so that spinners started a few ms apart share every stall.
     start = time.monotonic() // 1 + 1
+    # Each spinner reports whether it got its core and priority: a comparison run beside
+    # spinners that silently failed would measure a quiet host.
+    ready, report = os.pipe()
     spinners = []
     for cpu in sorted(os.sched_getaffinity(0)):
         pid = os.fork()
         if pid == 0:
+            os.close(ready)
             try:
-                spin(cpu, args.seed, start, args.stall_ms, args.gap_ms)
-            except PermissionError:
-                print("host_stalls: SCHED_FIFO needs root", file=sys.stderr)
-            os._exit(1)
+                os.sched_setaffinity(0, {cpu})
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+            except OSError as err:
+                os.write(report, f"core {cpu}: {err}\n".encode())
+                os._exit(1)
+            os.write(report, b"ok\n")
+            os.close(report)
+            spin(args.seed, start, args.stall_ms, args.gap_ms)
         spinners.append(pid)
+    os.close(report)
     try:
+        with os.fdopen(ready) as replies:
+            failed = [line.strip() for line in replies if line.strip() != "ok"]
+        if failed:
+            print(f"host_stalls: no spinner (SCHED_FIFO needs root): {failed}", file=sys.stderr)
+            return 2
         return subprocess.call(command)
     finally:
         for pid in spinners:

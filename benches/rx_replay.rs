@@ -3,8 +3,8 @@
 //! `jitter::trace`) is played three times, pulled by a simulated 10 ms audio device on a
 //! fake clock — (a) with the arrival times as recorded, (a') the same with a lasting step
 //! in the sender's delay read as spread (`JitterConfig::follow_delay_steps` off, the
-//! baseline), (b) with every packet arriving on its
-//! RTP timestamp (ideal 20 ms pacing) — and each is scored with the quality benchmark's
+//! baseline), (b) with every packet arriving on its RTP timestamp (ideal 20 ms pacing) —
+//! and each is scored with the quality benchmark's
 //! wideband PESQ against whichever passage the trace carries. No network, no clock of the
 //! machine: the same trace gives the same numbers, so receiver changes can be compared
 //! on real streams.

@@ -38,7 +38,7 @@ const RFC3550_GAIN: f64 = 1.0 / 16.0;
 pub(crate) struct DelayEstimator {
     min_ms: f64,
     max_ms: f64,
-    rebase_steps: bool,
+    follow_delay_steps: bool,
     start_ms: f64,
     target_ms: f64,
     /// Arrival time of the first packet since the last reset; transit is measured from it.
@@ -61,7 +61,7 @@ impl DelayEstimator {
         Self {
             min_ms: ms(config.min_delay),
             max_ms: ms(config.max_delay),
-            rebase_steps: config.follow_delay_steps,
+            follow_delay_steps: config.follow_delay_steps,
             start_ms,
             target_ms: start_ms,
             origin: None,
@@ -114,7 +114,7 @@ impl DelayEstimator {
         self.transits_us[self.next] = transit_us;
         self.next = (self.next + 1) % WINDOW;
         self.filled = (self.filled + 1).min(WINDOW);
-        if self.rebase_steps {
+        if self.follow_delay_steps {
             self.follow_step();
         }
         if let Some(spread_us) = self.spread_us() {
