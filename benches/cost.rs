@@ -13,7 +13,8 @@
 //! CPU work (Opus at the configured complexity 9 on every frame, RNNoise on every frame, no
 //! noise floor or DTX hangover: `BASELINE_ARGS`); `denoise-always`, the defaults with
 //! RNNoise on every speech frame even from the clean WAV microphone (main before the
-//! clean-microphone bypass). `--rounds N` repeats the modes N times, alternating, and adds a
+//! clean-microphone bypass); `decoder0`, `decoder5`, `decoder6`, `decoder7`, the defaults
+//! with the Opus decoder at that complexity. `--rounds N` repeats the modes N times, alternating, and adds a
 //! table of means with each process's CPU split by thread (from
 //! /proc/PID/task/*/schedstat, nanoseconds on CPU), so differences of a few tenths of a
 //! percent can be told from the machine's load; each row carries the load average at its end.
@@ -46,6 +47,10 @@ fn mode_args(mode: &str) -> Option<&'static [&'static str]> {
         "baseline" => Some(&BASELINE_ARGS),
         "denoise-always" => Some(&["--denoise-always"]),
         "defaults" => Some(&[]),
+        "decoder0" => Some(&["--decoder-complexity", "0"]),
+        "decoder5" => Some(&["--decoder-complexity", "5"]),
+        "decoder6" => Some(&["--decoder-complexity", "6"]),
+        "decoder7" => Some(&["--decoder-complexity", "7"]),
         _ => None,
     }
 }
@@ -248,7 +253,9 @@ fn main() {
         .split(',')
         .map(|m| match mode_args(m) {
             Some(args) => (m, args),
-            None => panic!("cost: unknown mode {m:?} (baseline, denoise-always, defaults)"),
+            None => panic!(
+                "cost: unknown mode {m:?} (baseline, denoise-always, defaults, decoder0/5/6/7)"
+            ),
         })
         .collect();
     let server = Server::builder().for_benchmarks().start();

@@ -23,7 +23,9 @@ use support::pesq::{Pesq, Speech, align_for_pesq};
 use support::turn::{Coturn, free_port};
 use support::{Client, Server};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES};
-use voicecall_engine::codec::{Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTES};
+use voicecall_engine::codec::{
+    DEFAULT_DECODER_COMPLEXITY, Decoder, Encoder, EncoderSettings, MAX_PACKET_BYTES,
+};
 use voicecall_engine::media::{CaptureProcessor, ProcessingConfig};
 
 const LOOPBACK: &str = "127.0.0.1";
@@ -34,7 +36,27 @@ struct Mode {
     flags: &'static [&'static str],
 }
 
-const MODES: [Mode; 15] = [
+const MODES: [Mode; 19] = [
+    Mode {
+        key: "classic",
+        label: "ours, decoder complexity 0 (classic PLC, no enhancement)",
+        flags: &["--decoder-complexity", "0"],
+    },
+    Mode {
+        key: "plc",
+        label: "ours, decoder complexity 5 (deep PLC)",
+        flags: &["--decoder-complexity", "5"],
+    },
+    Mode {
+        key: "lace",
+        label: "ours, decoder complexity 6 (deep PLC, LACE)",
+        flags: &["--decoder-complexity", "6"],
+    },
+    Mode {
+        key: "nolace",
+        label: "ours, decoder complexity 7 (deep PLC, NoLACE)",
+        flags: &["--decoder-complexity", "7"],
+    },
     Mode {
         key: "redalways",
         label: "ours, RED always",
@@ -433,7 +455,16 @@ fn cpu_table(speech: &[i16]) -> String {
         ..ProcessingConfig::default()
     });
     let (both, _) = processing(ProcessingConfig::default());
-    let mut dec = Decoder::new().expect("decoder");
+    let mut decoders: Vec<(u8, Decoder, Duration)> = [0, DEFAULT_DECODER_COMPLEXITY]
+        .into_iter()
+        .map(|c| {
+            (
+                c,
+                Decoder::with_complexity(c).expect("decoder"),
+                Duration::ZERO,
+            )
+        })
+        .collect();
     let mut packet = [0u8; MAX_PACKET_BYTES];
     let mut pcm = [0i16; MAX_DECODED_SAMPLES];
     // Interleaved rounds, so a busy moment on the shared machine falls on every complexity.
@@ -448,7 +479,6 @@ fn cpu_table(speech: &[i16]) -> String {
             (complexity, enc, Duration::ZERO)
         })
         .collect();
-    let mut decode = Duration::ZERO;
     let rounds = 3;
     for round in 0..rounds {
         for (complexity, enc, encode) in &mut encodes {
@@ -457,9 +487,11 @@ fn cpu_table(speech: &[i16]) -> String {
                 let n = enc.encode(f, &mut packet).expect("encode");
                 *encode += t.elapsed();
                 if *complexity == 9 && round == 0 {
-                    let t = Instant::now();
-                    let _ = dec.decode(&packet[..n], &mut pcm);
-                    decode += t.elapsed();
+                    for (_, dec, decode) in &mut decoders {
+                        let t = Instant::now();
+                        let _ = dec.decode(&packet[..n], &mut pcm);
+                        *decode += t.elapsed();
+                    }
                 }
             }
         }
@@ -484,6 +516,11 @@ fn cpu_table(speech: &[i16]) -> String {
             per_frame(encode, rounds * frames.len()),
         );
     }
-    out += &row("Opus decode", per_frame(decode, frames.len()));
+    for (complexity, _, decode) in decoders {
+        out += &row(
+            &format!("Opus decode, complexity {complexity}"),
+            per_frame(decode, frames.len()),
+        );
+    }
     out
 }

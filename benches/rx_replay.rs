@@ -9,10 +9,12 @@
 //! machine: the same trace gives the same numbers, so receiver changes can be compared
 //! on real streams.
 //!
-//!   benches/rx_replay.sh TRACE.bin... [--min-delay-ms 20,40]
+//!   benches/rx_replay.sh TRACE.bin... [--min-delay-ms 20,40] [--decoder-complexity 0,5,7]
 //!
 //! `--min-delay-ms` replays every trace once per floor of the playout delay
-//! (`JitterConfig::min_delay`; the first is the default config's). Prints per trace and
+//! (`JitterConfig::min_delay`; the first is the default config's), `--decoder-complexity`
+//! once per Opus decoder complexity (`JitterConfig::decoder_complexity`: 5 and up conceal
+//! with libopus' neural PLC). Prints per trace and
 //! variant: PESQ-WB, the receiver's counters, and the passage.
 
 mod common;
@@ -41,6 +43,16 @@ fn main() {
                 .collect()
         })
         .unwrap_or_else(|| vec![JitterConfig::default().min_delay.as_millis() as u64]);
+    let complexities: Vec<u8> = args
+        .iter()
+        .position(|a| a == "--decoder-complexity")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| {
+            list.split(',')
+                .map(|n| n.parse().expect("--decoder-complexity takes numbers 0-10"))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![JitterConfig::default().decoder_complexity]);
     let traces: Vec<PathBuf> = args
         .iter()
         .filter(|a| a.ends_with(".bin"))
@@ -58,21 +70,27 @@ fn main() {
         // Recorded arrivals with and without following delay steps (the baseline), and
         // ideal ones.
         let variants = floors.iter().flat_map(|&floor| {
-            [
-                (Arrivals::Recorded, true),
-                (Arrivals::Recorded, false),
-                (Arrivals::Ideal, true),
-            ]
-            .map(|(arrivals, steps)| (floor, arrivals, steps))
+            complexities.iter().flat_map(move |&complexity| {
+                [
+                    (Arrivals::Recorded, true),
+                    (Arrivals::Recorded, false),
+                    (Arrivals::Ideal, true),
+                ]
+                .map(|(arrivals, steps)| (floor, complexity, arrivals, steps))
+            })
         });
-        for (v, (floor, arrivals, follow_delay_steps)) in variants.enumerate() {
+        for (v, (floor, complexity, arrivals, follow_delay_steps)) in variants.enumerate() {
             let config = JitterConfig {
                 min_delay: Duration::from_millis(floor),
                 follow_delay_steps,
+                decoder_complexity: complexity,
                 ..JitterConfig::default()
             };
             let rx = ReceivePath::new(config).expect("the Opus decoder opens");
+            let started = std::time::Instant::now();
             let (audio, stats) = replay::play_with(&packets, arrivals, rx);
+            // The receive path's CPU per 20 ms of output (decoding dominates it).
+            let cost_us = started.elapsed().as_secs_f64() * 1e6 / (audio.len() as f64 / 960.0);
             let wav = dir.join(format!("t{t}-v{v}.wav"));
             write_wav(&wav, &audio);
             let passage = best_passage(&speech, &wav);
@@ -82,21 +100,25 @@ fn main() {
             rows.push((
                 path.clone(),
                 floor,
+                complexity,
                 arrivals,
                 follow_delay_steps,
                 passage,
                 stats,
+                cost_us,
             ));
         }
     }
     let scores = pesq.score(&pairs);
     println!(
-        "| trace | min delay | arrivals | delay steps | passage | PESQ-WB | concealed | held | skipped | accelerated ms | expanded ms | stalls |"
+        "| trace | min delay | decoder complexity | arrivals | delay steps | passage | PESQ-WB | FEC | concealed | held | skipped | accelerated ms | expanded ms | stalls | µs per 20 ms |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for ((path, floor, arrivals, steps, passage, s), score) in rows.iter().zip(scores) {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for ((path, floor, complexity, arrivals, steps, passage, s, cost_us), score) in
+        rows.iter().zip(scores)
+    {
         println!(
-            "| {} | {floor} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {floor} ms | {complexity} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {cost_us:.0} |",
             path.file_name()
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default(),
@@ -107,6 +129,7 @@ fn main() {
             if *steps { "followed" } else { "as spread" },
             passage,
             score.map_or("–".into(), |s| format!("{s:.2}")),
+            s.fec_recovered,
             s.concealed,
             s.underruns,
             s.skipped,

@@ -133,6 +133,10 @@ pub struct AudioTuning {
     /// floor.
     #[arg(long, hide = true)]
     pub jitter_steps_as_spread: bool,
+    /// The Opus decoder's complexity, 0–10 (5 and up: neural concealment; 6/7: speech
+    /// enhancement).
+    #[arg(long, hide = true)]
+    pub decoder_complexity: Option<u8>,
     /// DTX as before `usedtx` was followed: sent whatever the peer asks, never asked for.
     #[arg(long, hide = true)]
     pub dtx_regardless: bool,
@@ -257,6 +261,7 @@ impl AudioTuning {
             ask_usedtx: self.ask_usedtx,
             jitter_min_ms: self.jitter_min_ms,
             jitter_steps_as_spread: self.jitter_steps_as_spread,
+            decoder_complexity: self.decoder_complexity,
         }
     }
 }

@@ -103,6 +103,7 @@ fn refusal(problem: ConfigProblem) -> Failure {
         ConfigProblem::RedDistance(_) => Failure::usage("--red-distance: 1 to 3"),
         ConfigProblem::RedPlan(_) => Failure::usage("--red-plan: distances 1 to 4, e.g. 1,3"),
         ConfigProblem::Bitrate(_) => Failure::usage("--bitrate: 6000..=510000"),
+        ConfigProblem::DecoderComplexity(_) => Failure::usage("--decoder-complexity: 0 to 10"),
     }
 }
 

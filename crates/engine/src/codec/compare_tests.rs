@@ -92,7 +92,12 @@ fn one_dropped_frame_mid_speech_still_passes() {
         .collect();
     assert!(lags.len() >= 2, "{lags:?}");
     // The segment holding the slip aligns on both sides of it: a frame earlier after it.
-    let slipped = c.segments.iter().find_map(|s| s.slip.map(|slip| (s, slip)));
+    // (The enhancing decoder's phase may also move a segment's best lag by a sample.)
+    let slipped = c.segments.iter().find_map(|s| {
+        s.slip
+            .filter(|slip| slip.lag_samples.abs_diff(s.lag_samples) > 1)
+            .map(|slip| (s, slip))
+    });
     let (seg, slip) = slipped.expect("no segment records the slip");
     assert_eq!(slip.lag_samples - seg.lag_samples, -(FRAME_SAMPLES as i64));
     let slip_at = seg.start + slip.offset;

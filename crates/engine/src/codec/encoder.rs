@@ -87,7 +87,7 @@ impl Encoder {
         let inner = opus::Encoder::new(SAMPLE_RATE, Channels::Mono, Application::Voip).map_err(
             |source| CodecError::Create {
                 coder: Coder::Encoder,
-                source,
+                source: source.into(),
             },
         )?;
         let mut encoder = Self { inner };
@@ -111,7 +111,10 @@ impl Encoder {
         setting: EncoderSetting,
         call: impl FnOnce(&mut opus::Encoder) -> Result<T, opus::Error>,
     ) -> Result<T, CodecError> {
-        call(&mut self.inner).map_err(|source| CodecError::Configure { setting, source })
+        call(&mut self.inner).map_err(|source| CodecError::Configure {
+            setting,
+            source: source.into(),
+        })
     }
 
     /// Encodes one 20 ms frame into `out` (size it with `MAX_PACKET_BYTES`) and returns the
@@ -123,7 +126,9 @@ impl Encoder {
                 got: pcm.len(),
             });
         }
-        self.inner.encode(pcm, out).map_err(CodecError::Encode)
+        self.inner
+            .encode(pcm, out)
+            .map_err(|e| CodecError::Encode(e.into()))
     }
 
     /// Feeds the peer's reported loss rate back into the FEC budget. Values above 100 are

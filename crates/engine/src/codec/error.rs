@@ -9,7 +9,7 @@ pub enum CodecError {
     Create {
         coder: Coder,
         #[source]
-        source: opus::Error,
+        source: LibopusError,
     },
     #[error(
         "invalid encoder setting {setting} = {value} (allowed {}..={})",
@@ -25,7 +25,7 @@ pub enum CodecError {
     Configure {
         setting: EncoderSetting,
         #[source]
-        source: opus::Error,
+        source: LibopusError,
     },
     #[error("PCM frame has {got} samples, expected {expected}")]
     WrongFrameLength { expected: usize, got: usize },
@@ -38,9 +38,41 @@ pub enum CodecError {
     #[error("packet of {0} bytes is larger than any Opus packet")]
     PacketTooLarge(usize),
     #[error("Opus encoding failed: {0}")]
-    Encode(#[source] opus::Error),
+    Encode(#[source] LibopusError),
     #[error("Opus decoding failed: {0}")]
-    Decode(#[source] opus::Error),
+    Decode(#[source] LibopusError),
+    #[error("setting the Opus decoder's complexity failed: {0}")]
+    DecoderComplexity(#[source] LibopusError),
+}
+
+/// An error code from a libopus call, with the call's name and libopus' text for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("{function}: {description}")]
+pub struct LibopusError {
+    pub function: &'static str,
+    pub code: i32,
+    description: &'static str,
+}
+
+impl LibopusError {
+    pub(super) fn from_code(function: &'static str, code: i32) -> Self {
+        Self {
+            function,
+            code,
+            description: super::libopus::strerror(code),
+        }
+    }
+}
+
+/// The encoder goes through the `opus` crate, whose errors carry the same code.
+impl From<opus::Error> for LibopusError {
+    fn from(e: opus::Error) -> Self {
+        Self {
+            function: e.function(),
+            code: e.code() as i32,
+            description: e.description(),
+        }
+    }
 }
 
 /// Which half of the codec an error is about.

@@ -5,6 +5,7 @@
 mod decoder;
 mod encoder;
 mod error;
+mod libopus;
 mod packet;
 mod payload_types;
 pub mod red;
@@ -12,13 +13,15 @@ pub mod red;
 #[cfg(test)]
 mod compare_tests;
 #[cfg(test)]
+mod enhancement_tests;
+#[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use decoder::Decoder;
+pub use decoder::{DEFAULT_DECODER_COMPLEXITY, Decoder};
 pub use encoder::{Encoder, EncoderSettings};
-pub use error::{CodecError, Coder, EncoderSetting};
+pub use error::{CodecError, Coder, EncoderSetting, LibopusError};
 pub use packet::{carries_fec, packet_samples};
 pub use payload_types::PayloadTypes;
 

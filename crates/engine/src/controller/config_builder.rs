@@ -91,6 +91,8 @@ pub struct Tuning {
     pub jitter_min_ms: Option<u16>,
     /// A lasting step in the sender's delay read as spread (the baseline of following it).
     pub jitter_steps_as_spread: bool,
+    /// The Opus decoder's complexity (`JitterConfig::decoder_complexity`), 0–10.
+    pub decoder_complexity: Option<u8>,
     /// DTX as before RFC 7587's `usedtx` was followed: sent whatever the peer asks, and not
     /// asked for (the sender baseline of issue 17).
     pub dtx_regardless: bool,
@@ -124,6 +126,8 @@ pub enum ConfigProblem {
     RedPlan(Vec<u8>),
     #[error("bitrate {0} b/s: 6000..=510000")]
     Bitrate(i32),
+    #[error("decoder complexity {0}: 0 to 10")]
+    DecoderComplexity(u8),
 }
 
 /// The settings in force for this run: the saved ones with the overrides on top, before
@@ -234,6 +238,11 @@ impl Tuning {
         }
         if self.jitter_steps_as_spread {
             media.jitter.follow_delay_steps = false;
+        }
+        match self.decoder_complexity {
+            Some(c) if c <= 10 => media.jitter.decoder_complexity = c,
+            Some(c) => problems.push(ConfigProblem::DecoderComplexity(c)),
+            None => {}
         }
         if self.no_red {
             config.rtc.red = false;
@@ -534,6 +543,7 @@ mod tests {
                 rtc_shared_runtime: true,
                 jitter_min_ms: Some(20),
                 jitter_steps_as_spread: true,
+                decoder_complexity: Some(7),
                 dtx_regardless: true,
                 ..Tuning::default()
             },
@@ -547,6 +557,7 @@ mod tests {
             std::time::Duration::from_millis(20)
         );
         assert!(!config.media.jitter.follow_delay_steps);
+        assert_eq!(config.media.jitter.decoder_complexity, 7);
         assert!(!config.rtc.red);
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);
@@ -582,6 +593,7 @@ mod tests {
                 red_always: true,
                 red_distance: Some(4),
                 bitrate_bps: Some(5_999),
+                decoder_complexity: Some(11),
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -589,7 +601,11 @@ mod tests {
         let (config, problems) = build(&with_server(), &out_of_range);
         assert_eq!(
             problems,
-            [ConfigProblem::Bitrate(5_999), ConfigProblem::RedDistance(4)]
+            [
+                ConfigProblem::DecoderComplexity(11),
+                ConfigProblem::Bitrate(5_999),
+                ConfigProblem::RedDistance(4)
+            ]
         );
         // `--red-always` still holds: two adjacent copies.
         let ProtectionMode::Fixed(fixed) = config.media.protection else {

@@ -47,6 +47,9 @@ pub struct JitterConfig {
     /// A lasting rise in every packet's transit moves the estimator's floor with it instead
     /// of counting as spread (`false`: the comparison baseline).
     pub follow_delay_steps: bool,
+    /// The Opus decoder's complexity (`codec::Decoder::with_complexity`): what conceals
+    /// lost frames and how decoded speech is enhanced.
+    pub decoder_complexity: u8,
 }
 
 impl Default for JitterConfig {
@@ -61,6 +64,7 @@ impl Default for JitterConfig {
             max_delay: Duration::from_millis(200),
             start_delay: Duration::from_millis(40),
             follow_delay_steps: true,
+            decoder_complexity: crate::codec::DEFAULT_DECODER_COMPLEXITY,
         }
     }
 }

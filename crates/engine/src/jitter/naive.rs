@@ -14,7 +14,8 @@ pub struct NaiveReceivePath {
 impl NaiveReceivePath {
     pub fn new() -> Result<Self, CodecError> {
         Ok(Self {
-            decoder: Decoder::new()?,
+            // libopus' own default, as the seed design decoded: no neural models.
+            decoder: Decoder::with_complexity(0)?,
             red_payload_type: None,
             decode_errors: 0,
         })

@@ -23,6 +23,11 @@ pub enum FrameSource {
     Concealed,
 }
 
+/// The decoder's complexity while the peer is in DTX, at most: libopus makes comfort noise
+/// by concealment, which from complexity 5 is its neural PLC, 50–170 µs per 20 ms of a
+/// silence no listener can tell apart (`benches/rx_replay.rs`, docs/quality.md).
+const DTX_DECODER_COMPLEXITY: u8 = 4;
+
 /// Jitter buffer plus decoder: packets in, one packet's worth of PCM out per `pull`,
 /// time-stretched by up to half a frame when the buffer holds more or less than its target
 /// (comfort noise in DTX comes in 5 ms pieces, see `JitterBuffer::quiet_samples`).
@@ -32,6 +37,8 @@ pub struct ReceivePath {
     /// Takes the sender's padding-only packets out of the sequence (see `padding`).
     padding: PaddingFilter,
     decoder: Decoder,
+    /// The configured decoder complexity, for frames that are not comfort noise.
+    decoder_complexity: u8,
     stretcher: TimeStretcher,
     /// The negotiated RTP payload type of `red/48000/2`, when the peer may send RED.
     red_payload_type: Option<u8>,
@@ -50,12 +57,15 @@ enum Decoded {
 
 impl ReceivePath {
     pub fn new(config: JitterConfig) -> Result<Self, CodecError> {
+        let decoder_complexity = config.decoder_complexity;
+        let decoder = Decoder::with_complexity(decoder_complexity)?;
         let mut buffer = JitterBuffer::new(config);
         buffer.set_time_stretch(true);
         Ok(Self {
             buffer,
             padding: PaddingFilter::new(),
-            decoder: Decoder::new()?,
+            decoder,
+            decoder_complexity,
             stretcher: TimeStretcher::new(),
             red_payload_type: None,
             malformed_red: 0,
@@ -182,7 +192,16 @@ impl ReceivePath {
                 got: out.len(),
             });
         }
-        let decoded = match self.buffer.pop(now) {
+        let playout = self.buffer.pop(now);
+        let complexity = match playout {
+            Playout::Buffering => None,
+            Playout::Dtx => Some(self.decoder_complexity.min(DTX_DECODER_COMPLEXITY)),
+            _ => Some(self.decoder_complexity),
+        };
+        if let Some(complexity) = complexity {
+            self.decoder.set_complexity(complexity)?;
+        }
+        let decoded = match playout {
             Playout::Buffering => Decoded::Silence,
             Playout::Frame(packet) => Decoded::Frame(self.decoder.decode(packet, out)),
             Playout::Redundant(packet) => Decoded::Redundant(self.decoder.decode(packet, out)),
@@ -236,5 +255,10 @@ impl ReceivePath {
 
     pub fn stats(&self) -> JitterStats {
         self.buffer.stats()
+    }
+
+    /// The complexity the decoder made the last frame at.
+    pub fn decoder_complexity(&self) -> u8 {
+        self.decoder.complexity()
     }
 }

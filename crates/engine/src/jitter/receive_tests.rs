@@ -350,3 +350,49 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn comfort_noise_is_made_without_the_neural_models_and_speech_with_them() {
+    // Two seconds of speech, two of silence (DTX), two of speech.
+    let speech = speech_48k("speech-a.wav");
+    let two_s = 2 * SAMPLE_RATE as usize;
+    let mut pcm = speech[..two_s].to_vec();
+    pcm.extend(std::iter::repeat_n(0i16, two_s));
+    pcm.extend_from_slice(&speech[two_s..2 * two_s]);
+    let settings = EncoderSettings {
+        dtx: true,
+        ..EncoderSettings::default()
+    };
+    let packets = encode_all(&pcm, &settings);
+    // DTX sends one packet per 400 ms of silence: only those go out.
+    let sent: Vec<usize> = (0..packets.len())
+        .filter(|&i| packets[i].len() > super::DTX_MAX_BYTES || i % 20 == 0)
+        .collect();
+    let mut rx = frame_clocked();
+    let t0 = Instant::now();
+    let mut out = vec![0i16; MAX_DECODED_SAMPLES];
+    let (mut noise, mut decoded) = (0, 0);
+    for (i, packet) in packets.iter().enumerate() {
+        let now = t0 + Duration::from_millis(i as u64 * 20);
+        // RTP numbers the packets sent; the timestamp keeps the frames' time.
+        if let Some(seq) = sent.iter().position(|&s| s == i) {
+            rx.push(seq as u16, ts(i), packet, now);
+        }
+        let (_, source) = rx.pull(now + Duration::from_millis(5), &mut out).unwrap();
+        match source {
+            FrameSource::ComfortNoise => {
+                noise += 1;
+                assert_eq!(rx.decoder_complexity(), 4, "frame {i}");
+            }
+            FrameSource::Decoded => {
+                decoded += 1;
+                assert_eq!(rx.decoder_complexity(), 7, "frame {i}");
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        noise >= 30 && decoded >= 150,
+        "{noise} comfort noise, {decoded} decoded"
+    );
+}
