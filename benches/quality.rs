@@ -156,7 +156,8 @@ const MODES: [Mode; 19] = [
 #[derive(Parser)]
 struct Args {
     /// Receive/send designs to compare, by key (ours, naive, baseline, nostretch, ticks, nored,
-    /// red2, redalways, nons, dtxoff, nodtx, before17, nofloor, nohangover, fulleffort).
+    /// red2, redalways, nons, dtxoff, nodtx, before17, nofloor, nohangover, fulleffort; the
+    /// decoder's complexity: classic = 0, plc = 5, lace = 6, nolace = 7).
     #[arg(long, value_delimiter = ',', value_parser = mode, default_value = "ours,naive")]
     modes: Vec<&'static Mode>,
     /// Network conditions, by key (0, 5r, 10r, 20r, 5b, jit).

@@ -33,25 +33,9 @@ fn main() {
         return;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let floors: Vec<u64> = args
-        .iter()
-        .position(|a| a == "--min-delay-ms")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| {
-            list.split(',')
-                .map(|n| n.parse().expect("--min-delay-ms takes numbers"))
-                .collect()
-        })
+    let floors: Vec<u64> = list_arg(&args, "--min-delay-ms")
         .unwrap_or_else(|| vec![JitterConfig::default().min_delay.as_millis() as u64]);
-    let complexities: Vec<u8> = args
-        .iter()
-        .position(|a| a == "--decoder-complexity")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| {
-            list.split(',')
-                .map(|n| n.parse().expect("--decoder-complexity takes numbers 0-10"))
-                .collect()
-        })
+    let complexities: Vec<u8> = list_arg(&args, "--decoder-complexity")
         .unwrap_or_else(|| vec![JitterConfig::default().decoder_complexity]);
     let traces: Vec<PathBuf> = args
         .iter()
@@ -138,6 +122,19 @@ fn main() {
             s.stalls,
         );
     }
+}
+
+/// The comma-separated numbers after `name`, if it is given.
+fn list_arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<Vec<T>> {
+    let list = args.get(args.iter().position(|a| a == name)? + 1)?;
+    Some(
+        list.split(',')
+            .map(|n| {
+                n.parse()
+                    .unwrap_or_else(|_| panic!("{name} takes numbers, not {n:?}"))
+            })
+            .collect(),
+    )
 }
 
 fn write_wav(path: &Path, audio: &[i16]) {

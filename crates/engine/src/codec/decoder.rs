@@ -40,7 +40,7 @@ impl Decoder {
             coder: Coder::Decoder,
             source,
         };
-        let mut inner = RawDecoder::new(SAMPLE_RATE, 1).map_err(create)?;
+        let mut inner = RawDecoder::mono(SAMPLE_RATE).map_err(create)?;
         inner
             .set_complexity(i32::from(complexity))
             .map_err(create)?;

@@ -11,7 +11,7 @@ use opusic_sys as ffi;
 
 use super::error::LibopusError;
 
-/// One mono or stereo libopus decoder state, freed on drop.
+/// One mono libopus decoder state, freed on drop.
 pub(super) struct RawDecoder {
     ptr: NonNull<ffi::OpusDecoder>,
 }
@@ -21,12 +21,14 @@ pub(super) struct RawDecoder {
 unsafe impl Send for RawDecoder {}
 
 impl RawDecoder {
-    pub(super) fn new(sample_rate: u32, channels: u8) -> Result<Self, LibopusError> {
+    /// Mono only: `decode` lets libopus write as many samples as `out` holds, one per
+    /// sample time, which a stereo decoder would overrun.
+    pub(super) fn mono(sample_rate: u32) -> Result<Self, LibopusError> {
         let rate = c_int::try_from(sample_rate)
             .map_err(|_| LibopusError::from_code("opus_decoder_create", ffi::OPUS_BAD_ARG))?;
         let mut error: c_int = ffi::OPUS_OK;
         // SAFETY: `error` outlives the call; libopus validates rate and channels itself.
-        let ptr = unsafe { ffi::opus_decoder_create(rate, c_int::from(channels), &mut error) };
+        let ptr = unsafe { ffi::opus_decoder_create(rate, 1, &mut error) };
         match NonNull::new(ptr) {
             Some(ptr) if error == ffi::OPUS_OK => Ok(Self { ptr }),
             Some(ptr) => {
@@ -55,9 +57,8 @@ impl RawDecoder {
         } else {
             packet.as_ptr()
         };
-        // SAFETY: `data` is null or points at `len` readable bytes, and `out` holds `frame`
-        // writable samples for one channel, which is all libopus writes for a mono decoder
-        // (the decoder is only ever created mono by `Decoder`).
+        // SAFETY: `data` is null or points at `len` readable bytes, and `out` holds the
+        // `frame` samples libopus may write for one channel (the decoder is mono, `mono`).
         let n = unsafe {
             ffi::opus_decode(
                 self.ptr.as_ptr(),
@@ -78,7 +79,7 @@ impl RawDecoder {
             ffi::opus_decoder_ctl(
                 self.ptr.as_ptr(),
                 ffi::OPUS_SET_COMPLEXITY_REQUEST,
-                complexity as ffi::opus_int32,
+                complexity,
             )
         };
         if rc == ffi::OPUS_OK {
