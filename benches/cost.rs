@@ -14,8 +14,8 @@
 //! noise floor or DTX hangover: `BASELINE_ARGS`); `denoise-always`, the defaults with
 //! RNNoise on every speech frame even from the clean WAV microphone (main before the
 //! clean-microphone bypass); `decoder0`, `decoder5`, `decoder6`, `decoder7`, the defaults
-//! with the Opus decoder at that complexity. `--rounds N` repeats the modes N times, alternating, and adds a
-//! table of means with each process's CPU split by thread (from
+//! with the Opus decoder at that complexity. `--rounds N` repeats the modes N times,
+//! alternating, and adds a table of means with each process's CPU split by thread (from
 //! /proc/PID/task/*/schedstat, nanoseconds on CPU), so differences of a few tenths of a
 //! percent can be told from the machine's load; each row carries the load average at its end.
 //!

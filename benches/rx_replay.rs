@@ -20,8 +20,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use voicecall_core::format::FRAME_SAMPLES;
 use voicecall_engine::jitter::replay::{self, Arrivals};
 use voicecall_engine::jitter::trace;
 use voicecall_engine::jitter::{JitterConfig, ReceivePath};
@@ -71,10 +72,11 @@ fn main() {
                 ..JitterConfig::default()
             };
             let rx = ReceivePath::new(config).expect("the Opus decoder opens");
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let (audio, stats) = replay::play_with(&packets, arrivals, rx);
             // The receive path's CPU per 20 ms of output (decoding dominates it).
-            let cost_us = started.elapsed().as_secs_f64() * 1e6 / (audio.len() as f64 / 960.0);
+            let cost_us =
+                started.elapsed().as_secs_f64() * 1e6 / (audio.len() as f64 / FRAME_SAMPLES as f64);
             let wav = dir.join(format!("t{t}-v{v}.wav"));
             write_wav(&wav, &audio);
             let passage = best_passage(&speech, &wav);

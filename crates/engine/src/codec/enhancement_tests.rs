@@ -3,7 +3,7 @@
 //! (5 and up) conceals lost frames. Without `opusic-sys`' `osce` feature both complexities
 //! decode exactly like 0, and these tests fail.
 
-use super::test_support::encode_all;
+use super::test_support::{decode_with_loss, encode_all};
 use crate::codec::{CodecError, Coder, Decoder, EncoderSettings};
 use voicecall_core::format::{FRAME_SAMPLES, MAX_DECODED_SAMPLES, SAMPLE_RATE};
 use voicecall_lab::analysis::compare;
@@ -90,13 +90,8 @@ fn the_default_decoder_enhances() {
     let speech = speech_48k("speech-a.wav");
     let packets = encode_all(&speech, &chromium_like());
     let none = vec![false; packets.len()];
-    let mut dec = Decoder::new().unwrap();
-    let mut out = vec![0i16; MAX_DECODED_SAMPLES];
-    let mut default = Vec::new();
-    for packet in &packets {
-        let n = dec.decode(packet, &mut out).unwrap();
-        default.extend_from_slice(&out[..n]);
-    }
+    // `decode_with_loss` decodes with `Decoder::new()`, the default.
+    let default = decode_with_loss(&packets, &none);
     assert_eq!(default, decode_at(&packets, &none, 7));
 }
 
