@@ -14,7 +14,9 @@
 //! noise floor or DTX hangover: `BASELINE_ARGS`); `denoise-always`, the defaults with
 //! RNNoise on every speech frame even from the clean WAV microphone (main before the
 //! clean-microphone bypass); `decoder0`, `decoder5`, `decoder6`, `decoder7`, the defaults
-//! with the Opus decoder at that complexity. `--rounds N` repeats the modes N times,
+//! with the Opus decoder at that complexity; `speech7`, speech encoded at complexity 7 (main
+//! before 8); `pump-ticks`, `rtc-shared`, `no-stretch`, the defaults with `--pump-ticks`,
+//! `--rtc-shared-runtime` or `--no-time-stretch`. `--rounds N` repeats the modes N times,
 //! alternating, and adds a table of means with each process's CPU split by thread (from
 //! /proc/PID/task/*/schedstat, nanoseconds on CPU), so differences of a few tenths of a
 //! percent can be told from the machine's load; each row carries the load average at its end.
@@ -51,6 +53,10 @@ fn mode_args(mode: &str) -> Option<&'static [&'static str]> {
         "decoder5" => Some(&["--decoder-complexity", "5"]),
         "decoder6" => Some(&["--decoder-complexity", "6"]),
         "decoder7" => Some(&["--decoder-complexity", "7"]),
+        "speech7" => Some(&["--high-rate-complexity", "7"]),
+        "pump-ticks" => Some(&["--pump-ticks"]),
+        "rtc-shared" => Some(&["--rtc-shared-runtime"]),
+        "no-stretch" => Some(&["--no-time-stretch"]),
         _ => None,
     }
 }
@@ -254,7 +260,8 @@ fn main() {
         .map(|m| match mode_args(m) {
             Some(args) => (m, args),
             None => panic!(
-                "cost: unknown mode {m:?} (baseline, denoise-always, defaults, decoder0/5/6/7)"
+                "cost: unknown mode {m:?} (baseline, denoise-always, defaults, decoder0/5/6/7, \
+                 speech7, pump-ticks, rtc-shared, no-stretch)"
             ),
         })
         .collect();

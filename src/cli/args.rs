@@ -137,6 +137,10 @@ pub struct AudioTuning {
     /// enhancement).
     #[arg(long, hide = true)]
     pub decoder_complexity: Option<u8>,
+    /// The most Opus complexity speech is encoded at from 20 kb/s, 0–10 (default 8; 7 is
+    /// the baseline before it was raised).
+    #[arg(long, hide = true)]
+    pub high_rate_complexity: Option<u8>,
     /// DTX as before `usedtx` was followed: sent whatever the peer asks, never asked for.
     #[arg(long, hide = true)]
     pub dtx_regardless: bool,
@@ -262,6 +266,7 @@ impl AudioTuning {
             jitter_min_ms: self.jitter_min_ms,
             jitter_steps_as_spread: self.jitter_steps_as_spread,
             decoder_complexity: self.decoder_complexity,
+            high_rate_complexity: self.high_rate_complexity,
         }
     }
 }

@@ -104,6 +104,7 @@ fn refusal(problem: ConfigProblem) -> Failure {
         ConfigProblem::RedPlan(_) => Failure::usage("--red-plan: distances 1 to 4, e.g. 1,3"),
         ConfigProblem::Bitrate(_) => Failure::usage("--bitrate: 6000..=510000"),
         ConfigProblem::DecoderComplexity(_) => Failure::usage("--decoder-complexity: 0 to 10"),
+        ConfigProblem::HighRateComplexity(_) => Failure::usage("--high-rate-complexity: 0 to 10"),
     }
 }
 

@@ -93,6 +93,9 @@ pub struct Tuning {
     pub jitter_steps_as_spread: bool,
     /// The Opus decoder's complexity (`JitterConfig::decoder_complexity`), 0–10.
     pub decoder_complexity: Option<u8>,
+    /// The cap on speech's encoder complexity at high bitrates
+    /// (`MediaConfig::high_rate_complexity`), 0–10.
+    pub high_rate_complexity: Option<u8>,
     /// DTX as before RFC 7587's `usedtx` was followed: sent whatever the peer asks, and not
     /// asked for (the sender baseline of issue 17).
     pub dtx_regardless: bool,
@@ -128,6 +131,8 @@ pub enum ConfigProblem {
     Bitrate(i32),
     #[error("decoder complexity {0}: 0 to 10")]
     DecoderComplexity(u8),
+    #[error("high-rate encoder complexity {0}: 0 to 10")]
+    HighRateComplexity(u8),
 }
 
 /// The settings in force for this run: the saved ones with the overrides on top, before
@@ -242,6 +247,11 @@ impl Tuning {
         match self.decoder_complexity {
             Some(c) if c <= 10 => media.jitter.decoder_complexity = c,
             Some(c) => problems.push(ConfigProblem::DecoderComplexity(c)),
+            None => {}
+        }
+        match self.high_rate_complexity {
+            Some(c) if c <= 10 => media.high_rate_complexity = c,
+            Some(c) => problems.push(ConfigProblem::HighRateComplexity(c)),
             None => {}
         }
         if self.no_red {
@@ -544,6 +554,7 @@ mod tests {
                 jitter_min_ms: Some(20),
                 jitter_steps_as_spread: true,
                 decoder_complexity: Some(7),
+                high_rate_complexity: Some(7),
                 dtx_regardless: true,
                 ..Tuning::default()
             },
@@ -558,6 +569,7 @@ mod tests {
         );
         assert!(!config.media.jitter.follow_delay_steps);
         assert_eq!(config.media.jitter.decoder_complexity, 7);
+        assert_eq!(config.media.high_rate_complexity, 7);
         assert!(!config.rtc.red);
         assert!(!config.rtc.driver_thread);
         assert!(!config.media.encoder.dtx);
@@ -594,6 +606,7 @@ mod tests {
                 red_distance: Some(4),
                 bitrate_bps: Some(5_999),
                 decoder_complexity: Some(11),
+                high_rate_complexity: Some(12),
                 ..Tuning::default()
             },
             ..Overrides::default()
@@ -603,6 +616,7 @@ mod tests {
             problems,
             [
                 ConfigProblem::DecoderComplexity(11),
+                ConfigProblem::HighRateComplexity(12),
                 ConfigProblem::Bitrate(5_999),
                 ConfigProblem::RedDistance(4)
             ]

@@ -6,7 +6,7 @@
 use crate::codec::red::{self, MAX_RED_BLOCK_BYTES, MAX_RED_OFFSET};
 use crate::codec::{CodecError, Encoder, EncoderSettings, MAX_PACKET_BYTES, PayloadTypes};
 use crate::jitter::DTX_MAX_BYTES;
-use voicecall_core::effort::{QUIET_COMPLEXITY, speech_complexity};
+use voicecall_core::effort::{HIGH_RATE_COMPLEXITY, QUIET_COMPLEXITY, speech_complexity};
 use voicecall_core::format::RTP_TICKS_PER_FRAME;
 use voicecall_core::protection::{MAX_RED_SPAN, Protection, ProtectionLevel, RedPlan};
 use voicecall_core::talkspurt::{DEFAULT_HANGOVER_FRAMES, DtxHangover, VoiceActivity};
@@ -53,6 +53,8 @@ pub struct SendConfig {
     /// Opus complexity by bitrate and silence (`voicecall_core::effort`); off: always the
     /// configured one.
     pub adaptive_complexity: bool,
+    /// With `adaptive_complexity`, speech from `LOW_RATE_BPS` on is encoded at no more.
+    pub high_rate_complexity: u8,
 }
 
 impl Default for SendConfig {
@@ -62,6 +64,7 @@ impl Default for SendConfig {
             protection: ProtectionMode::default(),
             dtx_hangover_frames: DEFAULT_HANGOVER_FRAMES,
             adaptive_complexity: true,
+            high_rate_complexity: HIGH_RATE_COMPLEXITY,
         }
     }
 }
@@ -125,6 +128,7 @@ pub struct SendPath {
     /// The configured complexity, whether it adapts, the one set for speech now, and
     /// whether the encoder runs at `QUIET_COMPLEXITY` instead.
     configured_complexity: u8,
+    high_rate_complexity: u8,
     adaptive_complexity: bool,
     complexity: u8,
     quiet_complexity: bool,
@@ -169,6 +173,7 @@ impl SendPath {
             dtx_on: config.encoder.dtx,
             hangover: DtxHangover::new(config.dtx_hangover_frames),
             configured_complexity: config.encoder.complexity,
+            high_rate_complexity: config.high_rate_complexity,
             adaptive_complexity: config.adaptive_complexity,
             complexity: config.encoder.complexity,
             quiet_complexity: false,
@@ -209,7 +214,11 @@ impl SendPath {
     /// encoding silence at `QUIET_COMPLEXITY`.
     fn set_speech_complexity(&mut self) -> Result<(), CodecError> {
         let complexity = if self.adaptive_complexity {
-            speech_complexity(self.configured_complexity, self.protection.bitrate_bps)
+            speech_complexity(
+                self.configured_complexity,
+                self.high_rate_complexity,
+                self.protection.bitrate_bps,
+            )
         } else {
             self.configured_complexity
         };
@@ -479,7 +488,7 @@ mod tests {
     #[test]
     fn speech_complexity_follows_the_bitrate_unless_fixed() {
         let mut send = SendPath::new(&SendConfig::default(), TYPES, 0).unwrap();
-        assert_eq!(send.complexity(), 7, "40 kb/s");
+        assert_eq!(send.complexity(), 8, "40 kb/s");
         send.apply(Protection {
             bitrate_bps: 16_000,
             ..send.protection()

@@ -79,6 +79,8 @@ pub struct MediaConfig {
     pub dtx_whatever_the_peer_asks: bool,
     /// Opus complexity by bitrate and silence (`SendConfig`).
     pub adaptive_complexity: bool,
+    /// The cap on speech's complexity at high bitrates (`SendConfig`).
+    pub high_rate_complexity: u8,
     /// When the pump wakes: by the devices' callbacks, or a fixed tick (benchmarks).
     pub pump_timing: PumpTiming,
     /// Where the devices come from (tests put unpluggable stand-ins here).
@@ -100,6 +102,7 @@ impl Default for MediaConfig {
             dtx_hangover_frames: send.dtx_hangover_frames,
             dtx_whatever_the_peer_asks: false,
             adaptive_complexity: send.adaptive_complexity,
+            high_rate_complexity: send.high_rate_complexity,
             pump_timing: PumpTiming::default(),
             audio: Arc::new(SystemAudio),
         }
@@ -113,6 +116,7 @@ impl MediaConfig {
             protection: self.protection,
             dtx_hangover_frames: self.dtx_hangover_frames,
             adaptive_complexity: self.adaptive_complexity,
+            high_rate_complexity: self.high_rate_complexity,
         }
     }
 }
