@@ -3,6 +3,8 @@
 mod devices;
 #[cfg(test)]
 mod devices_tests;
+#[cfg(test)]
+mod effort_tests;
 mod noise;
 mod playout_queue;
 mod processing;
