@@ -3,8 +3,6 @@
 mod devices;
 #[cfg(test)]
 mod devices_tests;
-#[cfg(test)]
-mod effort_tests;
 mod noise;
 mod playout_queue;
 mod processing;
