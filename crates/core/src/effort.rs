@@ -3,10 +3,10 @@
 //! libopus' top complexities buy search effort that matters where bits are scarce; at the
 //! bitrates we send speech at (28–40 kb/s) speech is encoded at 8 and 9 is kept for low
 //! rates (WebRTC likewise raises the complexity below ~14 kb/s). 8 scores what 9 does on the
-//! send path alone and 0.1 above 7 with the same bits (`benches/send_quality.sh`), for ~20 µs
-//! a frame. It was tried once before the receiver decoded with NoLACE and reverted: one
-//! passage of the end-to-end tests' speech then decoded at their waveform bar (docs/
-//! quality.md, "The sender at 0 % loss"). Not below 7: libopus
+//! send path alone and 0.14 above 7 with the same bits (`benches/send_quality.sh`), for
+//! ~60 µs more a frame (0.3 % of a core). It was tried once before the receiver decoded
+//! with NoLACE and reverted: one passage of the end-to-end tests' speech then decoded at
+//! their waveform bar (docs/quality.md, "The sender at 0 % loss"). Not below 7: libopus
 //! runs its signal analysis only from 7 on, and its DTX decisions lean on it — at 5 the
 //! quality benchmark's passage without noise suppression broke into 8 talkspurts instead
 //! of 1 (`media::talkspurt_tests`). Frames captured in DTX silence that the voice detector did

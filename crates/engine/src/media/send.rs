@@ -125,8 +125,8 @@ pub struct SendPath {
     dtx_configured: bool,
     dtx_on: bool,
     hangover: DtxHangover,
-    /// The configured complexity, whether it adapts, the one set for speech now, and
-    /// whether the encoder runs at `QUIET_COMPLEXITY` instead.
+    /// The configured complexity, its cap at high bitrates, whether it adapts, the one set
+    /// for speech now, and whether the encoder runs at `QUIET_COMPLEXITY` instead.
     configured_complexity: u8,
     high_rate_complexity: u8,
     adaptive_complexity: bool,
