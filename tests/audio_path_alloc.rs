@@ -60,10 +60,9 @@ static ALLOCATIONS: [AtomicU64; STEPS] = [const { AtomicU64::new(0) }; STEPS];
 static FREES: [AtomicU64; STEPS] = [const { AtomicU64::new(0) }; STEPS];
 static LOG_EVENTS: [AtomicU64; STEPS] = [const { AtomicU64::new(0) }; STEPS];
 
+// Whether a bracket counts is decided once, on entry: a bracket that straddles the
+// moment the test arms or disarms is counted whole or not at all.
 fn current_step() -> Option<usize> {
-    if !ARMED.load(Ordering::Relaxed) {
-        return None;
-    }
     let step = STEP.try_with(Cell::get).unwrap_or(NONE);
     (step != NONE).then_some(step)
 }
@@ -123,8 +122,10 @@ fn period_probe(entering: bool) {
 
 fn bracket(index: usize, entering: bool) {
     if entering {
-        STEP.with(|s| s.set(index));
-        count(&ENTRIES);
+        if ARMED.load(Ordering::SeqCst) {
+            STEP.with(|s| s.set(index));
+            count(&ENTRIES);
+        }
     } else {
         STEP.with(|s| s.set(NONE));
     }
@@ -245,9 +246,17 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
     );
     assert!(received >= measured * 9 / 10, "received {received}");
     assert!(decoded >= measured * 8 / 10, "decoded {decoded}");
-    assert!(get(&ENTRIES, ENCODE) >= sent);
-    assert_eq!(get(&ENTRIES, COPY_OUT), sent);
-    assert_eq!(get(&ENTRIES, RECEIVE), received);
+    // The session's counters are snapshotted by this thread while the pump runs on its
+    // own, so at each end of the window one frame may fall on either side.
+    let at_the_edges = |brackets: u64, counted: u64| brackets.abs_diff(counted) <= 2;
+    assert!(get(&ENTRIES, ENCODE) + 2 >= sent);
+    let copied = get(&ENTRIES, COPY_OUT);
+    assert!(at_the_edges(copied, sent), "copied {copied}, sent {sent}");
+    let pushed = get(&ENTRIES, RECEIVE);
+    assert!(
+        at_the_edges(pushed, received),
+        "pushed {pushed}, received {received}"
+    );
     assert!(get(&ENTRIES, PLAYOUT) >= measured);
     assert!(get(&ENTRIES, DEVICE_PERIOD) >= measured);
 
@@ -259,5 +268,5 @@ fn per_frame_audio_work_neither_allocates_nor_logs() {
         assert_eq!(get(&LOG_EVENTS, step), 0, "{name} logged");
     }
     // The known exception, isolated: exactly one allocation per sent frame.
-    assert_eq!(get(&ALLOCATIONS, COPY_OUT), sent);
+    assert_eq!(get(&ALLOCATIONS, COPY_OUT), copied);
 }
