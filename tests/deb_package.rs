@@ -242,10 +242,13 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
     let mut launch = Command::new("gio");
     launch.arg("launch").arg(root.join(DESKTOP_ENTRY));
     session(&mut launch, &display, &root, &home);
-    // The app inherits gio's output: a pipe for it would stay open as long as the app runs.
+    // The app inherits gio's output: a pipe for it would stay open as long as the app runs,
+    // so it goes to a file, read back if no window comes.
+    let app_log = out.join("app.log");
+    let log_file = std::fs::File::create(&app_log).expect("the app's log file");
     let launched = launch
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file)
         .status()
         .expect("run gio launch (apt-get install libglib2.0-bin)");
     assert!(launched.success(), "gio launch failed: {launched}");
@@ -262,7 +265,13 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
         }
         assert!(
             Instant::now() < deadline,
-            "the unpacked app opened no window"
+            "the unpacked app opened no window; its processes: {}; its log:\n{}",
+            std::process::Command::new("pgrep")
+                .args(["-a", "voicecall"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default(),
+            std::fs::read_to_string(&app_log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(200));
     };
