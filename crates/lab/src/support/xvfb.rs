@@ -1,57 +1,68 @@
 //! A virtual X display for the desktop app.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// An Xvfb server on a free display number; killed on drop.
+/// An Xvfb server on a display number of its own; killed on drop.
 pub struct Xvfb {
     child: Child,
+    /// Where Xvfb wrote its display number; held open while it runs.
+    _output: Option<BufReader<ChildStdout>>,
     /// `:N`, the value for `DISPLAY`.
     pub name: String,
 }
 
 impl Xvfb {
-    /// A 1280×800 screen on the first free display number from one that depends on this
-    /// process's ID (so parallel tests start apart).
+    /// A 1280×800 screen on a display number Xvfb chose itself: it takes the number's lock
+    /// and reports it (`-displayfd`) only once it accepts connections, so parallel tests and
+    /// stale lock files from killed servers cannot hand two servers one number. `-noreset`
+    /// keeps it up between clients, as a desktop's X server is, instead of restarting
+    /// whenever its last client leaves.
     pub fn start() -> Result<Self, String> {
-        let base = 90 + std::process::id() % 300;
-        for n in (base..base + 200).map(|n| n % 1000).filter(|n| *n > 10) {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
-            }
-            let mut child = Command::new("Xvfb")
-                .arg(format!(":{n}"))
-                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| {
-                    format!("cannot run Xvfb ({e}): install it (deploy/setup-debian.sh does)")
-                })?;
-            let name = format!(":{n}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost a race for this number; try the next
-                }
-                let ready = Command::new("xdpyinfo")
-                    .args(["-display", &name])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if ready {
-                    return Ok(Self { child, name });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-noreset", "-nolisten", "tcp"])
+            .args(["-screen", "0", "1280x800x24"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot run Xvfb ({e}): install it (deploy/setup-debian.sh does)")
+            })?;
+        let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();
-        }
-        Err("no free X display number for Xvfb".into())
+            return Err("Xvfb's output was not captured".into());
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            // Kept open for the server's lifetime: a later write must not meet a closed pipe.
+            let _ = tx.send((read, reader));
+        });
+        let reported = rx.recv_timeout(Duration::from_secs(20));
+        let number = match &reported {
+            Ok((Ok(line), _)) => line.trim().parse::<u32>().ok(),
+            _ => None,
+        };
+        let Some(number) = number else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "Xvfb reported no display number within 20 s ({:?})",
+                reported.map(|(line, _)| line)
+            ));
+        };
+        let output = reported.ok().map(|(_, reader)| reader);
+        Ok(Self {
+            child,
+            _output: output,
+            name: format!(":{number}"),
+        })
     }
 
     /// Runs an X client (xdotool, import, xprop) on this display; its trimmed stdout.
