@@ -266,7 +266,7 @@ fn the_packages_unpack_validate_launch_from_the_menu_and_open_call_links() {
         assert!(
             Instant::now() < deadline,
             "the unpacked app opened no window; its processes: {}; its log:\n{}",
-            std::process::Command::new("pgrep")
+            Command::new("pgrep")
                 .args(["-a", "voicecall"])
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())

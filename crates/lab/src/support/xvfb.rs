@@ -2,14 +2,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An Xvfb server on a display number of its own; killed on drop.
 pub struct Xvfb {
     child: Child,
-    /// Where Xvfb wrote its display number; held open while it runs.
-    _output: Option<BufReader<ChildStdout>>,
     /// `:N`, the value for `DISPLAY`.
     pub name: String,
 }
@@ -40,27 +38,25 @@ impl Xvfb {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let read = reader.read_line(&mut line).map(|_| line);
-            // Kept open for the server's lifetime: a later write must not meet a closed pipe.
-            let _ = tx.send((read, reader));
+            let _ = tx.send(reader.read_line(&mut line).map(|_| line));
+            // Drained until Xvfb exits: a later write of its must not meet a closed pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let reported = rx.recv_timeout(Duration::from_secs(20));
-        let number = match &reported {
-            Ok((Ok(line), _)) => line.trim().parse::<u32>().ok(),
-            _ => None,
-        };
-        let Some(number) = number else {
+        let Some(number) = reported
+            .as_ref()
+            .ok()
+            .and_then(|read| read.as_ref().ok())
+            .and_then(|line| line.trim().parse::<u32>().ok())
+        else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!(
-                "Xvfb reported no display number within 20 s ({:?})",
-                reported.map(|(line, _)| line)
+                "Xvfb reported no display number within 20 s ({reported:?})"
             ));
         };
-        let output = reported.ok().map(|(_, reader)| reader);
         Ok(Self {
             child,
-            _output: output,
             name: format!(":{number}"),
         })
     }
